@@ -1,0 +1,80 @@
+"""Check digits: account numbers and the bill stub's scan line.
+
+Account numbers end in a mod-10 check digit weighted 3,1,3,1... from the
+rightmost digit (the co-op's printed example 123457 = 12345 + 7), which
+catches every single mis-keyed digit at the keyboard. The scan line uses the
+bill printer's mod 10 with weights 2,1,2,1... from the left, adding the digits
+of each product (DOMAIN.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def account_check_digit(base: str | int) -> int:
+    digits = str(base)
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        total += int(ch) * (3 if i % 2 == 0 else 1)
+    return (10 - total % 10) % 10
+
+
+def make_account_number(base: int) -> int:
+    return base * 10 + account_check_digit(base)
+
+
+def valid_account_number(text: str) -> bool:
+    text = text.strip()
+    if not text.isdigit() or len(text) < 2:
+        return False
+    return account_check_digit(text[:-1]) == int(text[-1])
+
+
+def mod10_scan(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(digits):
+        p = int(ch) * (2 if i % 2 == 0 else 1)
+        total += p // 10 + p % 10
+    return (10 - total % 10) % 10
+
+
+@dataclass(frozen=True)
+class ScanLayout:
+    """Field widths of the stub's OCR line; the bill printer's, so a setting."""
+
+    account_width: int = 10
+    amount_width: int = 10
+
+    @property
+    def length(self) -> int:
+        return self.account_width + self.amount_width + 1
+
+
+class ScanError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ScanLine:
+    account_number: int
+    amount_cents: int
+
+
+def make_scan_line(account_number: int, amount_cents: int, layout: ScanLayout = ScanLayout()) -> str:
+    body = f"{account_number:0{layout.account_width}d}{amount_cents:0{layout.amount_width}d}"
+    return body + str(mod10_scan(body))
+
+
+def parse_scan_line(text: str, layout: ScanLayout = ScanLayout()) -> ScanLine:
+    text = text.strip()
+    if not text.isdigit():
+        raise ScanError("Scan line has characters that are not digits")
+    if len(text) != layout.length:
+        raise ScanError(f"Scan line has {len(text)} digits, expected {layout.length} (truncated?)")
+    body, check = text[:-1], int(text[-1])
+    if mod10_scan(body) != check:
+        raise ScanError("Scan line check digit does not match: rescan or key the stub")
+    account = body[: layout.account_width]
+    if not valid_account_number(account.lstrip("0") or "0"):
+        raise ScanError("Scan line account number fails its check digit")
+    return ScanLine(int(account), int(body[layout.account_width:]))

@@ -1,0 +1,319 @@
+"""The data layer: Peewee models on one DatabaseProxy, connect(url), schema and migrations.
+
+Money columns are integer cents (BigIntegerField). The ledger is append-only:
+corrections are new entries. Screens never see these rows; services hand them
+plain dataclasses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee as pw
+
+database = pw.DatabaseProxy()
+
+SCHEMA_VERSION = 1
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the settings cannot be opened; message is for the user."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Meta_(BaseModel):
+    """One-row-per-key settings of this database (schema version, demo seed ...)."""
+
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+
+    class Meta:
+        table_name = "kec_meta"
+
+
+ROLES = ("msr", "billing", "collections", "supervisor", "admin")
+
+
+class Operator(BaseModel):
+    username = pw.CharField(unique=True, max_length=32)
+    name = pw.CharField(max_length=80)
+    role = pw.CharField(max_length=16, default="msr")
+    os_user = pw.CharField(max_length=64, null=True, index=True)
+    password_hash = pw.CharField(max_length=255, null=True)
+    active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField(default=now)
+
+
+class Member(BaseModel):
+    member_no = pw.IntegerField(unique=True)
+    first_name = pw.CharField(max_length=40, default="")
+    last_name = pw.CharField(max_length=60)  # or the business name
+    tax_id_last4 = pw.CharField(max_length=4, null=True, index=True)
+    tax_id_hash = pw.CharField(max_length=64, null=True)  # keyed hash: match, never show
+    birth_date = pw.DateField(null=True)
+    phone_home = pw.CharField(max_length=10, default="")
+    phone_mobile = pw.CharField(max_length=10, default="")
+    phone_work = pw.CharField(max_length=10, default="")
+    email = pw.CharField(max_length=120, default="")
+    mail_street = pw.CharField(max_length=80, default="")
+    mail_city = pw.CharField(max_length=40, default="")
+    mail_state = pw.CharField(max_length=2, default="ID")
+    mail_zip = pw.CharField(max_length=10, default="")
+    preferred_contact = pw.CharField(max_length=8, default="phone")
+    joined = pw.DateField(default=dt.date.today)
+
+
+class AuthorizedPerson(BaseModel):
+    member = pw.ForeignKeyField(Member, backref="authorized", on_delete="CASCADE")
+    name = pw.CharField(max_length=80)
+    relation = pw.CharField(max_length=30, default="")
+    phone = pw.CharField(max_length=10, default="")
+
+
+class ServiceLocation(BaseModel):
+    location_no = pw.IntegerField(unique=True)
+    street = pw.CharField(max_length=80)
+    city = pw.CharField(max_length=40)
+    state = pw.CharField(max_length=2, default="ID")
+    zip = pw.CharField(max_length=10)
+    map_location = pw.CharField(max_length=40, default="")  # township-range-section / pole number
+    owner_name = pw.CharField(max_length=80, default="")    # landlord for rentals
+    owner_phone = pw.CharField(max_length=10, default="")
+
+
+class Meter(BaseModel):
+    meter_no = pw.CharField(unique=True, max_length=12)
+    location = pw.ForeignKeyField(ServiceLocation, backref="meters", null=True)
+    multiplier = pw.IntegerField(default=1)
+    installed = pw.DateField(null=True)
+
+
+ACCOUNT_STATUSES = ("pending", "active", "final", "closed")
+RATE_CLASSES = ("RES", "SGS", "LGS", "IRR", "SL")
+
+
+class Account(BaseModel):
+    number = pw.BigIntegerField(unique=True)  # includes its check digit
+    member = pw.ForeignKeyField(Member, backref="accounts")
+    location = pw.ForeignKeyField(ServiceLocation, backref="accounts")
+    meter = pw.ForeignKeyField(Meter, null=True, backref="accounts")
+    rate_class = pw.CharField(max_length=4, default="RES")
+    status = pw.CharField(max_length=8, default="active", index=True)
+    bill_cycle = pw.SmallIntegerField(default=1)
+    cash_only_until = pw.DateField(null=True)
+    medical_cert_until = pw.DateField(null=True)
+    landlord = pw.BooleanField(default=False)
+    bankruptcy = pw.BooleanField(default=False)
+    budget_billing = pw.BooleanField(default=False)
+    collections = pw.BooleanField(default=False)
+    deposit_cents = pw.BigIntegerField(default=0)
+    opened = pw.DateField(default=dt.date.today)
+    closed = pw.DateField(null=True)
+
+
+LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer")
+
+
+class LedgerEntry(BaseModel):
+    """Append-only. Charges are positive cents, payments and credits negative."""
+
+    account = pw.ForeignKeyField(Account, backref="ledger")
+    posted_at = pw.DateTimeField(default=now)
+    effective = pw.DateField()
+    kind = pw.CharField(max_length=12)
+    amount_cents = pw.BigIntegerField()
+    description = pw.CharField(max_length=120, default="")
+    reference = pw.CharField(max_length=40, default="")  # check no., batch no., reason code
+    due_date = pw.DateField(null=True)                   # bills only
+    operator = pw.ForeignKeyField(Operator, null=True)
+    reverses = pw.ForeignKeyField("self", null=True, backref="reversals")
+
+    class Meta:
+        indexes = ((("account", "effective"), False),)
+
+
+class Reading(BaseModel):
+    account = pw.ForeignKeyField(Account, backref="readings")
+    meter = pw.ForeignKeyField(Meter, null=True)
+    read_date = pw.DateField()
+    reading = pw.IntegerField()
+    kwh = pw.IntegerField()
+
+    class Meta:
+        indexes = ((("account", "read_date"), False),)
+
+
+ORDER_KINDS = ("connect", "disconnect_nonpay", "reconnect", "move_in_read", "move_out_read",
+               "meter_test", "meter_replace", "reread", "remote_disconnect", "remote_reconnect", "other")
+ORDER_STATUSES = ("open", "dispatched", "completed", "cancelled")
+
+
+class ServiceOrder(BaseModel):
+    order_no = pw.IntegerField(unique=True)
+    account = pw.ForeignKeyField(Account, backref="orders")
+    kind = pw.CharField(max_length=20)
+    status = pw.CharField(max_length=12, default="open", index=True)
+    priority = pw.SmallIntegerField(default=3)
+    due_date = pw.DateField(null=True)
+    created_at = pw.DateTimeField(default=now)
+    completed_at = pw.DateTimeField(null=True)
+    notes = pw.TextField(default="")
+    operator = pw.ForeignKeyField(Operator, null=True)
+
+
+class Note(BaseModel):
+    account = pw.ForeignKeyField(Account, backref="notes")
+    created_at = pw.DateTimeField(default=now)
+    operator = pw.ForeignKeyField(Operator, null=True)
+    text = pw.TextField()
+
+
+class AuditLog(BaseModel):
+    at = pw.DateTimeField(default=now, index=True)
+    operator = pw.ForeignKeyField(Operator, null=True)
+    action = pw.CharField(max_length=40)
+    entity = pw.CharField(max_length=30)
+    entity_id = pw.BigIntegerField(null=True)
+    account = pw.ForeignKeyField(Account, null=True, backref="audit")
+    field = pw.CharField(max_length=40, default="")
+    before = pw.TextField(default="")
+    after = pw.TextField(default="")
+
+
+class SearchTerm(BaseModel):
+    """One normalized word ([a-z0-9] only) per account it finds: names, addresses,
+    phones, email, meter and account numbers. The primary key (term, account) is
+    the index a prefix search walks, in the order it wants to show (shortest
+    and alphabetical first), so a LIMIT stops early however common the prefix."""
+
+    term = pw.CharField(max_length=64)
+    account = pw.ForeignKeyField(Account, column_name="account_id", on_delete="CASCADE", index=False)
+    kind = pw.SmallIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("term", "account")
+        # For "does this account also have a word starting with ...?" (multi-word search).
+        indexes = ((("account", "term"), False),)
+
+
+MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
+          LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm]
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, pw.PostgresqlDatabase)
+
+
+def make_database(url: str) -> pw.Database:
+    """Build (not yet open) a database from a URL or a path."""
+    if url.startswith(("postgres://", "postgresql://")):
+        p = urlparse(url)
+        return pw.PostgresqlDatabase(
+            (p.path or "/").lstrip("/") or "postgres",
+            user=unquote(p.username) if p.username else None,
+            password=unquote(p.password) if p.password else None,
+            host=p.hostname or None, port=p.port or None,
+            connect_timeout=5,
+        )
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    if path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = str(Path(path).expanduser())
+    return pw.SqliteDatabase(path, pragmas={
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 10000,
+        "synchronous": "full",  # a keyed line is on disk when Enter returns
+        "cache_size": -32000,
+    })
+
+
+def connect(url: str, *, create: bool = True) -> pw.Database:
+    """Point the proxy at `url`, open it, and create/migrate the schema."""
+    db = make_database(url)
+    try:
+        db.connect(reuse_if_open=True)
+        if isinstance(db, pw.PostgresqlDatabase):
+            db.execute_sql("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any driver error is "cannot open"
+        raise DatabaseUnavailable(f"Cannot open the database {redact(url)}: {first_line(exc)}") from exc
+    database.initialize(db)
+    if create:
+        migrate()
+    return db
+
+
+def redact(url: str) -> str:
+    p = urlparse(url)
+    if p.password:
+        return url.replace(f":{p.password}@", ":***@")
+    return url
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def schema_version() -> int:
+    if not Meta_.table_exists():
+        return 0
+    row = Meta_.get_or_none(Meta_.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+# Each migration takes the schema from version N-1 to N. Version 1 is the base
+# schema; later versions append functions here, never edit old ones.
+MIGRATIONS: dict[int, callable] = {}
+
+
+def migrate() -> None:
+    current = schema_version()
+    if current > SCHEMA_VERSION:
+        raise DatabaseUnavailable(
+            f"This database has schema version {current}; this kec-tui knows {SCHEMA_VERSION}. Upgrade kec-tui.")
+    with database.atomic():
+        if current == 0:
+            # SQLite clusters the search index in its primary key (WITHOUT ROWID).
+            SearchTerm._meta.without_rowid = not is_postgres()
+            database.create_tables(MODELS, safe=True)
+            if is_postgres():
+                # Byte order for the prefix ranges, whatever the server's locale.
+                database.execute_sql('ALTER TABLE search_term ALTER COLUMN term TYPE varchar(64) COLLATE "C"')
+            current = 1
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version]()
+            current = version
+        Meta_.insert(key="schema_version", value=str(current)).on_conflict(
+            conflict_target=[Meta_.key], update={Meta_.value: str(current)}).execute()
+
+
+def get_meta(key: str, default: str | None = None) -> str | None:
+    row = Meta_.get_or_none(Meta_.key == key)
+    return row.value if row else default
+
+
+def set_meta(key: str, value: str) -> None:
+    Meta_.insert(key=key, value=value).on_conflict(
+        conflict_target=[Meta_.key], update={Meta_.value: value}).execute()
+
+
+def drop_all() -> None:
+    """Tests only: remove every table of ours."""
+    database.drop_tables(list(reversed(MODELS)), safe=True, cascade=True) if is_postgres() else \
+        database.drop_tables(list(reversed(MODELS)), safe=True)
+
+
+def env_db_url() -> str | None:
+    return os.environ.get("KEC_TUI_DB")

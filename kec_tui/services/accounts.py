@@ -1,0 +1,314 @@
+"""Account lookup and the account view: plain dataclasses out, no live queries."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from kec_tui import db
+from kec_tui.checkdigit import valid_account_number
+from kec_tui.services import audit, search_index as si
+from kec_tui.services.errors import NotFound, ValidationError
+from kec_tui.services.operators import OperatorInfo, require
+
+MAX_QUERY = 200   # characters of a query we look at; a long paste is cut, not refused
+MAX_WORDS = 6
+_PHONE_LIKE = re.compile(r"^[\s\d().+-]+$")
+
+
+@dataclass(frozen=True)
+class Hit:
+    account_id: int
+    number: int
+    name: str
+    service_address: str
+    status: str
+    matched: str        # which kind of word matched first: name, address, phone ...
+    term: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    message: str = ""               # a hint for the operator (bad check digit, nothing found ...)
+    more: bool = False              # another page exists
+    cursor: tuple[str, int] | None = None   # pass as `after` for the next page
+
+
+def display_name(first: str, last: str) -> str:
+    return f"{last}, {first}" if first else last
+
+
+def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) -> SearchResult:
+    """Find accounts by any of: account no., name words (any order, prefixes),
+    phone, email, service address, meter no. Best matches first: an exact word,
+    then longer words alphabetically."""
+    text = query[:MAX_QUERY]
+    words = list(dict.fromkeys(si.words(text)))[:MAX_WORDS]
+    if not text.strip():
+        return SearchResult([], "Type an account number, name, phone, email, address or meter number")
+    if not words:
+        return SearchResult([], f"Nothing to search for in {text.strip()[:30]!r}: use letters or digits")
+    if "@" in text and len(words) > 1:      # an e-mail address is one term
+        words = [si.email_term(text)]
+    elif _PHONE_LIKE.match(text) and len(words) > 1:   # (208) 555-0100 is one number
+        words = ["".join(words)]
+    message = ""
+    if len(words) == 1 and words[0].isdigit() and 5 <= len(words[0]) <= 9 and not after:
+        if valid_account_number(words[0]):
+            exact = _exact_account(int(words[0]))
+            if exact:
+                return SearchResult([exact])
+            message = f"No account {words[0]}"
+        else:
+            message = f"{words[0]} is not an account number (check digit); showing other matches"
+    # Drive from the longest word (likely the rarest); the others must also match the account.
+    driver = max(words, key=len)
+    others = [w for w in words if w is not driver]
+    T = db.SearchTerm.alias("t")
+    where = (T.term >= driver) & (T.term < driver + si.UPPER)
+    for w in others:
+        T2 = db.SearchTerm.alias()
+        where &= fn.EXISTS(T2.select(T2.term).where((T2.account == T.account) & (T2.term >= w) & (T2.term < w + si.UPPER)))
+    if after:
+        where &= (T.term > after[0]) | ((T.term == after[0]) & (T.account > after[1]))
+    rows = list(T.select(T.term, T.account, T.kind).where(where).order_by(T.term, T.account)
+                .limit(limit * 3 + 1).tuples())
+    seen: dict[int, tuple[str, int]] = {}
+    cursor = None
+    for term, account_id, kind in rows:
+        if len(seen) == limit:
+            break
+        cursor = (term, account_id)
+        seen.setdefault(account_id, (term, kind))
+    more = len(rows) > len(seen) and len(seen) == limit
+    hits = _hits(seen)
+    if not hits and not message:
+        message = f"Nothing found for {text.strip()[:40]!r}"
+    return SearchResult(hits, message, more, cursor if more else None)
+
+
+def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
+    if not found:
+        return []
+    q = (db.Account.select(db.Account.id, db.Account.number, db.Account.status, db.Member.first_name,
+                           db.Member.last_name, db.ServiceLocation.street, db.ServiceLocation.city)
+         .join(db.Member).switch(db.Account).join(db.ServiceLocation)
+         .where(db.Account.id.in_(list(found))).tuples())
+    by_id = {r[0]: r for r in q}
+    out = []
+    for account_id, (term, kind) in found.items():
+        r = by_id.get(account_id)
+        if r:
+            out.append(Hit(r[0], r[1], display_name(r[3], r[4]), f"{r[5]}, {r[6]}", r[2],
+                           si.KIND_LABELS.get(kind, ""), term))
+    return out
+
+
+def _exact_account(number: int) -> Hit | None:
+    row = db.Account.get_or_none(db.Account.number == number)
+    if row is None:
+        return None
+    return _hits({row.id: (str(number), si.ACCOUNT)})[0]
+
+
+def account_id_for_number(text: str) -> int:
+    """Validate a keyed account number (check digit first) and return its id."""
+    text = text.strip()
+    if not text.isdigit():
+        raise ValidationError("An account number is digits only", "account")
+    if not valid_account_number(text):
+        raise ValidationError(f"{text}: check digit does not match", "account")
+    row = db.Account.get_or_none(db.Account.number == int(text))
+    if row is None:
+        raise NotFound(f"No account {text}", "account")
+    return row.id
+
+
+# ---- the account view -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Contact:
+    phone_home: str
+    phone_mobile: str
+    phone_work: str
+    email: str
+    mail_street: str
+    mail_city: str
+    mail_state: str
+    mail_zip: str
+    preferred_contact: str
+    authorized: list[tuple[int, str, str, str]]   # id, name, relation, phone
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    number: int
+    status: str
+    rate_class: str
+    member_id: int
+    member_no: int
+    name: str
+    tax_id_masked: str
+    contact: Contact
+    service_address: str
+    map_location: str
+    owner: str
+    meter_no: str
+    balance_cents: int
+    amount_due_cents: int
+    past_due_cents: int
+    due_date: dt.date | None
+    last_payment: tuple[dt.date, int] | None
+    deposit_cents: int
+    flags: list[str]
+    usage: list[tuple[dt.date, int]]     # oldest first, at most 24 months
+    opened: dt.date
+    closed: dt.date | None
+    other_accounts: list[int] = field(default_factory=list)
+
+
+def mask_tax_id(last4: str | None) -> str:
+    return f"***-**-{last4}" if last4 else "(none)"
+
+
+def balance(account_id: int) -> int:
+    return int(db.LedgerEntry.select(fn.COALESCE(fn.SUM(db.LedgerEntry.amount_cents), 0))
+               .where(db.LedgerEntry.account == account_id).scalar())
+
+
+def flags_for(a: db.Account, today: dt.date) -> list[str]:
+    flags = []
+    if a.cash_only_until and a.cash_only_until >= today:
+        flags.append(f"CASH ONLY until {a.cash_only_until:%m/%d/%Y}")
+    if a.medical_cert_until and a.medical_cert_until >= today:
+        flags.append(f"MEDICAL CERT until {a.medical_cert_until:%m/%d/%Y}")
+    for attr, label in (("landlord", "LANDLORD"), ("bankruptcy", "BANKRUPTCY"),
+                        ("budget_billing", "BUDGET BILLING"), ("collections", "COLLECTIONS")):
+        if getattr(a, attr):
+            flags.append(label)
+    return flags
+
+
+def view(account_id: int, today: dt.date | None = None) -> AccountView:
+    today = today or dt.date.today()
+    a = (db.Account.select(db.Account, db.Member, db.ServiceLocation, db.Meter)
+         .join(db.Member).switch(db.Account).join(db.ServiceLocation)
+         .switch(db.Account).join(db.Meter, JOIN.LEFT_OUTER)
+         .where(db.Account.id == account_id).first())
+    if a is None:
+        raise NotFound("That account no longer exists")
+    m, loc = a.member, a.location
+    bal = balance(account_id)
+    last_bill = (db.LedgerEntry.select().where(db.LedgerEntry.account == account_id, db.LedgerEntry.kind == "bill")
+                 .order_by(db.LedgerEntry.effective.desc(), db.LedgerEntry.id.desc()).first())
+    last_pay = (db.LedgerEntry.select().where(db.LedgerEntry.account == account_id, db.LedgerEntry.kind == "payment")
+                .order_by(db.LedgerEntry.effective.desc(), db.LedgerEntry.id.desc()).first())
+    due = max(bal, 0)
+    past_due = 0
+    if last_bill:
+        past_due = due if last_bill.due_date and last_bill.due_date < today else max(0, due - last_bill.amount_cents)
+    usage = list(db.Reading.select(db.Reading.read_date, db.Reading.kwh).where(db.Reading.account == account_id)
+                 .order_by(db.Reading.read_date.desc()).limit(24).tuples())
+    authorized = [(p.id, p.name, p.relation, p.phone) for p in
+                  db.AuthorizedPerson.select().where(db.AuthorizedPerson.member == m.id).order_by(db.AuthorizedPerson.id)]
+    others = [n for (n,) in db.Account.select(db.Account.number)
+              .where(db.Account.member == m.id, db.Account.id != account_id).tuples()]
+    return AccountView(
+        id=a.id, number=a.number, status=a.status, rate_class=a.rate_class,
+        member_id=m.id, member_no=m.member_no, name=display_name(m.first_name, m.last_name),
+        tax_id_masked=mask_tax_id(m.tax_id_last4),
+        contact=Contact(m.phone_home, m.phone_mobile, m.phone_work, m.email, m.mail_street, m.mail_city,
+                        m.mail_state, m.mail_zip, m.preferred_contact, authorized),
+        service_address=f"{loc.street}, {loc.city}, {loc.state} {loc.zip}", map_location=loc.map_location,
+        owner=f"{loc.owner_name} {format_phone(loc.owner_phone)}".strip() if loc.owner_name else "",
+        meter_no=a.meter.meter_no if a.meter_id else "",
+        balance_cents=bal, amount_due_cents=due, past_due_cents=past_due,
+        due_date=last_bill.due_date if last_bill else None,
+        last_payment=(last_pay.effective, -last_pay.amount_cents) if last_pay else None,
+        deposit_cents=a.deposit_cents, flags=flags_for(a, today), usage=list(reversed(usage)),
+        opened=a.opened, closed=a.closed, other_accounts=others,
+    )
+
+
+def format_phone(digits: str) -> str:
+    if len(digits) == 10:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    if len(digits) == 7:
+        return f"{digits[:3]}-{digits[3:]}"
+    return digits
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    id: int
+    effective: dt.date
+    kind: str
+    description: str
+    reference: str
+    amount_cents: int
+    balance_cents: int   # running balance after this entry
+
+
+def ledger_page(account_id: int, limit: int = 50, before_id: int | None = None) -> list[LedgerLine]:
+    """Newest first, `limit` at a time; `before_id` continues below the last line shown."""
+    L = db.LedgerEntry
+    where = L.account == account_id
+    if before_id is not None:
+        where &= L.id < before_id
+    rows = list(L.select(L.id, L.effective, L.kind, L.description, L.reference, L.amount_cents)
+                .where(where).order_by(L.id.desc()).limit(limit).tuples())
+    if not rows:
+        return []
+    running = int(L.select(fn.COALESCE(fn.SUM(L.amount_cents), 0)).where(where).scalar())
+    out = []
+    for r in rows:
+        out.append(LedgerLine(r[0], r[1], r[2], r[3], r[4], r[5], running))
+        running -= r[5]
+    return out
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    order_no: int
+    kind: str
+    status: str
+    priority: int
+    due_date: dt.date | None
+    created_at: dt.datetime
+    notes: str
+
+
+def orders(account_id: int, limit: int = 50) -> list[OrderLine]:
+    O = db.ServiceOrder
+    return [OrderLine(*r) for r in O.select(O.order_no, O.kind, O.status, O.priority, O.due_date, O.created_at, O.notes)
+            .where(O.account == account_id).order_by(O.id.desc()).limit(limit).tuples()]
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    created_at: dt.datetime
+    operator: str
+    text: str
+
+
+def notes(account_id: int, limit: int = 50) -> list[NoteLine]:
+    N = db.Note
+    q = (N.select(N.created_at, db.Operator.username, N.text).join(db.Operator, JOIN.LEFT_OUTER)
+         .where(N.account == account_id).order_by(N.id.desc()).limit(limit).tuples())
+    return [NoteLine(c, u or "system", t) for c, u, t in q]
+
+
+def add_note(op: OperatorInfo, account_id: int, text: str) -> None:
+    require(op, "note.add")
+    text = text.strip()
+    if not text:
+        raise ValidationError("A note needs some text", "note")
+    if len(text) > 2000:
+        raise ValidationError("A note is at most 2,000 characters", "note")
+    with db.database.atomic():
+        n = db.Note.create(account=account_id, operator=op.id, text=text)
+        audit.record(op, "note.add", "note", n.id, account_id=account_id, after=text[:200])

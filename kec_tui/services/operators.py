@@ -1,0 +1,70 @@
+"""Who is keying, and what each role may do. Services call `require` before any change."""
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from kec_tui import db
+from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
+
+# What each role may do. Supervisors and admins inherit everything below them.
+PERMISSIONS: dict[str, set[str]] = {
+    "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create"},
+    "billing": {"account.view", "note.add", "billing.adjust", "reading.key"},
+    "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act"},
+}
+PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view"}
+PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
+
+
+@dataclass(frozen=True)
+class OperatorInfo:
+    id: int
+    username: str
+    name: str
+    role: str
+
+    def can(self, action: str) -> bool:
+        return action in PERMISSIONS.get(self.role, set())
+
+
+def _info(row: db.Operator) -> OperatorInfo:
+    return OperatorInfo(row.id, row.username, row.name, row.role)
+
+
+def require(op: OperatorInfo | None, action: str) -> None:
+    if op is None:
+        raise PermissionDenied("No operator is signed in")
+    if not op.can(action):
+        raise PermissionDenied(f"{op.username} ({op.role}) may not do {action}")
+
+
+def create(username: str, name: str, role: str = "msr", os_user: str | None = None) -> OperatorInfo:
+    username = username.strip().lower()
+    if not username.isidentifier():
+        raise ValidationError("Operator names are letters, digits and _", "username")
+    if role not in db.ROLES:
+        raise ValidationError(f"Role must be one of {', '.join(db.ROLES)}", "role")
+    row, _ = db.Operator.get_or_create(username=username, defaults={"name": name, "role": role, "os_user": os_user})
+    return _info(row)
+
+
+def by_username(username: str) -> OperatorInfo:
+    row = db.Operator.get_or_none(db.Operator.username == username.strip().lower(), db.Operator.active == True)  # noqa: E712
+    if row is None:
+        raise NotFound(f"No active operator named {username!r}")
+    return _info(row)
+
+
+def resolve(username: str | None = None) -> OperatorInfo:
+    """The operator named on the command line, else the one mapped to the OS user."""
+    if username:
+        return by_username(username)
+    os_user = getpass.getuser()
+    row = (db.Operator.select().where((db.Operator.os_user == os_user) | (db.Operator.username == os_user.lower()),
+                                      db.Operator.active == True)  # noqa: E712
+           .order_by(db.Operator.id).first())
+    if row is None:
+        raise NotFound(f"The OS user {os_user!r} is not an operator here. "
+                       f"Run: kec-tui operator add {os_user} --name 'Full Name' --role msr, or pass --operator NAME")
+    return _info(row)
