@@ -5,6 +5,7 @@ instead of skipping them.
 """
 from __future__ import annotations
 
+import atexit
 import os
 
 import pytest
@@ -17,19 +18,36 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 _pg_checked: dict[str, str | None] = {}
 
 
+def _admin(sql: str, *params) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(PG_BASE, connect_timeout=3)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+    finally:
+        conn.close()
+
+
+def _drop_pg_databases() -> None:
+    for name, err in _pg_checked.items():
+        if err is None:
+            try:
+                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001 - cleanup is best effort
+                pass
+
+
+atexit.register(_drop_pg_databases)
+
+
 def pg_url(worker: str) -> str:
-    """A database of this test worker's own, so parallel workers never meet."""
-    name = f"kec_test_{worker}"
+    """A database of this test process's own, so parallel runs and workers never meet."""
+    name = f"kec_test_{worker}_{os.getpid()}"
     if name not in _pg_checked:
-        import psycopg2
         try:
-            conn = psycopg2.connect(PG_BASE, connect_timeout=3)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if not cur.fetchone():
-                    cur.execute(f'CREATE DATABASE "{name}"')
-            conn.close()
+            _admin(f'CREATE DATABASE "{name}"')
             _pg_checked[name] = None
         except Exception as exc:  # noqa: BLE001
             _pg_checked[name] = str(exc).strip().splitlines()[0]

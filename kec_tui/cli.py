@@ -1,0 +1,141 @@
+"""`kec-tui` and its subcommands. Imports are lazy so the first screen comes up fast."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kec-tui", description="Member services for an electric cooperative.")
+    p.add_argument("--db", help="database URL or SQLite path (default: the demo database; env KEC_TUI_DB)")
+    p.add_argument("--operator", help="operator name (default: the one mapped to your OS user)")
+    p.add_argument("--config", type=Path, help="settings file (default ~/.config/kec-tui/config.toml)")
+    sub = p.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start the application (the default)")
+    run.add_argument("--account", type=int, help="open this account number first")
+    demo = sub.add_parser("demo", help="build a demo co-op database")
+    demo.add_argument("--accounts", type=int, default=30_000, help="accounts to make (up to 1,000,000)")
+    demo.add_argument("--months", type=int, default=24, help="months of bills, payments and readings")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed makes the same co-op")
+    demo.add_argument("--force", action="store_true", help="replace an existing SQLite demo file")
+    op = sub.add_parser("operator", help="add or list operators")
+    op_sub = op.add_subparsers(dest="op_command", required=True)
+    add = op_sub.add_parser("add", help="add an operator")
+    add.add_argument("username")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", default="msr")
+    add.add_argument("--os-user", help="the OS login that signs in as this operator")
+    op_sub.add_parser("list", help="list operators")
+    return p
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"kec-tui: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from kec_tui import config, db
+
+    settings = config.load(args.config, db=args.db, operator=args.operator)
+    command = args.command or "run"
+    try:
+        if command == "demo":
+            return cmd_demo(settings, args)
+        if command != "run" or settings.db or Path(settings.db_url).exists():
+            db.connect(settings.db_url)
+        else:
+            print(f"First run: building the demo co-op at {settings.db_url} (once).")
+            code = cmd_demo(settings, argparse.Namespace(accounts=30_000, months=24, seed=1, force=False))
+            if code:
+                return code
+            db.connect(settings.db_url)
+    except db.DatabaseUnavailable as e:
+        return fail(str(e))
+    if command == "operator":
+        return cmd_operator(args)
+    return cmd_run(settings, getattr(args, "account", None))
+
+
+def cmd_run(settings, account_number: int | None) -> int:
+    from kec_tui.services import operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+    except ServiceError as e:
+        return fail(e.message)
+    start = None
+    if account_number:
+        from kec_tui.services import accounts
+
+        try:
+            start = accounts.account_id_for_number(str(account_number))
+        except ServiceError as e:
+            return fail(e.message)
+    from kec_tui.app import KecApp
+    from kec_tui.keymap import KeymapError
+
+    try:
+        app = KecApp(settings, op, start_account=start)
+    except KeymapError as e:
+        return fail(str(e))
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_demo(settings, args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from kec_tui import db
+    from kec_tui.services.demo import build_demo
+
+    url = settings.db_url
+    if args.accounts < 1 or args.accounts > 1_000_000:
+        return fail("--accounts must be from 1 to 1,000,000")
+    if args.months < 0 or args.months > 120:
+        return fail("--months must be from 0 to 120")
+    path = None if url.startswith(("postgres://", "postgresql://")) else Path(url.removeprefix("sqlite:///"))
+    if path is not None and path.exists():
+        if not args.force:
+            return fail(f"{path} exists; add --force to replace it")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    db.connect(url)
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn()) as progress:
+        task = progress.add_task("Building accounts", total=args.accounts)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            summary = build_demo(accounts=args.accounts, months=args.months, seed=args.seed, progress=tick)
+        except ValueError as e:
+            return fail(str(e))
+    print(f"Demo co-op ready at {url}: {summary}")
+    db.database.close()
+    return 0
+
+
+def cmd_operator(args) -> int:
+    from kec_tui import db
+    from kec_tui.services import operators
+    from kec_tui.services.errors import ServiceError
+
+    if args.op_command == "list":
+        for o in db.Operator.select().order_by(db.Operator.username):
+            print(f"{o.username:<12} {o.role:<12} {o.name:<28} {o.os_user or ''}")
+        return 0
+    try:
+        o = operators.create(args.username, args.name, args.role, args.os_user)
+    except ServiceError as e:
+        return fail(e.message)
+    print(f"Operator {o.username} ({o.role}) ready")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The account: who, what they owe, how they use power, and everything that happened."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
+
+from kec_tui import db
+from kec_tui.app import bind
+from kec_tui.money import fmt, fmt_dollars
+from kec_tui.services import accounts, audit
+from kec_tui.services.accounts import AccountView, format_phone
+
+LEDGER_PAGE = 40
+
+
+def summary_text(v: AccountView) -> Text:
+    t = Text()
+    t.append("Balance    ", style="dim")
+    t.append(f"{fmt_dollars(v.balance_cents):>12}\n", style="bold" if v.balance_cents > 0 else "green")
+    t.append("Amount due ", style="dim")
+    t.append(f"{fmt_dollars(v.amount_due_cents):>12}\n", style="bold")
+    t.append("Past due   ", style="dim")
+    t.append(f"{fmt_dollars(v.past_due_cents):>12}\n", style="bold red" if v.past_due_cents else "")
+    t.append("Due date   ", style="dim")
+    t.append(f"{v.due_date:%m/%d/%Y}\n" if v.due_date else "-\n")
+    t.append("Last paid  ", style="dim")
+    t.append(f"{fmt_dollars(v.last_payment[1])} {v.last_payment[0]:%m/%d/%y}\n" if v.last_payment else "-\n")
+    t.append("Deposit    ", style="dim")
+    t.append(f"{fmt_dollars(v.deposit_cents):>12}")
+    return t
+
+
+def contact_text(v: AccountView) -> Text:
+    c = v.contact
+    t = Text()
+    for label, phone in (("Home ", c.phone_home), ("Cell ", c.phone_mobile), ("Work ", c.phone_work)):
+        if phone:
+            t.append(label, style="dim")
+            t.append(format_phone(phone) + "\n")
+    t.append("Email ", style="dim")
+    t.append((c.email or "-") + "\n")
+    t.append("Mail  ", style="dim")
+    t.append(f"{c.mail_street}, {c.mail_city} {c.mail_state} {c.mail_zip}\n")
+    t.append("Prefers ", style="dim")
+    t.append(c.preferred_contact)
+    for _, name, relation, phone in c.authorized:
+        t.append(f"\nAuth: {name} ({relation}) {format_phone(phone)}".rstrip())
+    return t
+
+
+def location_text(v: AccountView) -> Text:
+    t = Text()
+    t.append("Service ", style="dim")
+    t.append(v.service_address + "\n")
+    t.append("Map     ", style="dim")
+    t.append((v.map_location or "-") + "\n")
+    t.append("Meter   ", style="dim")
+    t.append((v.meter_no or "none") + f"   Rate {v.rate_class}\n")
+    if v.owner:
+        t.append("Owner   ", style="dim")
+        t.append(v.owner + "\n")
+    t.append("Member  ", style="dim")
+    t.append(f"#{v.member_no}  Tax ID {v.tax_id_masked}")
+    if v.other_accounts:
+        t.append("\nAlso    ", style="dim")
+        t.append(", ".join(str(n) for n in v.other_accounts[:4]))
+    return t
+
+
+class AccountScreen(Screen):
+    """One account: balance and due, flags, contacts, location, usage, ledger, orders, notes, history."""
+
+    HELP = ("The account at a glance. The ledger is newest first with the running balance; scroll "
+            "down for older entries. F6 updates contact details (each change is logged with your name), "
+            "F7 adds a note. F9-F12 switch between ledger, orders, notes and change history. "
+            "F2 goes back to lookup from anywhere.")
+    BINDINGS = [
+        bind("account.back", "back", "Back"),
+        bind("account.contacts", "contacts", "Contacts"),
+        bind("account.note", "note", "Note"),
+        bind("account.ledger", "tab('ledger')", "Ledger"),
+        bind("account.orders", "tab('orders')", "Orders"),
+        bind("account.notes", "tab('notes')", "Notes"),
+        bind("account.history", "tab('history')", "History"),
+        bind("account.refresh", "refresh", "Refresh", show=False),
+    ]
+    DEFAULT_CSS = """
+    AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
+    AccountScreen #flags { height: auto; padding: 0 1; }
+    AccountScreen #top { height: auto; max-height: 8; }
+    AccountScreen #summary { width: 31; padding: 0 1; }
+    AccountScreen #contact { width: 1fr; padding: 0 1; border-left: vkey $primary; }
+    AccountScreen #location { width: 1fr; padding: 0 1; border-left: vkey $primary; }
+    AccountScreen #usage-row { height: 2; }
+    AccountScreen #usage-label { width: 31; padding: 0 1; }
+    AccountScreen Sparkline { width: 1fr; height: 2; }
+    AccountScreen TabbedContent { height: 1fr; }
+    AccountScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.view: AccountView | None = None
+        self._ledger_end = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="title")
+        yield Static("", id="flags", classes="flags")
+        with Horizontal(id="top"):
+            yield Static("", id="summary")
+            yield Static("", id="contact")
+            yield Static("", id="location")
+        with Horizontal(id="usage-row"):
+            yield Static("", id="usage-label")
+            yield Sparkline([], id="usage")
+        with TabbedContent(initial="ledger"):
+            with TabPane("Ledger", id="ledger"):
+                yield DataTable(id="ledger-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Orders", id="orders"):
+                yield DataTable(id="orders-table", cursor_type="row")
+            with TabPane("Notes", id="notes"):
+                yield DataTable(id="notes-table", cursor_type="row")
+            with TabPane("History", id="history"):
+                yield DataTable(id="history-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one("#ledger-table", DataTable)
+        for label, width in (("Date", 10), ("Type", 10), ("Description", 16), ("Ref", 10), ("Amount", 10),
+                             ("Balance", 10)):
+            t.add_column(label, width=width, key=label.lower())
+        self.query_one("#orders-table", DataTable).add_columns("Order", "Type", "Status", "Pri", "Due", "Created", "Notes")
+        self.query_one("#notes-table", DataTable).add_columns("When", "By", "Note")
+        self.query_one("#history-table", DataTable).add_columns("When", "By", "Action", "Field", "Before", "After")
+        self.refresh_all()
+        t.focus()
+
+    def refresh_all(self) -> None:
+        try:
+            v = self.view = accounts.view(self.account_id)
+        except accounts.NotFound as e:
+            self.notify(e.message, severity="error")
+            self.app.pop_screen()
+            return
+        # Text, not markup: a name with "[" in it must print as typed.
+        self.query_one("#title", Static).update(Text(
+            f"{v.number}  {v.name}  [{v.status.upper()}]  opened {v.opened:%m/%d/%Y}"
+            + (f"  closed {v.closed:%m/%d/%Y}" if v.closed else "")))
+        self.query_one("#flags", Static).update(Text("  ".join(v.flags)))
+        self.query_one("#flags").display = bool(v.flags)
+        self.query_one("#summary", Static).update(summary_text(v))
+        self.query_one("#contact", Static).update(contact_text(v))
+        self.query_one("#location", Static).update(location_text(v))
+        kwh = [k for _, k in v.usage]
+        self.query_one(Sparkline).data = kwh
+        if kwh:
+            label = f"Usage {len(kwh)} mo, last {kwh[-1]:,}\navg {sum(kwh) // len(kwh):,} kWh/mo"
+        else:
+            label = "No readings yet"
+        self.query_one("#usage-label", Static).update(label)
+        self.load_ledger(reset=True)
+        self.load_lists()
+
+    def load_ledger(self, reset: bool = False) -> None:
+        table = self.query_one("#ledger-table", DataTable)
+        before = None
+        if reset:
+            table.clear()
+            self._ledger_end = False
+        elif table.row_count:
+            before = int(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key.value)
+        lines = accounts.ledger_page(self.account_id, LEDGER_PAGE, before)
+        if len(lines) < LEDGER_PAGE:
+            self._ledger_end = True
+        for ln in lines:
+            amount = Text(fmt(ln.amount_cents), style="green" if ln.amount_cents < 0 else "")
+            table.add_row(f"{ln.effective:%m/%d/%Y}", ln.kind, ln.description, ln.reference,
+                          Text.assemble(amount, justify="right"), Text(fmt(ln.balance_cents), justify="right"),
+                          key=str(ln.id))
+
+    @on(DataTable.RowHighlighted, "#ledger-table")
+    def ledger_scrolled(self, event: DataTable.RowHighlighted) -> None:
+        if not self._ledger_end and event.cursor_row >= event.data_table.row_count - 5:
+            self.load_ledger()
+
+    def load_lists(self) -> None:
+        orders = self.query_one("#orders-table", DataTable)
+        orders.clear()
+        for o in accounts.orders(self.account_id):
+            orders.add_row(str(o.order_no), o.kind, o.status, str(o.priority),
+                           f"{o.due_date:%m/%d/%Y}" if o.due_date else "", f"{o.created_at:%m/%d/%Y}", o.notes[:40])
+        notes = self.query_one("#notes-table", DataTable)
+        notes.clear()
+        for n in accounts.notes(self.account_id):
+            notes.add_row(f"{n.created_at:%m/%d/%Y %H:%M}", n.operator, n.text[:200])
+        history = self.query_one("#history-table", DataTable)
+        history.clear()
+        for h in audit.for_account(self.account_id):
+            history.add_row(f"{h.at:%m/%d/%Y %H:%M}", h.operator, h.action, h.field, h.before[:30], h.after[:30])
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self.query_one(f"#{tab}-table", DataTable).focus()
+
+    def action_refresh(self) -> None:
+        self.refresh_all()
+
+    def action_contacts(self) -> None:
+        from kec_tui.screens.contacts import ContactScreen
+
+        if self.view:
+            self.app.push_screen(ContactScreen(self.view), lambda changed: changed and self.refresh_all())
+
+    def action_note(self) -> None:
+        from kec_tui.screens.note import NoteScreen
+
+        self.app.push_screen(NoteScreen(self.account_id), lambda saved: saved and self.refresh_all())
