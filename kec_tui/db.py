@@ -207,8 +207,105 @@ class SearchTerm(BaseModel):
         indexes = ((("account", "term"), False),)
 
 
+# ---- payment batches, lockbox imports, returned payments (services/batches.py, lockbox.py, returns.py)
+
+BATCH_STATUSES = ("open", "balanced", "out_of_balance", "posted", "void")
+BATCH_SOURCES = ("keyed", "imported", "exceptions")
+TENDERS = ("check", "cash", "money_order", "lockbox", "ach")
+LINE_SOURCES = ("keyed", "scanned", "imported")
+
+
+class PaymentImport(BaseModel):
+    """One bank file imported: its sha256 refuses the same file twice."""
+
+    sha256 = pw.CharField(max_length=64, unique=True)
+    filename = pw.CharField(max_length=255)
+    format = pw.CharField(max_length=8)              # csv, bai2
+    imported_at = pw.DateTimeField(default=now)
+    operator = pw.ForeignKeyField(Operator, null=True)
+    record_count = pw.IntegerField()                 # payments in the file
+    total_cents = pw.BigIntegerField()               # their total (the file's own control)
+    matched_count = pw.IntegerField(default=0)
+    matched_total_cents = pw.BigIntegerField(default=0)
+    exception_count = pw.IntegerField(default=0)
+    exception_total_cents = pw.BigIntegerField(default=0)
+
+
+class PaymentBatch(BaseModel):
+    number = pw.IntegerField(unique=True)
+    batch_date = pw.DateField()
+    tender = pw.CharField(max_length=12)
+    source = pw.CharField(max_length=12, default="keyed")
+    status = pw.CharField(max_length=16, default="open", index=True)
+    operator = pw.ForeignKeyField(Operator, backref="batches")
+    control_count = pw.IntegerField()
+    control_total_cents = pw.BigIntegerField()
+    created_at = pw.DateTimeField(default=now)
+    posted_at = pw.DateTimeField(null=True)
+    posted_by = pw.ForeignKeyField(Operator, null=True)
+    accepted_by = pw.ForeignKeyField(Operator, null=True)   # supervisor who accepted a difference
+    accept_reason = pw.CharField(max_length=200, default="")
+    payment_import = pw.ForeignKeyField(PaymentImport, null=True, backref="batches")
+
+
+class BatchLine(BaseModel):
+    batch = pw.ForeignKeyField(PaymentBatch, backref="lines", on_delete="CASCADE")
+    seq = pw.IntegerField()
+    account = pw.ForeignKeyField(Account, null=True, backref="batch_lines")
+    account_text = pw.CharField(max_length=24)       # as keyed / scanned / in the file
+    amount_cents = pw.BigIntegerField()
+    check_no = pw.CharField(max_length=20, default="")
+    tender = pw.CharField(max_length=12)
+    source = pw.CharField(max_length=10, default="keyed")
+    status = pw.CharField(max_length=8, default="active")
+    unapplied = pw.BooleanField(default=False)        # closed/final account accepted to unapplied cash
+    unapplied_reason = pw.CharField(max_length=200, default="")
+    warnings_ack = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=now)
+    operator = pw.ForeignKeyField(Operator, null=True)
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True)   # set when the batch posts
+
+    class Meta:
+        indexes = ((("batch", "seq"), True), (("batch", "account"), False))
+
+
+class PaymentException(BaseModel):
+    """An imported payment that matched no account: worked by an MSR."""
+
+    payment_import = pw.ForeignKeyField(PaymentImport, backref="exceptions")
+    record_no = pw.IntegerField()                    # line (CSV) or record (BAI2) in the file
+    account_text = pw.CharField(max_length=40, default="")
+    amount_cents = pw.BigIntegerField()
+    check_no = pw.CharField(max_length=20, default="")
+    payer_name = pw.CharField(max_length=80, default="")
+    payment_date = pw.DateField(null=True)
+    reason = pw.CharField(max_length=120)
+    status = pw.CharField(max_length=10, default="open", index=True)   # open, applied, returned
+    resolved_by = pw.ForeignKeyField(Operator, null=True)
+    resolved_at = pw.DateTimeField(null=True)
+    resolution = pw.CharField(max_length=200, default="")
+    batch_line = pw.ForeignKeyField(BatchLine, null=True)
+
+
+class ReturnedPayment(BaseModel):
+    """A payment returned by the bank (NSF, ACH return). Unique payment: reversed once."""
+
+    payment = pw.ForeignKeyField(LedgerEntry, unique=True)
+    account = pw.ForeignKeyField(Account, backref="returned_payments")
+    code = pw.CharField(max_length=4)
+    returned_on = pw.DateField()
+    reversal = pw.ForeignKeyField(LedgerEntry)
+    fee = pw.ForeignKeyField(LedgerEntry, null=True)
+    operator = pw.ForeignKeyField(Operator, null=True)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "returned_on"), False),)
+
+
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm]
+MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 
 
 def is_postgres() -> bool:

@@ -9,9 +9,9 @@ from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 
 # What each role may do. Supervisors and admins inherit everything below them.
 PERMISSIONS: dict[str, set[str]] = {
-    "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create"},
-    "billing": {"account.view", "note.add", "billing.adjust", "reading.key"},
-    "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act"},
+    "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return", "payment.import"},
+    "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import"},
+    "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act", "payment.return"},
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}

@@ -1,0 +1,138 @@
+"""Reports of a posted payment batch: text (and the same as PDF) and the bank deposit CSV.
+
+The PDF is written by a few lines of our own (one monospaced font, text only):
+no dependency for a report that is a listing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from kec_tui import money
+from kec_tui.services import batches
+from kec_tui.services.errors import ServiceError
+
+WIDTH = 80
+COOP_NAME = "Kootenai Electric Cooperative"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    text: Path
+    csv: Path
+    pdf: Path | None = None
+
+
+def _all_lines(batch_id: int) -> list[batches.LineInfo]:
+    out: list[batches.LineInfo] = []
+    while True:
+        page = batches.lines(batch_id, limit=1000, offset=len(out))
+        out += page
+        if len(page) < 1000:
+            return out
+
+
+def batch_report_text(batch_id: int) -> str:
+    b = batches.get_batch(batch_id)
+    t = batches.batch_totals(batch_id)
+    rows = _all_lines(batch_id)
+    out = [f"{COOP_NAME} - payment batch {b.number}".center(WIDTH).rstrip(), ""]
+    out.append(f"Batch date {b.batch_date:%m/%d/%Y}   Tender {batches.TENDER_LABELS.get(b.tender, b.tender)}   "
+               f"Source {b.source}   Status {b.status}")
+    out.append(f"Opened   {b.created_at:%m/%d/%Y %H:%M:%S} by {b.operator}")
+    if b.posted_at:
+        out.append(f"Posted   {b.posted_at:%m/%d/%Y %H:%M:%S} by {b.posted_by}")
+    if b.accepted_by:
+        out.append(f"Difference accepted by {b.accepted_by}: {b.accept_reason}"[:WIDTH])
+    out += ["", f"{'Seq':>5} {'Account':>10}  {'Name':<24} {'Check no.':<12} {'Amount':>12}  Note",
+            f"{'-' * 5} {'-' * 10}  {'-' * 24} {'-' * 12} {'-' * 12}  {'-' * 8}"]
+    for ln in rows:
+        note = "VOID" if ln.status == "void" else ("UNAPPL" if ln.unapplied else "")
+        if ln.source == "scanned":
+            note = (note + " scan").strip()
+        account = str(ln.account_number) if ln.account_number else ln.account_text
+        out.append(f"{ln.seq:>5} {account:>10}  {ln.name[:24]:<24} {ln.check_no[:12]:<12} "
+                   f"{money.fmt(ln.amount_cents):>12}  {note}".rstrip())
+    out += ["", f"Lines       {t.count:>8} active, {t.void_count} void",
+            f"Total       {money.fmt_dollars(t.total_cents):>16}",
+            f"Control     {t.control_count:>8} lines, {money.fmt_dollars(t.control_total_cents)}",
+            f"Difference  {t.count_difference:>+8} lines, {money.fmt(t.total_difference_cents, sign=True)}"]
+    unapplied = [ln for ln in rows if ln.unapplied and ln.status == "active"]
+    if unapplied:
+        out.append(f"Unapplied   {len(unapplied):>8} lines, "
+                   f"{money.fmt_dollars(sum(ln.amount_cents for ln in unapplied))}")
+    return "\n".join(out) + "\n"
+
+
+def deposit_csv(batch_id: int) -> str:
+    """check_no, amount (dollars), account: one row per active line, for the bank deposit."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["check_no", "amount", "account"])
+    for ln in _all_lines(batch_id):
+        if ln.status == "active":
+            w.writerow([ln.check_no, str(money.to_decimal(ln.amount_cents)),
+                        ln.account_number if ln.account_number else ln.account_text])
+    return buf.getvalue()
+
+
+def _pdf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def text_pdf(text: str, *, font_size: int = 9, lines_per_page: int = 64) -> bytes:
+    """A text-only PDF (US letter, Courier) of `text`, paged."""
+    all_lines = text.rstrip("\n").split("\n") or [""]
+    pages = [all_lines[i:i + lines_per_page] for i in range(0, len(all_lines), lines_per_page)] or [[""]]
+    objects: list[bytes] = []
+    n_pages = len(pages)
+    # 1 catalog, 2 pages, 3 font, then (page, content) pairs.
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n_pages))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
+    leading = font_size + 2
+    for i, page in enumerate(pages):
+        body = [f"BT /F1 {font_size} Tf {leading} TL 36 {792 - 40} Td"]
+        for ln in page:
+            body.append(f"({_pdf_escape(ln)}) '")
+        body.append("ET")
+        stream = "\n".join(body).encode("cp1252", "replace")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode())
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def write_batch_reports(batch_id: int, directory: str | Path, *, pdf: bool = True) -> ReportFiles:
+    """Write batch-NNNN-report.txt (+ .pdf) and batch-NNNN-deposit.csv into `directory`."""
+    b = batches.get_batch(batch_id)
+    if b.status != "posted":
+        raise ServiceError(f"Batch {b.number} is not posted yet: post it first, then print its report")
+    d = Path(directory).expanduser()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        text = batch_report_text(batch_id)
+        txt_path = d / f"batch-{b.number}-report.txt"
+        txt_path.write_text(text, encoding="utf-8")
+        csv_path = d / f"batch-{b.number}-deposit.csv"
+        csv_path.write_text(deposit_csv(batch_id), encoding="utf-8")
+        pdf_path = None
+        if pdf:
+            pdf_path = d / f"batch-{b.number}-report.pdf"
+            pdf_path.write_bytes(text_pdf(text))
+    except OSError as exc:
+        raise ServiceError(f"Cannot write the reports to {d}: {exc.strerror or exc}") from exc
+    return ReportFiles(txt_path, csv_path, pdf_path)
