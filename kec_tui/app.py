@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from textual.app import App
-from textual.binding import Binding
 
 from kec_tui.config import Settings
-from kec_tui.keymap import keys_for, load as load_keymap
+from kec_tui.keymap import bind, load as load_keymap
 from kec_tui.services.operators import OperatorInfo
-
-
-def bind(binding_id: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
-    """A Binding whose keys come from keymaps/default.toml under its id."""
-    return Binding(keys_for(binding_id), action, description, show=show, priority=priority, id=binding_id)
 
 
 class KecApp(App):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from textual.binding import Binding
+
 DEFAULT_KEYMAP = Path(__file__).resolve().parent.parent / "keymaps" / "default.toml"
 
 
@@ -39,3 +41,8 @@ def keys_for(binding_id: str, keymap: dict[str, str] | None = None) -> str:
 
 
 _DEFAULTS = read(DEFAULT_KEYMAP)
+
+
+def bind(binding_id: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:
+    """A Binding whose keys come from keymaps/default.toml under its id."""
+    return Binding(keys_for(binding_id), action, description, show=show, priority=priority, id=binding_id)

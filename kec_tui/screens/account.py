@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
 
 from kec_tui import db
-from kec_tui.app import bind
+from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, audit
 from kec_tui.services.accounts import AccountView, format_phone

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from kec_tui.app import bind
+from kec_tui.keymap import bind
 
 
 def keys_table(screen: Screen) -> Table:

@@ -8,7 +8,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from kec_tui import db
-from kec_tui.app import bind
+from kec_tui.keymap import bind
 from kec_tui.services import accounts
 
 PAGE = 30

@@ -6,7 +6,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TextArea
 
-from kec_tui.app import bind
+from kec_tui.keymap import bind
 from kec_tui.services import accounts
 from kec_tui.services.errors import ServiceError
 
