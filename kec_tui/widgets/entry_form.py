@@ -1,0 +1,703 @@
+"""EntryForm: one widget for every heads-down entry screen.
+
+Payments, meter reads, order completion and new accounts are all "key a
+record, Field Exit, next record".  This widget owns the text of *all* its
+fields and handles every key itself, in its own message queue, in order.
+
+Why one widget and not a form of ``Input`` widgets: in Textual the App
+forwards each key to whichever widget is focused *when the App handles the
+key*.  Keys typed ahead (a scanner's 21 digits + Enter in a few ms, an SSH
+user's burst) are all forwarded before the first Input has processed its
+Enter and moved focus, so they land in the old field.  Here focus never
+moves: the form is the only focused widget and decides, key by key, which
+field a key belongs to.
+
+For the same reason the form runs its own key bindings (Field Exit, Dup ...)
+inside its key handler instead of letting the key bubble up to the App's
+binding dispatch: a bubbled key is handled later, from another queue, after
+the characters typed behind it.  The bindings are still declared as
+``Binding`` objects with ids, so they show in the Footer / help and a keymap
+(``App.set_keymap``) can rebind them.
+
+Validation, defaults and the lookups that decide the next field are plain
+synchronous callables run on Field Exit, before the next key is handled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Callable, ClassVar, Sequence
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widget import Widget
+
+Record = dict[str, str]
+"""The current texts of the form's fields, by field name (money and dates in
+canonical form: ``"-123.45"``, ``"01/31/2025"``)."""
+
+KINDS = ("digits", "money", "text", "date", "choice", "scan")
+
+SUBMIT = "__submit__"
+"""Returned by an ``after_exit`` hook to submit the record right away
+(e.g. a scan line that filled every field)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an EntryForm."""
+
+    name: str
+    label: str
+    kind: str  # "digits" | "money" | "text" | "date" | "choice" | "scan"
+    width: int  # max characters keyed ("scan": long enough for the scan line)
+    mandatory_entry: bool = False  # may not be left empty
+    mandatory_fill: bool = False  # must be filled to width; auto-advances when full
+    # Returns an error message or None; called synchronously on Field Exit
+    # with the field's canonical text and the whole record.
+    validate: Callable[[str, Record], str | None] | None = None
+    # Value accepted when Field Exit is pressed on an empty field (amount due ...).
+    default: Callable[[Record], str] | None = None
+    choices: tuple[str, ...] = ()  # kind="choice": space cycles, first letter selects
+    dup: bool = True  # Dup copies this field from the previous record
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What ``on_submit`` returns when the record was NOT committed."""
+
+    field: str | None  # field to put the cursor on (None: stay where it is)
+    message: str
+
+
+# --------------------------------------------------------------------------
+# Money and dates are parsed from text; money never passes through float.
+
+_MONEY_RE = re.compile(r"^\d*(\.\d{0,2})?$")
+_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m%d%Y", "%m%d%y", "%Y-%m-%d", "%m-%d-%Y", "%m-%d-%y")
+
+
+def parse_money(text: str) -> Decimal:
+    """Parse ``"123.45"``, ``"-123"``, ``".5"`` into a Decimal with 2 places.
+
+    Raises:
+        ValueError: if the text is not an amount.
+    """
+    text = text.strip()
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
+    if not digits or digits == "." or not _MONEY_RE.match(digits):
+        raise ValueError(f"not an amount: {text!r}")
+    try:
+        amount = Decimal(digits).quantize(Decimal("0.01"))
+    except InvalidOperation as error:
+        raise ValueError(f"not an amount: {text!r}") from error
+    return -amount if negative and amount else amount
+
+
+def format_money(amount: Decimal) -> str:
+    """``Decimal("-5")`` -> ``"-5.00"`` (no thousands separators: this is keyed text)."""
+    amount = amount.quantize(Decimal("0.01"))
+    return f"{amount if amount else abs(amount):f}"  # never "-0.00"
+
+
+def parse_date(text: str) -> date:
+    """Parse a keyed date: MMDDYY, MMDDYYYY, M/D/YY, M/D/YYYY or YYYY-MM-DD.
+
+    Raises:
+        ValueError: if the text is not a date.
+    """
+    text = text.strip()
+    if text.isdigit() and len(text) not in (6, 8):  # "1125" could be 1/1/25 or 11/2/5
+        raise ValueError(f"not a date: {text!r}")
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {text!r}")
+
+
+def _allowed(kind: str, ch: str, tenkey: bool) -> bool:
+    if kind in ("digits", "scan"):
+        return ch.isdigit() and ch.isascii()
+    if kind == "money":
+        return (ch.isdigit() and ch.isascii()) or (ch == "." and not tenkey)
+    if kind == "date":
+        return (ch.isdigit() and ch.isascii()) or ch in "/-"
+    return ch.isprintable()  # text
+
+
+def _refusal(spec: FieldSpec, tenkey: bool) -> str:
+    if spec.kind == "money":
+        if tenkey:
+            return f"{spec.label}: digits only (10-key: the decimal point is implied)"
+        return f"{spec.label}: digits and one decimal point only"
+    if spec.kind == "date":
+        return f"{spec.label}: digits and / only"
+    return f"{spec.label}: digits only"
+
+
+class EntryForm(Widget, can_focus=True):
+    """Heads-down entry of records, configured by a list of FieldSpecs.
+
+    Args:
+        fields: the fields, in keying order.
+        on_submit: called synchronously with the record on Field Exit from
+            the last field; commits it and returns None, or a SubmitResult.
+        after_exit: called synchronously after a field validates, with the
+            field name and the record (which it may change, as may
+            ``form.set_value``); returns the next field's name, SUBMIT, or
+            None for the next field in order.
+        tenkey: 10-key mode: money fields take digits with an implied
+            decimal point (``12345`` is 123.45).
+    """
+
+    DEFAULT_CSS = """
+    EntryForm {
+        height: auto;
+        padding: 0 1;
+    }
+    EntryForm > .entry-form--label { color: $text-muted; }
+    EntryForm > .entry-form--field { text-style: underline; }
+    EntryForm > .entry-form--current { background: $boost; text-style: underline bold; }
+    EntryForm > .entry-form--cursor { text-style: reverse; }
+    EntryForm > .entry-form--error { color: $text-error; text-style: bold; }
+    EntryForm > .entry-form--info { color: $text-accent; }
+    EntryForm > .entry-form--previous { color: $text-muted; }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "entry-form--label",
+        "entry-form--field",
+        "entry-form--current",
+        "entry-form--cursor",
+        "entry-form--error",
+        "entry-form--info",
+        "entry-form--previous",
+    }
+
+    # The form runs these itself in _on_key (see the module docstring); keymaps
+    # rebind them by id.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,tab,plus", "field_exit", "Field Exit", id="entry_form.field_exit"),
+        Binding("up,shift+tab", "field_back", "Field Back", id="entry_form.field_back"),
+        Binding("ctrl+d,f4", "dup", "Dup", id="entry_form.dup"),
+        Binding("ctrl+e,f5", "erase_input", "Erase", id="entry_form.erase_input"),
+        Binding("minus", "field_minus", "Field-", id="entry_form.field_minus"),
+        Binding("escape", "clear_record", "Clear", id="entry_form.clear_record"),
+        Binding("ctrl+t", "toggle_tenkey", "10-key", id="entry_form.toggle_tenkey", show=False),
+    ]
+
+    _EDIT_KEYS = frozenset({"backspace", "delete", "left", "right", "home", "end"})
+
+    class Submitted(Message):
+        """Posted after a record was committed by on_submit."""
+
+        def __init__(self, form: EntryForm, record: Record) -> None:
+            super().__init__()
+            self.form = form
+            self.record = record
+
+        @property
+        def control(self) -> EntryForm:
+            return self.form
+
+    def __init__(
+        self,
+        fields: Sequence[FieldSpec],
+        *,
+        on_submit: Callable[[Record], SubmitResult | None] | None = None,
+        after_exit: Callable[[str, Record], str | None] | None = None,
+        tenkey: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._specs = tuple(fields)
+        self._check_specs()
+        self._by_name = {spec.name: i for i, spec in enumerate(self._specs)}
+        self._on_submit = on_submit
+        self._after_exit = after_exit
+        self._tenkey = tenkey
+        # Raw keyed text per field.  Money: digits and "." (10-key: digits
+        # only); its sign is kept apart in _negative.
+        self._buf: dict[str, str] = {spec.name: "" for spec in self._specs}
+        self._negative: dict[str, bool] = {spec.name: False for spec in self._specs}
+        self._index = 0  # current field
+        self._pos = 0  # cursor position inside the current field's buffer
+        self.previous: Record | None = None
+        """The last record committed (for Dup, and shown under the fields)."""
+        self.error: str | None = None
+        """The message shown at the current field, or None."""
+        self.info: str = ""
+        """A line the screen sets under the fields (member, address, amount due)."""
+        self._label_width = max(len(spec.label) for spec in self._specs)
+        self._actions: dict[str, str] = {}
+        self._actions_keymap: object = None  # the App keymap _actions was built from
+
+    def _check_specs(self) -> None:
+        if not self._specs:
+            raise ValueError("EntryForm needs at least one field")
+        names = [spec.name for spec in self._specs]
+        if len(set(names)) != len(names) or SUBMIT in names:
+            raise ValueError(f"field names must be unique: {names}")
+        for spec in self._specs:
+            if spec.kind not in KINDS:
+                raise ValueError(f"{spec.name}: unknown kind {spec.kind!r}")
+            if spec.width < 1:
+                raise ValueError(f"{spec.name}: width must be at least 1")
+            if spec.kind == "choice" and not spec.choices:
+                raise ValueError(f"{spec.name}: a choice field needs choices")
+
+    # ------------------------------------------------------------------
+    # Public API
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return self._specs
+
+    @property
+    def current(self) -> str:
+        """Name of the field the cursor is in."""
+        return self._specs[self._index].name
+
+    @property
+    def values(self) -> Record:
+        """A copy of every field's text (money and dates in canonical form)."""
+        return {spec.name: self._value(spec) for spec in self._specs}
+
+    @property
+    def tenkey(self) -> bool:
+        return self._tenkey
+
+    def set_tenkey(self, on: bool) -> None:
+        """Switch 10-key mode, keeping the amounts already keyed."""
+        if on == self._tenkey:
+            return
+        amounts = {spec.name: self._value(spec) for spec in self._specs if spec.kind == "money"}
+        self._tenkey = on
+        for field_name, text in amounts.items():
+            try:
+                self._store(field_name, text)
+            except ValueError:  # a half-keyed amount such as "." has no meaning in the other mode
+                self._store(field_name, "")
+        self.refresh()
+
+    def toggle_tenkey(self) -> None:
+        self.set_tenkey(not self._tenkey)
+
+    def set_value(self, name: str, text: str) -> None:
+        """Set a field's text (from code: a lookup, a scan line, a default).
+
+        Raises:
+            KeyError: unknown field.
+            ValueError: text that this kind of field cannot hold.
+        """
+        self._store(name, text)
+        self.refresh()
+
+    def focus_field(self, name: str) -> None:
+        """Put the cursor at the end of field ``name`` (clears the message)."""
+        self._go(self._by_name[name])
+        self.error = None
+        self.refresh()
+
+    def set_info(self, text: str) -> None:
+        self.info = text
+        self.refresh()
+
+    def reset(self) -> None:
+        """Clear every field and go back to the first (``previous`` is kept for Dup)."""
+        for spec in self._specs:
+            self._buf[spec.name] = ""
+            self._negative[spec.name] = False
+        self._go(0)
+        self.error = None
+        self.info = ""
+        self.refresh()
+
+    # ------------------------------------------------------------------
+    # Field text
+
+    def _value(self, spec: FieldSpec) -> str:
+        """Canonical text of a field: what validators, hooks and on_submit see."""
+        raw = self._buf[spec.name]
+        if spec.kind == "money" and raw:
+            sign = "-" if self._negative[spec.name] else ""
+            if self._tenkey:  # implied decimal: "12345" is 123.45
+                return format_money(Decimal(sign + raw).scaleb(-2))
+            try:
+                return format_money(parse_money(sign + raw))
+            except ValueError:
+                return sign + raw  # half keyed ("."), rejected on Field Exit
+        if spec.kind == "date" and raw:
+            try:
+                return parse_date(raw).strftime("%m/%d/%Y")
+            except ValueError:
+                return raw
+        return raw
+
+    def _store(self, name: str, text: str) -> None:
+        """Put ``text`` (canonical or keyed form) into a field's buffer."""
+        spec = self._specs[self._by_name[name]]
+        text = text.strip() if spec.kind != "text" else text
+        negative = False
+        if spec.kind == "money" and text:
+            amount = parse_money(text)
+            negative = amount < 0
+            if self._tenkey:
+                text = str(int(abs(amount) * 100))
+            else:
+                text = format_money(abs(amount))
+        elif spec.kind in ("digits", "scan") and text and not (text.isdigit() and text.isascii()):
+            raise ValueError(f"{name}: digits only, got {text!r}")
+        elif spec.kind == "choice" and text and text not in spec.choices:
+            raise ValueError(f"{name}: {text!r} is not one of {spec.choices}")
+        self._buf[name] = text
+        self._negative[name] = negative
+        if name == self.current:
+            self._pos = len(text)
+
+    def _go(self, index: int) -> None:
+        self._index = index
+        self._pos = len(self._buf[self._specs[index].name])
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+
+    # ------------------------------------------------------------------
+    # Keys
+
+    def _key_actions(self) -> dict[str, str]:
+        """key -> action name for this form's bindings, with the App's keymap applied.
+
+        Rebuilt only when the keymap changes (App.set_keymap / update_keymap
+        assign a new dict to the private ``App._keymap``), so a key costs one
+        dict lookup.
+        """
+        keymap = getattr(self.app, "_keymap", None)
+        if keymap is not self._actions_keymap or not self._actions:
+            bindings = self._bindings.copy()
+            if keymap:
+                bindings.apply_keymap(keymap)
+            self._actions = {
+                key: key_bindings[0].action
+                for key, key_bindings in bindings.key_to_bindings.items()
+                if key_bindings
+            }
+            self._actions_keymap = keymap
+        return self._actions
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # Characters and edit keys are ours: hide ancestors' bindings on them.
+        return (character is not None and character.isprintable()) or key in self._EDIT_KEYS
+
+    def _on_key(self, event: events.Key) -> None:
+        action = self._key_actions().get(event.key)
+        # A subclass binding to another namespace ("app.quit") is left to Textual.
+        method = getattr(self, f"action_{action}", None) if action else None
+        if method is not None:
+            method()
+        elif event.key in self._EDIT_KEYS:
+            self._edit(event.key)
+        elif event.is_printable:
+            refused = self._type_char(event.character or "")
+            if refused:
+                self._fail(refused)
+        else:
+            return  # not ours (F1, ctrl+q ...): let it bubble to the screen / app
+        # Handled here, now, in order: no other handler and no bubbling.
+        event.stop()
+        event.prevent_default()
+        self.refresh()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """Pasted text goes through the same per-character path as keys."""
+        event.stop()
+        refused = 0
+        message = ""
+        for ch in event.text.replace("\r\n", "\n"):
+            if ch in "\r\n\t":  # a line end in the clipboard is a Field Exit
+                self.action_field_exit()
+                continue
+            reason = self._type_char(ch) if ch.isprintable() else f"{self._spec.label}: character refused"
+            if reason:
+                refused += 1
+                message = reason
+        if refused:
+            self._fail(message if refused == 1 else f"{message}: {refused:,} characters refused")
+        self.refresh()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self.refresh()
+
+    @property
+    def _spec(self) -> FieldSpec:
+        return self._specs[self._index]
+
+    def _type_char(self, ch: str) -> str | None:
+        """Type one character into the current field; returns why it was refused, or None."""
+        spec = self._spec
+        name = spec.name
+        if spec.kind == "choice":
+            return self._choose(spec, ch)
+        if not _allowed(spec.kind, ch, self._tenkey):
+            return _refusal(spec, self._tenkey)
+        buf = self._buf[name]
+        if len(buf) >= spec.width:
+            return f"{spec.label} is full ({spec.width} characters)"
+        if spec.kind == "money":
+            if self._tenkey:
+                self._pos = len(buf)  # a calculator: digits always go on the end
+            candidate = buf[: self._pos] + ch + buf[self._pos :]
+            if not self._tenkey and not _MONEY_RE.match(candidate):
+                return f"{spec.label}: one decimal point and two decimals at most"
+        self._buf[name] = buf[: self._pos] + ch + buf[self._pos :]
+        self._pos += 1
+        self.error = None
+        if spec.mandatory_fill and len(self._buf[name]) == spec.width:
+            self.action_field_exit()  # auto-advance: the field is full
+        return None
+
+    def _choose(self, spec: FieldSpec, ch: str) -> str | None:
+        """Choice field: space cycles; a letter selects the (next) choice starting with it."""
+        current = self._buf[spec.name]
+        if ch == " ":
+            candidates = list(spec.choices)
+        else:
+            candidates = [c for c in spec.choices if c[:1].lower() == ch.lower()]
+            if not candidates:
+                return f"{spec.label}: one of {', '.join(spec.choices)}"
+        if current in candidates:
+            chosen = candidates[(candidates.index(current) + 1) % len(candidates)]
+        else:
+            chosen = candidates[0]
+        self._buf[spec.name] = chosen
+        self._pos = len(chosen)
+        self.error = None
+        return None
+
+    def _edit(self, key: str) -> None:
+        spec = self._spec
+        name = spec.name
+        buf = self._buf[name]
+        tenkey_money = spec.kind == "money" and self._tenkey
+        if spec.kind == "choice" and key in ("backspace", "delete"):
+            buf = ""  # a choice is taken or left whole
+        elif key == "backspace":
+            if tenkey_money:
+                self._pos = len(buf)
+            if self._pos > 0:
+                buf = buf[: self._pos - 1] + buf[self._pos :]
+                self._pos -= 1
+        elif key == "delete":
+            buf = buf[: self._pos] + buf[self._pos + 1 :]
+        elif tenkey_money or spec.kind == "choice":
+            self._pos = len(buf)  # no cursor movement inside these
+        elif key == "left":
+            self._pos = max(0, self._pos - 1)
+        elif key == "right":
+            self._pos = min(len(buf), self._pos + 1)
+        elif key == "home":
+            self._pos = 0
+        elif key == "end":
+            self._pos = len(buf)
+        self._buf[name] = buf
+        if not buf:
+            self._negative[name] = False
+        self.error = None
+
+    # ------------------------------------------------------------------
+    # 5250 actions (called from _on_key, or by Textual for a Footer click)
+
+    def action_field_exit(self) -> None:
+        """Validate the current field and go to the next one, or submit on the last."""
+        spec = self._spec
+        name = spec.name
+        try:
+            if not self._buf[name] and spec.default is not None:
+                self._store(name, spec.default(self.values) or "")
+            message = self._check(spec)
+            record = self.values
+            if message is None and spec.validate is not None:
+                message = spec.validate(record[name], record)
+            if message:
+                self._fail(message)
+                return
+            next_name = None
+            if self._after_exit is not None:
+                before = dict(record)
+                next_name = self._after_exit(name, record)
+                for field_name, text in record.items():  # the hook may rewrite values
+                    if text != before.get(field_name):
+                        self._store(field_name, text)
+                if next_name not in (None, SUBMIT) and next_name not in self._by_name:
+                    raise KeyError(f"after_exit named no such field {next_name!r}")
+        except Exception as error:  # a lookup failed: say so at the field, keep everything
+            self.log.error(f"EntryForm field exit {name}: {error!r}")
+            self._fail(f"{spec.label}: {error or type(error).__name__}")
+            return
+        self.error = None
+        if next_name == SUBMIT or (next_name is None and self._index == len(self._specs) - 1):
+            self._submit()
+        elif next_name is not None:
+            self._go(self._by_name[next_name])
+        else:
+            self._go(self._index + 1)
+
+    def _check(self, spec: FieldSpec) -> str | None:
+        """The built-in checks of a field on Field Exit (before its validator)."""
+        raw = self._buf[spec.name]
+        if not raw:
+            return f"{spec.label} is required" if spec.mandatory_entry else None
+        if spec.mandatory_fill and len(raw) < spec.width:
+            return f"{spec.label}: fill all {spec.width} positions"
+        if spec.kind == "money" and not self._tenkey:
+            try:
+                parse_money(raw)
+            except ValueError:
+                return f"{spec.label}: not an amount"
+        if spec.kind == "date":
+            try:
+                parse_date(raw)
+            except ValueError:
+                return f"{spec.label}: not a date (MMDDYY or MM/DD/YYYY)"
+        return None
+
+    def _submit(self) -> None:
+        record = self.values
+        for index, spec in enumerate(self._specs):
+            # after_exit may jump to SUBMIT past fields: they still may not be empty.
+            if spec.mandatory_entry and not record[spec.name]:
+                self._go(index)
+                self._fail(f"{spec.label} is required")
+                return
+        try:
+            result = self._on_submit(record) if self._on_submit is not None else None
+        except Exception as error:  # never a traceback on the screen; nothing keyed is lost
+            self.log.error(f"EntryForm on_submit: {error!r}")
+            self._fail(f"Not saved: {error or type(error).__name__}")
+            return
+        if result is not None:
+            if result.field in self._by_name:
+                self._go(self._by_name[result.field])
+            self._fail(result.message)
+            return
+        self.previous = record
+        self.reset()
+        self.post_message(self.Submitted(self, record))
+
+    def action_field_back(self) -> None:
+        if self._index > 0:
+            self._go(self._index - 1)
+        self.error = None
+
+    def action_dup(self) -> None:
+        """Copy the previous record's value of this field, then Field Exit."""
+        spec = self._spec
+        if not spec.dup:
+            self._fail(f"{spec.label}: Dup is not allowed here")
+        elif self.previous is None:
+            self._fail("Dup: no previous record")
+        else:
+            self._store(spec.name, self.previous.get(spec.name, ""))
+            self.action_field_exit()
+
+    def action_erase_input(self) -> None:
+        name = self.current
+        self._buf[name] = ""
+        self._negative[name] = False
+        self._pos = 0
+        self.error = None
+
+    def action_field_minus(self) -> None:
+        """Field-: in a money field, make the amount negative and exit the field."""
+        spec = self._spec
+        if spec.kind == "money":
+            if not self._buf[spec.name]:
+                self._fail(f"{spec.label}: key the amount, then Field-")
+                return
+            self._negative[spec.name] = True
+            self.action_field_exit()  # the validator decides whether negative is allowed
+        elif spec.kind in ("text", "date"):
+            refused = self._type_char("-")  # an ordinary hyphen there
+            if refused:
+                self._fail(refused)
+        else:
+            self._fail(f"{spec.label}: Field- is for amounts")
+
+    def action_clear_record(self) -> None:
+        self.reset()
+
+    def action_toggle_tenkey(self) -> None:
+        self.toggle_tenkey()
+        self.error = None
+        self.info = "10-key mode on: amounts have an implied decimal" if self._tenkey else "10-key mode off"
+
+    # ------------------------------------------------------------------
+    # Rendering: a few short Text lines built from the buffers, nothing queried.
+
+    def _display(self, spec: FieldSpec, current: bool) -> str:
+        raw = self._buf[spec.name]
+        if spec.kind == "money" and raw and (self._tenkey or not current):
+            return self._value(spec)  # "123.45": the amount as it will be taken
+        if spec.kind == "money" and self._negative[spec.name]:
+            return "-" + raw
+        return raw
+
+    def _slot_width(self, spec: FieldSpec) -> int:
+        if spec.kind == "money":
+            return max(spec.width + 3, 4)  # sign, point, and "0.0" before a short 10-key amount
+        if spec.kind == "choice":
+            return max(len(choice) for choice in spec.choices)
+        return spec.width
+
+    def render(self) -> Text:
+        width = max(self.content_size.width, 20)
+        style = self.get_component_rich_style
+        label_style = style("entry-form--label")
+        field_style = style("entry-form--field")
+        current_style = style("entry-form--current")
+        cursor_style = style("entry-form--cursor")
+        error_style = style("entry-form--error")
+        focused = self.has_focus
+        lines: list[Text] = []
+        error_below = ""
+        for index, spec in enumerate(self._specs):
+            current = index == self._index
+            line = Text(f"{spec.label:>{self._label_width}}  ", style=label_style, end="")
+            shown = self._display(spec, current)
+            slot = max(self._slot_width(spec), len(shown) + 1)
+            value = Text(shown.ljust(slot), style=current_style if current else field_style, end="")
+            if current and focused:
+                # The cursor: at the insertion point, or at the end of a shown amount.
+                at = self._pos if shown == self._buf[spec.name] else len(shown)
+                value.stylize(cursor_style, at, at + 1)
+            line.append_text(value)
+            if current and self.error:
+                if line.cell_len + 2 + len(self.error) <= width:
+                    line.append("  " + self.error, style=error_style)
+                else:
+                    error_below = self.error  # too long beside the field: the line under the fields
+            lines.append(line)
+        lines.append(Text(error_below, style=error_style, end=""))
+        lines.append(Text(self.info, style=style("entry-form--info"), end=""))
+        if self.previous is not None:
+            previous = "  ".join(f"{spec.label} {self.previous.get(spec.name, '')}" for spec in self._specs)
+            lines.append(Text(f"Previous: {previous}", style=style("entry-form--previous"), end=""))
+        else:
+            lines.append(Text("", end=""))
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        return Text("\n", end="").join(lines)
