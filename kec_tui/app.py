@@ -27,10 +27,10 @@ class KecApp(App):
         self.operator = operator
         self.start_account = start_account
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
-        self._keymap = load_keymap(settings.keymap or None)
+        self.user_keymap = load_keymap(settings.keymap or None)
 
     def on_mount(self) -> None:
-        self.set_keymap(self._keymap)
+        self.set_keymap(self.user_keymap)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         if self.start_account:

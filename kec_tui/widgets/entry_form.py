@@ -33,9 +33,11 @@ from typing import Callable, ClassVar, Sequence
 
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widget import Widget
+
+from kec_tui.keymap import bind
 
 Record = dict[str, str]
 """The current texts of the form's fields, by field name (money and dates in
@@ -185,13 +187,13 @@ class EntryForm(Widget, can_focus=True):
     # The form runs these itself in _on_key (see the module docstring); keymaps
     # rebind them by id.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,tab,plus", "field_exit", "Field Exit", id="entry_form.field_exit"),
-        Binding("up,shift+tab", "field_back", "Field Back", id="entry_form.field_back"),
-        Binding("ctrl+d,f4", "dup", "Dup", id="entry_form.dup"),
-        Binding("ctrl+e,f5", "erase_input", "Erase", id="entry_form.erase_input"),
-        Binding("minus", "field_minus", "Field-", id="entry_form.field_minus"),
-        Binding("escape", "clear_record", "Clear", id="entry_form.clear_record"),
-        Binding("ctrl+t", "toggle_tenkey", "10-key", id="entry_form.toggle_tenkey", show=False),
+        bind("entry_form.field_exit", "field_exit", "Field Exit"),
+        bind("entry_form.field_back", "field_back", "Field Back"),
+        bind("entry_form.dup", "dup", "Dup"),
+        bind("entry_form.erase_input", "erase_input", "Erase"),
+        bind("entry_form.field_minus", "field_minus", "Field-"),
+        bind("entry_form.clear_record", "clear_record", "Clear"),
+        bind("entry_form.toggle_tenkey", "toggle_tenkey", "10-key", show=False),
     ]
 
     _EDIT_KEYS = frozenset({"backspace", "delete", "left", "right", "home", "end"})
