@@ -99,7 +99,7 @@ class Meter(BaseModel):
     installed = pw.DateField(null=True)
 
 
-ACCOUNT_STATUSES = ("pending", "active", "final", "closed")
+ACCOUNT_STATUSES = ("pending", "active", "disconnected", "final", "closed")
 RATE_CLASSES = ("RES", "SGS", "LGS", "IRR", "SL")
 
 
@@ -109,7 +109,7 @@ class Account(BaseModel):
     location = pw.ForeignKeyField(ServiceLocation, backref="accounts")
     meter = pw.ForeignKeyField(Meter, null=True, backref="accounts")
     rate_class = pw.CharField(max_length=4, default="RES")
-    status = pw.CharField(max_length=8, default="active", index=True)
+    status = pw.CharField(max_length=12, default="active", index=True)
     bill_cycle = pw.SmallIntegerField(default=1)
     cash_only_until = pw.DateField(null=True)
     medical_cert_until = pw.DateField(null=True)
@@ -120,6 +120,11 @@ class Account(BaseModel):
     deposit_cents = pw.BigIntegerField(default=0)
     opened = pw.DateField(default=dt.date.today)
     closed = pw.DateField(null=True)
+    # Winter protection (Dec-Feb): the member declared inability to pay with children, elderly (62+)
+    # or infirm members in the household; good through the end of that winter (services/orders.py).
+    winter_protection_until = pw.DateField(null=True)
+    winter_household = pw.CharField(max_length=40, default="", constraints=[pw.SQL("DEFAULT ''")])
+    transferred_to = pw.ForeignKeyField("self", null=True, backref="transferred_from")  # a move
 
 
 LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer")
@@ -170,6 +175,15 @@ class ServiceOrder(BaseModel):
     completed_at = pw.DateTimeField(null=True)
     notes = pw.TextField(default="")
     operator = pw.ForeignKeyField(Operator, null=True)
+    # Work and completion (services/orders.py). SQL defaults too, for bulk loaders that name columns.
+    member_requested = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT FALSE")])  # trip fee
+    dispatched_at = pw.DateTimeField(null=True)
+    dispatched_to = pw.CharField(max_length=40, default="", constraints=[pw.SQL("DEFAULT ''")])
+    completed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    reading = pw.IntegerField(null=True)                                              # taken on completion
+    meter_no = pw.CharField(max_length=12, default="", constraints=[pw.SQL("DEFAULT ''")])   # read or set
+    fee_cents = pw.BigIntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])          # charged on completion
+    resolution = pw.CharField(max_length=200, default="", constraints=[pw.SQL("DEFAULT ''")])  # cancel reason ...
 
 
 class Note(BaseModel):
@@ -376,6 +390,9 @@ MIGRATIONS: dict[int, callable] = {}
 
 
 def migrate() -> None:
+    """Create what is missing: tables, then columns added to a model since the
+    database was made (additive changes need no hand-written step). Changes that
+    are not additive get a numbered function in MIGRATIONS."""
     current = schema_version()
     if current > SCHEMA_VERSION:
         raise DatabaseUnavailable(
@@ -389,11 +406,31 @@ def migrate() -> None:
                 # Byte order for the prefix ranges, whatever the server's locale.
                 database.execute_sql('ALTER TABLE search_term ALTER COLUMN term TYPE varchar(64) COLLATE "C"')
             current = 1
+        else:
+            database.create_tables(MODELS, safe=True)
+            _add_missing_columns()
         for version in range(current + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version]()
             current = version
         Meta_.insert(key="schema_version", value=str(current)).on_conflict(
             conflict_target=[Meta_.key], update={Meta_.value: str(current)}).execute()
+
+
+def _add_missing_columns() -> None:
+    from playhouse.migrate import SchemaMigrator
+
+    migrator = None
+    for model in MODELS:
+        table = model._meta.table_name
+        have = {c.name for c in database.get_columns(table)}
+        for f in model._meta.sorted_fields:
+            if f.column_name not in have:
+                migrator = migrator or SchemaMigrator.from_database(database.obj)
+                try:
+                    migrator.add_column(table, f.column_name, f).run()
+                except ValueError as exc:  # NOT NULL without a default: needs a written step
+                    raise DatabaseUnavailable(f"Column {table}.{f.column_name} is missing and has no default; "
+                                              f"this database needs a migration step ({exc})") from exc
 
 
 def get_meta(key: str, default: str | None = None) -> str | None:

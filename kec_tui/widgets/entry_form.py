@@ -316,6 +316,18 @@ class EntryForm(Widget, can_focus=True):
         self.info = text
         self.refresh()
 
+    def show_error(self, name: str | None, message: str) -> None:
+        """Put the cursor on field ``name`` (if given) with ``message`` beside it."""
+        if name in self._by_name:
+            self._go(self._by_name[name])
+        self._fail(message)
+        self.refresh()
+
+    def submit(self) -> None:
+        """Submit the record now, from any field (a screen's Save key)."""
+        self._submit()
+        self.refresh()
+
     def reset(self) -> None:
         """Clear every field and go back to the first (``previous`` is kept for Dup)."""
         for spec in self._specs:

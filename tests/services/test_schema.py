@@ -1,0 +1,32 @@
+import peewee as pw
+
+from kec_tui import db
+
+
+def test_migrate_adds_a_column_added_to_a_model(database):
+    """A database made before a field existed gets the column on the next start."""
+    db.database.execute_sql('ALTER TABLE account DROP COLUMN "budget_billing"')
+    assert "budget_billing" not in {c.name for c in db.database.get_columns("account")}
+    db.migrate()
+    assert "budget_billing" in {c.name for c in db.database.get_columns("account")}
+    assert db.schema_version() == db.SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused_with_a_message(database):
+    db.set_meta("schema_version", str(db.SCHEMA_VERSION + 1))
+    try:
+        db.migrate()
+    except db.DatabaseUnavailable as e:
+        assert "Upgrade kec-tui" in str(e)
+    else:
+        raise AssertionError("a newer schema must be refused")
+
+
+def test_unreachable_database_has_a_clear_message():
+    try:
+        db.connect("postgresql://postgres@127.0.0.1:1/none")
+    except db.DatabaseUnavailable as e:
+        assert "Cannot open the database" in str(e) and "127.0.0.1:1" in str(e)
+    else:
+        raise AssertionError("expected DatabaseUnavailable")
+    assert isinstance(db.make_database("/tmp/x.db"), pw.SqliteDatabase)
