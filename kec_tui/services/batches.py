@@ -226,6 +226,26 @@ def _editable(b: db.PaymentBatch) -> None:
         raise BatchStateError(f"Batch {b.number} is {b.status}")
 
 
+def insert_rows(model, fields, rows: list[tuple]) -> None:
+    """Many rows in one prepared INSERT (executemany): bulk writes without
+    building SQL per row. Values are in `fields` order, already db values."""
+    if not rows:
+        return
+    cols = ", ".join(f'"{f.column_name}"' for f in fields)
+    marks = ", ".join([db.database.param] * len(fields))
+    sql = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES ({marks})'
+    db.database.cursor().executemany(sql, rows)
+
+
+def update_rows(model, field, key, rows: list[tuple]) -> None:
+    """UPDATE model SET field = ? WHERE key = ? for each (value, key) row, prepared once."""
+    if not rows:
+        return
+    p = db.database.param
+    sql = f'UPDATE "{model._meta.table_name}" SET "{field.column_name}" = {p} WHERE "{key.column_name}" = {p}'
+    db.database.cursor().executemany(sql, rows)
+
+
 def _after_claim(batch_id: int) -> None:
     """Test seam: called inside post_batch's transaction right after the claim."""
 
@@ -291,7 +311,8 @@ def scan_to_entry(text: str, layout: ScanLayout = ScanLayout()) -> ScanLine:
     return scan
 
 
-def _account_row(account_text: str) -> db.Account:
+def _account_number(account_text: str) -> int:
+    """Keyed text -> account number, its check digit verified (no database)."""
     text = str(account_text).strip()
     if not text:
         raise ValidationError("Key an account number", "account")
@@ -300,9 +321,14 @@ def _account_row(account_text: str) -> db.Account:
     text = text.lstrip("0") or "0"
     if not valid_account_number(text):
         raise ValidationError(f"{text}: check digit does not match", "account")
-    row = db.Account.get_or_none(db.Account.number == int(text))
+    return int(text)
+
+
+def _account_row(account_text: str) -> db.Account:
+    number = _account_number(account_text)
+    row = db.Account.get_or_none(db.Account.number == number)
     if row is None:
-        raise NotFound(f"No account {text}", "account")
+        raise NotFound(f"No account {number}", "account")
     return row
 
 
@@ -312,9 +338,13 @@ def account_info_for_entry(account_text: str, today: dt.date | None = None) -> E
     number, the member and location by key, the balance by the ledger's
     (account, effective) index."""
     today = today or dt.date.today()
-    a = _account_row(account_text)
-    m = db.Member.get_by_id(a.member_id)
-    loc = db.ServiceLocation.get_by_id(a.location_id)
+    number = _account_number(account_text)
+    a = (db.Account.select(db.Account, db.Member, db.ServiceLocation)
+         .join(db.Member).switch(db.Account).join(db.ServiceLocation)
+         .where(db.Account.number == number).first())
+    if a is None:
+        raise NotFound(f"No account {number}", "account")
+    m, loc = a.member, a.location
     bal = account_balance(a.id)
     return EntryAccount(
         account_id=a.id, number=a.number, name=display_name(m.first_name, m.last_name),
@@ -790,13 +820,26 @@ def post_batch(op: OperatorInfo, batch_id: int, accept_reason: str | None = None
         if any(r[2] is None for r in rows):
             raise ServiceError(f"Batch {b.number} has a line without an account: correct it before posting")
         posted_at = db.now()
+        tender = TENDER_LABELS.get(b.tender, b.tender)
+        LE = db.LedgerEntry
+        before_id = LE.select(fn.MAX(LE.id)).scalar() or 0
+        entries = []
         for line_id, seq, account_id, cents, check_no, unapplied, source in rows:
             desc = "Unapplied cash" if unapplied else ("Lockbox payment" if source == "imported" else "Payment")
-            entry_id = db.LedgerEntry.insert(
-                account=account_id, posted_at=posted_at, effective=b.batch_date, kind="payment",
-                amount_cents=-cents, description=f"{desc} ({TENDER_LABELS.get(b.tender, b.tender)})",
-                reference=_reference(b.number, seq, check_no), operator=op.id).execute()
-            L.update(ledger_entry=entry_id).where(L.id == line_id).execute()
+            entries.append((account_id, posted_at, b.batch_date, "payment", -cents, f"{desc} ({tender})",
+                            _reference(b.number, seq, check_no), op.id))
+        insert_rows(LE, (LE.account, LE.posted_at, LE.effective, LE.kind, LE.amount_cents, LE.description,
+                         LE.reference, LE.operator), entries)
+        # Link each line to its entry: ours are the new ids whose reference starts with this
+        # batch's "B<number>-" (one session's ids rise in its insert order on both backends).
+        prefix = f"B{b.number}-"
+        ids = [i for (i,) in LE.select(LE.id).where(LE.id > before_id, LE.kind == "payment",
+                                                    fn.SUBSTR(LE.reference, 1, len(prefix)) == prefix)
+               .order_by(LE.id).tuples()]
+        if len(ids) != len(rows):
+            raise ServiceError(f"Batch {b.number}: posting wrote {len(ids)} entries for {len(rows)} lines; "
+                               f"nothing was posted")
+        update_rows(L, L.ledger_entry, L.id, [(entry_id, r[0]) for entry_id, r in zip(ids, rows)])
         audit.record(op, "batch.post", "batch", batch_id, field="status", before=b0.status,
                      after=f"posted {totals.count} lines {money.fmt(totals.total_cents)}")
     return PostResult(get_batch(batch_id), totals, len(rows), accepted)

@@ -521,19 +521,20 @@ def import_file(op: OperatorInfo, path: str | Path, mapping: Mapping[str, str] |
                                             payment_import_id=imp.id)
             batch_number = db.PaymentBatch.get_by_id(batch_id).number
             now = db.now()
-            rows = [dict(batch=batch_id, seq=seq, account=aid, account_text=fp.account_text.strip()[:24],
-                         amount_cents=fp.amount_cents, check_no=fp.check_no, tender=tender, source="imported",
-                         created_at=now, operator=op.id)
-                    for seq, (fp, aid) in enumerate(matched, start=1)]
-            for i in range(0, len(rows), CHUNK):
-                db.BatchLine.insert_many(rows[i:i + CHUNK]).execute()
+            L = db.BatchLine
+            batches.insert_rows(
+                L, (L.batch, L.seq, L.account, L.account_text, L.amount_cents, L.check_no, L.tender, L.source,
+                    L.status, L.unapplied, L.unapplied_reason, L.warnings_ack, L.created_at, L.operator),
+                [(batch_id, seq, aid, fp.account_text.strip()[:24], fp.amount_cents, fp.check_no, tender,
+                  "imported", "active", False, "", "", now, op.id)
+                 for seq, (fp, aid) in enumerate(matched, start=1)])
             db.PaymentBatch.update(status="balanced").where(db.PaymentBatch.id == batch_id).execute()
-        xrows = [dict(payment_import=imp.id, record_no=fp.record_no, account_text=fp.account_text.strip()[:40],
-                      amount_cents=fp.amount_cents, check_no=fp.check_no, payer_name=fp.payer_name,
-                      payment_date=fp.payment_date, reason=reason[:120])
-                 for fp, reason in excepted]
-        for i in range(0, len(xrows), CHUNK):
-            db.PaymentException.insert_many(xrows[i:i + CHUNK]).execute()
+        X = db.PaymentException
+        batches.insert_rows(
+            X, (X.payment_import, X.record_no, X.account_text, X.amount_cents, X.check_no, X.payer_name,
+                X.payment_date, X.reason, X.status, X.resolution),
+            [(imp.id, fp.record_no, fp.account_text.strip()[:40], fp.amount_cents, fp.check_no, fp.payer_name,
+              fp.payment_date, reason[:120], "open", "") for fp, reason in excepted])
         audit.record(op, "payment.import", "payment_import", imp.id,
                      after=f"{p.name} {parsed.format} {len(parsed.payments)} payments "
                            f"{money.fmt(parsed.total_cents)}; batch {batch_number or '-'} {len(matched)}; "
