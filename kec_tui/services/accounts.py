@@ -90,28 +90,29 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
     return SearchResult(hits, message, more, cursor if more else None)
 
 
+_HIT_COLUMNS = (db.Account.id, db.Account.number, db.Account.status, db.Member.first_name, db.Member.last_name,
+                db.ServiceLocation.street, db.ServiceLocation.city)
+
+
+def _hit_rows(where) -> list[tuple]:
+    return list(db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account).join(db.ServiceLocation)
+                .where(where).tuples())
+
+
+def _hit(r: tuple, term: str, kind: int) -> Hit:
+    return Hit(r[0], r[1], display_name(r[3], r[4]), f"{r[5]}, {r[6]}", r[2], si.KIND_LABELS.get(kind, ""), term)
+
+
 def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
     if not found:
         return []
-    q = (db.Account.select(db.Account.id, db.Account.number, db.Account.status, db.Member.first_name,
-                           db.Member.last_name, db.ServiceLocation.street, db.ServiceLocation.city)
-         .join(db.Member).switch(db.Account).join(db.ServiceLocation)
-         .where(db.Account.id.in_(list(found))).tuples())
-    by_id = {r[0]: r for r in q}
-    out = []
-    for account_id, (term, kind) in found.items():
-        r = by_id.get(account_id)
-        if r:
-            out.append(Hit(r[0], r[1], display_name(r[3], r[4]), f"{r[5]}, {r[6]}", r[2],
-                           si.KIND_LABELS.get(kind, ""), term))
-    return out
+    by_id = {r[0]: r for r in _hit_rows(db.Account.id.in_(list(found)))}
+    return [_hit(by_id[i], term, kind) for i, (term, kind) in found.items() if i in by_id]
 
 
 def _exact_account(number: int) -> Hit | None:
-    row = db.Account.get_or_none(db.Account.number == number)
-    if row is None:
-        return None
-    return _hits({row.id: (str(number), si.ACCOUNT)})[0]
+    rows = _hit_rows(db.Account.number == number)   # one indexed query: the counter's most common lookup
+    return _hit(rows[0], str(number), si.ACCOUNT) if rows else None
 
 
 def account_id_for_number(text: str) -> int:
