@@ -292,6 +292,11 @@ def _ack_codes(ack: Iterable[str | LineWarning] | None) -> set[str]:
 
 # ---- scan lines and the account field --------------------------------------------
 
+def scan_layout(settings) -> ScanLayout:
+    """The bill printer's scan-line layout from the settings (scan_account_width, scan_amount_width)."""
+    return ScanLayout(settings.scan_account_width, settings.scan_amount_width)
+
+
 def looks_like_scan(text: str, layout: ScanLayout = ScanLayout()) -> bool:
     """Digits longer than any account number: the scanner typed a scan line
     (perhaps truncated) into the account field."""

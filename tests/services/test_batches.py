@@ -6,6 +6,9 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from peewee import fn
 
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
@@ -437,3 +440,49 @@ def _check_pdf_xref(pdf: bytes) -> None:
     for n in range(1, count):
         offset = int(rows[2 + n][:10])
         assert pdf[offset:].startswith(f"{n} 0 obj".encode())
+
+
+# ---- property: whatever is keyed, voided and changed, the totals and the ledger agree ------------
+
+ops = st.lists(st.one_of(
+    st.tuples(st.just("key"), st.integers(0, 3), st.integers(1, batches.MAX_LINE_CENTS)),
+    st.tuples(st.just("void"), st.integers(0, 20), st.just(0)),
+    st.tuples(st.just("amount"), st.integers(0, 20), st.integers(1, 99_999)),
+), min_size=1, max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=ops, control=st.integers(1, 50_000))
+def test_batch_totals_and_ledger_agree(database, steps, control):
+    msr = operators.create("msr1", "Pat Keyer", "msr")
+    boss = operators.create("super", "Sam Boss", "supervisor")
+    accts = [a for a in db.Account.select().order_by(db.Account.id).limit(4)]
+    while len(accts) < 4:
+        accts.append(_acct())
+    before = int(db.LedgerEntry.select(fn.COALESCE(fn.SUM(db.LedgerEntry.amount_cents), 0))
+                 .where(db.LedgerEntry.kind == "payment").scalar())
+    b = batches.open_batch(msr, "check", 3, control)
+    keyed: dict[int, int] = {}            # line id -> cents, active lines only
+    for kind, i, cents in steps:
+        ids = sorted(keyed)
+        if kind == "key":
+            line = batches.key_line(msr, b.id, str(accts[i].number), cents, "", ack=batches.WARNING_CODES)
+            keyed[line.id] = cents
+        elif ids and kind == "void":
+            batches.void_line(msr, ids[i % len(ids)])
+            del keyed[ids[i % len(ids)]]
+        elif ids and kind == "amount":
+            batches.update_line(msr, ids[i % len(ids)], amount_cents=cents, ack=batches.WARNING_CODES)
+            keyed[ids[i % len(ids)]] = cents
+    t = batches.batch_totals(b.id)
+    assert (t.count, t.total_cents) == (len(keyed), sum(keyed.values()))
+    assert t.balanced == (len(keyed) == 3 and sum(keyed.values()) == control)
+    if not keyed:
+        with pytest.raises(batches.EmptyBatch):
+            batches.post_batch(boss, b.id, accept_reason="test")
+        return
+    r = batches.post_batch(boss, b.id, accept_reason="property test")
+    assert r.entries == len(keyed) and r.accepted_difference == (not t.balanced)
+    after = int(db.LedgerEntry.select(fn.COALESCE(fn.SUM(db.LedgerEntry.amount_cents), 0))
+                .where(db.LedgerEntry.kind == "payment").scalar())
+    assert before - after == sum(keyed.values())
