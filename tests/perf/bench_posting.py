@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--import-lines", type=int, default=10000, help="payments in each imported file")
     ap.add_argument("--accounts", type=int, default=0, help="accounts (default: lines + 1,000, at least 2,000)")
     ap.add_argument("--unknown-percent", type=float, default=1.0, help="imported payments with no account")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch database and files")
     args = ap.parse_args(argv)
     n_accounts = args.accounts or max(args.lines + 1000, 2000)
     rnd = random.Random(7)
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
         "reports_s": round(reports_s, 3),
         "import_lines": args.import_lines, "import": imports, "build_accounts_s": round(build_s, 2),
     }
-    print(f"SQLite, {n_accounts:,} accounts (built in {build_s:.2f} s), scratch {tmp}")
+    print(f"SQLite, {n_accounts:,} accounts (built in {build_s:.2f} s), scratch {tmp}{'' if args.keep else ' (removed)'}")
     print(f"key_line (committed each): mean {figures['key_line_ms_mean']} ms, p95 {figures['key_line_ms_p95']} ms;"
           f" account lookup for entry (mean of {len(info_samples)}) {figures['account_info_ms']} ms")
     print(f"post a {args.lines:,}-line batch: {post_s * 1000:.1f} ms ({figures['post_lines_per_s']:,} lines/s;"
@@ -160,8 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"import {args.import_lines:,}-line {fmt.upper()} ({f['bytes']:,} bytes): {f['import_s']} s "
               f"({f['lines_per_s']:,} lines/s), {f['matched']:,} matched, {f['exceptions']} exceptions; "
               f"post {f['post_s']} s")
-    print(json.dumps(figures))
     db.database.close()
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(figures))
     return figures
 
 
