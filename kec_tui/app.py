@@ -15,6 +15,7 @@ class KecApp(App):
     BINDINGS = [
         bind("app.help", "help", "Help"),
         bind("app.lookup", "lookup", "Lookup"),
+        bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -53,6 +54,16 @@ class KecApp(App):
             self.pop_screen()
         if isinstance(self.screen, LookupScreen):
             self.screen.focus_search()
+
+    def action_audit(self) -> None:
+        from kec_tui.screens.audit import AuditScreen
+
+        if not self.operator.can("audit.view"):
+            self.notify(f"The audit log is for supervisors ({self.operator.role} may not view it)",
+                        severity="warning")
+            return
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
 
     def action_help(self) -> None:
         from kec_tui.screens.help import HelpScreen

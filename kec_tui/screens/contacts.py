@@ -14,7 +14,7 @@ from kec_tui.keymap import bind
 from kec_tui.services import contacts
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import EditForm, FieldSpec, Record, SubmitResult
 
 
 def _check(field: str):
@@ -43,15 +43,6 @@ AUTH_FIELDS = (
     FieldSpec("relation", "Relation", "text", 20),
     FieldSpec("phone", "Phone", "text", 14, validate=_check("phone_home")),
 )
-
-
-class EditForm(EntryForm):
-    """An EntryForm for editing what is on file: Esc leaves instead of clearing the record."""
-
-    BINDINGS = [bind("entry_form.clear_record", "clear_record", "Cancel")]
-
-    def action_clear_record(self) -> None:
-        self.screen.action_cancel()
 
 
 class ContactScreen(ModalScreen[bool]):

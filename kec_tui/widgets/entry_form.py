@@ -715,3 +715,13 @@ class EntryForm(Widget, can_focus=True):
         for line in lines:
             line.truncate(width, overflow="ellipsis")
         return Text("\n", end="").join(lines)
+
+
+class EditForm(EntryForm):
+    """An EntryForm over values on file (contacts, filters): Esc leaves the screen
+    (its ``action_cancel``) instead of clearing what was loaded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [bind("entry_form.clear_record", "clear_record", "Cancel")]
+
+    def action_clear_record(self) -> None:
+        self.screen.action_cancel()
