@@ -72,6 +72,10 @@ class Member(BaseModel):
     mail_zip = pw.CharField(max_length=10, default="")
     preferred_contact = pw.CharField(max_length=8, default="phone")
     joined = pw.DateField(default=dt.date.today)
+    # Bank account for automatic payment (ACH draft) and refunds: shown masked; the
+    # full number only to a role with sensitive.view, and every showing is audited.
+    bank_routing = pw.CharField(max_length=9, default="")
+    bank_account = pw.CharField(max_length=17, default="")
 
 
 class AuthorizedPerson(BaseModel):

@@ -13,6 +13,7 @@ from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, audit
 from kec_tui.services.accounts import AccountView, format_phone
+from kec_tui.services.errors import ServiceError
 
 LEDGER_PAGE = 40
 
@@ -65,6 +66,9 @@ def location_text(v: AccountView) -> Text:
         t.append(v.owner + "\n")
     t.append("Member  ", style="dim")
     t.append(f"#{v.member_no}  Tax ID {v.tax_id_masked}")
+    if v.bank_masked:
+        t.append("\nAutopay ", style="dim")
+        t.append(f"bank {v.bank_masked}")
     if v.other_accounts:
         t.append("\nAlso    ", style="dim")
         t.append(", ".join(str(n) for n in v.other_accounts[:4]))
@@ -87,6 +91,7 @@ class AccountScreen(Screen):
         bind("account.notes", "tab('notes')", "Notes"),
         bind("account.history", "tab('history')", "History"),
         bind("account.refresh", "refresh", "Refresh", show=False),
+        bind("account.reveal", "reveal", "Show bank no.", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -203,6 +208,16 @@ class AccountScreen(Screen):
         history.clear()
         for h in audit.for_account(self.account_id):
             history.add_row(f"{h.at:%m/%d/%Y %H:%M}", h.operator, h.action, h.field, h.before[:30], h.after[:30])
+
+    def action_reveal(self) -> None:
+        """Supervisors only; the showing goes in the audit log. Shown briefly, never kept on screen."""
+        try:
+            full = accounts.reveal_bank_account(self.app.operator, self.account_id)
+        except ServiceError as e:
+            self.notify(e.message, severity="warning")
+            return
+        self.notify(full, title="Autopay bank account (logged)", timeout=8)
+        self.load_lists()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -154,6 +154,7 @@ class AccountView:
     member_no: int
     name: str
     tax_id_masked: str
+    bank_masked: str
     contact: Contact
     service_address: str
     map_location: str
@@ -174,6 +175,27 @@ class AccountView:
 
 def mask_tax_id(last4: str | None) -> str:
     return f"***-**-{last4}" if last4 else "(none)"
+
+
+def mask_bank(number: str) -> str:
+    return f"****{number[-4:]}" if number else ""
+
+
+def reveal_bank_account(op: OperatorInfo, account_id: int) -> str:
+    """The full autopay bank account, for a role allowed to see it; the showing is audited
+    (who and when, never the number itself)."""
+    require(op, "sensitive.view")
+    a = db.Account.select(db.Account.id, db.Member.id, db.Member.bank_routing, db.Member.bank_account) \
+        .join(db.Member).where(db.Account.id == account_id).tuples().first()
+    if a is None:
+        raise NotFound("That account no longer exists")
+    _, member_id, routing, number = a
+    if not number:
+        raise NotFound("No bank account on file")
+    with db.database.atomic():
+        audit.record(op, "sensitive.view", "member", member_id, account_id=account_id, field="bank_account",
+                     after=mask_bank(number))
+    return f"routing {routing}  account {number}"
 
 
 def balance(account_id: int) -> int:
@@ -221,7 +243,7 @@ def view(account_id: int, today: dt.date | None = None) -> AccountView:
     return AccountView(
         id=a.id, number=a.number, status=a.status, rate_class=a.rate_class,
         member_id=m.id, member_no=m.member_no, name=display_name(m.first_name, m.last_name),
-        tax_id_masked=mask_tax_id(m.tax_id_last4),
+        tax_id_masked=mask_tax_id(m.tax_id_last4), bank_masked=mask_bank(m.bank_account),
         contact=Contact(m.phone_home, m.phone_mobile, m.phone_work, m.email, m.mail_street, m.mail_city,
                         m.mail_state, m.mail_zip, m.preferred_contact, authorized),
         service_address=f"{loc.street}, {loc.city}, {loc.state} {loc.zip}", map_location=loc.map_location,
