@@ -1,0 +1,145 @@
+"""Operator passwords: scrypt with a random salt, parameters kept in the stored string.
+
+Stored form (one string in Operator.password_hash)::
+
+    scrypt$n=16384,r=8,p=1$<salt, base64>$<derived key, base64>
+
+The parameters travel with the hash, so they can be raised later and old
+hashes still verify (``needs_rehash`` says when to store a new one). The
+plaintext is never stored, logged or returned; comparison is constant time.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import logging
+import os
+
+from kec_tui import db
+from kec_tui.services.errors import NotFound, ValidationError
+from kec_tui.services.operators import OperatorInfo
+
+log = logging.getLogger("kec_tui.auth")
+
+SCHEME = "scrypt"
+N, R, P = 2**14, 8, 1      # ~16 MiB and ~40 ms per hash on one core of the CI machine
+SALT_BYTES = 16
+KEY_BYTES = 32
+MIN_LENGTH = 8
+MAX_LENGTH = 1024          # a bound on the work an attacker can make one login cost
+_MAXMEM = 64 * 1024 * 1024
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _derive(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=_MAXMEM)
+
+
+def hash_password(password: str) -> str:
+    """A new hash string for `password` (a fresh random salt each time)."""
+    if not isinstance(password, str):
+        raise TypeError("password must be str")
+    salt = os.urandom(SALT_BYTES)
+    key = _derive(password, salt, N, R, P, KEY_BYTES)
+    return f"{SCHEME}$n={N},r={R},p={P}${_b64(salt)}${_b64(key)}"
+
+
+def _parse(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
+    try:
+        scheme, params, salt, key = stored.split("$")
+        if scheme != SCHEME:
+            return None
+        values = dict(item.split("=", 1) for item in params.split(","))
+        n, r, p = int(values["n"]), int(values["r"]), int(values["p"])
+        # Refuse parameters no hash of ours has: a tampered row must not make a login hang.
+        if n < 2 or n & (n - 1) or n > 2**20 or not 1 <= r <= 32 or not 1 <= p <= 16:
+            return None
+        salt_raw, key_raw = _unb64(salt), _unb64(key)
+        if not salt_raw or not 16 <= len(key_raw) <= 64:
+            return None
+        return n, r, p, salt_raw, key_raw
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when `password` matches the stored hash string; False for anything else."""
+    parsed = _parse(stored) if stored else None
+    if parsed is None or not isinstance(password, str) or len(password) > MAX_LENGTH:
+        return False
+    n, r, p, salt, key = parsed
+    return hmac.compare_digest(_derive(password, salt, n, r, p, len(key)), key)
+
+
+def needs_rehash(stored: str) -> bool:
+    parsed = _parse(stored)
+    return parsed is None or parsed[:3] != (N, R, P)
+
+
+# A hash to verify against when the operator does not exist or has no password,
+# so a refusal takes as long as a wrong password (no probing for names by timing).
+@functools.cache
+def _dummy() -> str:
+    return hash_password("kec-tui: no such operator")
+
+
+def validate_new(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_LENGTH} characters", "password")
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"A password may have at most {MAX_LENGTH} characters", "password")
+    if password != password.strip() or "\n" in password:
+        raise ValidationError("A password may not start or end with spaces or hold a line break", "password")
+
+
+def set_password(username: str, password: str, *, by: OperatorInfo | None = None) -> OperatorInfo:
+    """Store a new hashed password for the operator; audited (without any of it)."""
+    from kec_tui.services import audit
+
+    validate_new(password)
+    row = db.Operator.get_or_none(db.Operator.username == username.strip().lower())
+    if row is None:
+        raise NotFound(f"No operator named {username!r}")
+    hashed = hash_password(password)
+    with db.database.atomic():
+        had = bool(row.password_hash)
+        db.Operator.update(password_hash=hashed).where(db.Operator.id == row.id).execute()
+        audit.record(by, "operator.password", "operator", row.id, field="password",
+                     before="set" if had else "", after="set")
+    log.info("password %s for operator %s", "changed" if had else "set", row.username)
+    return OperatorInfo(row.id, row.username, row.name, row.role)
+
+
+def check_login(username: str, password: str) -> OperatorInfo | None:
+    """The active operator whose password this is, or None. Never says which part was wrong."""
+    name = (username or "").strip().lower()
+    row = db.Operator.get_or_none(db.Operator.username == name, db.Operator.active == True)  # noqa: E712
+    stored = row.password_hash if row is not None and row.password_hash else None
+    ok = verify_password(password, stored or _dummy()) and stored is not None
+    if not ok:
+        return None
+    if needs_rehash(stored):
+        db.Operator.update(password_hash=hash_password(password)).where(db.Operator.id == row.id).execute()
+    return OperatorInfo(row.id, row.username, row.name, row.role)
+
+
+def record_login(username: str, ok: bool, how: str) -> None:
+    """Audit a sign-in or a refused one for a known operator (`how`: "ssh password 10.0.0.5" ...).
+
+    Unknown names are only logged: the audit log keeps operators' actions."""
+    from kec_tui.services import audit
+
+    row = db.Operator.get_or_none(db.Operator.username == (username or "").strip().lower())
+    if row is None:
+        return
+    op = OperatorInfo(row.id, row.username, row.name, row.role)
+    audit.record(op, "login" if ok else "login.refused", "operator", row.id, after=how[:200])
