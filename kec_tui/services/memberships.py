@@ -267,7 +267,10 @@ def _streets_like(column, addresses: list[str]):
     for addr in addresses:
         key = street_key(addr)
         first = key.split(" ")[0] if key else ""
-        c = column.startswith(first + " ") if first.isdigit() else (fn.LOWER(column) == addr.split(",")[0].strip().lower())
+        if first.isdigit():
+            c = column.startswith(first + " ")
+        else:
+            c = fn.LOWER(column) == addr.split(",")[0].strip().lower()
         cond = c if cond is None else cond | c
     return cond
 

@@ -229,7 +229,8 @@ def close_account(op: OperatorInfo, account_id: int, reading=None, *, when: dt.d
             fees.post(op, a.id, "adjustment", refund, "Refund of credit balance (check)", reference="REFUND",
                       effective=day, audit_action="refund")
             db.Note.create(account=a.id, operator=op.id,
-                           text=f"Refund check {money.fmt_dollars(refund)} to {display_name(m.first_name, m.last_name)}, "
+                           text=f"Refund check {money.fmt_dollars(refund)} to "
+                                f"{display_name(m.first_name, m.last_name)}, "
                                 f"{m.mail_street}, {m.mail_city}, {m.mail_state} {m.mail_zip}.")
             owed = 0
         status = "closed" if owed == 0 else "final"

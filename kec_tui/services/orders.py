@@ -314,6 +314,22 @@ def disconnect_protection(a: db.Account, today: dt.date | None = None) -> str | 
     return None
 
 
+def protection_flags(account_id: int, today: dt.date | None = None) -> list[str]:
+    """Flags for the account screen beside accounts.flags_for: a winter-protection
+    declaration on file, and a disconnected account."""
+    today = today_or(today)
+    a = db.Account.get_or_none(db.Account.id == account_id)
+    if a is None:
+        return []
+    flags = []
+    if a.winter_protection_until and a.winter_protection_until >= today:
+        flags.append(f"WINTER PROTECTION until {_fmt_date(a.winter_protection_until)} "
+                     f"({a.winter_household.replace(',', ', ')})")
+    if a.status == "disconnected":
+        flags.append("DISCONNECTED")
+    return flags
+
+
 def declare_winter_protection(op: OperatorInfo, account_id: int, household: Iterable[str],
                               today: dt.date | None = None) -> dt.date:
     """Record the member's declaration of inability to pay with children, elderly (62+)
@@ -649,7 +665,8 @@ def complete(op: OperatorInfo, o: db.ServiceOrder, *, reading=None, meter_no: st
         fees.post(op, a.id, "fee", fee_cents, fee_desc, reference=f"SO {o.order_no}", effective=day,
                   audit_action="order.fee")
     last = readings[-1] if readings else None
-    db.ServiceOrder.update(reading=last.reading if last else None, meter_no=set_meter or (last.meter_no if last else ""),
+    db.ServiceOrder.update(reading=last.reading if last else None,
+                           meter_no=set_meter or (last.meter_no if last else ""),
                            fee_cents=fee_cents, resolution=resolution).where(db.ServiceOrder.id == o.id).execute()
     audit.record(op, "order.complete", "order", o.id, account_id=a.id, field="status", before=o.status,
                  after=(f"completed #{o.order_no} {kind}"

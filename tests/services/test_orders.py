@@ -53,7 +53,8 @@ def test_create_and_queue_filters_and_pages(database, msr):
 
 
 @pytest.mark.parametrize("kw,field,needle", [
-    ({"kind": "rewire"}, "kind", "must be one of"), ({"kind": "reread", "priority": 9}, "priority", r"1 \(most urgent\)"),
+    ({"kind": "rewire"}, "kind", "must be one of"),
+    ({"kind": "reread", "priority": 9}, "priority", r"1 \(most urgent\)"),
     ({"kind": "reread", "due_date": dt.date(2025, 9, 1)}, "due_date", "in the past"),
     ({"kind": "reconnect"}, "kind", "nothing to reconnect"), ({"kind": "connect"}, "kind", "a connect is for a new"),
 ])
@@ -91,6 +92,7 @@ def test_winter_protection(database, msr):
     sgs = factories.account(first="Acme", last="Mill", rate_class="SGS")
     until = orders.declare_winter_protection(msr, a.id, ["children", "elderly"], today=dt.date(2025, 11, 20))
     assert until == dt.date(2026, 2, 28)
+    assert orders.protection_flags(a.id, dt.date(2026, 1, 1)) == ["WINTER PROTECTION until 02/28/2026 (children, elderly)"]
     with pytest.raises(orders.DisconnectProtected, match="winter protection .* children, elderly") as e:
         orders.create_order(msr, a.id, "disconnect_nonpay", today=dt.date(2026, 1, 15))
     assert "03/01/2026" in e.value.message
@@ -122,6 +124,7 @@ def test_disconnect_then_reconnect_with_fees(database, msr):
     d = orders.create_order(msr, a.id, "remote_disconnect", priority=2, today=TODAY)
     done = orders.complete_order(msr, d.order_no, when=WED_10AM)
     assert (done.account_status, done.fee_cents) == ("disconnected", 0)
+    assert orders.protection_flags(a.id) == ["DISCONNECTED"]
     r = orders.create_order(msr, a.id, "reconnect", today=TODAY)
     done = orders.complete_order(msr, r.order_no, reading=2100, when=WED_6PM, notes="Paid at counter")
     assert (done.account_status, done.fee_cents, done.fee_description) == \
