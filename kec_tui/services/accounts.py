@@ -205,6 +205,11 @@ def balance(account_id: int) -> int:
 
 def flags_for(a: db.Account, today: dt.date) -> list[str]:
     flags = []
+    if a.status == "disconnected":
+        flags.append("DISCONNECTED")
+    if a.winter_protection_until and a.winter_protection_until >= today:
+        household = a.winter_household.replace(",", ", ")
+        flags.append(f"WINTER PROTECTION until {a.winter_protection_until:%m/%d/%Y} ({household})")
     if a.cash_only_until and a.cash_only_until >= today:
         flags.append(f"CASH ONLY until {a.cash_only_until:%m/%d/%Y}")
     if a.medical_cert_until and a.medical_cert_until >= today:

@@ -314,22 +314,6 @@ def disconnect_protection(a: db.Account, today: dt.date | None = None) -> str | 
     return None
 
 
-def protection_flags(account_id: int, today: dt.date | None = None) -> list[str]:
-    """Flags for the account screen beside accounts.flags_for: a winter-protection
-    declaration on file, and a disconnected account."""
-    today = today_or(today)
-    a = db.Account.get_or_none(db.Account.id == account_id)
-    if a is None:
-        return []
-    flags = []
-    if a.winter_protection_until and a.winter_protection_until >= today:
-        flags.append(f"WINTER PROTECTION until {_fmt_date(a.winter_protection_until)} "
-                     f"({a.winter_household.replace(',', ', ')})")
-    if a.status == "disconnected":
-        flags.append("DISCONNECTED")
-    return flags
-
-
 def declare_winter_protection(op: OperatorInfo, account_id: int, household: Iterable[str],
                               today: dt.date | None = None) -> dt.date:
     """Record the member's declaration of inability to pay with children, elderly (62+)
