@@ -15,6 +15,7 @@ class KecApp(App):
     BINDINGS = [
         bind("app.help", "help", "Help"),
         bind("app.lookup", "lookup", "Lookup"),
+        bind("app.batches", "batches", "Batches"),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
     ]
@@ -64,6 +65,17 @@ class KecApp(App):
             return
         if not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen())
+
+    def action_batches(self) -> None:
+        """The payment batch list: back to it if it is open underneath, else open it."""
+        from kec_tui.screens.batches import BatchListScreen
+
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, BatchListScreen):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(BatchListScreen())
 
     def action_help(self) -> None:
         from kec_tui.screens.help import HelpScreen

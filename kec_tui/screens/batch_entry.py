@@ -1,0 +1,1122 @@
+"""Heads-down entry of a mail payment batch: key or scan each stub, Enter writes it.
+
+The screen MSRs live in. One PaymentForm (an EntryForm) owns the account,
+amount and check-number fields and handles every key itself, in order, so a
+scanner's 21 digits + Enter and a remote MSR's bursts land in the field they
+were meant for (DESIGN.md, type-ahead). Focus never moves while keying.
+
+* Account: a plain account number is check-digit verified on Field Exit and
+  the member's name, service address, amount due and flags appear at once
+  (one indexed lookup, ``batches.account_info_for_entry``). A full scan line
+  typed into the same field fills account and amount, its check digit is
+  verified, and that one Enter writes the line (source "scanned").
+* Amount: Enter on an empty amount takes the amount due; 10-key mode (Ctrl+T,
+  shown in the status line) has an implied decimal; more than zero and at most
+  $99,999.99.
+* Check no.: asked in a check batch (Ctrl+K turns it on/off); Dup (Ctrl+D/F4)
+  repeats the previous line's. Record Advance (keypad ``*``) writes the line
+  from any field, taking the defaults of the fields left.
+* Every line is committed by ``batches.key_line`` before the form clears, so a
+  crash, a dropped SSH link or a closed terminal loses nothing; reopening the
+  batch shows every line and keying continues.
+
+Warnings and type-ahead (our choice, tested in tests/screens/test_batch_entry.py):
+a line with a warning (final/closed account, cash-only paying by check, far
+above the balance, the same account and amount already in this batch) is NOT
+written. The form holds it, shows the warning at the field, and from then on
+takes only F8 (accept: the line is written with the acknowledgement; a closed
+account also asks a reason, for unapplied cash) or Esc (release the hold to
+change the line; it is checked again on Enter). Every other key is refused
+and counted, because it was typed ahead by someone who had not yet seen the
+warning: Enter in particular can never acknowledge, and the next stub's digits
+never slip into the held line. The lines committed before the warning stay
+committed; the keys typed after it are not used and the message says how many,
+so the operator re-keys from the stub after the held one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from kec_tui import db, money
+from kec_tui.checkdigit import ScanLayout
+from kec_tui.config import default_data_dir
+from kec_tui.keymap import bind
+from kec_tui.services import batches
+from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
+from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
+
+PAGE = 100          # lines loaded into the table at a time
+MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
+
+TENDER_NAMES = {"check": "Check", "cash": "Cash", "money_order": "Money order", "lockbox": "Lockbox", "ach": "ACH"}
+WARNING_SHORT = {
+    "closed_account": "Closed account!",
+    "cash_only": "CASH ONLY!",
+    "overpayment": "Far above due!",
+    "duplicate": "Duplicate?",
+}
+ACCOUNT_WARNINGS = ("closed_account", "cash_only")
+
+
+def reports_dir(settings) -> Path:
+    """Where posted batches' reports go: settings.extra reports_dir, else the data dir."""
+    extra = getattr(settings, "extra", None) or {}
+    return Path(str(extra.get("reports_dir") or default_data_dir() / "reports")).expanduser()
+
+
+def scan_layout(settings) -> ScanLayout:
+    return batches.scan_layout(settings) if settings is not None else ScanLayout()
+
+
+def cents_text(cents: int) -> str:
+    """Cents -> the form's canonical amount text ("123.45")."""
+    return str(money.to_decimal(cents))
+
+
+def totals_text(t: BatchTotals) -> Text:
+    """``Keyed 12 / 20   $1,234.56 / $2,000.00   Diff -8  -$765.44``, coloured by state."""
+    out = Text()
+    out.append("Keyed ", style="dim")
+    out.append(f"{t.count:,} / {t.control_count:,}", style="bold")
+    out.append("   ")
+    out.append(money.fmt_dollars(t.total_cents), style="bold")
+    out.append(f" / {money.fmt_dollars(t.control_total_cents)}")
+    out.append("   ")
+    if t.balanced:
+        out.append(" BALANCED ", style="bold reverse green")
+    else:
+        diff = f"Diff {t.count_difference:+,}  {signed_dollars(t.total_difference_cents)}"
+        out.append(diff, style="bold yellow")
+    if t.void_count:
+        out.append(f"   {t.void_count} void", style="dim")
+    return out
+
+
+def signed_dollars(cents: int) -> str:
+    """-76544 -> "-$765.44", 1200 -> "+$12.00", 0 -> "$0.00"."""
+    return ("+" if cents > 0 else "") + money.fmt_dollars(cents)
+
+
+def warning_field(warnings: list[LineWarning]) -> str:
+    return "account" if all(w.code in ACCOUNT_WARNINGS for w in warnings) else "amount"
+
+
+def warning_message(warnings: list[LineWarning]) -> str:
+    """The short message at the field; the warning bar above the form gives the details."""
+    short = "; ".join(WARNING_SHORT.get(w.code, w.code) for w in warnings)
+    return f"{short} F8 accepts, Esc changes"
+
+
+# ---------------------------------------------------------------------------------------
+# Small modals shared by the batch screens
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    """Give a reason."""
+
+    HELP = "Type the reason and press Enter; Esc cancels. The reason is kept with your name in the audit log."
+    BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ReasonScreen { align: center middle; }
+    ReasonScreen > Vertical { width: 72; max-width: 100%; height: auto; border: round $warning;
+        background: $panel; padding: 0 1; }
+    ReasonScreen #prompt { height: auto; }
+    ReasonScreen #error { color: $error; height: auto; }
+    """
+
+    def __init__(self, title: str, prompt: str, *, placeholder: str = "Reason", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.prompt = prompt
+        self.placeholder = placeholder
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(Text(self.prompt), id="prompt")
+            yield Input(self.value, placeholder=self.placeholder, id="reason", max_length=200)
+            yield Static("", id="error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.query_one("#error", Static).update("A reason is required (Esc cancels)")
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Confirm."""
+
+    HELP = "Enter or Y says yes; Esc or N says no."
+    BINDINGS = [
+        bind("confirm.yes", "yes", "Yes"),
+        bind("confirm.no", "no", "No"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, text: str | Text) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(self.text)
+            yield Static(Text("Enter/Y: yes    Esc/N: no", style="dim"))
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class MessageScreen(ModalScreen[None]):
+    """A result to read."""
+
+    HELP = "Enter or Esc closes."
+    BINDINGS = [bind("message.close", "close", "Close")]
+    DEFAULT_CSS = """
+    MessageScreen { align: center middle; }
+    MessageScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $success;
+        background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, text: str | Text) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(self.text)
+            yield Static(Text("Enter or Esc closes", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------------------------------
+# The form
+
+
+class PaymentForm(EntryForm):
+    """EntryForm for payments: the warning hold (F8 accepts) and Record Advance.
+
+    ``hold(warnings, record)`` is called by the screen's on_submit when the
+    service refused a line for its warnings. While held the form takes only
+    the keys in HOLD_ACTIONS (plus keys that are not the form's, like F1);
+    everything else was typed ahead of the warning and is refused and counted.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("batch_entry.accept", "accept_warning", "Accept"),
+        bind("batch_entry.record_advance", "record_advance", "Write line", show=False),
+    ]
+    HOLD_ACTIONS: ClassVar[frozenset[str]] = frozenset({"accept_warning", "clear_record"})
+
+    class HoldChanged(Message):
+        """The form started or stopped holding a line with warnings."""
+
+    def __init__(self, fields, *, on_submit=None, on_accept: Callable[[list[LineWarning], Record], None]
+                 | None = None, on_escape: Callable[[], None] | None = None, **kwargs) -> None:
+        self.commits = 0
+
+        def counted(record: Record) -> SubmitResult | None:
+            result = on_submit(record) if on_submit is not None else None
+            if result is None:
+                self.commits += 1
+            return result
+
+        super().__init__(fields, on_submit=counted, **kwargs)
+        self._on_accept = on_accept
+        self._on_escape = on_escape
+        self.held: tuple[list[LineWarning], Record] | None = None
+        self.ignored = 0
+        self._hold_message = ""
+
+    # -- the hold ---------------------------------------------------------------------
+    def hold(self, warnings: list[LineWarning], record: Record) -> None:
+        self.held = (list(warnings), dict(record))
+        self.ignored = 0
+        self._hold_message = warning_message(warnings)
+        self.post_message(self.HoldChanged())
+        self.refresh_bindings()
+
+    def release(self, message: str | None = None) -> None:
+        if self.held is None:
+            return
+        self.held = None
+        self.error = message
+        self.post_message(self.HoldChanged())
+        self.refresh_bindings()
+        self.refresh()
+
+    def submit_held(self) -> None:
+        """Write the held line (the screen has recorded the acknowledgement)."""
+        self.held = None
+        self.post_message(self.HoldChanged())
+        self.refresh_bindings()
+        self._submit()
+        self.refresh()
+
+    def _on_key(self, event: events.Key) -> None:
+        if self.held is None:
+            return  # EntryForm._on_key handles it
+        action = self._key_actions().get(event.key)
+        if action in self.HOLD_ACTIONS:
+            getattr(self, f"action_{action}")()
+        elif action is None and not event.is_printable and event.key not in self._EDIT_KEYS:
+            return  # not the form's (F1 help, F3 batches ...): let it bubble
+        else:
+            self.ignored += 1  # typed ahead of the warning: never the acknowledgement, never into the line
+            self.error = self._hold_message
+            self.post_message(self.HoldChanged())
+        event.stop()
+        event.prevent_default()
+        self.refresh()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if self.held is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self.ignored += len(event.text)
+        self.error = self._hold_message
+        self.post_message(self.HoldChanged())
+        self.refresh()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "accept_warning":
+            return self.held is not None  # in the Footer only while a warning holds the line
+        return True
+
+    # -- actions ----------------------------------------------------------------------
+    def action_accept_warning(self) -> None:
+        if self.held is None:
+            self._fail("No warning to accept")
+            return
+        warnings, record = self.held
+        if self._on_accept is not None:
+            self._on_accept(warnings, record)
+
+    def action_clear_record(self) -> None:
+        if self.held is not None:
+            self.release("Change the line, then Enter: it is checked again (Esc again clears it)")
+            return
+        if self._on_escape is not None:
+            self._on_escape()
+            return
+        super().action_clear_record()
+
+    def action_record_advance(self) -> None:
+        """Write the record from any field: Field Exit through the rest (defaults apply)."""
+        commits = self.commits
+        for _ in range(len(self.fields) + 1):
+            self.action_field_exit()
+            if self.error or self.commits != commits or self.held is not None:
+                return
+
+
+class BatchPaymentForm(PaymentForm):
+    """The entry screen's form: adds Lines, Find and the check-number switch, run in key order."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The 5250 keys every operator knows stay out of the Footer here (F1 lists them), so the
+        # batch keys fit at 80 columns. Same ids: a keymap still rebinds them.
+        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
+        bind("entry_form.field_back", "field_back", "Field Back", show=False),
+        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        bind("entry_form.clear_record", "clear_record", "Clear", show=False),
+        bind("batch_entry.lines", "lines", "Lines"),
+        bind("batch_entry.check_no", "toggle_check_no", "Check no.", show=False),
+    ]
+    HOLD_ACTIONS = PaymentForm.HOLD_ACTIONS | {"lines"}
+
+    def action_lines(self) -> None:
+        self.screen.focus_lines()
+
+    def action_toggle_check_no(self) -> None:
+        self.screen.toggle_check_no()
+
+    def action_toggle_tenkey(self) -> None:
+        super().action_toggle_tenkey()
+        self.screen.show_header()
+
+
+# ---------------------------------------------------------------------------------------
+# Editing one line
+
+
+class LineEditScreen(ModalScreen[LineInfo | None]):
+    """Change a keyed line (account, amount, check no.): audited."""
+
+    HELP = ("The line's account, amount and check number, as keyed. Change what is wrong and press Enter "
+            "through the fields (or * to save at once): the change is checked like a new line and kept in "
+            "the audit log with the before and after. A warning stops it: F8 accepts it. Esc cancels.")
+    DEFAULT_CSS = """
+    LineEditScreen { align: center middle; }
+    LineEditScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; }
+    LineEditScreen #title { padding: 0 1; text-style: bold; }
+    """
+
+    def __init__(self, line: LineInfo, tenkey: bool = False) -> None:
+        super().__init__()
+        self.line = line
+        self.tenkey = tenkey
+        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
+        self._info: batches.EntryAccount | None = None
+
+    def compose(self) -> ComposeResult:
+        fields = [
+            FieldSpec("account", "Account", "digits", 10, mandatory_entry=True, validate=self._check_account,
+                      dup=False),
+            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text),
+            FieldSpec("check_no", "Check no", "digits", 10),
+        ]
+        with Vertical():
+            yield Label(f"Line {self.line.seq}: change and Enter, Esc cancels", id="title")
+            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept, on_escape=self._cancel,
+                              after_exit=self._after_exit, tenkey=self.tenkey)
+
+    def on_mount(self) -> None:
+        form = self.query_one(PaymentForm)
+        ln = self.line
+        form.set_value("account", str(ln.account_number or ln.account_text))
+        form.set_value("amount", cents_text(ln.amount_cents))
+        if ln.check_no.isdigit():
+            form.set_value("check_no", ln.check_no)
+        form.focus_field("account")
+        form.set_info(f"{ln.name}  {money.fmt_dollars(ln.amount_cents)}  was keyed by {ln.operator}")
+        form.focus()
+
+    def _check_account(self, text: str, record: Record) -> str | None:
+        try:
+            self._info = batches.account_info_for_entry(text)
+        except ServiceError as e:
+            return e.message
+        return None
+
+    def _after_exit(self, name: str, record: Record) -> str | None:
+        if name == "account" and self._info is not None:
+            self.query_one(PaymentForm).set_info(account_info_line(self._info))
+        return None
+
+    def _save(self, record: Record) -> SubmitResult | None:
+        form = self.query_one(PaymentForm)
+        ack, reason = (), ""
+        if self._accepted and self._accepted[0] == record:
+            _, ack, reason = self._accepted
+        self._accepted = None
+        try:
+            line = batches.update_line(self.app.operator, self.line.id, account_text=record["account"],
+                                       amount_cents=money.parse(record["amount"]), check_no=record["check_no"],
+                                       ack=ack, reason=reason)
+        except batches.LineWarningsError as e:
+            form.hold(e.warnings, record)
+            return SubmitResult(warning_field(e.warnings), warning_message(e.warnings))
+        except ServiceError as e:
+            return SubmitResult(e.field if e.field in record else None, e.message)
+        self.dismiss(line)
+        return None
+
+    def _accept(self, warnings: list[LineWarning], record: Record) -> None:
+        accept_warnings(self, self.query_one(PaymentForm), warnings, record,
+                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
+
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+def check_amount_text(text: str, record: Record) -> str | None:
+    """The amount field's validator: an amount of one payment, in range."""
+    try:
+        batches.amount_from_text(text)
+    except ServiceError as e:
+        return e.message
+    return None
+
+
+def account_info_line(info: batches.EntryAccount) -> str:
+    parts = [info.name, info.service_address, f"Due {money.fmt_dollars(info.amount_due_cents)}"]
+    if info.status in batches.CLOSED_STATUSES:
+        parts.append("FINAL-BILLED" if info.status == "final" else "CLOSED")
+    parts += list(info.flags)
+    return "  ".join(parts)
+
+
+def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarning], record: Record,
+                    remember: Callable[[tuple[str, ...], str], None]) -> None:
+    """F8 on a held line: record the acknowledgement (asking a reason when one is needed) and write it."""
+    codes = tuple(w.code for w in warnings)
+    if not any(w.needs_reason for w in warnings):
+        remember(codes, "")
+        form.submit_held()
+        return
+    details = "\n".join(w.message for w in warnings)
+
+    def done(reason: str | None) -> None:
+        form.focus()
+        if not reason:
+            form.error = "Not accepted: F8 to accept with a reason, Esc to change the line"
+            form.refresh()
+            return
+        remember(codes, reason)
+        form.submit_held()
+
+    screen.app.push_screen(ReasonScreen("Accept to unapplied cash", details,
+                                        placeholder="Why (e.g. member moved: refund to new address)"), done)
+
+
+# ---------------------------------------------------------------------------------------
+# Finding a line
+
+
+class FindScreen(ModalScreen[str | None]):
+    """Find a line by account or amount."""
+
+    HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
+            "(45.67), or #12 for line 12. Enter finds; the same search again goes to the next match.")
+    BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    FindScreen { align: center middle; }
+    FindScreen > Vertical { width: 60; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, value: str = "") -> None:
+        super().__init__()
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text("Find a line: account no., amount (45.67) or #line", style="bold"))
+            yield Input(self.value, placeholder="123457   or   45.67   or   #12", id="find")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------------------------------
+# The screen
+
+
+class BatchEntryScreen(Screen):
+    """Mail payment batch: key or scan each stub; every line is saved on Enter."""
+
+    HELP = ("Key the account number and Enter (the member, address and amount due appear), the amount and "
+            "Enter (Enter alone takes the amount due), the check number and Enter: the line is saved. "
+            "Or scan the stub: the scan line fills account and amount and is saved at once. "
+            "Keypad * saves the line from any field. Ctrl+T switches 10-key mode (12345 is 123.45); "
+            "Ctrl+K switches asking the check number; Ctrl+D/F4 repeats the previous line's field.\n"
+            "A warning (closed account, cash only, far above the balance, a duplicate stub) stops the line: "
+            "F8 accepts it, Esc lets you change it. Keys typed after a warning are not used.\n"
+            "F6 moves to the lines: Enter changes the line, F9/Delete voids it, Esc returns to keying. "
+            "F7 finds a line by account, amount or #number. F11 corrects the control tape. "
+            "F10 posts the batch when it balances (a supervisor may post a difference with a reason); "
+            "the report and deposit file are written and their paths shown. "
+            "Nothing is lost by leaving: F3 goes to the batch list, where the batch can be reopened.")
+    BINDINGS = [
+        bind("batch_entry.find", "find", "Find"),
+        bind("batch_entry.post", "post", "Post"),
+        bind("batch_entry.void", "void", "Void line", show=False),
+        bind("batch_entry.keying", "keying", "Keying", show=False),
+        bind("batch_entry.controls", "controls", "Controls", show=False),
+        bind("batch_entry.report", "report", "Report", show=False),
+    ]
+    DEFAULT_CSS = """
+    BatchEntryScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
+    BatchEntryScreen #totals { height: 1; padding: 0 1; }
+    BatchEntryScreen #lines { height: 1fr; }
+    BatchEntryScreen #warning { height: auto; padding: 0 1; color: $text-warning; background: $warning-muted;
+        display: none; }
+    BatchEntryScreen #warning.shown { display: block; }
+    BatchEntryScreen #message { height: auto; padding: 0 1; color: $text-accent; }
+    BatchEntryScreen #message.error { color: $text-error; text-style: bold; }
+    BatchEntryScreen BatchPaymentForm { border-top: solid $primary; }
+    """
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.batch = batches.get_batch(batch_id)
+        self.totals = batches.batch_totals(batch_id)
+        self.layout_ = scan_layout(getattr(self.app, "settings", None))
+        self.ask_check_no = self.batch.tender == "check"
+        self._info: dict[str, batches.EntryAccount] = {}
+        self._scan: tuple[str, str] | None = None
+        self._scan_line = None
+        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
+        self._first_offset = 0           # offset (in keyed order) of the first row in the table
+        self._rows: dict[str, LineInfo] = {}
+        self._find: tuple[str, list[int], int] | None = None   # query, seqs, index shown
+        self._posting = False
+
+    @property
+    def editable(self) -> bool:
+        return self.batch.status in batches.EDITABLE
+
+    @property
+    def keyable(self) -> bool:
+        return self.editable and self.batch.source == "keyed"
+
+    # -- layout -----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="title")
+        yield Static("", id="totals")
+        yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="warning")
+        yield Static("", id="message")
+        fields = [
+            FieldSpec("account", "Account", "scan", self.layout_.length, mandatory_entry=True,
+                      validate=self._check_account, dup=False),
+            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text,
+                      default=self._amount_due),
+            FieldSpec("check_no", "Check no", "digits", 10),
+        ]
+        tenkey = bool((getattr(getattr(self.app, "settings", None), "extra", None) or {}).get("tenkey", False))
+        yield BatchPaymentForm(fields, on_submit=self._submit, after_exit=self._after_exit,
+                               on_accept=self._accept, tenkey=tenkey, id="form")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#lines", DataTable)
+        for label, width, key in (("#", 4, "seq"), ("Account", 10, "account"), ("Name", 20, "name"),
+                                  ("Check no", 10, "check"), ("Amount", 10, "amount"), ("Note", 8, "note")):
+            table.add_column(label, width=width, key=key)
+        self.load_lines()
+        form = self.form
+        form.display = self.keyable
+        if self.keyable:
+            last = self._last_line()
+            if last is not None:  # Dup works across a reopen: the previous record is the last line
+                form.previous = {"account": str(last.account_number or last.account_text),
+                                 "amount": cents_text(last.amount_cents), "check_no": last.check_no}
+            form.focus()
+        else:
+            table.focus()
+            if self.batch.status == "posted":
+                self.message(f"Posted {self.batch.posted_at:%m/%d/%Y %H:%M} by {self.batch.posted_by}. "
+                             f"F12 writes its report again.")
+            elif self.editable:
+                self.message(f"An {self.batch.source} batch: lines come from the bank file; F10 posts it.")
+        self.show_header()
+
+    @property
+    def form(self) -> BatchPaymentForm:
+        return self.query_one("#form", BatchPaymentForm)
+
+    def show_header(self) -> None:
+        b = self.batch
+        title = Text()
+        title.append(f"Batch {b.number}  {TENDER_NAMES.get(b.tender, b.tender)}  {b.batch_date:%m/%d/%Y}  "
+                     f"{b.status.replace('_', ' ').upper()}")
+        if b.source != "keyed":
+            title.append(f"  ({b.source})")
+        if self.keyable:
+            modes = []
+            if self.form.tenkey:
+                modes.append("10-KEY")
+            modes.append("check no." if self.ask_check_no else "no check no.")
+            title.append("   " + "  ".join(modes), style="italic")
+        self.query_one("#title", Static).update(title)
+        self.query_one("#totals", Static).update(totals_text(self.totals))
+
+    def message(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#message", Static)
+        widget.update(Text(text))
+        widget.set_class(error, "error")
+
+    @on(PaymentForm.HoldChanged)
+    def hold_changed(self, event: PaymentForm.HoldChanged) -> None:
+        bar = self.query_one("#warning", Static)
+        held = self.form.held
+        if held:
+            text = Text("\n".join(w.message for w in held[0]))
+            n = self.form.ignored
+            if n:
+                text.append(f"\n{n} key{'s were' if n != 1 else ' was'} typed after this warning and not used: "
+                            f"key them again after this line.", style="bold")
+            bar.update(text)
+        bar.set_class(bool(held), "shown")
+
+    # -- the lines table --------------------------------------------------------------
+    def _line_count(self) -> int:
+        return self.totals.count + self.totals.void_count
+
+    def _last_line(self) -> LineInfo | None:
+        found = batches.last_lines(self.batch_id, 1)
+        return found[0] if found else None
+
+    def load_lines(self, offset: int | None = None, cursor_seq: int | None = None) -> None:
+        """Show PAGE lines from `offset` (default: the last page) in keyed order."""
+        total = self._line_count()
+        if offset is None:
+            offset = max(0, total - PAGE)
+        offset = max(0, min(offset, max(0, total - 1)))
+        table = self.query_one("#lines", DataTable)
+        table.clear()
+        self._rows.clear()
+        self._first_offset = offset
+        for ln in batches.lines(self.batch_id, limit=PAGE, offset=offset):
+            self._add_row(ln)
+        if cursor_seq is not None:
+            self._move_to_seq(cursor_seq)
+        elif table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def _row_cells(self, ln: LineInfo) -> tuple:
+        void = ln.status == "void"
+        style = "dim strike" if void else ""
+        notes = []
+        if void:
+            notes.append("VOID")
+        if ln.source == "scanned":
+            notes.append("scan")
+        if ln.unapplied:
+            notes.append("unappl")
+        elif ln.warnings_ack:
+            notes.append("ack")
+        account = str(ln.account_number) if ln.account_number else ln.account_text
+        return (Text(str(ln.seq), justify="right", style=style), Text(account, style=style),
+                Text(ln.name, style=style), Text(ln.check_no, style=style),
+                Text(money.fmt(ln.amount_cents), justify="right", style=style), Text(" ".join(notes), style="dim"))
+
+    def _add_row(self, ln: LineInfo) -> None:
+        self.query_one("#lines", DataTable).add_row(*self._row_cells(ln), key=str(ln.id))
+        self._rows[str(ln.id)] = ln
+
+    def _replace_row(self, ln: LineInfo) -> None:
+        key = str(ln.id)
+        if key not in self._rows:
+            return
+        table = self.query_one("#lines", DataTable)
+        for column, value in zip(("seq", "account", "name", "check", "amount", "note"), self._row_cells(ln)):
+            table.update_cell(key, column, value)
+        self._rows[key] = ln
+
+    def _append_line(self, ln: LineInfo) -> None:
+        """A line just written: newest last, in view; the table never grows past MAX_ROWS."""
+        table = self.query_one("#lines", DataTable)
+        at_end = self._first_offset + table.row_count >= self._line_count() - 1
+        if not at_end:  # the table shows older lines (after Find): go back to the end
+            self.load_lines()
+            return
+        self._add_row(ln)
+        while table.row_count > MAX_ROWS:
+            first = table.coordinate_to_cell_key((0, 0)).row_key
+            table.remove_row(first)
+            self._rows.pop(first.value, None)
+            self._first_offset += 1
+        table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def _move_to_seq(self, seq: int) -> bool:
+        table = self.query_one("#lines", DataTable)
+        for key, ln in self._rows.items():
+            if ln.seq == seq:
+                table.move_cursor(row=table.get_row_index(key), animate=False)
+                return True
+        return False
+
+    def goto_seq(self, seq: int) -> None:
+        if not self._move_to_seq(seq):
+            self.load_lines(offset=seq - 1 - PAGE // 2, cursor_seq=seq)  # seq is dense: 1..n in keyed order
+        self.query_one("#lines", DataTable).focus()
+
+    @on(DataTable.RowHighlighted, "#lines")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if event.cursor_row == 0 and self._first_offset > 0 and table.has_focus:
+            first = self._rows[table.coordinate_to_cell_key((0, 0)).row_key.value]
+            self.load_lines(offset=self._first_offset - PAGE, cursor_seq=first.seq)
+
+    def focus_lines(self) -> None:
+        table = self.query_one("#lines", DataTable)
+        if not table.row_count:
+            self.message("No lines yet", error=True)
+            return
+        table.focus()
+        self.message("Lines: Enter changes the line, F9 voids it, F7 finds, Esc or F6 back to keying")
+
+    def action_keying(self) -> None:
+        """Esc/F6 in the lines table: back to the form."""
+        if self.keyable and not self.form.has_focus:
+            self.form.focus()
+            self.message("")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "keying":
+            return self.keyable and not self.form.has_focus
+        if action == "void":
+            return self.editable
+        if action == "post":
+            return self.editable
+        if action == "controls":
+            return self.keyable
+        if action == "report":
+            return self.batch.status == "posted"
+        return True
+
+    # -- keying -----------------------------------------------------------------------
+    def _check_account(self, text: str, record: Record) -> str | None:
+        """Account Field Exit: a scan line, or an account number verified and looked up."""
+        self._scan_line = None
+        try:
+            if batches.looks_like_scan(text, self.layout_):
+                scan = batches.scan_to_entry(text, self.layout_)
+                number = str(scan.account_number)
+                self._info[number] = batches.account_info_for_entry(number)
+                self._scan_line = scan
+            else:
+                self._info[text] = batches.account_info_for_entry(text)
+        except ServiceError as e:
+            return e.message
+        return None
+
+    def _after_exit(self, name: str, record: Record) -> str | None:
+        form = self.form
+        if name == "account":
+            text = record["account"]
+            self._scan = None
+            scan = self._scan_line
+            if scan is not None:
+                number = str(scan.account_number)
+                info = self._info[number]
+                record["account"] = number
+                form.set_info(account_info_line(info))
+                if scan.amount_cents == 0:  # nothing due on the stub: key what was paid
+                    record["amount"] = ""
+                    form.set_info(f"Stub shows $0.00 due: key the amount.  {account_info_line(info)}")
+                    return "amount"
+                record["amount"] = cents_text(scan.amount_cents)
+                self._scan = (number, record["amount"])
+                return SUBMIT  # one Enter writes a scanned exact-amount stub
+            info = self._info.get(text)
+            if info is not None:
+                form.set_info(account_info_line(info))
+        elif name == "amount" and not self.ask_check_no:
+            return SUBMIT
+        return None
+
+    def _amount_due(self, record: Record) -> str:
+        info = self._info.get(record["account"])
+        if info is None:
+            info = batches.account_info_for_entry(record["account"])
+        if info.amount_due_cents <= 0:
+            raise ValueError(f"nothing is due ({money.fmt_dollars(info.balance_cents)} balance): key the amount")
+        return cents_text(info.amount_due_cents)
+
+    def _submit(self, record: Record) -> SubmitResult | None:
+        form = self.form
+        try:
+            cents = money.parse(record["amount"])
+        except money.MoneyError as e:
+            return SubmitResult("amount", str(e))
+        source = "scanned" if self._scan == (record["account"], record["amount"]) else "keyed"
+        ack: tuple[str, ...] = ()
+        reason = ""
+        if self._accepted is not None and self._accepted[0] == record:
+            _, ack, reason = self._accepted
+        self._accepted = None
+        try:
+            line = batches.key_line(self.app.operator, self.batch_id, record["account"], cents,
+                                    record["check_no"], source, ack=ack, reason=reason)
+        except batches.LineWarningsError as e:
+            form.hold(e.warnings, record)
+            return SubmitResult(warning_field(e.warnings), warning_message(e.warnings))
+        except batches.BatchStateError as e:
+            self.refresh_batch()
+            return SubmitResult(None, e.message)
+        except ServiceError as e:
+            return SubmitResult(e.field if e.field in record else None, e.message)
+        self._scan = None
+        self._info.clear()
+        if self.batch.status != "open":  # keying puts a balanced / out-of-balance batch back to open
+            self.batch = batches.get_batch(self.batch_id)
+        self.totals = batches.batch_totals(self.batch_id)
+        self._append_line(line)
+        self.show_header()
+        if self.totals.balanced:
+            self.message("The batch balances: F10 posts it")
+        elif self.totals.count >= self.totals.control_count:
+            self.message(f"All {self.totals.control_count} stubs keyed but the total is off by "
+                         f"{signed_dollars(self.totals.total_difference_cents)}: F7 finds a line, "
+                         f"F11 corrects the tape", error=True)
+        else:
+            self.message("")
+        return None
+
+    def _accept(self, warnings: list[LineWarning], record: Record) -> None:
+        accept_warnings(self, self.form, warnings, record,
+                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
+
+    def toggle_check_no(self) -> None:
+        self.ask_check_no = not self.ask_check_no
+        self.show_header()
+        self.message("Check number: asked after the amount" if self.ask_check_no else
+                     "Check number: not asked (Enter on the amount saves the line)")
+
+    # -- corrections ------------------------------------------------------------------
+    def _highlighted(self) -> LineInfo | None:
+        table = self.query_one("#lines", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self._rows.get(key)
+
+    @on(DataTable.RowSelected, "#lines")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        ln = self._rows.get(event.row_key.value)
+        if ln is None:
+            return
+        if not self.editable:
+            self.message(f"Batch {self.batch.number} is {self.batch.status}: its lines cannot change", error=True)
+            return
+        if ln.status == "void":
+            self.message(f"Line {ln.seq} is void: key a new line instead", error=True)
+            return
+
+        def done(changed: LineInfo | None) -> None:
+            if changed is not None:
+                self.totals = batches.batch_totals(self.batch_id)
+                self._replace_row(changed)
+                self.show_header()
+                self.message(f"Line {changed.seq} changed (kept in the audit log)")
+
+        self.app.push_screen(LineEditScreen(ln, self.form.tenkey), done)
+
+    def action_void(self) -> None:
+        if not self.query_one("#lines", DataTable).has_focus:
+            self.message("F6 first, then choose the line to void with the arrows", error=True)
+            return
+        ln = self._highlighted()
+        if ln is None:
+            return
+        if ln.status == "void":
+            self.message(f"Line {ln.seq} is already void", error=True)
+            return
+
+        def done(reason: str | None) -> None:
+            if not reason:
+                return
+            try:
+                changed = batches.void_line(self.app.operator, ln.id, reason)
+            except ServiceError as e:
+                self.message(e.message, error=True)
+                return
+            self.totals = batches.batch_totals(self.batch_id)
+            self._replace_row(changed)
+            self.show_header()
+            self.message(f"Line {ln.seq} void: {reason}")
+
+        self.app.push_screen(ReasonScreen(
+            f"Void line {ln.seq}", f"{ln.account_number or ln.account_text}  {ln.name}  "
+                                   f"{money.fmt_dollars(ln.amount_cents)}  check {ln.check_no or '-'}",
+            placeholder="Why (e.g. stub keyed twice)"), done)
+
+    def action_find(self) -> None:
+        last = self._find[0] if self._find else ""
+        self.app.push_screen(FindScreen(last), self._found)
+
+    def _found(self, query: str | None) -> None:
+        if not query:
+            return
+        if self._find and self._find[0] == query and self._find[1]:
+            q, seqs, i = self._find
+            i = (i + 1) % len(seqs)
+            self._find = (q, seqs, i)
+            self.goto_seq(seqs[i])
+            self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} (F7, Enter: the next)")
+            return
+        try:
+            if query.startswith("#") or query.lower().startswith("line"):
+                seq = int(query.lstrip("#").lower().removeprefix("line").strip())
+                seqs = [batches.line_at(self.batch_id, seq).seq]
+            elif "." in query or "$" in query:
+                seqs = [ln.seq for ln in batches.find_lines(self.batch_id, amount=query)]
+            else:
+                seqs = [ln.seq for ln in batches.find_lines(self.batch_id, account=query)]
+        except ValueError:
+            self.message("Find: an account number, an amount like 45.67, or #12", error=True)
+            return
+        except ServiceError as e:
+            self.message(e.message, error=True)
+            return
+        if not seqs:
+            self._find = None
+            self.message(f"No line matches {query!r}", error=True)
+            return
+        self._find = (query, seqs, 0)
+        self.goto_seq(seqs[0])
+        shown = ", ".join(map(str, seqs[:8])) + (" ..." if len(seqs) > 8 else "")
+        self.message(f"{len(seqs)} found: line {shown}" + ("  (F7, Enter: the next)" if len(seqs) > 1 else ""))
+
+    def action_controls(self) -> None:
+        from kec_tui.screens.batches import BatchFormScreen
+
+        def done(result) -> None:
+            self.form.focus()
+            if result is not None:
+                self.refresh_batch()
+                self.message("Control tape corrected (kept in the audit log)")
+
+        self.app.push_screen(BatchFormScreen(self.batch), done)
+
+    def refresh_batch(self) -> None:
+        self.batch = batches.get_batch(self.batch_id)
+        self.totals = batches.batch_totals(self.batch_id)
+        self.show_header()
+
+    # -- posting ----------------------------------------------------------------------
+    def action_post(self) -> None:
+        if self._posting:
+            return
+        form = self.form
+        if self.keyable and (form.held or any(form.values.values())):
+            self.message("Finish the line in the form (Enter) or clear it (Esc) before posting", error=True)
+            return
+        op = self.app.operator
+        try:
+            totals = batches.balance_batch(op, self.batch_id)
+        except ServiceError as e:
+            self.message(e.message, error=True)
+            return
+        self.refresh_batch()
+        if totals.count == 0:
+            self.message(f"Batch {self.batch.number} is empty: nothing to post", error=True)
+            return
+        if totals.balanced:
+            text = Text(f"{totals.count:,} lines, {money.fmt_dollars(totals.total_cents)}, to the ledger "
+                        f"dated {self.batch.batch_date:%m/%d/%Y}. Posting happens once and cannot be undone.")
+            self.app.push_screen(ConfirmScreen(f"Post batch {self.batch.number}?", text),
+                                 lambda yes: yes and self.post(None))
+            return
+        describe = (f"Out of balance: keyed {totals.count:,} lines {money.fmt_dollars(totals.total_cents)}, "
+                    f"tape {totals.control_count:,} lines {money.fmt_dollars(totals.control_total_cents)} "
+                    f"(difference {totals.count_difference:+,} lines, "
+                    f"{signed_dollars(totals.total_difference_cents)})")
+        if not op.can("batch.approve"):
+            self.message(f"{describe}. Correct the lines or the tape (F11); only a supervisor may post "
+                         f"a difference.", error=True)
+            return
+        self.app.push_screen(ReasonScreen(f"Post batch {self.batch.number} out of balance?",
+                                          describe + ". As supervisor, give the reason you accept the difference.",
+                                          placeholder="Why the difference is accepted"),
+                             lambda reason: reason and self.post(reason))
+
+    def post(self, reason: str | None) -> None:
+        self._posting = True
+        self.message("Posting ...")
+        self._post_worker(reason)
+
+    @work(thread=True, exclusive=True, group="post")
+    def _post_worker(self, reason: str | None) -> None:
+        with db.database.connection_context():
+            try:
+                result = batches.post_batch(self.app.operator, self.batch_id, accept_reason=reason)
+            except ServiceError as e:
+                self.app.call_from_thread(self._post_failed, e.message)
+                return
+            try:
+                files = batches.write_reports(self.batch_id, reports_dir(self.app.settings))
+                error = ""
+            except ServiceError as e:
+                files, error = None, e.message
+        self.app.call_from_thread(self._posted, result, files, error)
+
+    def _post_failed(self, text: str) -> None:
+        self._posting = False
+        self.refresh_batch()
+        self.message(text, error=True)
+
+    def _posted(self, result: batches.PostResult, files, error: str) -> None:
+        self._posting = False
+        self.refresh_batch()
+        self.form.display = False
+        self.query_one("#lines", DataTable).focus()
+        t = result.totals
+        text = Text(f"{result.entries:,} payments, {money.fmt_dollars(t.total_cents)}, posted to the ledger.\n")
+        if result.accepted_difference:
+            text.append(f"Difference accepted: {signed_dollars(t.total_difference_cents)}\n")
+        text.append_text(self._files_text(files, error))
+        self.message(f"Posted. Reports in {reports_dir(self.app.settings)}")
+        self.app.push_screen(MessageScreen(f"Batch {self.batch.number} posted", text), self._after_posted)
+
+    @staticmethod
+    def _files_text(files, error: str) -> Text:
+        text = Text()
+        if files is not None:
+            text.append("Report   ", style="dim")
+            text.append(f"{files.text}\n")
+            if files.pdf:
+                text.append("PDF      ", style="dim")
+                text.append(f"{files.pdf}\n")
+            text.append("Deposit  ", style="dim")
+            text.append(f"{files.csv}")
+        if error:
+            text.append(f"\nThe reports were not written: {error}. F12 on the batch tries again.", style="bold red")
+        return text
+
+    def _after_posted(self, _=None) -> None:
+        from kec_tui.screens.batches import BatchListScreen
+
+        if len(self.app.screen_stack) > 1 and isinstance(self.app.screen_stack[-2], BatchListScreen):
+            self.app.pop_screen()  # the list reloads itself on resume
+
+    def action_report(self) -> None:
+        try:
+            files = batches.write_reports(self.batch_id, reports_dir(self.app.settings))
+        except ServiceError as e:
+            self.message(e.message, error=True)
+            return
+        self.app.push_screen(MessageScreen(f"Batch {self.batch.number} reports", self._files_text(files, "")))
+
+
+def open_batch_screen(app, batch_id: int) -> str | None:
+    """Reopen an unposted batch (one left by a crash too) or view a posted one; a message on failure."""
+    b = batches.get_batch(batch_id)
+    if b.status in batches.EDITABLE and b.source == "keyed":
+        try:
+            batches.reopen(app.operator, batch_id)
+        except ServiceError as e:
+            return e.message
+    elif b.status == "void":
+        return f"Batch {b.number} is void"
+    app.push_screen(BatchEntryScreen(batch_id))
+    return None
+
+
