@@ -1,6 +1,9 @@
 """KecApp: the screens, the global keys, the keymap, the operator."""
 from __future__ import annotations
 
+import time
+
+from textual import events
 from textual.app import App
 
 from kec_tui.config import Settings
@@ -30,6 +33,31 @@ class KecApp(App):
         self.start_account = start_account
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
         self.user_keymap = load_keymap(settings.keymap or None)
+        self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
+            self.last_input_at = time.monotonic()
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """While locked only Quit works: no global key may reach the work underneath."""
+        from kec_tui.screens.lock import LockScreen
+
+        if isinstance(self.screen, LockScreen) and action != "quit":
+            return False
+        return True
+
+    def lock_if_idle(self) -> None:
+        """Lock the screen after settings.idle_lock_minutes without input (0 = never)."""
+        from kec_tui.screens.lock import LockScreen
+
+        minutes = self.settings.idle_lock_minutes
+        if self.last_input_at is None:
+            self.last_input_at = time.monotonic()
+        idle = time.monotonic() - self.last_input_at
+        if minutes and idle >= minutes * 60 and not any(isinstance(s, LockScreen) for s in self.screen_stack):
+            self.push_screen(LockScreen())
 
     def on_mount(self) -> None:
         self.set_keymap(self.user_keymap)
@@ -37,6 +65,7 @@ class KecApp(App):
             self.theme = self.settings.theme
         if self.start_account:
             self.open_account(self.start_account)
+        self.set_interval(5, self.lock_if_idle)
 
     def get_default_screen(self):
         from kec_tui.screens.lookup import LookupScreen

@@ -26,6 +26,7 @@ class Settings:
     operator: str = ""                 # empty = the OS user mapped to an operator
     keymap: str = ""                   # a user keymap TOML overriding keymaps/default.toml
     theme: str = "textual-dark"
+    idle_lock_minutes: int = 10        # lock the screen after this long without input; 0 = never
     scan_account_width: int = 10
     scan_amount_width: int = 10
     late_fee_percent: str = "1.5"
