@@ -19,6 +19,9 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=24, help="months of bills, payments and readings")
     demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed makes the same co-op")
     demo.add_argument("--force", action="store_true", help="replace an existing SQLite demo file")
+    imp = sub.add_parser("import-payments", help="import a bank lockbox file (CSV or BAI2) into a payment batch")
+    imp.add_argument("file", type=Path, help="the bank's file; checked whole, refused if imported before")
+    imp.add_argument("--post", action="store_true", help="post the matched payments' batch right away")
     op = sub.add_parser("operator", help="add or list operators")
     op_sub = op.add_subparsers(dest="op_command", required=True)
     add = op_sub.add_parser("add", help="add an operator")
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             db.connect(settings.db_url)
     except db.DatabaseUnavailable as e:
         return fail(str(e))
+    if command == "import-payments":
+        return cmd_import_payments(settings, args)
     if command == "operator":
         return cmd_operator(args)
     return cmd_run(settings, getattr(args, "account", None))
@@ -118,6 +123,41 @@ def cmd_demo(settings, args) -> int:
     print(f"Demo co-op ready at {url}: {summary}")
     db.database.close()
     return 0
+
+
+def cmd_import_payments(settings, args) -> int:
+    """Import a lockbox file: the summary on stdout; a refused file is exit 2 with the reason, nothing applied."""
+    from kec_tui.money import fmt_dollars
+    from kec_tui.services import batches, lockbox, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+    except ServiceError as e:
+        return fail(e.message)
+    try:
+        r = lockbox.import_file(op, args.file, lockbox.mapping_from_settings(settings))
+    except lockbox.ImportRefused as e:
+        return fail(f"{args.file}: refused, nothing applied: {e.message}")
+    except ServiceError as e:
+        return fail(e.message)
+    print(f"Imported {r.filename} ({r.format.upper()}): {r.record_count:,} payments {fmt_dollars(r.total_cents)}")
+    posted = ""
+    if r.batch_id and args.post:
+        try:
+            batches.post_batch(op, r.batch_id)
+            posted = "posted"
+        except ServiceError as e:
+            posted = f"NOT posted: {e.message}"
+    if r.batch_id:
+        state = posted or "balanced, to post (batch list F3, or --post)"
+        print(f"  Batch {r.batch_number}: {r.matched_count:,} matched {fmt_dollars(r.matched_total_cents)}, {state}")
+    if r.exception_count:
+        print(f"  Exceptions: {r.exception_count:,} {fmt_dollars(r.exception_total_cents)} to work "
+              f"(batch list F3, then Lockbox F7)")
+    else:
+        print("  Exceptions: none")
+    return 1 if posted.startswith("NOT") else 0
 
 
 def cmd_operator(args) -> int:

@@ -92,6 +92,7 @@ class AccountScreen(Screen):
         bind("account.history", "tab('history')", "History"),
         bind("account.refresh", "refresh", "Refresh", show=False),
         bind("account.reveal", "reveal", "Show bank no.", show=False),
+        bind("account.return_payment", "return_payment", "Return payment", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -239,3 +240,21 @@ class AccountScreen(Screen):
         from kec_tui.screens.note import NoteScreen
 
         self.app.push_screen(NoteScreen(self.account_id), lambda saved: saved and self.refresh_all())
+
+    def action_return_payment(self) -> None:
+        """A returned check / ACH return for the highlighted ledger row, when it is a payment."""
+        from kec_tui.screens.returns import ReturnPaymentScreen
+        from kec_tui.services import returns
+
+        table = self.query_one("#ledger-table", DataTable)
+        if self.view is None or not table.row_count:
+            return
+        entry_id = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        payment = next((p for p in returns.returnable_payments(self.account_id, limit=500)
+                        if p.ledger_entry_id == entry_id), None)
+        if payment is None:
+            self.notify("Highlight a payment in the ledger (one not already returned) to return it",
+                        severity="warning")
+            return
+        self.app.push_screen(ReturnPaymentScreen(self.account_id, self.view.number, payment),
+                             lambda done: done and self.refresh_all())

@@ -1,0 +1,279 @@
+"""Bank lockbox files: import one (CSV or BAI2), and work the exceptions queue."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from kec_tui import db, money
+from kec_tui.keymap import bind
+from kec_tui.screens.batch_entry import (MessageScreen, PaymentForm, ReasonScreen, accept_warnings,
+                                         account_info_line, warning_message)
+from kec_tui.services import accounts, batches, lockbox
+from kec_tui.services.errors import ServiceError
+from kec_tui.services.lockbox import ExceptionInfo, ImportResult
+from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
+
+PAGE = 50
+
+
+def import_summary(r: ImportResult) -> str:
+    """One paragraph a person reads after an import (the CLI prints the same)."""
+    text = (f"Imported {r.filename} ({r.format.upper()}): {r.record_count:,} payments "
+            f"{money.fmt_dollars(r.total_cents)}.")
+    if r.batch_number:
+        text += (f" Batch {r.batch_number}: {r.matched_count:,} matched {money.fmt_dollars(r.matched_total_cents)}"
+                 f"{', posted' if r.posted else ', balanced: post it from the batch list (F3)'}.")
+    if r.exception_count:
+        text += (f" Exceptions: {r.exception_count:,} {money.fmt_dollars(r.exception_total_cents)} "
+                 f"to work below.")
+    else:
+        text += " No exceptions."
+    return text
+
+
+class ApplyExceptionScreen(ModalScreen[batches.LineInfo | None]):
+    """Apply an unmatched bank payment to the right account."""
+
+    HELP = ("Key the account number the payment belongs to and press Enter: the member shows, and the payment "
+            "goes into the open exceptions batch (post it from the batch list). Typing a name instead lists "
+            "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: F8 accepts. "
+            "Esc cancels.")
+    DEFAULT_CSS = """
+    ApplyExceptionScreen { align: center middle; }
+    ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; }
+    ApplyExceptionScreen #what { padding: 0 1; }
+    """
+
+    def __init__(self, x: ExceptionInfo) -> None:
+        super().__init__()
+        self.x = x
+        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
+
+    def compose(self) -> ComposeResult:
+        x = self.x
+        what = Text()
+        what.append(f"{money.fmt_dollars(x.amount_cents)}", style="bold")
+        what.append(f"  from {x.payer_name or 'an unnamed payer'}  check {x.check_no or '-'}  "
+                    f"{x.filename} record {x.record_no}\n")
+        what.append(f"Sent as account {x.account_text or '(none)'}: {x.reason}", style="dim")
+        fields = [FieldSpec("account", "Account", "text", 30, mandatory_entry=True, validate=self._check)]
+        with Vertical():
+            yield Label(Text("Apply to an account (Enter), Esc cancels", style="bold"), id="title")
+            yield Static(what, id="what")
+            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept, on_escape=lambda: self.dismiss(None))
+
+    def on_mount(self) -> None:
+        self.query_one(PaymentForm).focus()
+
+    def _check(self, text: str, record: Record) -> str | None:
+        form = self.query_one(PaymentForm)
+        text = text.strip()
+        if text.isdigit():
+            try:
+                form.set_info(account_info_line(batches.account_info_for_entry(text)))
+            except ServiceError as e:
+                return e.message
+            return None
+        found = accounts.lookup(text, limit=3)
+        if not found.hits:
+            return found.message or f"Nothing found for {text!r}"
+        form.set_info("   ".join(f"{h.number} {h.name}, {h.service_address}" for h in found.hits))
+        return f"Key the account number ({len(found.hits)}{'+' if found.more else ''} found, below)"
+
+    def _save(self, record: Record) -> SubmitResult | None:
+        form = self.query_one(PaymentForm)
+        ack, reason = (), ""
+        if self._accepted and self._accepted[0] == record:
+            _, ack, reason = self._accepted
+        self._accepted = None
+        try:
+            line = lockbox.resolve_exception(self.app.operator, self.x.id, record["account"].strip(), ack=ack,
+                                             reason=reason)
+        except batches.LineWarningsError as e:
+            form.hold(e.warnings, record)
+            return SubmitResult("account", warning_message(e.warnings))
+        except ServiceError as e:
+            return SubmitResult("account", e.message)
+        self.dismiss(line)
+        return None
+
+    def _accept(self, warnings, record: Record) -> None:
+        accept_warnings(self, self.query_one(PaymentForm), warnings, record,
+                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
+
+
+class LockboxScreen(Screen):
+    """Lockbox: import a bank file (CSV or BAI2) and work the exceptions queue."""
+
+    HELP = ("Type the path of the bank's file and press Enter. The file is checked whole first (its own totals "
+            "and record counts, every row): a file that does not add up is refused and nothing is applied; the "
+            "same file twice is refused. Payments that match an account become a balanced batch (post it "
+            "from the batch list, F3); the rest go to the exceptions queue below. In the queue, Enter applies "
+            "the payment to the account you found; F9 returns it to the bank or payer with a reason. "
+            "Tab moves between the file box and the queue; F4 shows open / all exceptions.")
+    BINDINGS = [
+        bind("lockbox.return", "return_exception", "Return it"),
+        bind("lockbox.filter", "filter", "Show"),
+        bind("lockbox.back", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    LockboxScreen #heading { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
+    LockboxScreen #result { height: auto; padding: 0 1; color: $text-accent; }
+    LockboxScreen #result.error { color: $text-error; text-style: bold; }
+    LockboxScreen #queue-title { height: 1; padding: 0 1; text-style: bold; }
+    LockboxScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.show = "open"
+        self._rows: dict[str, ExceptionInfo] = {}
+        self._end = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Lockbox: import a bank file", id="heading")
+        yield Input(placeholder="Path of the bank file (CSV or BAI2), then Enter", id="path")
+        yield Static("", id="result")
+        yield Static("", id="queue-title")
+        yield DataTable(id="exceptions", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width, key in (("File / rec", 14, "file"), ("Sent as", 11, "account"), ("Amount", 10, "amount"),
+                                  ("Check", 8, "check"), ("Payer", 14, "payer"), ("Why", 24, "reason")):
+            table.add_column(label, width=width, key=key)
+        self.load()
+        self.query_one("#path", Input).focus()
+
+    def result(self, text: str, error: bool = False) -> None:
+        widget = self.query_one("#result", Static)
+        widget.update(Text(text))
+        widget.set_class(error, "error")
+
+    # -- the queue ---------------------------------------------------------------------
+    def load(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self._rows.clear()
+        self._end = False
+        self._more()
+        open_count = db.PaymentException.select().where(db.PaymentException.status == "open").count()
+        self.query_one("#queue-title", Static).update(
+            f"Exceptions: {open_count:,} open" + ("" if self.show == "open" else " (showing all)")
+            + ("   Enter applies, F9 returns" if open_count else ""))
+
+    def _more(self) -> None:
+        table = self.query_one(DataTable)
+        page = lockbox.list_exceptions(None if self.show == "all" else "open", limit=PAGE, offset=len(self._rows))
+        self._end = len(page) < PAGE
+        for x in page:
+            style = "" if x.status == "open" else "dim"
+            reason = x.reason if x.status == "open" else f"{x.status}: {x.resolution}"
+            table.add_row(Text(f"{x.filename[:9]} {x.record_no}", style=style), Text(x.account_text, style=style),
+                          Text(money.fmt(x.amount_cents), justify="right", style=style),
+                          Text(x.check_no, style=style), Text(x.payer_name, style=style),
+                          Text(reason, style=style), key=str(x.id))
+            self._rows[str(x.id)] = x
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self._end and event.cursor_row >= event.data_table.row_count - 3:
+            self._more()
+
+    def _current(self) -> ExceptionInfo | None:
+        table = self.query_one(DataTable)
+        if not table.row_count or not table.has_focus:
+            return None
+        return self._rows.get(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+
+    @on(DataTable.RowSelected)
+    def selected(self, event: DataTable.RowSelected) -> None:
+        x = self._rows.get(event.row_key.value)
+        if x is None:
+            return
+        if x.status != "open":
+            self.result(f"Already {x.status}: {x.resolution}", error=True)
+            return
+
+        def done(line: batches.LineInfo | None) -> None:
+            if line is not None:
+                b = batches.get_batch(line.batch_id)
+                self.result(f"{money.fmt_dollars(line.amount_cents)} applied to {line.account_number} "
+                            f"{line.name}: batch {b.number} line {line.seq} (post it from the batch list)")
+                self.load()
+
+        self.app.push_screen(ApplyExceptionScreen(x), done)
+
+    def action_return_exception(self) -> None:
+        x = self._current()
+        if x is None:
+            self.result("Choose a payment in the queue first (Tab, arrows)", error=True)
+            return
+        if x.status != "open":
+            self.result(f"Already {x.status}: {x.resolution}", error=True)
+            return
+
+        def done(reason: str | None) -> None:
+            if not reason:
+                return
+            try:
+                lockbox.return_exception(self.app.operator, x.id, reason)
+            except ServiceError as e:
+                self.result(e.message, error=True)
+                return
+            self.result(f"{money.fmt_dollars(x.amount_cents)} from {x.payer_name or x.account_text} returned: "
+                        f"{reason}")
+            self.load()
+
+        self.app.push_screen(ReasonScreen(
+            f"Return {money.fmt_dollars(x.amount_cents)}",
+            f"{x.payer_name or '(no payer)'}, sent as account {x.account_text or '(none)'}: {x.reason}. "
+            f"It is not applied to any account.", placeholder="Why (e.g. not our customer: returned to bank)"), done)
+
+    def action_filter(self) -> None:
+        self.show = "all" if self.show == "open" else "open"
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # -- importing ---------------------------------------------------------------------
+    @on(Input.Submitted, "#path")
+    def path_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            self.result("Type the path of the bank file", error=True)
+            return
+        path = Path(text).expanduser()
+        if not path.is_file():
+            self.result(f"No file {path}", error=True)
+            return
+        self.result(f"Checking and importing {path.name} ...")
+        self.run_import(path)
+
+    @work(thread=True, exclusive=True, group="import")
+    def run_import(self, path: Path) -> None:
+        with db.database.connection_context():
+            try:
+                r = lockbox.import_file(self.app.operator, path, lockbox.mapping_from_settings(self.app.settings))
+            except ServiceError as e:
+                self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
+                return
+        self.app.call_from_thread(self._imported, r)
+
+    def _imported(self, r: ImportResult) -> None:
+        self.result(import_summary(r))
+        self.query_one("#path", Input).value = ""
+        self.load()
+        if r.exception_count:
+            self.query_one(DataTable).focus()
+        self.app.push_screen(MessageScreen("Import done", import_summary(r)))

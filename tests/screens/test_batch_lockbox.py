@@ -1,0 +1,125 @@
+"""Lockbox: the import screen, refused files, the exceptions queue; and `kec-tui import-payments`."""
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from kec_tui import cli
+from kec_tui.screens.batch_entry import MessageScreen, ReasonScreen
+from kec_tui.screens.lockbox import ApplyExceptionScreen, LockboxScreen
+from kec_tui.services import batches, lockbox, operators
+from tests import factories
+from tests.screens.test_batch_support import make_app, press
+
+
+@pytest.fixture
+def msr(sqlite_db):
+    return operators.create("msr1", "Pat Keyer", "msr")
+
+
+@pytest.fixture
+def accts(sqlite_db):
+    return [factories.account(first=f"Payer{i}", last=f"Lockbox{i}", bills=(10_000,)) for i in range(3)]
+
+
+def bank_csv(tmp_path, accts, name="lockbox.csv", extra=""):
+    rows = ["Account,Amount,Check Number,Payment Date,Payer Name"]
+    rows += [f"{a.number},{50 + i}.25,{700 + i},2025-10-01,Payer{i} Lockbox{i}" for i, a in enumerate(accts)]
+    rows.append("999999,12.00,799,2025-10-01,Ada Lovelace")  # no such account: an exception
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n" + extra)
+    return path
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def open_lockbox(pilot) -> LockboxScreen:
+    await press(pilot, "f3")
+    await press(pilot, "f7")
+    assert isinstance(pilot.app.screen, LockboxScreen)
+    return pilot.app.screen
+
+
+async def test_import_a_file_then_work_its_exceptions(msr, accts, tmp_path, sqlite_db):
+    path = bank_csv(tmp_path, accts)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_lockbox(pilot)
+        await press(pilot, str(path), "enter")
+        assert isinstance(app.screen, MessageScreen)
+        summary = text_of(screen, "#result")
+        assert "Imported lockbox.csv (CSV): 4 payments $165.75" in summary
+        assert "3 matched $153.75" in summary and "Exceptions: 1 $12.00" in summary
+        await press(pilot, "enter")
+        table = screen.query_one(DataTable)
+        assert table.row_count == 1 and table.has_focus
+        imported = batches.list_batches(status="balanced")[0]
+        assert (imported.source, imported.count, imported.total_cents) == ("imported", 3, 15_375)
+        # the same file again is refused, nothing applied
+        await press(pilot, "tab")
+        await press(pilot, str(path), "enter")
+        assert "Refused, nothing applied" in text_of(screen, "#result")
+        assert "already imported" in text_of(screen, "#result")
+        assert len(batches.list_batches()) == 1
+        # work the exception: a name lists accounts, the number applies it
+        await press(pilot, "tab")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ApplyExceptionScreen)
+        form = app.screen.query_one("PaymentForm")
+        await press(pilot, "Lockbox1", "enter")
+        assert "Key the account number" in form.error and str(accts[1].number) in form.info
+        await press(pilot, "ctrl+e", str(accts[1].number), "enter")
+        assert isinstance(app.screen, LockboxScreen)
+        assert "$12.00 applied to" in text_of(screen, "#result")
+        assert table.row_count == 0
+        worked = batches.list_batches(status=batches.EDITABLE)
+        assert any(b.source == "exceptions" and b.total_cents == 1_200 for b in worked)
+
+
+async def test_refused_files_and_returning_an_exception(msr, accts, tmp_path, sqlite_db):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Account,Amount\n100076,12.3x\n")
+    totals_off = bank_csv(tmp_path, accts, "off.csv", extra="TOTAL,1.00,,,\n")
+    good = bank_csv(tmp_path, accts[:1], "good.csv")
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_lockbox(pilot)
+        await press(pilot, str(bad), "enter")
+        assert "Refused, nothing applied: Line 2: amount '12.3x' is not dollars" in text_of(screen, "#result")
+        await press(pilot, "ctrl+u")
+        await press(pilot, str(totals_off), "enter")
+        assert "the file says $1.00 but its 4 payments add to $165.75" in text_of(screen, "#result")
+        await press(pilot, "ctrl+u")
+        await press(pilot, str(tmp_path / "nope.csv"), "enter")
+        assert "No file" in text_of(screen, "#result")
+        assert batches.list_batches() == []
+        await press(pilot, "ctrl+u")
+        await press(pilot, str(good), "enter")
+        await press(pilot, "enter")
+        await press(pilot, "f9")
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, "not our member: back to the bank", "enter")
+        assert lockbox.list_exceptions("returned")[0].resolution == "not our member: back to the bank"
+        assert screen.query_one(DataTable).row_count == 0
+        await press(pilot, "f4")  # all, the returned one too
+        assert screen.query_one(DataTable).row_count == 1
+        assert not any(isinstance(w, Input) and w.has_focus for w in screen.query(Input))
+
+
+def test_cli_import_payments(msr, accts, tmp_path, sqlite_db, capsys, monkeypatch):
+    monkeypatch.setenv("KEC_TUI_CONFIG", str(tmp_path / "none.toml"))
+    path = bank_csv(tmp_path, accts)
+    args = ["--db", sqlite_db, "--operator", "msr1", "import-payments"]
+    assert cli.main(args + [str(path), "--post"]) == 0
+    out = capsys.readouterr().out
+    assert "Imported lockbox.csv (CSV): 4 payments $165.75" in out
+    assert "3 matched $153.75, posted" in out and "Exceptions: 1 $12.00" in out
+    assert cli.main(args + [str(path)]) == 2  # the same file twice
+    err = capsys.readouterr().err
+    assert "refused, nothing applied" in err and "already imported" in err
+    bad = tmp_path / "bad.bai"
+    bad.write_text("01,BANK,KEC,251001,0800,1,80,,2/\n02,KEC,BANK,1,251001,0800,USD,2/\n")
+    assert cli.main(args + [str(bad)]) == 2
+    assert "refused, nothing applied" in capsys.readouterr().err
