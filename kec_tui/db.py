@@ -321,9 +321,28 @@ class ReturnedPayment(BaseModel):
         indexes = ((("account", "returned_on"), False),)
 
 
+# ---- keystroke statistics (services/keystats.py) ---------------------------------------------------
+
+class KeyStats(BaseModel):
+    """Keys per operator per day, added to once a minute by each session (never per key)."""
+
+    operator = pw.ForeignKeyField(Operator, backref="keystats", on_delete="CASCADE")
+    day = pw.DateField()
+    keys = pw.BigIntegerField(default=0)
+    pastes = pw.IntegerField(default=0)
+    pasted_chars = pw.BigIntegerField(default=0)
+    corrections = pw.BigIntegerField(default=0)       # Backspace, Delete, Erase Input, Field Back
+    active_ms = pw.BigIntegerField(default=0)         # sum of the gaps between keys shorter than 60 s
+    updated_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("operator", "day"), True),)
+
+
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
+MODELS += [KeyStats]
 
 
 def is_postgres() -> bool:
