@@ -149,6 +149,7 @@ class BatchListScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.filter = "all"
+        self._show_by = False
         self._posted_loaded = 0
         self._posted_end = False
         self._rows: dict[str, BatchInfo] = {}
@@ -158,13 +159,16 @@ class BatchListScreen(Screen):
         yield Static("", id="heading")
         yield DataTable(id="batches", cursor_type="row", zebra_stripes=True)
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width, key in (("Batch", 5, "number"), ("Date", 8, "date"), ("Tender", 7, "tender"),
-                                  ("Status", 10, "status"), ("Lines", 11, "lines"), ("Total", 12, "total"),
-                                  ("Diff", 14, "diff"), ("By", 8, "by")):
+        columns = [("Batch", 5, "number"), ("Date", 8, "date"), ("Tender", 7, "tender"), ("Status", 10, "status"),
+                   ("Lines", 9, "lines"), ("Total", 11, "total"), ("Diff", 15, "diff")]
+        self._show_by = self.app.size.width >= 96  # who opened it: where there is room (not at 80 columns)
+        if self._show_by:
+            columns.append(("Opened by", 10, "by"))
+        for label, width, key in columns:
             table.add_column(label, width=width, key=key)
         self.load()
         table.focus()
@@ -200,7 +204,8 @@ class BatchListScreen(Screen):
             self.message("")
 
     def _add(self, b: BatchInfo) -> None:
-        self.query_one(DataTable).add_row(*batch_row(b), key=str(b.id))
+        cells = batch_row(b)
+        self.query_one(DataTable).add_row(*(cells if self._show_by else cells[:-1]), key=str(b.id))
         self._rows[str(b.id)] = b
 
     def _more_posted(self) -> None:

@@ -49,6 +49,7 @@ class ApplyExceptionScreen(ModalScreen[batches.LineInfo | None]):
     ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
         background: $panel; }
     ApplyExceptionScreen #what { padding: 0 1; }
+    ApplyExceptionScreen #title { padding: 0 1; }
     """
 
     def __init__(self, x: ExceptionInfo) -> None:
@@ -129,6 +130,7 @@ class LockboxScreen(Screen):
     LockboxScreen #result.error { color: $text-error; text-style: bold; }
     LockboxScreen #queue-title { height: 1; padding: 0 1; text-style: bold; }
     LockboxScreen DataTable { height: 1fr; }
+    LockboxScreen #detail { height: auto; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self) -> None:
@@ -144,12 +146,13 @@ class LockboxScreen(Screen):
         yield Static("", id="result")
         yield Static("", id="queue-title")
         yield DataTable(id="exceptions", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width, key in (("File / rec", 14, "file"), ("Sent as", 11, "account"), ("Amount", 10, "amount"),
-                                  ("Check", 8, "check"), ("Payer", 14, "payer"), ("Why", 24, "reason")):
+        for label, width, key in (("File / rec", 12, "file"), ("Sent as", 10, "account"), ("Amount", 10, "amount"),
+                                  ("Check", 7, "check"), ("Payer", 14, "payer"), ("Why", 20, "reason")):
             table.add_column(label, width=width, key=key)
         self.load()
         self.query_one("#path", Input).focus()
@@ -165,6 +168,7 @@ class LockboxScreen(Screen):
         table.clear()
         self._rows.clear()
         self._end = False
+        self.query_one("#detail", Static).update("")
         self._more()
         open_count = db.PaymentException.select().where(db.PaymentException.status == "open").count()
         self.query_one("#queue-title", Static).update(
@@ -184,8 +188,21 @@ class LockboxScreen(Screen):
                           Text(reason, style=style), key=str(x.id))
             self._rows[str(x.id)] = x
 
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        fixed = sum(c.width for k, c in table.columns.items() if k.value != "reason")
+        table.columns["reason"].width = max(16, self.size.width - fixed - 2 * len(table.columns) - 2)
+        table.refresh()
+
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        x = self._rows.get(event.row_key.value) if event.row_key is not None else None
+        if x is not None:  # the whole story of the highlighted payment, under the table
+            when = f" paid {x.payment_date:%m/%d/%Y}" if x.payment_date else ""
+            self.query_one("#detail", Static).update(Text(
+                f"{x.filename} record {x.record_no}: {money.fmt_dollars(x.amount_cents)} from "
+                f"{x.payer_name or '(no name)'}, check {x.check_no or '-'}{when}. {x.reason}"
+                + (f" ({x.status}: {x.resolution})" if x.status != "open" else "")))
         if not self._end and event.cursor_row >= event.data_table.row_count - 3:
             self._more()
 

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from kec_tui import db
 from kec_tui.keymap import bind
 from kec_tui.services import accounts
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 30
 
@@ -55,11 +56,7 @@ class LookupScreen(Screen):
         self.message(accounts.lookup("").message)
 
     def on_resize(self) -> None:
-        # Give the address what the fixed columns leave (each column pads 1 each side).
-        table = self.query_one(DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "address")
-        table.columns["address"].width = max(16, self.size.width - fixed - 2 * len(table.columns) - 2)
-        table.refresh()
+        fill_width(self.query_one(DataTable), "address", self.size.width, minimum=16)
 
     def focus_search(self) -> None:
         self.query_one("#search", Input).focus()

@@ -94,7 +94,7 @@ async def test_tenkey_mode_is_shown_and_has_implied_decimal(msr, accts, tmp_path
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await entry_screen(pilot, b.id)
         assert "10-KEY" not in text_of(screen, "#title")
-        assert "no check no." in text_of(screen, "#title")  # a cash batch asks no check number
+        assert "check no. skipped" in text_of(screen, "#title")  # a cash batch asks no check number
         await press(pilot, "ctrl+t")
         assert "10-KEY" in text_of(screen, "#title")
         await press(pilot, str(accts[0].number), "\r", "4567", "\r")  # Enter on the amount writes (cash)
@@ -114,7 +114,7 @@ async def test_check_number_switch_record_advance_and_dup(msr, accts, tmp_path, 
         assert db_lines(b.id) == [(n0, 1_111, "555", "keyed"), (n1, 2_222, "555", "keyed"),
                                   (n2, 10_274, "", "keyed"), (n3, 3_333, "", "keyed")]
         await press(pilot, "ctrl+k")
-        assert "no check no." in text_of(screen, "#title")
+        assert "check no. skipped" in text_of(screen, "#title")
         await press(pilot, n0, "\r", "44.44", "\r")
         assert db_lines(b.id)[-1] == (n0, 4_444, "", "keyed")
 
