@@ -74,8 +74,8 @@ class Member(BaseModel):
     joined = pw.DateField(default=dt.date.today)
     # Bank account for automatic payment (ACH draft) and refunds: shown masked; the
     # full number only to a role with sensitive.view, and every showing is audited.
-    bank_routing = pw.CharField(max_length=9, default="")
-    bank_account = pw.CharField(max_length=17, default="")
+    bank_routing = pw.CharField(max_length=9, default="", constraints=[pw.SQL("DEFAULT ''")])
+    bank_account = pw.CharField(max_length=17, default="", constraints=[pw.SQL("DEFAULT ''")])
 
 
 class AuthorizedPerson(BaseModel):
@@ -430,8 +430,8 @@ def migrate() -> None:
                 database.execute_sql('ALTER TABLE search_term ALTER COLUMN term TYPE varchar(64) COLLATE "C"')
             current = 1
         else:
+            _add_missing_columns()      # first: new indexes may be on new columns
             database.create_tables(MODELS, safe=True)
-            _add_missing_columns()
         for version in range(current + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version]()
             current = version
@@ -445,6 +445,8 @@ def _add_missing_columns() -> None:
     migrator = None
     for model in MODELS:
         table = model._meta.table_name
+        if not model.table_exists():
+            continue                    # create_tables makes it whole
         have = {c.name for c in database.get_columns(table)}
         for f in model._meta.sorted_fields:
             if f.column_name not in have:
