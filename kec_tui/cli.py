@@ -30,6 +30,22 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--role", default="msr")
     add.add_argument("--os-user", help="the OS login that signs in as this operator")
     op_sub.add_parser("list", help="list operators")
+    passwd = op_sub.add_parser("passwd", help="set an operator's password (read from the terminal or stdin)")
+    passwd.add_argument("username")
+    ssh = sub.add_parser("serve-ssh", help="serve the application over SSH (one session per connection)")
+    ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ssh.add_argument("--port", type=int, default=2222, help="port (default 2222; 0 picks a free one)")
+    ssh.add_argument("--host-key", type=Path, help="host key file (default: made on first start in the data dir)")
+    ssh.add_argument("--keys-dir", type=Path, help="operators' public keys: DIR/<username>.pub "
+                     "(default: ssh_keys in the data dir)")
+    ssh.add_argument("--fps", type=int, default=30, help="screen updates per second at most (TEXTUAL_FPS)")
+    ssh.add_argument("--escdelay", type=int, default=250, help="ms to wait after ESC for the rest of a key (ESCDELAY)")
+    ssh.add_argument("--grace", type=float, default=3.0, help="seconds a dropped session's program gets to end")
+    web = sub.add_parser("serve-web", help="serve the application to a browser (sign in with a password)")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    web.add_argument("--public-url", help="the URL browsers use, when behind a proxy (default http://HOST:PORT)")
+    sub.add_parser("login", help="sign in with a password, then start the application")
     return p
 
 
@@ -47,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "demo":
             return cmd_demo(settings, args)
+        if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
+                ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
+            return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
         if command != "run" or settings.db or Path(settings.db_url).exists():
             db.connect(settings.db_url)
         else:
@@ -61,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_import_payments(settings, args)
     if command == "operator":
         return cmd_operator(args)
+    if command in ("serve-ssh", "serve-web", "login"):
+        return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
 
 
@@ -165,6 +186,8 @@ def cmd_operator(args) -> int:
     from kec_tui.services import operators
     from kec_tui.services.errors import ServiceError
 
+    if args.op_command == "passwd":
+        return cmd_passwd(args.username)
     if args.op_command == "list":
         for o in db.Operator.select().order_by(db.Operator.username):
             print(f"{o.username:<12} {o.role:<12} {o.name:<28} {o.os_user or ''}")
@@ -175,6 +198,64 @@ def cmd_operator(args) -> int:
         return fail(e.message)
     print(f"Operator {o.username} ({o.role}) ready")
     return 0
+
+
+def cmd_passwd(username: str) -> int:
+    """Set a password: asked twice on a terminal, else the first line of stdin. Never echoed or logged."""
+    import getpass
+
+    from kec_tui.services import operators, passwords
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        operators.by_username(username)
+    except ServiceError as e:
+        return fail(e.message)
+    try:
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"New password for {username}: ")
+            if getpass.getpass("Again: ") != password:
+                return fail("the two passwords differ; nothing changed")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    except (EOFError, KeyboardInterrupt):
+        return fail("no password given; nothing changed")
+    try:
+        op = passwords.set_password(username, password)
+    except ServiceError as e:
+        return fail(e.message)
+    print(f"Password set for {op.username}")
+    return 0
+
+
+def cmd_remote(settings, args, command: str) -> int:
+    import dataclasses
+
+    if not settings.db_url.startswith(("postgres://", "postgresql://")):  # the sessions may start elsewhere
+        path = Path(settings.db_url.removeprefix("sqlite:///")).expanduser().resolve()
+        settings = dataclasses.replace(settings, db=str(path))
+    if args.config is not None:
+        args.config = args.config.expanduser().resolve()
+    if command == "login":
+        from kec_tui.remote.web import run_login
+
+        return run_login(settings)
+    if args.port < 0 or args.port > 65535:
+        return fail("--port must be from 0 to 65535")
+    if command == "serve-web":
+        from kec_tui.remote.web import serve
+
+        return serve(settings, host=args.host, port=args.port, public_url=args.public_url, config_path=args.config)
+    from kec_tui.remote import ssh_server
+
+    if args.fps < 1 or args.escdelay < 1 or args.grace < 0:
+        return fail("--fps and --escdelay must be positive, --grace not negative")
+    if args.host_key is not None and not args.host_key.is_file():
+        return fail(f"no host key at {args.host_key} (leave --host-key out to make one in the data dir)")
+    opts = ssh_server.Options(db_url=settings.db_url, host=args.host, port=args.port, host_key=args.host_key,
+                              keys_dir=args.keys_dir, config_path=args.config, fps=args.fps,
+                              escdelay_ms=args.escdelay, grace=args.grace)
+    return ssh_server.serve(opts)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Remote use: the application served over SSH (`ssh_server`) and to a browser (`web`)."""

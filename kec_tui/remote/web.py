@@ -1,0 +1,153 @@
+"""`kec-tui serve-web` and `kec-tui login`: the application in a browser, behind a sign-in.
+
+textual-serve starts one process per browser tab, with a fixed command line,
+so the browser session cannot be told who the operator is from outside. The
+served command is therefore ``python -m kec_tui --db URL login``: the
+application starts on a sign-in screen (operator name and password, checked
+against Operator.password_hash) and nothing else of it (lookup, command
+palette, accounts) is reachable until the sign-in succeeds. Five wrong tries
+end the session. An operator without a password cannot sign in on the web.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from kec_tui import app as kec_app_module
+from kec_tui.app import KecApp
+from kec_tui.config import Settings
+from kec_tui.services.operators import OperatorInfo
+from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
+
+NOBODY = OperatorInfo(0, "", "not signed in", "")
+MAX_TRIES = 5
+# App actions allowed before the sign-in (everything else, the command palette too, is refused).
+_BEFORE_SIGN_IN = frozenset({"quit", "help_quit", "bell", "focus_next", "focus_previous"})
+
+
+class SignInForm(EntryForm):
+    """The entry form with the password field shown as asterisks (typed ahead safely, like every form)."""
+
+    def _display(self, spec: FieldSpec, current: bool) -> str:
+        shown = super()._display(spec, current)
+        return "*" * len(shown) if spec.name == "password" else shown
+
+
+class SignInScreen(Screen):
+    HELP = "Key your operator name, Enter, your password, Enter. Ctrl+Q leaves."
+    DEFAULT_CSS = """
+    SignInScreen #title { padding: 1 2; text-style: bold; }
+    SignInScreen #note { padding: 0 2; color: $text-muted; }
+    SignInScreen SignInForm { margin: 1 2; width: 60; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tries = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Sign in to kec-tui", id="title")
+        yield SignInForm([
+            FieldSpec("username", "Operator", "text", 32, mandatory_entry=True, dup=False),
+            FieldSpec("password", "Password", "text", 64, mandatory_entry=True, dup=False),
+        ], on_submit=self.sign_in, id="sign-in")
+        yield Static(Text("Your password is set by an administrator: kec-tui operator passwd NAME"), id="note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(SignInForm).focus()
+
+    def sign_in(self, record: Record) -> SubmitResult | None:
+        from kec_tui.services import passwords
+
+        form = self.query_one(SignInForm)
+        username = record["username"].strip().lower()
+        op = passwords.check_login(username, record["password"])
+        passwords.record_login(username, op is not None, "web")
+        form.set_value("password", "")
+        if op is None:
+            self.tries += 1
+            if self.tries >= MAX_TRIES:
+                self.app.exit(return_code=2, message="Too many wrong passwords.")
+            return SubmitResult("password", "Wrong operator name or password")
+        self.app.signed_in(op)
+        return None
+
+
+class SignInApp(KecApp):
+    """KecApp with the sign-in screen over its first screen, and no operator until it succeeds."""
+
+    CSS_PATH = str(Path(kec_app_module.__file__).with_name("app.tcss"))  # KecApp's, not beside this file
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings, NOBODY)
+        self.sub_title = "sign in"
+
+    @property
+    def is_signed_in(self) -> bool:
+        return self.operator.id != 0
+
+    def on_mount(self) -> None:  # runs after KecApp.on_mount (Textual calls each class's handler)
+        # The sign-in covers the lookup screen; nothing under it takes a key until it is popped.
+        self.push_screen(SignInScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_signed_in and action not in _BEFORE_SIGN_IN:
+            return False
+        return super().check_action(action, parameters)
+
+    def signed_in(self, op: OperatorInfo) -> None:
+        self.operator = op
+        self.sub_title = f"{op.name} ({op.username}, {op.role})"
+        self.pop_screen()
+
+
+def run_login(settings: Settings) -> int:
+    from kec_tui.keymap import KeymapError
+
+    try:
+        app = SignInApp(settings)
+    except KeymapError as e:
+        print(f"kec-tui: {e}", file=sys.stderr)
+        return 2
+    app.run()
+    return app.return_code or 0
+
+
+def served_command(settings: Settings, config_path: Path | None = None) -> str:
+    """The shell command textual-serve runs for each browser session (and prints on start).
+
+    A database URL with a password is not put in it: the sessions get it from KEC_TUI_DB."""
+    from kec_tui.db import redact
+
+    parts = [sys.executable, "-m", "kec_tui"]
+    if redact(settings.db_url) == settings.db_url:
+        parts += ["--db", settings.db_url]
+    else:
+        os.environ["KEC_TUI_DB"] = settings.db_url  # textual-serve passes its environment on
+    if config_path:
+        parts += ["--config", str(config_path)]
+    parts.append("login")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, public_url: str | None = None,
+          config_path: Path | None = None) -> int:
+    from textual_serve.server import Server
+
+    server = Server(served_command(settings, config_path), host=host, port=port, title="kec-tui",
+                    public_url=public_url)
+    try:
+        server.serve()
+    except OSError as exc:
+        print(f"kec-tui: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
