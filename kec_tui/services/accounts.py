@@ -64,8 +64,9 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
             message = f"No account {words[0]}"
         else:
             message = f"{words[0]} is not an account number (check digit); showing other matches"
-    # Drive from the longest word (likely the rarest); the others must also match the account.
-    driver = max(words, key=len)
+    # Drive from the rarest word: every row it yields is checked for the others,
+    # and a common word as the check passes often, so the page fills early.
+    driver = min(words, key=lambda w: (_prefix_count(w), -len(w))) if len(words) > 1 else words[0]
     others = [w for w in words if w is not driver]
     T = db.SearchTerm.alias("t")
     where = (T.term >= driver) & (T.term < driver + si.UPPER)
@@ -101,6 +102,15 @@ def _hit_rows(where) -> list[tuple]:
 
 def _hit(r: tuple, term: str, kind: int) -> Hit:
     return Hit(r[0], r[1], display_name(r[3], r[4]), f"{r[5]}, {r[6]}", r[2], si.KIND_LABELS.get(kind, ""), term)
+
+
+COUNT_CAP = 100_000  # enough to rank common prefixes, cheap next to a slow scan (~2 ms per 40k)
+
+
+def _prefix_count(word: str) -> int:
+    T = db.SearchTerm
+    inner = T.select(T.term).where((T.term >= word) & (T.term < word + si.UPPER)).limit(COUNT_CAP)
+    return db.BaseModel.select(fn.COUNT(db.pw.SQL("*"))).from_(inner.alias("c")).scalar()
 
 
 def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
