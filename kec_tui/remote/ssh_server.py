@@ -195,10 +195,18 @@ class Service:
             passwords.record_login(username, ok, how)
 
     async def active_operator(self, username: str) -> bool:
-        return await asyncio.to_thread(self._active_operator, username)
+        try:
+            return await asyncio.to_thread(self._active_operator, username)
+        except Exception as exc:  # noqa: BLE001 - a database error refuses, it does not crash the server
+            log.error("cannot look up operator %r: %s", username, exc)
+            return False
 
     async def check_password(self, username: str, password: str, how: str) -> bool:
-        return await asyncio.to_thread(self._check_password, username, password, how)
+        try:
+            return await asyncio.to_thread(self._check_password, username, password, how)
+        except Exception as exc:  # noqa: BLE001
+            log.error("cannot check the password of %r: %s", username, type(exc).__name__)
+            return False
 
     async def record_login(self, username: str, ok: bool, how: str) -> None:
         try:
@@ -377,9 +385,7 @@ class Session(asyncssh.SSHServerSession):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.connection.session is self:
             self.connection.session = None
-        if self.proc is not None and self.proc.poll() is None:
-            log.info("%s dropped; hanging up the application (pid %d)", self.connection.who, self.proc.pid)
-        asyncio.ensure_future(self.hang_up("connection closed"))
+        asyncio.ensure_future(self.hang_up("dropped" if exc else "disconnected"))
 
     # --- the child on its PTY -----------------------------------------------
     def _spawn(self) -> None:
@@ -497,6 +503,8 @@ class Session(asyncssh.SSHServerSession):
             pass
 
     async def hang_up(self, reason: str) -> None:
+        if self.proc is not None and self.proc.poll() is None and not self._closing:
+            log.info("%s %s; hanging up the application (pid %d)", self.connection.who, reason, self.proc.pid)
         await self._reap(hang_up=True)
 
     async def _reap(self, *, hang_up: bool) -> int | None:

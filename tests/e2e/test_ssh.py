@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "keyer-pass-1"
 ENTER, ESC, CTRL_E, CTRL_Q = "\r", "\x1b", "\x05", "\x11"
-F6, F10, F12 = "\x1b[17~", "\x1b[21~", "\x1b[24~"
+F3, F5, F6, F10, F12 = "\x1bOR", "\x1b[15~", "\x1b[17~", "\x1b[21~", "\x1b[24~"
 
 
 class SSHServer:
@@ -326,3 +326,79 @@ async def test_dropped_connection_cleans_up_and_loses_nothing_committed(server, 
         await term.wait_for("(208) 555-4321")
     finally:
         await term.close()
+
+
+def stub(number: int, amount: str = "", check: str = "") -> str:
+    """A keyed stub: account, Enter, amount (empty: the amount due), Enter, check no., Enter."""
+    return f"{number}\r{amount}\r{check}\r"
+
+
+async def test_payment_batch_over_ssh_dropped_midway_reopened_and_posted(tmp_path):
+    """Key a batch over SSH, lose the connection mid-stub, reconnect: every entered line is there;
+    finish, balance and post it, and the ledger matches the keyed lines to the cent."""
+    from kec_tui.checkdigit import make_scan_line
+    from kec_tui.services import batches, operators
+    from tests import factories
+
+    dbfile = tmp_path / "coop.db"
+    db.connect(str(dbfile))
+    operators.create("msr1", "Pat Keyer", "msr")
+    passwords.set_password("msr1", PASSWORD)
+    n = [factories.account(first=f"Ssh{i}", last=f"Member{i}", bills=(10_000 + 1_000 * i,)).number
+         for i in range(4)]
+    db.database.close()
+    before_drop = [(n[0], 4_512, "3001"), (n[1], 11_000, "")]
+    after_reconnect = [(n[2], 2_299, "3003"), (n[3], 13_000, "")]
+    total = sum(c for _, c, _ in before_drop + after_reconnect)
+
+    server = SSHServer(dbfile, tmp_path)
+    try:
+        term = await SSHTerminal.open(server.port)
+        term.type(F3)
+        await term.wait_for("Payment batches")
+        term.type(F5)
+        await term.wait_for("Control total")
+        term.type(f"\r\r4\r{total // 100}.{total % 100:02d}\r")  # today, Check, 4 stubs, the tape's total
+        await term.wait_for("Keyed 0 / 4")
+        # one burst over the wire: a keyed odd amount, then a scanned stub
+        term.type(stub(n[0], "45.12", "3001") + make_scan_line(n[1], 11_000) + "\r")
+        await term.wait_for("Keyed 2 / 4")
+        term.type(f"{n[2]}\r22")  # half a stub in the form when the line dies: never committed
+        await term.wait_for("Amount  22")
+        [pid] = server.child_pids()
+        term.drop()
+        await wait_gone(pid, timeout=6)
+
+        db.connect(str(dbfile))
+        b = batches.list_batches()[0]
+        keyed = [(ln.account_number, ln.amount_cents, ln.check_no) for ln in batches.lines(b.id)]
+        assert keyed == before_drop and b.status == "open"  # every entered line is there
+        db.database.close()
+
+        term = await SSHTerminal.open(server.port)
+        try:
+            term.type(F3)
+            await term.wait_for(f"{b.number}")
+            term.type(ENTER)  # reopen the batch where keying stopped
+            await term.wait_for("Keyed 2 / 4")
+            term.type(stub(n[2], "22.99", "3003") + make_scan_line(n[3], 13_000) + "\r")
+            await term.wait_for("BALANCED")
+            term.type(F10)
+            await term.wait_for(f"Post batch {b.number}?")
+            term.type(ENTER)
+            shown = await term.wait_for(f"Batch {b.number} posted", timeout=20)
+            assert "4 payments" in shown
+        finally:
+            await term.close()
+    finally:
+        server.stop()
+    db.connect(str(dbfile))
+    try:
+        posted = batches.get_batch(b.id)
+        assert posted.status == "posted" and (posted.count, posted.total_cents) == (4, total)
+        L = db.LedgerEntry
+        ledger = [(e.account.number, -e.amount_cents) for e in
+                  L.select().where(L.kind == "payment", L.reference.startswith(f"B{b.number}-")).order_by(L.id)]
+        assert ledger == [(acct, cents) for acct, cents, _ in before_drop + after_reconnect]
+    finally:
+        db.database.close()
