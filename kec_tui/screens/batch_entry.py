@@ -268,6 +268,7 @@ class PaymentForm(EntryForm):
         self._hold_message = warning_message(warnings)
         self.post_message(self.HoldChanged())
         self.refresh_bindings()
+        self.app.bell()  # heads-down: the operator's eyes are on the stubs, so the stop is heard
 
     def release(self, message: str | None = None) -> None:
         if self.held is None:
@@ -298,6 +299,8 @@ class PaymentForm(EntryForm):
             self.ignored += 1  # typed ahead of the warning: never the acknowledgement, never into the line
             self.error = self._hold_message
             self.post_message(self.HoldChanged())
+            if self.ignored == 1:
+                self.app.bell()
         event.stop()
         event.prevent_default()
         self.refresh()
@@ -535,8 +538,37 @@ class FindScreen(ModalScreen[str | None]):
 # The screen
 
 
+class LinesTable(DataTable):
+    """The batch's lines, a page at a time: Up or PgUp on the first row shows the page before."""
+
+    def _earlier(self) -> bool:
+        screen = self.screen
+        if self.cursor_row == 0 and getattr(screen, "_first_offset", 0) > 0:
+            screen.page_back()
+            return True
+        return False
+
+    def action_cursor_up(self) -> None:
+        if not self._earlier():
+            super().action_cursor_up()
+
+    def action_page_up(self) -> None:
+        if not self._earlier():
+            super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        """Home: the first line of the batch."""
+        self.screen.goto_seq(1)
+
+    def action_scroll_end(self) -> None:
+        """End: the last line keyed."""
+        self.screen.load_lines()
+
+
 class BatchEntryScreen(Screen):
     """Mail payment batch: key or scan each stub; every line is saved on Enter."""
+
+    AUTO_FOCUS = "#form"
 
     HELP = ("Key the account number and Enter (the member, address and amount due appear), the amount and "
             "Enter (Enter alone takes the amount due), the check number and Enter: the line is saved. "
@@ -614,13 +646,13 @@ class BatchEntryScreen(Screen):
         yield Header()
         yield Static("", id="title")
         yield Static("", id="totals")
-        yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        yield LinesTable(id="lines", cursor_type="row", zebra_stripes=True)
         yield Static("", id="warning")
         yield Static("", id="message")
         fields = [
             FieldSpec("account", "Account", "scan", self.layout_.length, mandatory_entry=True,
                       validate=self._check_account, dup=False),
-            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text,
+            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=self._check_amount,
                       default=self._amount_due),
             FieldSpec("check_no", "Check no", "digits", 10),
         ]
@@ -705,8 +737,8 @@ class BatchEntryScreen(Screen):
         found = batches.last_lines(self.batch_id, 1)
         return found[0] if found else None
 
-    def load_lines(self, offset: int | None = None, cursor_seq: int | None = None) -> None:
-        """Show PAGE lines from `offset` (default: the last page) in keyed order."""
+    def load_lines(self, offset: int | None = None, cursor_seq: int | None = None, limit: int = PAGE) -> None:
+        """Show `limit` lines from `offset` (default: the last page) in keyed order."""
         total = self._line_count()
         if offset is None:
             offset = max(0, total - PAGE)
@@ -715,7 +747,7 @@ class BatchEntryScreen(Screen):
         table.clear()
         self._rows.clear()
         self._first_offset = offset
-        for ln in batches.lines(self.batch_id, limit=PAGE, offset=offset):
+        for ln in batches.lines(self.batch_id, limit=limit, offset=offset):
             self._add_row(ln)
         if cursor_seq is not None:
             self._move_to_seq(cursor_seq)
@@ -780,12 +812,13 @@ class BatchEntryScreen(Screen):
             self.load_lines(offset=seq - 1 - PAGE // 2, cursor_seq=seq)  # seq is dense: 1..n in keyed order
         self.query_one("#lines", DataTable).focus()
 
-    @on(DataTable.RowHighlighted, "#lines")
-    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if event.cursor_row == 0 and self._first_offset > 0 and table.has_focus:
-            first = self._rows[table.coordinate_to_cell_key((0, 0)).row_key.value]
-            self.load_lines(offset=self._first_offset - PAGE, cursor_seq=first.seq)
+    def page_back(self) -> None:
+        """The page before the first line shown, the cursor staying on that line."""
+        table = self.query_one("#lines", DataTable)
+        first = self._rows[table.coordinate_to_cell_key((0, 0)).row_key.value]
+        offset = max(0, self._first_offset - PAGE)
+        keep = min(table.row_count, MAX_ROWS - (self._first_offset - offset))
+        self.load_lines(offset=offset, cursor_seq=first.seq - 1, limit=self._first_offset - offset + keep)
 
     def focus_lines(self) -> None:
         table = self.query_one("#lines", DataTable)
@@ -827,8 +860,15 @@ class BatchEntryScreen(Screen):
             else:
                 self._info[text] = batches.account_info_for_entry(text)
         except ServiceError as e:
+            self.app.bell()
             return e.message
         return None
+
+    def _check_amount(self, text: str, record: Record) -> str | None:
+        message = check_amount_text(text, record)
+        if message:
+            self.app.bell()
+        return message
 
     def _after_exit(self, name: str, record: Record) -> str | None:
         form = self.form
@@ -881,8 +921,10 @@ class BatchEntryScreen(Screen):
         except batches.LineWarningsError as e:
             form.hold(e.warnings, record)
             return SubmitResult(warning_field(e.warnings), warning_message(e.warnings))
-        except batches.BatchStateError as e:
+        except batches.BatchStateError as e:  # posted or voided meanwhile (another session)
             self.refresh_batch()
+            self.message(f"{e.message}. The line in the form was not saved.", error=True)
+            self.call_after_refresh(self._stop_keying)
             return SubmitResult(None, e.message)
         except ServiceError as e:
             return SubmitResult(e.field if e.field in record else None, e.message)
@@ -1020,6 +1062,11 @@ class BatchEntryScreen(Screen):
                 self.message("Control tape corrected (kept in the audit log)")
 
         self.app.push_screen(BatchFormScreen(self.batch), done)
+
+    def _stop_keying(self) -> None:
+        if not self.keyable:
+            self.form.display = False
+            self.query_one("#lines", DataTable).focus()
 
     def refresh_batch(self) -> None:
         self.batch = batches.get_batch(self.batch_id)

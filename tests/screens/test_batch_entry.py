@@ -462,3 +462,42 @@ async def test_help_lists_the_batch_keys(msr, accts, tmp_path, sqlite_db):
                       "Write line", "Check no."):
             assert words in shown, words
         assert not any(isinstance(w, Input) for w in app.screen.query("*"))
+
+
+async def test_a_large_batch_is_paged_and_find_reaches_any_line(msr, accts, tmp_path, sqlite_db):
+    b = open_batch(msr, 250, 250 * 1_000)
+    for i in range(250):
+        batches.key_line(msr, b.id, str(accts[i % 4].number), 1_000 + i)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await entry_screen(pilot, b.id)
+        table = screen.query_one("#lines", DataTable)
+        assert table.row_count == 100 and str(table.get_row_at(99)[0]) == "250"  # the last page, newest last
+        await press(pilot, "f6")
+        table.move_cursor(row=0)
+        await press(pilot, "up")  # at the top: the page before is loaded, the cursor stays on its line
+        assert str(table.get_row_at(0)[0]) == "51" and str(table.get_row_at(table.cursor_row)[0]) == "150"
+        assert table.row_count == 200
+        await press(pilot, "home")
+        assert str(table.get_row_at(table.cursor_row)[0]) == "1"
+        await press(pilot, "end")
+        assert str(table.get_row_at(table.cursor_row)[0]) == "250"
+        await press(pilot, "f7")
+        await press(pilot, "#3", "enter")
+        assert str(table.get_row_at(table.cursor_row)[0]) == "3"
+        await press(pilot, "escape")
+        await press(pilot, str(accts[0].number), "\r", "99.99\r\r")  # keying brings the end back
+        assert str(table.get_row_at(table.row_count - 1)[0]) == "251"
+
+
+async def test_a_batch_posted_by_another_session_stops_keying(msr, accts, tmp_path, sqlite_db):
+    b = open_batch(msr, 1, 1_000)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await entry_screen(pilot, b.id)
+        await press(pilot, str(accts[0].number), "\r10\r\r")
+        batches.post_batch(msr, b.id)  # someone else, elsewhere
+        await press(pilot, str(accts[1].number), "\r20\r\r")
+        assert "is posted" in text_of(screen, "#message") and "not saved" in text_of(screen, "#message")
+        assert not screen.form.display and "POSTED" in text_of(screen, "#title")
+        assert len(db_lines(b.id)) == 1
