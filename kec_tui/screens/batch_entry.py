@@ -41,6 +41,7 @@ from typing import Callable, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -260,6 +261,9 @@ class PaymentForm(EntryForm):
         self.held: tuple[list[LineWarning], Record] | None = None
         self.ignored = 0
         self._hold_message = ""
+        self.accept_after = 0.0
+        """Keys read from the terminal before this time (the screen opening) are refused, see _on_key."""
+        self.early = 0
 
     # -- the hold ---------------------------------------------------------------------
     def hold(self, warnings: list[LineWarning], record: Record) -> None:
@@ -287,13 +291,26 @@ class PaymentForm(EntryForm):
         self._submit()
         self.refresh()
 
+    def _ours(self, event: events.Key, action: str | None) -> bool:
+        return action is not None or event.is_printable or event.key in self._EDIT_KEYS
+
     def _on_key(self, event: events.Key) -> None:
+        action = self._key_actions().get(event.key)
+        if event.time < self.accept_after and self._ours(event, action):
+            # Typed before this screen opened (a remote MSR's burst across a screen change): the keys
+            # before it went to the screen underneath, so these are the tail of a stub. Not used.
+            self.early += 1
+            self.error = (f"{self.early} key{'s' * (self.early != 1)} typed before this screen opened "
+                          f"{'were' if self.early != 1 else 'was'} not used: key that stub again")
+            event.stop()
+            event.prevent_default()
+            self.refresh()
+            return
         if self.held is None:
             return  # EntryForm._on_key handles it
-        action = self._key_actions().get(event.key)
         if action in self.HOLD_ACTIONS:
             getattr(self, f"action_{action}")()
-        elif action is None and not event.is_printable and event.key not in self._EDIT_KEYS:
+        elif not self._ours(event, action):
             return  # not the form's (F1 help, F3 batches ...): let it bubble
         else:
             self.ignored += 1  # typed ahead of the warning: never the acknowledgement, never into the line
@@ -668,6 +685,7 @@ class BatchEntryScreen(Screen):
             table.add_column(label, width=width, key=key)
         self.load_lines()
         form = self.form
+        form.accept_after = get_time()
         form.display = self.keyable
         if self.keyable:
             last = self._last_line()

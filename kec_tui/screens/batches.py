@@ -5,6 +5,7 @@ import datetime as dt
 
 from rich.text import Text
 from textual import on
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
@@ -65,6 +66,7 @@ class BatchFormScreen(ModalScreen[BatchInfo | batches.BatchTotals | None]):
 
     def on_mount(self) -> None:
         form = self.query_one(PaymentForm)
+        form.accept_after = get_time()  # keys typed before the form appeared are not taken as the tape
         if self.batch is not None:
             form.set_value("count", str(self.batch.control_count))
             form.set_value("total", str(money.to_decimal(self.batch.control_total_cents)))
@@ -150,6 +152,7 @@ class BatchListScreen(Screen):
         super().__init__()
         self.filter = "all"
         self._show_by = False
+        self._opening = False  # a batch or the tape form is being opened: Enter/F5 typed ahead do nothing
         self._posted_loaded = 0
         self._posted_end = False
         self._rows: dict[str, BatchInfo] = {}
@@ -229,17 +232,24 @@ class BatchListScreen(Screen):
     @on(DataTable.RowSelected)
     def selected(self, event: DataTable.RowSelected) -> None:
         b = self._rows.get(event.row_key.value)
-        if b is None:
-            return
+        if b is None or self._opening or not self.is_current:
+            return  # an Enter typed ahead while a batch or the tape form is opening: not a second open
+        self._opening = True
         problem = open_batch_screen(self.app, b.id)
         if problem:
+            self._opening = False
             self.message(problem, error=True)
 
     def on_screen_resume(self) -> None:
+        self._opening = False
         b = self._current()
         self.load(keep=b.id if b else None)
 
     def action_new(self) -> None:
+        if self._opening:
+            return
+        self._opening = True
+
         def done(b) -> None:
             if isinstance(b, BatchInfo):
                 self.load(keep=b.id)

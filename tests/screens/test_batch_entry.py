@@ -17,7 +17,9 @@ from kec_tui.screens.batch_entry import (BatchEntryScreen, ConfirmScreen, FindSc
 from kec_tui.screens.help import keys_table
 from kec_tui.services import audit, batches, operators
 from tests import factories
-from tests.screens.test_batch_support import (accounts, db_lines, entry_screen, make_app, open_batch, press)
+from tests.screens.test_batch_support import (accounts, db_lines, entry_screen, expand, make_app, open_batch,
+                                              press)
+from tests.screens.test_entry_form import key_event
 
 
 @pytest.fixture
@@ -501,3 +503,35 @@ async def test_a_batch_posted_by_another_session_stops_keying(msr, accts, tmp_pa
         assert "is posted" in text_of(screen, "#message") and "not saved" in text_of(screen, "#message")
         assert not screen.form.display and "POSTED" in text_of(screen, "#title")
         assert len(db_lines(b.id)) == 1
+
+
+async def test_keys_typed_before_the_screen_opened_are_not_taken_as_a_stub(msr, accts, tmp_path, sqlite_db):
+    b = open_batch(msr)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        early = [key_event(k) for k in expand("45.12\r\r")]  # the tail of a stub typed across the screen change
+        screen = await entry_screen(pilot, b.id)
+        for event in early:
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await press(pilot)
+        assert screen.form.values["account"] == "" and db_lines(b.id) == []
+        assert screen.form.error == "7 keys typed before this screen opened were not used: key that stub again"
+        await press(pilot, str(accts[0].number), "\r45.12\r\r")
+        assert db_lines(b.id) == [(str(accts[0].number), 4_512, "", "keyed")]
+
+
+async def test_enter_typed_ahead_on_the_list_opens_the_batch_once(msr, accts, tmp_path, sqlite_db):
+    open_batch(msr)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "f3")
+        # Textual runs a bubbled key (F5) before the table's RowSelected messages: whichever
+        # reaches the list first opens, and only that one.
+        await press(pilot, "enter", "enter", "f5")
+        opened = [type(s).__name__ for s in app.screen_stack if type(s).__name__ in ("BatchEntryScreen",
+                                                                                     "BatchFormScreen")]
+        assert len(opened) == 1
+        await press(pilot, "escape")
+        await press(pilot, "enter", "enter")
+        assert sum(isinstance(s, BatchEntryScreen) for s in app.screen_stack) == 1
