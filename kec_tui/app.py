@@ -19,6 +19,8 @@ class KecApp(App):
         bind("app.help", "help", "Help"),
         bind("app.lookup", "lookup", "Lookup"),
         bind("app.batches", "batches", "Batches"),
+        bind("app.orders", "orders", "Order queue"),
+        bind("app.new_member", "new_member", "New member"),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
     ]
@@ -105,6 +107,27 @@ class KecApp(App):
                     self.pop_screen()
                 return
         self.push_screen(BatchListScreen())
+
+    def action_orders(self) -> None:
+        """The service order queue: back to it if it is open underneath, else open it."""
+        from kec_tui.screens.orders import OrderQueueScreen
+
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, OrderQueueScreen):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(OrderQueueScreen())
+
+    def action_new_member(self) -> None:
+        from kec_tui.screens.membership import NewMembershipScreen
+
+        if not self.operator.can("membership.create"):
+            self.notify(f"New memberships are for MSRs and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        if not isinstance(self.screen, NewMembershipScreen):
+            self.push_screen(NewMembershipScreen())
 
     def action_help(self) -> None:
         from kec_tui.screens.help import HelpScreen

@@ -81,6 +81,8 @@ class AccountScreen(Screen):
     HELP = ("The account at a glance. The ledger is newest first with the running balance; scroll "
             "down for older entries. F6 updates contact details (each change is logged with your name), "
             "F7 adds a note. F9-F12 switch between ledger, orders, notes and change history. "
+            "Ctrl+N creates a service order for the account, Ctrl+O moves the service to a new location "
+            "(final read, balance carried), Ctrl+X closes the account. "
             "F2 goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
@@ -92,6 +94,9 @@ class AccountScreen(Screen):
         bind("account.history", "tab('history')", "History"),
         bind("account.refresh", "refresh", "Refresh", show=False),
         bind("account.reveal", "reveal", "Show bank no.", show=False),
+        bind("account.order", "new_order", "Order"),
+        bind("account.move", "move", "Move"),
+        bind("account.close", "close_account", "Close acct"),
         bind("account.return_payment", "return_payment", "Return payment", show=False),
     ]
     DEFAULT_CSS = """
@@ -240,6 +245,34 @@ class AccountScreen(Screen):
         from kec_tui.screens.note import NoteScreen
 
         self.app.push_screen(NoteScreen(self.account_id), lambda saved: saved and self.refresh_all())
+
+    def action_new_order(self) -> None:
+        from kec_tui.screens.orders import NewOrderScreen
+
+        def created(o) -> None:
+            if o is not None:
+                self.notify(f"Order {o.order_no} created: {o.kind_label}"
+                            + (f", due {o.due_date:%m/%d/%Y}" if o.due_date else ""))
+                self.refresh_all()
+        self.app.push_screen(NewOrderScreen(self.account_id), created)
+
+    def action_move(self) -> None:
+        from kec_tui.screens.move import MoveScreen
+
+        self.push_final(MoveScreen(self.account_id))
+
+    def action_close_account(self) -> None:
+        from kec_tui.screens.move import CloseScreen
+
+        self.push_final(CloseScreen(self.account_id), lambda done: done and self.refresh_all())
+
+    def push_final(self, screen, callback=None) -> None:
+        """A move or a closure, unless the account cannot be finaled (already closed, never connected)."""
+        why = screen.refused()
+        if why:
+            self.notify(why, severity="warning", timeout=10)
+            return
+        self.app.push_screen(screen, callback)
 
     def action_return_payment(self) -> None:
         """A returned check / ACH return for the highlighted ledger row, when it is a payment."""

@@ -1,0 +1,764 @@
+"""New membership and account: the applicant, the service location, the bad-debt audit
+(acknowledge, supervisor override), landlord, deposit and membership fee, in one guided form.
+
+The whole flow is ONE focused widget (StepForm, an EntryForm drawn a step at a
+time), so keys typed ahead land in their fields however fast they come: each
+Field Exit decides the next field synchronously (the location search, the
+bad-debt audit, the supervisor's sign-in are indexed look-ups), before the next
+key is handled. Fields that do not apply (a supervisor's sign-in when there is
+no hit, the landlord of an owner-occupied home) are skipped both ways.
+
+The tax ID is keyed in full, handed to the service (which keeps the last 4 and
+a keyed hash) and never drawn again once the cursor leaves it: ***-**-1234.
+
+StepForm, ResultScreen, AskScreen and the location helpers serve move.py and
+orders.py as well.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Static
+
+from kec_tui import db
+from kec_tui.keymap import bind
+from kec_tui.money import fmt_dollars
+from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
+from kec_tui.services.errors import ServiceError
+from kec_tui.services.operators import OperatorInfo
+from kec_tui.widgets.entry_form import SUBMIT, EditForm, FieldSpec, Record, SubmitResult, parse_date
+
+NEW = "new"
+
+
+# ---- the step form --------------------------------------------------------------------------
+
+class StepForm(EditForm):
+    """An EntryForm over a guided flow: one widget owns every field of every step (so
+    type-ahead is safe), draws only the step the cursor is in, skips the fields that do
+    not apply (forward and back) and masks secret fields.
+
+    Args:
+        steps: field name -> the title of its step (fields of a step are consecutive).
+        applies: (field name, record) -> whether the field is keyed now; None: all are.
+        masked: field name -> how to draw it once the cursor has left it ("***-**-1234");
+            back in the field it stays masked and the first key clears it (re-key it whole).
+        secret: fields never drawn, not even while keyed (passwords).
+    Esc calls the screen's ``action_cancel`` (EditForm).
+    """
+
+    DEFAULT_CSS = """
+    StepForm > .entry-form--step { text-style: bold; color: $text-primary; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = EditForm.COMPONENT_CLASSES | {"entry-form--step"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("entry_form.dup", "dup", "Dup", show=False),
+        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        bind("entry_form.clear_record", "clear_record", "Leave"),
+    ]
+
+    def __init__(self, fields: Sequence[FieldSpec], *, steps: dict[str, str],
+                 applies: Callable[[str, Record], bool] | None = None,
+                 masked: dict[str, Callable[[str], str]] | None = None, secret: Sequence[str] = (),
+                 on_submit=None, after_exit: Callable[[str, Record], str | None] | None = None,
+                 on_move: Callable[[str], None] | None = None, id: str | None = None) -> None:
+        super().__init__(fields, on_submit=on_submit, after_exit=self._next_field, id=id)
+        self._on_move = on_move
+        self._steps = steps
+        self._applies = applies
+        self._masked = masked or {}
+        self._secret = frozenset(secret)
+        self._locked: set[str] = set()
+        self._hook = after_exit
+        self._titles = list(dict.fromkeys(steps[spec.name] for spec in self.fields))
+
+    # -- which field is next
+    def applies(self, name: str, record: Record | None = None) -> bool:
+        return self._applies is None or self._applies(name, record if record is not None else self.values)
+
+    def _next_field(self, name: str, record: Record) -> str | None:
+        target = self._hook(name, record) if self._hook else None
+        if target is not None:
+            return target
+        names = [spec.name for spec in self.fields]
+        for later in names[names.index(name) + 1:]:
+            if self.applies(later, record):
+                return later
+        return SUBMIT
+
+    def action_field_back(self) -> None:
+        record = self.values
+        for index in range(self._index - 1, -1, -1):
+            if self.applies(self.fields[index].name, record):
+                self._go(index)
+                break
+        self.error = None
+
+    # -- masking
+    def _go(self, index: int) -> None:
+        leaving = self.fields[self._index].name
+        if index != self._index and leaving in self._masked and self._buf[leaving]:
+            self._locked.add(leaving)
+        super()._go(index)
+        if self._on_move is not None:
+            self._on_move(self.current)
+
+    def lock(self, name: str) -> None:
+        if self._buf.get(name):
+            self._locked.add(name)
+
+    def reset(self) -> None:
+        self._locked.clear()
+        super().reset()
+
+    def _unlock_for_typing(self) -> None:
+        name = self.current
+        if name in self._locked:
+            self._locked.discard(name)
+            self._buf[name] = ""
+            self._pos = 0
+
+    def _type_char(self, ch: str) -> str | None:
+        self._unlock_for_typing()
+        return super()._type_char(ch)
+
+    def _edit(self, key: str) -> None:
+        if self.current in self._locked:
+            if key in ("backspace", "delete"):
+                self._unlock_for_typing()
+            return
+        super()._edit(key)
+
+    def action_dup(self) -> None:
+        self._fail("Dup: not in this form")
+
+    def _display(self, spec: FieldSpec, current: bool) -> str:
+        raw = self._buf[spec.name]
+        if spec.name in self._secret:
+            return "*" * len(raw)
+        if spec.name in self._masked and raw and (not current or spec.name in self._locked):
+            return self._masked[spec.name](raw)
+        return super()._display(spec, current)
+
+    # -- drawing: the current step only
+    @property
+    def step(self) -> str:
+        return self._steps[self.current]
+
+    def render(self) -> Text:
+        width = max(self.content_size.width, 20)
+        style = self.get_component_rich_style
+        label_style, field_style = style("entry-form--label"), style("entry-form--field")
+        current_style, cursor_style = style("entry-form--current"), style("entry-form--cursor")
+        error_style = style("entry-form--error")
+        record = self.values
+        step = self.step
+        number = self._titles.index(step) + 1
+        title = f"{step}  (step {number} of {len(self._titles)})" if len(self._titles) > 1 else step
+        lines = [Text(title, style=style("entry-form--step"), end="")]
+        error_below = ""
+        for index, spec in enumerate(self.fields):
+            if self._steps[spec.name] != step or not (index == self._index or self.applies(spec.name, record)):
+                continue
+            current = index == self._index
+            line = Text(f"{spec.label:>{self._label_width}}  ", style=label_style, end="")
+            shown = self._display(spec, current)
+            slot = max(self._slot_width(spec), len(shown) + 1)
+            value = Text(shown.ljust(slot), style=current_style if current else field_style, end="")
+            if current and self.has_focus:
+                at = self._pos if shown == self._buf[spec.name] else len(shown)
+                value.stylize(cursor_style, at, at + 1)
+            line.append_text(value)
+            if current and self.error:
+                if line.cell_len + 2 + len(self.error) <= width:
+                    line.append("  " + self.error, style=error_style)
+                else:
+                    error_below = self.error
+            lines.append(line)
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        # A long message (a service's refusal) is wrapped, never cut: it says what to do.
+        lines += [Text(part, style=error_style, end="") for part in textwrap.wrap(error_below, width)] or [Text("")]
+        info = Text(self.info, style=style("entry-form--info"), end="")
+        info.truncate(width, overflow="ellipsis")
+        lines.append(info)
+        return Text("\n", end="").join(lines)
+
+
+# ---- small shared screens -------------------------------------------------------------------
+
+class ResultScreen(ModalScreen[None]):
+    """What was done."""
+
+    HELP = "What the service did, with the numbers to give the member. Enter (or Esc) continues."
+    BINDINGS = [bind("result.close", "close", "Continue")]
+    DEFAULT_CSS = """
+    ResultScreen { align: center middle; }
+    ResultScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: round $success; background: $panel; padding: 0 1; }
+    ResultScreen #result-title { text-style: bold; }
+    ResultScreen #result-hint { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, lines: Sequence[str | Text]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text), id="result-title")
+            yield Static(Text("\n").join(Text(x) if isinstance(x, str) else x for x in self.lines), id="result-body")
+            yield Static("Enter continues", id="result-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class AskScreen(ModalScreen[bool]):
+    """A yes / no question."""
+
+    HELP = "Y answers yes; N or Esc answers no."
+    BINDINGS = [bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
+    DEFAULT_CSS = """
+    AskScreen { align: center middle; }
+    AskScreen > Static { width: 64; max-width: 100%; height: auto; border: round $warning;
+        background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.question + "\n\nY yes   N no"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def mask_tax_id(raw: str) -> str:
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    return f"***-**-{digits[-4:]}" if len(digits) >= 4 else "*" * len(raw)
+
+
+def check_contact(field: str, label: str | None = None):
+    """A validator from contacts.clean, the message under this form's label."""
+    def validate(value: str, record: Record) -> str | None:
+        try:
+            contacts.clean(field, value)
+        except ServiceError as e:
+            return e.message.replace(contacts.LABELS.get(field, field), label) if label else e.message
+        return None
+    return validate
+
+
+def required(label: str, then=None):
+    def validate(value: str, record: Record) -> str | None:
+        if not value.strip():
+            return f"{label} is required"
+        return then(value, record) if then else None
+    return validate
+
+
+def not_past(label: str):
+    def validate(value: str, record: Record) -> str | None:
+        if value and parse_date(value) < dt.date.today():
+            return f"{label}: {value} is in the past"
+        return None
+    return validate
+
+
+def must_be_yes(message: str):
+    def validate(value: str, record: Record) -> str | None:
+        return None if value == "yes" else message
+    return validate
+
+
+def next_business_day() -> str:
+    return orders.next_business_day(dt.date.today()).strftime("%m/%d/%Y")
+
+
+def location_fields(validate) -> list[FieldSpec]:
+    return [
+        FieldSpec("location", "Service location", "text", 40, mandatory_entry=True, validate=validate),
+        FieldSpec("new_street", "Street", "text", 50, validate=required("Street", check_contact("mail_street", "Street"))),
+        FieldSpec("new_city", "City", "text", 30, validate=check_contact("mail_city", "City"),
+                  default=lambda r: "Coeur d'Alene"),
+        FieldSpec("new_zip", "ZIP", "text", 10, validate=check_contact("mail_zip", "ZIP")),
+        FieldSpec("new_map", "Map location", "text", 30),
+    ]
+
+
+NEW_LOCATION_FIELDS = ("new_street", "new_city", "new_zip", "new_map")
+LOCATION_HINT = "Key a location no. or street words (77 pine), or NEW for a new location"
+
+
+class LocationPicker:
+    """The location field's look-up: a location no., street words, or NEW."""
+
+    def __init__(self) -> None:
+        self.chosen: ms.LocationInfo | None = None
+        self.new = False
+        self.matches: list[ms.LocationInfo] = []
+
+    def pick(self, text: str, *, own_location: int | None = None) -> str | None:
+        """Decide from the keyed text; returns an error for the field, or None."""
+        text = text.strip()
+        self.chosen, self.matches = None, []
+        self.new = text.lower() == NEW
+        if self.new:
+            return None
+        found = ms.find_locations(text, limit=30)
+        exact = [x for x in found if text.isdigit() and x.location_no == int(text)]
+        if not exact:
+            exact = [x for x in found if x.address.split(",")[0].strip().lower() == text.lower()]
+        if len(exact) == 1:
+            found = exact
+        if not found:
+            return f"No service location matches {text!r}: key NEW to add one"
+        if len(found) > 1:
+            self.matches = found
+            return f"{len(found)}{'+' if len(found) == 30 else ''} locations match: key the location no. (listed below)"
+        loc = found[0]
+        if own_location is not None and loc.id == own_location:
+            self.matches = found
+            return "That is the account's own service location"
+        if loc.in_service_account:
+            self.matches = found
+            return (f"{loc.address.split(',')[0]} is already in service on account {loc.in_service_account} "
+                    f"({loc.in_service_name}, {loc.in_service_status}): final that account first (move or close)")
+        self.chosen = loc
+        return None
+
+    def table(self) -> Table:
+        t = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+        t.add_column("Loc no.", no_wrap=True)
+        t.add_column("Address")
+        t.add_column("Meter", no_wrap=True)
+        t.add_column("In service", no_wrap=True)
+        for x in self.matches[:8]:
+            t.add_row(str(x.location_no), x.address, x.meter_no or "-",
+                      Text(f"{x.in_service_account} {x.in_service_status}", style="red")
+                      if x.in_service_account else Text("free", style="green"))
+        if len(self.matches) > 8:
+            t.add_row("...", f"{len(self.matches) - 8} more: key more of the street", "", "")
+        return t
+
+    def describe(self) -> Text:
+        if self.new:
+            return Text("A new service location (new construction); its meter comes with the connect.")
+        loc = self.chosen
+        if loc is None:
+            return Text("")
+        return Text(f"Location {loc.location_no}: {loc.address}  map {loc.map_location or '-'}  "
+                    f"meter {loc.meter_no or '(none yet)'}" + (f"\nOwner on file: {loc.owner}" if loc.owner else ""))
+
+    def add_new(self, op: OperatorInfo, record: Record, owner: ms.Landlord | None = None) -> ms.LocationInfo:
+        """Add the new location (once); ServiceError with the form's field names."""
+        if self.chosen is None:
+            try:
+                self.chosen = ms.add_location(op, record["new_street"], record["new_city"], record["new_zip"],
+                                              map_location=record["new_map"], owner=owner)
+            except ServiceError as e:
+                e.field = {"mail_street": "new_street", "street": "new_street", "mail_city": "new_city",
+                           "mail_zip": "new_zip", "map_location": "new_map", "mail_state": "new_city"}.get(
+                               e.field or "", e.field)
+                raise
+        return self.chosen
+
+
+def audit_table(found: ms.BadDebtAudit, limit: int = 6) -> Table:
+    t = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+    t.add_column("Account", no_wrap=True)
+    t.add_column("Name, service address", no_wrap=True, overflow="ellipsis", ratio=1)
+    t.add_column("Status", no_wrap=True)
+    t.add_column("Matched by", overflow="fold")
+    t.add_column("Unpaid", justify="right", no_wrap=True)
+    t.add_column("Wr. off", justify="right", no_wrap=True)
+    for h in found.hits[:limit]:
+        style = "bold red" if h.blocking else ("yellow" if h.owed_cents else "")
+        t.add_row(Text(str(h.account_number), style=style), f"{h.name}, {h.service_address}",
+                  h.status + (f" {h.closed:%m/%y}" if h.closed else ""),
+                  ", ".join(ms.CRITERIA_LABELS[c] for c in h.matched),
+                  Text(fmt_dollars(h.unpaid_final_cents) if h.unpaid_final_cents else "-", style=style),
+                  Text(fmt_dollars(h.written_off_cents) if h.written_off_cents else "-", style=style))
+    if len(found.hits) > limit:
+        t.add_row("...", f"{len(found.hits) - limit} more", "", "", "", "")
+    return t
+
+
+def audit_headline(found: ms.BadDebtAudit, supervisor_here: bool) -> Text:
+    """One or two lines on what the audit found and what it asks of the MSR."""
+    if not found.hits:
+        return Text("Bad-debt audit: no earlier membership matches", style="green")
+    if not found.owing:
+        return Text(f"Bad-debt audit: {len(found.hits)} earlier account(s) match; none owes", style="green")
+    owing = len(found.owing)
+    head = Text(f"Bad-debt audit: {owing} earlier account{'s' * (owing != 1)} owe{'s' * (owing == 1)} "
+                f"{fmt_dollars(found.owed_cents)}. ", style="bold red" if found.blocking else "bold yellow")
+    if found.blocking:
+        head.append("Matched strongly: acknowledge (Y), then a supervisor overrides with a reason"
+                    + ("." if supervisor_here else " (signing in here)."))
+    else:
+        head.append("Weak match (name, birth date or last 4 only): acknowledge it (Y) to continue.")
+    return head
+
+
+# ---- the new membership screen ----------------------------------------------------------------
+
+ACK_STEP = "Bad-debt audit"
+WAIVE = ("no", "good credit", "other reason")
+
+STEPS = {
+    **dict.fromkeys(("first_name", "last_name", "tax_id", "birth_date", "phone_home", "phone_mobile",
+                     "phone_work", "email"), "Applicant"),
+    **dict.fromkeys(("mail_street", "mail_city", "mail_state", "mail_zip", "preferred", "prior"), "Mailing address"),
+    **dict.fromkeys(("location", *NEW_LOCATION_FIELDS), "Service location"),
+    **dict.fromkeys(("ack", "sup_user", "sup_password", "override_reason"), ACK_STEP),
+    **dict.fromkeys(("rental", "owner_name", "owner_phone"), "Rental"),
+    **dict.fromkeys(("rate", "waive", "waiver_reason", "connect_due", "notes", "confirm"), "Deposit, fee and connect"),
+}
+
+# Service error field -> this form's field.
+FIELD_OF = {"first_name": "first_name", "last_name": "last_name", "tax_id": "tax_id", "birth_date": "birth_date",
+            "phone_home": "phone_home", "phone_mobile": "phone_mobile", "phone_work": "phone_work",
+            "email": "email", "mail_street": "mail_street", "mail_city": "mail_city", "mail_state": "mail_state",
+            "mail_zip": "mail_zip", "preferred_contact": "preferred", "prior_addresses": "prior",
+            "location": "location", "owner_name": "owner_name", "bad_debt": "ack",
+            "override_reason": "override_reason", "deposit_waiver": "waiver_reason", "connect_due": "connect_due",
+            "rate_class": "rate", "notes": "notes", **{f: f for f in NEW_LOCATION_FIELDS}}
+
+
+def _birth_date(value: str, record: Record) -> str | None:
+    if not value:
+        return None
+    born, today = parse_date(value), dt.date.today()
+    if born < dt.date(1900, 1, 1) or born > today:
+        return "Date of birth: not a plausible date"
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if age < ms.MIN_AGE:
+        return f"The applicant must be {ms.MIN_AGE} or older"
+    return None
+
+
+def _tax_id(value: str, record: Record) -> str | None:
+    try:
+        ms.clean_tax_id(value)
+    except ServiceError as e:
+        return e.message
+    return None
+
+
+def _last_phone(value: str, record: Record) -> str | None:
+    message = check_contact("phone_work")(value, record)
+    if message:
+        return message
+    if not any(record[p].strip() for p in ("phone_home", "phone_mobile", "phone_work")):
+        return "At least one phone number is required"
+    return None
+
+
+def _mail(field: str, label: str):
+    def validate(value: str, record: Record) -> str | None:
+        return check_contact(field, label)(value, record) if record["mail_street"].strip() else None
+    return validate
+
+
+class NewMembershipScreen(Screen):
+    """New membership and account: applicant, location, bad-debt audit, deposit, connect."""
+
+    HELP = ("One guided form, step by step: the applicant (the tax ID is keyed in full and shown only as "
+            "***-**-1234 once you leave it; keying over it replaces it), the mailing address (blank street: "
+            "mail goes to the service address) and a prior address for the bad-debt audit, the service location "
+            "(a location no., street words, or NEW), then the bad-debt audit of earlier memberships. A hit that "
+            "owes must be acknowledged (Y); a strong one (tax ID, phone, address or two criteria) also needs a "
+            "supervisor's override with a reason: a supervisor signs in here with name and password, or opens "
+            "the account signed in as themselves. Then landlord / owner for a rental, the deposit (rule and amount "
+            "shown; waive for good credit or with a reason) and the membership fee, the connect date. Y on the "
+            "last field opens the account, bills the deposit and fee and creates the connect order. Enter / Tab "
+            "moves on, Up goes back, Ctrl+E erases a field; choices: space cycles or key the first letter. "
+            "Esc leaves (asks first).")
+    DEFAULT_CSS = """
+    NewMembershipScreen #form { height: auto; }
+    NewMembershipScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.picker = LocationPicker()
+        self.audit: ms.BadDebtAudit | None = None
+        self.audit_key: tuple | None = None
+        self.supervisor: OperatorInfo | None = None
+        self.done = False
+
+    def fields(self) -> list[FieldSpec]:
+        state = lambda r: "ID"  # noqa: E731
+        return [
+            FieldSpec("first_name", "First name", "text", 40),
+            FieldSpec("last_name", "Last name / business", "text", 50, validate=required("Last name")),
+            FieldSpec("tax_id", "Tax ID (SSN / EIN)", "text", 11, validate=_tax_id),
+            FieldSpec("birth_date", "Date of birth", "date", 10, validate=_birth_date),
+            FieldSpec("phone_home", "Home phone", "text", 14, validate=check_contact("phone_home")),
+            FieldSpec("phone_mobile", "Mobile phone", "text", 14, validate=check_contact("phone_mobile")),
+            FieldSpec("phone_work", "Work phone", "text", 14, validate=_last_phone),
+            FieldSpec("email", "E-mail", "text", 50, validate=check_contact("email")),
+            FieldSpec("mail_street", "Mailing street", "text", 50),
+            FieldSpec("mail_city", "City", "text", 30, validate=_mail("mail_city", "City")),
+            FieldSpec("mail_state", "State", "text", 2, validate=_mail("mail_state", "State"), default=state),
+            FieldSpec("mail_zip", "ZIP", "text", 10, validate=_mail("mail_zip", "ZIP")),
+            FieldSpec("preferred", "Preferred contact", "choice", 6, choices=contacts.PREFERRED,
+                      default=lambda r: "phone"),
+            FieldSpec("prior", "Prior address", "text", 50),
+            *location_fields(self._pick_location),
+            FieldSpec("ack", "Hit acknowledged (Y)", "choice", 3, choices=("yes",),
+                      validate=must_be_yes("Tell the member about the balance owed, then key Y")),
+            FieldSpec("sup_user", "Supervisor", "text", 32, validate=required("Supervisor")),
+            FieldSpec("sup_password", "Supervisor password", "text", 40, validate=self._check_supervisor),
+            FieldSpec("override_reason", "Override reason", "text", 50, validate=required("Override reason")),
+            FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
+            FieldSpec("owner_name", "Owner / landlord", "text", 40, validate=required("Owner / landlord")),
+            FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
+            FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: "RES"),
+            FieldSpec("waive", "Waive deposit", "choice", 12, choices=WAIVE, default=lambda r: "no"),
+            FieldSpec("waiver_reason", "Waiver reason", "text", 50, validate=required("Waiver reason")),
+            FieldSpec("connect_due", "Connect due", "date", 10, default=lambda r: next_business_day(),
+                      validate=not_past("Connect due")),
+            FieldSpec("notes", "Notes", "text", 50),
+            FieldSpec("confirm", "Open the account (Y)", "choice", 3, choices=("yes",),
+                      validate=must_be_yes("Key Y to open the account, Up to change something, Esc to leave")),
+        ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StepForm(self.fields(), steps=STEPS, applies=self.applies, masked={"tax_id": mask_tax_id},
+                       secret=("sup_password",), on_submit=self.open_account, after_exit=self.after_exit,
+                       on_move=lambda name: self.show_panel(), id="form")
+        with VerticalScroll(id="panel"):
+            yield Static("", id="panel-text")
+        yield Footer()
+
+    @property
+    def form(self) -> StepForm:
+        return self.query_one(StepForm)
+
+    def on_mount(self) -> None:
+        self.form.focus()
+        self.show_panel()
+
+    # -- what applies
+    def applies(self, name: str, record: Record) -> bool:
+        if name in ("mail_city", "mail_state", "mail_zip"):
+            return bool(record["mail_street"].strip())
+        if name in NEW_LOCATION_FIELDS:
+            return record["location"].strip().lower() == NEW
+        if name == "ack":
+            return bool(self.audit and self.audit.owing)
+        if name in ("sup_user", "sup_password"):
+            return bool(self.audit and self.audit.blocking) and not self.app.operator.can("bad_debt.override")
+        if name == "override_reason":
+            return bool(self.audit and self.audit.blocking)
+        if name in ("owner_name", "owner_phone"):
+            return record["rental"] == "yes"
+        if name == "waiver_reason":
+            return record["waive"] == "other reason"
+        return True
+
+    # -- the look-ups that decide the next field
+    def _pick_location(self, value: str, record: Record) -> str | None:
+        message = self.picker.pick(value)
+        self.show_panel("Service location")
+        return message
+
+    def after_exit(self, name: str, record: Record) -> str | None:
+        if name == ("new_map" if self.picker.new else "location"):
+            return self.run_audit(record)
+        return None
+
+    def run_audit(self, record: Record) -> str | None:
+        location_id = self.picker.chosen.id if self.picker.chosen else None
+        found = ms.audit_applicant(self.applicant(record), location_id)
+        key = tuple((h.account_id, h.owed_cents) for h in found.hits)
+        if key != self.audit_key:          # a different audit: acknowledge it afresh
+            self.audit_key = key
+            record["ack"] = ""
+            self.supervisor = None
+        self.audit = found
+        if not found.owing:
+            self.app.notify(found.summary(), title="Bad-debt audit", timeout=6)
+        return "ack" if found.owing else "rental"
+
+    def _check_supervisor(self, value: str, record: Record) -> str | None:
+        who = passwords.check_login(record["sup_user"], value)
+        self.supervisor = None
+        if who is None:
+            return ("Supervisor sign-in refused: check the name and password (no password set? the supervisor "
+                    "can open the account signed in as themselves)")
+        if not who.can("bad_debt.override"):
+            return f"Only a supervisor may override a bad-debt hit; {who.username} ({who.role}) may not"
+        self.supervisor = who
+        return None
+
+    # -- the record as the service wants it
+    def applicant(self, record: Record) -> ms.Applicant:
+        return ms.Applicant(
+            first_name=record["first_name"], last_name=record["last_name"], tax_id=record["tax_id"],
+            birth_date=parse_date(record["birth_date"]) if record["birth_date"] else None,
+            phone_home=record["phone_home"], phone_mobile=record["phone_mobile"], phone_work=record["phone_work"],
+            email=record["email"], mail_street=record["mail_street"], mail_city=record["mail_city"],
+            mail_state=record["mail_state"] or "ID", mail_zip=record["mail_zip"],
+            preferred_contact=record["preferred"] or "phone",
+            prior_addresses=(record["prior"].strip(),) if record["prior"].strip() else ())
+
+    def deposit(self) -> ms.DepositQuote:
+        if self.picker.chosen is not None and not self.picker.new:
+            return ms.deposit_quote(self.picker.chosen.id)
+        flat = fees.schedule().deposit_flat_cents
+        return ms.DepositQuote(flat, f"flat {fmt_dollars(flat)}: a new location, no billing history")
+
+    def open_account(self, record: Record) -> SubmitResult | None:
+        op = self.app.operator
+        owner = ms.Landlord(record["owner_name"], record["owner_phone"]) if record["rental"] == "yes" else None
+        override = None
+        if self.audit and self.audit.blocking:
+            sup = op if op.can("bad_debt.override") else self.supervisor
+            if sup is None:
+                return SubmitResult("sup_user", "A supervisor must sign in to override the hit")
+            override = ms.Override(sup, record["override_reason"])
+        try:
+            loc = self.picker.add_new(op, record, owner) if self.picker.new else self.picker.chosen
+            if loc is None:
+                return SubmitResult("location", LOCATION_HINT)
+            result = ms.open_account(
+                op, loc.id, self.applicant(record), rate_class=record["rate"] or "RES", landlord=owner,
+                good_credit=record["waive"] == "good credit",
+                deposit_waiver=record["waiver_reason"] if record["waive"] == "other reason" else "",
+                acknowledged=record["ack"] == "yes", override=override,
+                connect_due=parse_date(record["connect_due"]) if record["connect_due"] else None,
+                notes=record["notes"])
+        except ms.BadDebtHold as e:
+            self.audit = e.audit
+            self.audit_key = tuple((h.account_id, h.owed_cents) for h in e.audit.hits)
+            target = "ack" if record["ack"] != "yes" else ("override_reason" if self.applies("sup_user", record)
+                                                           is False else "sup_user")
+            return SubmitResult(target, e.message)
+        except ServiceError as e:
+            if e.field == "override":
+                return SubmitResult("sup_user" if self.applies("sup_user", record) else "override_reason", e.message)
+            return SubmitResult(FIELD_OF.get(e.field or "", None), e.message)
+        self.done = True
+        self.app.push_screen(ResultScreen("New membership and account opened", result_lines(result)),
+                             lambda _: self.finish(result.account_id))
+        return None
+
+    @on(StepForm.Submitted)
+    def forget(self, event: StepForm.Submitted) -> None:
+        event.form.previous = None          # nothing of the applicant (tax ID!) is kept for Dup
+
+    def finish(self, account_id: int) -> None:
+        from kec_tui.screens.account import AccountScreen
+
+        self.app.switch_screen(AccountScreen(account_id))
+
+    # -- the panel under the form
+    def show_panel(self, step: str | None = None) -> None:
+        form = self.form
+        step = step or form.step
+        panel = self.query_one("#panel-text", Static)
+        form.set_info({"Mailing address": "Blank mailing street: mail goes to the service address",
+                       "Service location": LOCATION_HINT}.get(step, ""))
+        if step in ("Applicant", "Mailing address"):
+            panel.update(Text("The name, tax ID, date of birth, phones and prior address are searched among "
+                              "earlier memberships (the bad-debt audit) once the location is keyed.", style="dim"))
+        elif step == "Service location":
+            panel.update(self.picker.table() if self.picker.matches else self.picker.describe())
+        elif step in (ACK_STEP, "Rental"):
+            panel.update(self.audit_view())
+        else:
+            self.show_deposit(form.values)
+
+    def audit_view(self):
+        found = self.audit
+        if found is None:
+            return Text("")
+        head = audit_headline(found, self.app.operator.can("bad_debt.override"))
+        return Group(head, audit_table(found)) if found.hits else head
+
+    def show_deposit(self, record: Record) -> None:
+        quote = self.deposit()
+        fee = fees.schedule().membership_cents
+        waive = record["waive"]
+        t = Text()
+        t.append("Deposit        ", style="dim")
+        if waive == "no" or not waive:
+            t.append(f"{fmt_dollars(quote.amount_cents)}  ({quote.basis})\n")
+        else:
+            t.append(f"waived ({waive if waive == 'good credit' else 'reason below'}); the rule says "
+                     f"{fmt_dollars(quote.amount_cents)} ({quote.basis})\n")
+        t.append("Membership fee ", style="dim")
+        t.append(f"{fmt_dollars(fee)}\n")
+        billed = fee + (quote.amount_cents if waive in ("no", "") else 0)
+        t.append("Billed now     ", style="dim")
+        t.append(f"{fmt_dollars(billed)}, due in {fees.DUE_DAYS} days\n", style="bold")
+        loc = self.picker.chosen
+        where = (record["new_street"] + ", " + record["new_city"]) if self.picker.new else (loc.address if loc else "")
+        t.append("Service        ", style="dim")
+        t.append(f"{where}\n")
+        if self.audit is not None:
+            t.append("Bad-debt audit ", style="dim")
+            t.append(audit_outcome(self.audit, record["ack"] == "yes", record["override_reason"]) + "\n")
+        t.append("A connect order is created for the due date; the account is pending until it is completed.",
+                 style="dim")
+        self.query_one("#panel-text", Static).update(t)
+
+    # -- leaving
+    def action_cancel(self) -> None:
+        if self.done or not any(self.form.values.values()):
+            self.app.pop_screen()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+        self.app.push_screen(AskScreen("Leave without opening the account? What was keyed is dropped."), answered)
+
+
+def audit_outcome(found: ms.BadDebtAudit, acknowledged: bool, override_reason: str = "",
+                  overridden_by: str = "") -> str:
+    if not found.hits:
+        return "no earlier membership matches"
+    if not found.owing:
+        return f"{len(found.hits)} earlier account(s) match; none owes"
+    n = len(found.owing)
+    text = f"{n} earlier account{'s' * (n != 1)} owe{'s' * (n == 1)} {fmt_dollars(found.owed_cents)}"
+    if acknowledged:
+        text += ", acknowledged"
+    if found.blocking and (override_reason or overridden_by):
+        text += f", overridden{' by ' + overridden_by if overridden_by else ''}: {override_reason}".rstrip(": ")
+    return text
+
+
+def result_lines(r: ms.OpenedAccount) -> list[Text]:
+    lines = [Text.assemble(("Account   ", "dim"), (f"{r.account_number}", "bold"),
+                           "  pending until the connect is completed"),
+             Text.assemble(("Member    ", "dim"), f"#{r.member_no}" + ("  new member" if r.new_member else "")),
+             Text.assemble(("Deposit   ", "dim"), f"{fmt_dollars(r.deposit_cents)} billed ({r.deposit_basis})"
+                           if r.deposit_cents else r.deposit_basis),
+             Text.assemble(("Fee       ", "dim"), f"membership {fmt_dollars(r.membership_fee_cents)}"),
+             Text.assemble(("Connect   ", "dim"), f"order {r.connect_order_no} created")]
+    lines.append(Text.assemble(("Bad debt  ", "dim"), audit_outcome(r.audit, bool(r.audit.owing), "",
+                                                                     r.overridden_by)))
+    return lines

@@ -1,0 +1,371 @@
+"""Transfer of service (a move) and account closure, each one guided form on the account.
+
+Move: the new location (a location no., street words, or NEW), the final reading at
+the old one, the new service (rate, landlord, connect date), confirm: the service
+final-bills the old account, carries the balance and the deposit to a new account
+at the new location and creates the connect order, in one transaction.
+
+Closure: the final reading, confirm: final bill, the deposit applied, a credit
+refunded, the account final (or closed when nothing is owed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from kec_tui import db
+from kec_tui.money import fmt_dollars
+from kec_tui.screens.membership import (NEW, NEW_LOCATION_FIELDS, AskScreen, LocationPicker, ResultScreen, StepForm,
+                                        check_contact, location_fields, must_be_yes, next_business_day, not_past,
+                                        required, LOCATION_HINT)
+from kec_tui.services import accounts, fees, memberships as ms, moves, orders
+from kec_tui.services.accounts import AccountView
+from kec_tui.screens.orders import LastRead, last_read
+from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+
+
+def final_bill_estimate(v: AccountView, last: LastRead, reading: int) -> tuple[int, int, int]:
+    """(kWh, days, cents) of the final bill the service will post for this reading today."""
+    kwh = max(0, reading - (last.reading or 0)) * last.multiplier if last.reading is not None else 0
+    days = max(0, (dt.date.today() - last.since).days)
+    return kwh, days, fees.bill_cents(v.rate_class, kwh, days)
+
+
+def open_orders(account_id: int) -> list[orders.OrderInfo]:
+    """Open orders that block a move or a closure (a move-out read is used, not refused)."""
+    page = orders.queue(account_id=account_id, limit=20)
+    return [o for o in page.rows if o.kind != "move_out_read"]
+
+
+def open_orders_text(found: list[orders.OrderInfo], doing: str) -> Text:
+    listed = ", ".join(f"{o.order_no} ({o.kind_label}, {o.status})" for o in found)
+    return Text(f"Open service order{'s' if len(found) > 1 else ''} {listed}: complete or cancel "
+                f"{'them' if len(found) > 1 else 'it'} before the {doing} (F4 order queue)", style="bold red")
+
+
+def reading_check(screen: "FinalScreen"):
+    def validate(value: str, record: Record) -> str | None:
+        if not value:
+            return "Key the final reading"
+        last = screen.last
+        if last.reading is not None and int(value) < last.reading:
+            return (f"Reading {int(value):,} is below the last reading {last.reading:,} "
+                    f"({last.day:%m/%d/%Y}): check the register")
+        return None
+    return validate
+
+
+class FinalScreen(Screen):
+    """Shared by the move and the closure: the account, its last read, leaving."""
+
+    DEFAULT_CSS = """
+    FinalScreen #account { height: auto; padding: 0 1; background: $primary-background; }
+    FinalScreen #form { height: auto; min-height: 9; }
+    FinalScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
+    """
+    doing = ""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.view = accounts.view(account_id)
+        self.last = last_read(account_id)
+        self.blocking = open_orders(account_id)
+        self.done = False
+
+    def account_text(self) -> Text:
+        v, last = self.view, self.last
+        t = Text()
+        t.append(f"{v.number}  {v.name}  [{v.status.upper()}]\n", style="bold")
+        t.append(f"{v.service_address}  meter {last.meter_no or '-'}  rate {v.rate_class}\n")
+        t.append(f"Balance {fmt_dollars(v.balance_cents)}   deposit held {fmt_dollars(v.deposit_cents)}   last read ")
+        t.append(f"{last.reading:,} on {last.day:%m/%d/%Y}" if last.reading is not None else "none")
+        return t
+
+    def refused(self) -> str | None:
+        """Why this account cannot be finaled at all, or None (the caller asks before pushing the screen)."""
+        if self.view.status not in orders.IN_SERVICE:
+            return f"Account {self.view.number} is already {self.view.status}"
+        return None
+
+    def compose_body(self, form: StepForm) -> ComposeResult:
+        yield Header()
+        yield Static(self.account_text(), id="account")
+        yield form
+        with VerticalScroll(id="panel"):
+            yield Static("", id="panel-text")
+        yield Footer()
+
+    @property
+    def form(self) -> StepForm:
+        return self.query_one(StepForm)
+
+    def on_mount(self) -> None:
+        self.form.focus()
+        self.show_panel()
+
+    def show_panel(self) -> None:  # pragma: no cover - each screen has its own
+        pass
+
+    def estimate(self, record: Record) -> tuple[int, int, int] | None:
+        if self.view.status == "pending" or not record.get("reading"):
+            return None
+        return final_bill_estimate(self.view, self.last, int(record["reading"]))
+
+    def action_cancel(self) -> None:
+        if self.done or not any(v for k, v in self.form.values.items() if k not in self.defaults()):
+            self.app.pop_screen()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+        self.app.push_screen(AskScreen(f"Leave without the {self.doing}? Nothing is changed."), answered)
+
+    def defaults(self) -> tuple[str, ...]:
+        return ()
+
+
+# ---- the move -----------------------------------------------------------------------------------
+
+MOVE_STEPS = {
+    **dict.fromkeys(("location", *NEW_LOCATION_FIELDS), "New service location"),
+    "reading": "Final read at the old location",
+    **dict.fromkeys(("rate", "rental", "owner_name", "owner_phone", "connect_due", "notes", "confirm"),
+                    "New service and confirm"),
+}
+MOVE_FIELD_OF = {"location": "location", "reading": "reading", "rate_class": "rate", "owner_name": "owner_name",
+                 "connect_due": "connect_due", "notes": "notes", **{f: f for f in NEW_LOCATION_FIELDS}}
+
+
+class MoveScreen(FinalScreen):
+    """Transfer of service (move): final read here, connect at the new location, balance carried."""
+
+    HELP = ("Move the member's service to a new location in one step. Key the new service location (a location "
+            "no., street words, or NEW to add one; a location still in service on another account is refused), "
+            "the final reading at the old location (the final bill is shown as you go), then the new service: "
+            "rate class, landlord for a rental, the connect date, notes. Y on the last field confirms: the old "
+            "account gets its final bill and is closed, its balance and deposit move to a new account at the new "
+            "location, and a connect order is created. Open service orders on the account must be completed or "
+            "cancelled first. Enter / Tab moves on, Up goes back, Esc leaves (asks first).")
+    doing = "move"
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__(account_id)
+        self.picker = LocationPicker()
+
+    def compose(self) -> ComposeResult:
+        v = self.view
+        fields = [
+            *location_fields(self._pick_location),
+            FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
+            FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: v.rate_class),
+            FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
+            FieldSpec("owner_name", "Owner / landlord", "text", 40, validate=required("Owner / landlord")),
+            FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
+            FieldSpec("connect_due", "Connect due", "date", 10, default=lambda r: next_business_day(),
+                      validate=not_past("Connect due")),
+            FieldSpec("notes", "Notes", "text", 50),
+            FieldSpec("confirm", "Move now (Y)", "choice", 3, choices=("yes",),
+                      validate=must_be_yes("Key Y to move the service, Up to change something, Esc to leave")),
+        ]
+        yield from self.compose_body(StepForm(fields, steps=MOVE_STEPS, applies=self.applies, on_submit=self.move,
+                                              on_move=lambda name: self.show_panel(), id="form"))
+
+    def refused(self) -> str | None:
+        if self.view.status == "pending":
+            return (f"Account {self.view.number} was never connected: cancel its connect and open the account at "
+                    f"the new location instead")
+        return super().refused()
+
+    def defaults(self) -> tuple[str, ...]:
+        return ("rate", "rental", "connect_due")
+
+    def applies(self, name: str, record: Record) -> bool:
+        if name in NEW_LOCATION_FIELDS:
+            return record["location"].strip().lower() == NEW
+        if name in ("owner_name", "owner_phone"):
+            return record["rental"] == "yes"
+        return True
+
+    def _pick_location(self, value: str, record: Record) -> str | None:
+        a = db.Account.get_by_id(self.account_id)
+        message = self.picker.pick(value, own_location=a.location_id)
+        self.show_panel("New service location")
+        return message
+
+    def show_panel(self, step: str | None = None) -> None:
+        form = self.form
+        step = step or form.step
+        record = form.values
+        panel = self.query_one("#panel-text", Static)
+        form.set_info(LOCATION_HINT if step == "New service location" else "")
+        warn = open_orders_text(self.blocking, "move") if self.blocking else None
+        if step == "New service location":
+            body = self.picker.table() if self.picker.matches else self.picker.describe()
+        else:
+            body = self.summary(record)
+        panel.update(Group(warn, body) if warn is not None else body)
+
+    def summary(self, record: Record) -> Text:
+        v = self.view
+        t = Text()
+        loc = self.picker.chosen
+        where = (f"{record['new_street']}, {record['new_city']} (new location)" if self.picker.new
+                 else (loc.address if loc else "-"))
+        t.append("Moving to      ", style="dim")
+        t.append(where + "\n", style="bold")
+        est = self.estimate(record)
+        t.append("Final bill     ", style="dim")
+        if est:
+            kwh, days, cents = est
+            t.append(f"about {fmt_dollars(cents)} ({kwh:,} kWh, {days} days) on account {v.number}\n")
+        else:
+            t.append("key the final reading\n")
+        carried = v.balance_cents + (est[2] if est else 0)
+        t.append("Carried over   ", style="dim")
+        t.append(f"{fmt_dollars(carried)} {'credit ' if carried < 0 else ''}to the new account "
+                 f"(balance {fmt_dollars(v.balance_cents)} + final bill)\n")
+        t.append("Deposit        ", style="dim")
+        t.append(f"{fmt_dollars(v.deposit_cents)} moves to the new account\n")
+        t.append("Then           ", style="dim")
+        t.append(f"account {v.number} is closed; a connect order for the new account is due "
+                 f"{record['connect_due'] or next_business_day()}")
+        return t
+
+    def move(self, record: Record) -> SubmitResult | None:
+        op = self.app.operator
+        owner = ms.Landlord(record["owner_name"], record["owner_phone"]) if record["rental"] == "yes" else None
+        try:
+            loc = self.picker.add_new(op, record) if self.picker.new else self.picker.chosen
+            if loc is None:
+                return SubmitResult("location", LOCATION_HINT)
+            r = moves.transfer_service(op, self.account_id, loc.id, record["reading"],
+                                       connect_due=parse_date(record["connect_due"]) if record["connect_due"] else None,
+                                       rate_class=record["rate"] or None, landlord=owner, notes=record["notes"])
+        except ServiceError as e:
+            return SubmitResult(MOVE_FIELD_OF.get(e.field or ""), e.message)
+        self.done = True
+        lines = []
+        if r.final_bill:
+            fb = r.final_bill
+            lines.append(Text.assemble(("Final bill  ", "dim"), (fmt_dollars(fb.amount_cents), "bold"),
+                                       f"  {fb.kwh:,} kWh, {fb.days} days, read {fb.reading:,} on meter {fb.meter_no}"
+                                       f" (move-out order {fb.order_no})"))
+        lines += [
+            Text.assemble(("Old account ", "dim"), f"{r.old_account_number} {r.old_status}"),
+            Text.assemble(("New account ", "dim"), (str(r.new_account_number), "bold"), " (pending until connected)"),
+            Text.assemble(("Carried     ", "dim"), f"{fmt_dollars(r.transferred_cents)} balance to the new account"),
+            Text.assemble(("Deposit     ", "dim"), f"{fmt_dollars(r.deposit_moved_cents)} moved"),
+            Text.assemble(("Connect     ", "dim"), f"order {r.connect_order_no} created"),
+        ]
+        self.app.push_screen(ResultScreen(f"Service moved to account {r.new_account_number}", lines),
+                             lambda _: self.finish(r.new_account_id))
+        return None
+
+    def finish(self, account_id: int) -> None:
+        from kec_tui.screens.account import AccountScreen
+
+        self.app.pop_screen()
+        if isinstance(self.app.screen, AccountScreen):
+            self.app.switch_screen(AccountScreen(account_id))
+        else:
+            self.app.push_screen(AccountScreen(account_id))
+
+
+# ---- closure ------------------------------------------------------------------------------------
+
+CLOSE_STEPS = dict.fromkeys(("reading", "notes", "confirm"), "Close the account")
+
+
+class CloseScreen(FinalScreen):
+    """Close the account: final read, final bill, deposit applied, credit refunded."""
+
+    HELP = ("Close the account for good. Key the final reading (an account never connected has none), notes, "
+            "then Y to confirm. The final bill is posted, the deposit held is applied to it, a credit left over "
+            "is refunded by check to the mailing address (a note says so), and the account ends closed, or final "
+            "while a balance is still owed. Open service orders must be completed or cancelled first. Esc leaves "
+            "(asks first).")
+    doing = "closure"
+
+    def compose(self) -> ComposeResult:
+        fields = [
+            FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
+            FieldSpec("notes", "Notes", "text", 50),
+            FieldSpec("confirm", "Close now (Y)", "choice", 3, choices=("yes",),
+                      validate=must_be_yes("Key Y to close the account, Up to change something, Esc to leave")),
+        ]
+        yield from self.compose_body(StepForm(fields, steps=CLOSE_STEPS, applies=self.applies,
+                                              on_submit=self.close, on_move=lambda name: self.show_panel(),
+                                              id="form"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.view.status == "pending":
+            self.form.focus_field("notes")
+
+    def applies(self, name: str, record: Record) -> bool:
+        return name != "reading" or self.view.status != "pending"
+
+    def show_panel(self, step: str | None = None) -> None:
+        v = self.view
+        record = self.form.values
+        t = Text()
+        if self.blocking:
+            t.append_text(open_orders_text(self.blocking, "closure"))
+            t.append("\n")
+        est = self.estimate(record)
+        t.append("Final bill     ", style="dim")
+        if v.status == "pending":
+            t.append("none (never connected)\n")
+        elif est:
+            t.append(f"about {fmt_dollars(est[2])} ({est[0]:,} kWh, {est[1]} days)\n")
+        else:
+            t.append("key the final reading\n")
+        owed = v.balance_cents + (est[2] if est else 0)
+        t.append("Deposit        ", style="dim")
+        t.append(f"{fmt_dollars(v.deposit_cents)} applied to the final bill\n" if v.deposit_cents else "none held\n")
+        after = owed - v.deposit_cents
+        t.append("Then           ", style="dim")
+        if after < 0:
+            t.append(f"a credit of {fmt_dollars(-after)} is refunded by check to "
+                     f"{v.contact.mail_street}, {v.contact.mail_city}; the account is closed")
+        elif after > 0:
+            t.append(f"{fmt_dollars(after)} is still owed; the account stays final until it is paid", style="bold")
+        else:
+            t.append("nothing is owed; the account is closed")
+        self.query_one("#panel-text", Static).update(t)
+
+    def closed(self, _: None) -> None:
+        self.dismiss(True)          # not awaited: this runs in the screen's own message handler
+
+    def close(self, record: Record) -> SubmitResult | None:
+        try:
+            r = moves.close_account(self.app.operator, self.account_id, record["reading"] or None,
+                                    notes=record["notes"])
+        except ServiceError as e:
+            field = {"reading": "reading", "notes": "notes"}.get(e.field or "")
+            if field == "reading" and not self.applies("reading", record):
+                field = None
+            return SubmitResult(field, e.message)
+        self.done = True
+        lines = []
+        if r.final_bill:
+            fb = r.final_bill
+            lines.append(Text.assemble(("Final bill  ", "dim"), (fmt_dollars(fb.amount_cents), "bold"),
+                                       f"  {fb.kwh:,} kWh, {fb.days} days, read {fb.reading:,}"))
+        lines += [Text.assemble(("Deposit     ", "dim"), f"{fmt_dollars(r.deposit_applied_cents)} applied"),
+                  Text.assemble(("Refund      ", "dim"), f"{fmt_dollars(r.refund_cents)} by check"
+                                if r.refund_cents else "none"),
+                  Text.assemble(("Still owed  ", "dim"), (fmt_dollars(r.balance_cents),
+                                                          "bold red" if r.balance_cents else "")),
+                  Text.assemble(("Account     ", "dim"), f"{r.account_number} {r.status}")]
+        self.app.push_screen(ResultScreen(f"Account {r.account_number} {r.status}", lines), self.closed)
+        return None
