@@ -23,9 +23,15 @@ class KecApp(App):
         bind("app.new_member", "new_member", "New member"),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
+        # No description: kept out of F1 help, so an MSR's help lists only what they may do; supervisors
+        # find Shift+F8 in the README. Pressed by anyone else it is refused politely.
+        bind("app.keystats", "keystats", "", show=False),
+        bind("app.training_next", "training('next')", "Training: next hint", show=False, priority=True),
+        bind("app.training_menu", "training('menu')", "Training: walkthroughs", show=False, priority=True),
     ]
 
-    def __init__(self, settings: Settings, operator: OperatorInfo, *, start_account: int | None = None):
+    def __init__(self, settings: Settings, operator: OperatorInfo, *, start_account: int | None = None,
+                 training: bool | str = False):
         from kec_tui.screens.palette import AccountCommands
 
         self.COMMANDS = App.COMMANDS | {AccountCommands}
@@ -36,10 +42,17 @@ class KecApp(App):
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
         self.user_keymap = load_keymap(settings.keymap or None)
         self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
+        from kec_tui.services.keystats import KeyCounter
+
+        self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
+        self.training = training                  # kec-tui train: True, or the walkthrough to start
+        self.trainer = None
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
             self.last_input_at = time.monotonic()
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            self.keystats.observe(event, self.focused)
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -48,6 +61,8 @@ class KecApp(App):
 
         if isinstance(self.screen, LockScreen) and action != "quit":
             return False
+        if action == "training" and self.trainer is None:
+            return False                          # not training: Ctrl+G / Ctrl+L stay ordinary keys
         return True
 
     def lock_if_idle(self) -> None:
@@ -68,6 +83,35 @@ class KecApp(App):
         if self.start_account:
             self.open_account(self.start_account)
         self.set_interval(5, self.lock_if_idle)
+        from kec_tui.services.keystats import FLUSH_SECONDS
+
+        self.set_interval(FLUSH_SECONDS, self.flush_keystats)
+        if self.training:
+            from kec_tui.training import attach
+
+            attach(self, self.training)
+
+    def flush_keystats(self) -> None:
+        """The keys counted since the last time, to the KeyStats table in a thread worker."""
+        self.keystats.flush(lambda write: self.run_worker(write, thread=True, group="keystats"))
+
+    def on_unmount(self) -> None:
+        self.keystats.flush()                     # on exit, here: nothing counted is lost
+
+    def action_training(self, what: str) -> None:
+        from kec_tui.training.panel import ensure_panel, TrainingPanel
+
+        if what == "menu":
+            self.trainer.menu()
+            return
+        ensure_panel(self.screen)
+        panels = list(self.screen.query(TrainingPanel))
+        self.trainer.next_page(len(panels[0].pages()) if panels else 1)
+
+    def action_keystats(self) -> None:
+        from kec_tui.screens.keystats import open_keystats
+
+        open_keystats(self)
 
     def get_default_screen(self):
         from kec_tui.screens.lookup import LookupScreen

@@ -46,6 +46,18 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     web.add_argument("--public-url", help="the URL browsers use, when behind a proxy (default http://HOST:PORT)")
     sub.add_parser("login", help="sign in with a password, then start the application")
+    train = sub.add_parser("train", help="training: the application on a practice database, with guided walkthroughs")
+    train.add_argument("--walkthrough", metavar="NAME", help="start this walkthrough (--list names them)")
+    train.add_argument("--list", action="store_true", help="list the walkthroughs and exit")
+    train.add_argument("--reset", action="store_true", help="build the practice database afresh")
+    train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
+    train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
+    train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")
+    report = sub.add_parser("report", help="reports for supervisors")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
+    ks.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
+    ks.add_argument("--user", default="", help="one operator only")
     return p
 
 
@@ -61,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.load(args.config, db=args.db, operator=args.operator)
     command = args.command or "run"
     try:
+        if command == "train":  # its own practice database, never the one of --db / KEC_TUI_DB
+            return cmd_train(settings, args)
         if command == "demo":
             return cmd_demo(settings, args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
@@ -80,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_import_payments(settings, args)
     if command == "operator":
         return cmd_operator(args)
+    if command == "report":
+        return cmd_report(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -256,6 +272,68 @@ def cmd_remote(settings, args, command: str) -> int:
                               keys_dir=args.keys_dir, config_path=args.config, fps=args.fps,
                               escdelay_ms=args.escdelay, grace=args.grace)
     return ssh_server.serve(opts)
+
+
+def cmd_train(settings, args) -> int:
+    """The application on the practice database with the training guide; the live database is never opened."""
+    import dataclasses
+
+    from kec_tui import db
+    from kec_tui.training import (NotPractice, build_practice, open_practice, practice_path, trainee_operator)
+    from kec_tui.training.walkthroughs import CATALOG, by_name
+
+    if args.list:
+        for w in CATALOG:
+            coming = w.coming()
+            print(f"{w.name:<11} {w.title}" + (f"  ({coming})" if coming else ""))
+        return 0
+    if args.walkthrough and by_name(args.walkthrough) is None:
+        return fail(f"no walkthrough named {args.walkthrough!r}; one of: {', '.join(w.name for w in CATALOG)}")
+    if not 1 <= args.accounts <= 100_000 or not 0 <= args.months <= 60:
+        return fail("--accounts must be from 1 to 100,000 and --months from 0 to 60")
+    path = (args.practice_db or practice_path(settings)).expanduser().resolve()
+    live = settings.db_url
+    if not live.startswith(("postgres://", "postgresql://")) and \
+            Path(live.removeprefix("sqlite:///")).expanduser().resolve() == path:
+        return fail(f"{path} is the live database: training needs a practice file of its own (--practice-db)")
+    if args.reset or not path.exists():
+        print(f"Building the practice co-op at {path} ({args.accounts:,} accounts, {args.months} months) ...")
+        try:
+            summary = build_practice(path, accounts=args.accounts, months=args.months)
+        except (ValueError, db.DatabaseUnavailable) as e:
+            return fail(str(e))
+        print(f"Practice co-op ready: {summary}")
+    try:
+        open_practice(path)
+    except (NotPractice, db.DatabaseUnavailable) as e:
+        return fail(str(e))
+    op = trainee_operator(settings.operator or None)
+    practice_dir = str(path.parent / "practice-reports")
+    settings = dataclasses.replace(settings, db=str(path),
+                                   extra={**settings.extra, "reports_dir": practice_dir, "tickets_dir": practice_dir})
+    from kec_tui.app import KecApp
+    from kec_tui.keymap import KeymapError
+
+    try:
+        app = KecApp(settings, op, training=args.walkthrough or True)
+    except KeymapError as e:
+        return fail(str(e))
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_report(settings, args) -> int:
+    """`kec-tui report keystats`: a plain table on stdout; supervisors only (the service checks)."""
+    from kec_tui.services import keystats, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        rows = keystats.report(op, args.days, operator=args.user)
+    except ServiceError as e:
+        return fail(e.message)
+    print(keystats.table_text(rows, args.days))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+"""Shift+F8: keystroke statistics for supervisors: keys per hour and corrections per operator and day."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from kec_tui.keymap import bind
+from kec_tui.services import keystats
+from kec_tui.services.errors import ServiceError
+
+PERIODS = (1, 7, 30, 90)
+
+
+def open_keystats(app) -> None:
+    """From the app's binding: the screen for supervisors, a polite refusal for everyone else."""
+    if not keystats.can_view(app.operator):
+        app.notify(f"Keystroke statistics are for supervisors ({app.operator.role} may not view them)",
+                   severity="warning")
+        return
+    if not isinstance(app.screen, KeystatsScreen):
+        app.push_screen(KeystatsScreen())
+
+
+class KeystatsScreen(Screen):
+    """Keystroke statistics: keys per hour and corrections, per operator and day."""
+
+    HELP = ("Each operator's keys per day: Keys (every key, a scanner's too), Active (the time between keys "
+            "less than a minute apart), Keys/h (keys per active hour; skilled 10-key operators key 8,000 to "
+            "12,000), Corr. (Backspace, Delete, Erase Input, Field Back) and its share of the keys, and "
+            "payment lines voided or changed. Sessions add their counts about once a minute. The last lines "
+            "sum each operator over the period. F4 changes the period (1, 7, 30, 90 days), F5 reloads, Esc "
+            "goes back.")
+    BINDINGS = [
+        bind("keystats.days", "days", "Period"),
+        bind("keystats.refresh", "reload", "Reload"),
+        bind("keystats.back", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    KeystatsScreen #summary { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
+    KeystatsScreen DataTable { height: 1fr; }
+    KeystatsScreen #note { height: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, days: int = 7) -> None:
+        super().__init__()
+        self.days = days
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="summary")
+        yield DataTable(id="stats", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width in zip(keystats.COLUMNS, (10, 10, 20, 9, 6, 8, 7, 7, 9)):
+            table.add_column(label, width=width)
+        self.load()
+        table.focus()
+
+    def load(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        try:
+            rows = keystats.report(self.app.operator, self.days)
+        except ServiceError as e:
+            self.query_one("#note", Static).update(Text(e.message, style="bold red"))
+            return
+        right = {3, 4, 5, 6, 7, 8}
+        for r in rows:
+            table.add_row(*(Text(c, justify="right") if i in right else c
+                            for i, c in enumerate(keystats.cells(r))))
+        sums = keystats.totals(rows) if self.days > 1 else []
+        for t in sums:
+            table.add_row(*(Text(c, justify="right" if i in right else "left", style="bold")
+                            for i, c in enumerate(keystats.cells(t, day=f"{self.days} days"))))
+        who = len({r.username for r in rows})
+        self.query_one("#summary", Static).update(
+            f"Keystroke statistics: the last {self.days} day{'s' * (self.days != 1)}, {who} operator"
+            f"{'s' * (who != 1)}")
+        self.query_one("#note", Static).update(
+            Text("No keys recorded in this period." if not rows else
+                 "Keys/h: keys per active hour (gaps under a minute). Corr.: Backspace, Delete, Erase Input, "
+                 "Field Back. Today's counts arrive about once a minute."))
+
+    def action_days(self) -> None:
+        self.days = PERIODS[(PERIODS.index(self.days) + 1) % len(PERIODS)] if self.days in PERIODS else 7
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()

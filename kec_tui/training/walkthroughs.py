@@ -1,0 +1,629 @@
+"""The guided walkthroughs of training mode: steps, their checks and the why of each procedure.
+
+A walkthrough's ``setup`` picks its member, stubs or applicant from the practice
+database when it starts (so it works again and again on the same practice copy)
+and returns them as ``data``; the texts of its steps name them with
+``{placeholders}``. Each step's ``check`` looks at what the trainee did: the
+database (a note, an audited change, a batch and its lines, an order, an
+account opened) or which screen and account are open. It returns True when the
+step is done, a short message when something is wrong ("not yet, because ..."),
+or None while there is nothing to say. Checks are plain queries, run on a timer
+and after every screen change; they never touch the keyboard.
+
+A ``milestone`` step is checked by its result in the database: if the trainee
+did it before the check caught up with the steps in between (a quick trainee
+opens the contacts and saves within a second), the walkthrough moves on past it.
+
+Walkthroughs that drive a screen not in this build (``needs``) are listed as
+coming, never faked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kec_tui import db, money
+from kec_tui.checkdigit import make_scan_line
+from kec_tui.services import accounts
+from kec_tui.services.accounts import format_phone
+from kec_tui.services.operators import OperatorInfo
+
+Verdict = bool | str | None
+
+
+class NotPossible(Exception):
+    """The practice database has nothing this walkthrough can use (message for the trainee)."""
+
+
+@dataclass
+class Ctx:
+    """What a check may look at."""
+
+    app: object                       # the KecApp: its screen stack and settings
+    op: OperatorInfo                  # the trainee
+    since: dt.datetime                # when the walkthrough started (database clock, seconds)
+    data: dict = field(default_factory=dict)
+
+    @property
+    def screens(self) -> list:
+        return list(getattr(self.app, "screen_stack", []))
+
+    def open(self, cls_path: str, **attrs) -> object | None:
+        """The topmost open screen of that class (module:Class) whose attributes match, or None."""
+        cls = load(cls_path)
+        if cls is None:
+            return None
+        for screen in reversed(self.screens):
+            if isinstance(screen, cls) and all(getattr(screen, k, None) == v for k, v in attrs.items()):
+                return screen
+        return None
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    do: str                                   # what to do ({placeholders} from the data)
+    why: str                                  # why the procedure is so
+    check: Callable[[Ctx], Verdict]
+    hints: tuple[str, ...] = ()
+    milestone: bool = False                   # checked in the database: may be passed by doing it early
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    name: str
+    title: str
+    summary: str
+    steps: tuple[Step, ...]
+    setup: Callable[[Ctx], dict]
+    done: str                                 # the completion message: what was practised
+    needs: tuple[str, ...] = ()               # "module:Class" of the screens it drives
+
+    def coming(self) -> str | None:
+        """Why it cannot run in this build yet (a screen is missing), or None."""
+        for path in self.needs:
+            if load(path) is None:
+                return f"coming: needs {path.split(':')[1]} ({path.split(':')[0].rsplit('.', 1)[1]}.py)"
+        return None
+
+
+def load(path: str):
+    """`module:Class` or None when the module or class does not exist (yet)."""
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    except Exception:  # noqa: BLE001 - a screen half-written by another engineer: not available
+        return None
+
+
+def text(template: str, data: dict) -> str:
+    try:
+        return template.format(**data)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+# ---- picking from the practice database ------------------------------------------------------------
+
+ACCOUNT_SCREEN = "kec_tui.screens.account:AccountScreen"
+CONTACT_SCREEN = "kec_tui.screens.contacts:ContactScreen"
+ORDER_QUEUE = "kec_tui.screens.orders:OrderQueueScreen"
+NEW_ORDER = "kec_tui.screens.orders:NewOrderScreen"
+NEW_MEMBER = "kec_tui.screens.membership:NewMembershipScreen"
+
+
+def _rng(ctx: Ctx) -> random.Random:
+    return random.Random(ctx.data.get("seed"))
+
+
+def _candidates(rng: random.Random, limit: int = 400) -> list[int]:
+    """Active accounts of members with one account, not flagged, in a random order."""
+    A = db.Account
+    today = dt.date.today()
+    ids = [i for (i,) in A.select(A.id).where(
+        A.status == "active", A.collections == False, A.bankruptcy == False,  # noqa: E712
+        (A.cash_only_until.is_null()) | (A.cash_only_until < today),
+        (A.medical_cert_until.is_null()) | (A.medical_cert_until < today),
+        (A.winter_protection_until.is_null()) | (A.winter_protection_until < today),
+    ).order_by(A.id).limit(20_000).tuples()]
+    rng.shuffle(ids)
+    return ids[:limit]
+
+
+def _unique_name(v: accounts.AccountView) -> bool:
+    """The name finds this account first and no other account of the same name."""
+    found = accounts.lookup(v.name, limit=5).hits
+    return bool(found) and found[0].account_id == v.id and sum(h.name == v.name for h in found) == 1
+
+
+def _pick(ctx: Ctx, want: Callable[[accounts.AccountView], bool], n: int = 1, *,
+          exclude: set[int] = frozenset(), what: str = "a member") -> list[accounts.AccountView]:
+    picked: list[accounts.AccountView] = []
+    for aid in _candidates(_rng(ctx)):
+        if aid in exclude:
+            continue
+        v = accounts.view(aid)
+        if v.other_accounts or v.flags or not want(v) or not _unique_name(v):
+            continue
+        picked.append(v)
+        if len(picked) == n:
+            return picked
+    raise NotPossible(f"The practice database has no {what} for this walkthrough: rebuild it (kec-tui train --reset)")
+
+
+def _street(v: accounts.AccountView) -> str:
+    return v.service_address.split(",")[0]
+
+
+def _spoken(v: accounts.AccountView) -> str:
+    """The name as the caller says it: "Gerald Steele" (the screens show "Steele, Gerald")."""
+    m = db.Member.get_by_id(v.member_id)
+    return f"{m.first_name} {m.last_name}".strip()
+
+
+def _account_open(ctx: Ctx) -> Verdict:
+    """The caller's account screen is open (anywhere in the stack: a modal may be on top)."""
+    target = ctx.data["account_id"]
+    if ctx.open(ACCOUNT_SCREEN, account_id=target):
+        return True
+    top = ctx.open(ACCOUNT_SCREEN)
+    if top is not None:
+        v = getattr(top, "view", None)
+        who = f"{v.number} ({v.name}, {_street(v)})" if v else "another account"
+        return f"Account {who} is open: not the caller's. F2 goes back to Lookup."
+    return None
+
+
+FIND = Step(
+    "Find the caller's account",
+    "{caller} Find the account: F2 Lookup, type the name, Enter.",
+    "One box finds a member by name, service address, phone, account or meter number. Names repeat: "
+    "confirm the service address with the caller before you say anything about the account (it is "
+    "confidential).",
+    _account_open,
+    hints=("Lookup finds as you type; Enter opens the first result. The words can be in any order and "
+           "may be the start of a word: 'smi joh'.",
+           "Not the right one? Esc goes back to the results; Down moves into the list, Enter opens the "
+           "one at {street}."),
+)
+
+
+# ---- (a) a billing question ------------------------------------------------------------------------
+
+def _setup_billing(ctx: Ctx) -> dict:
+    def good(v: accounts.AccountView) -> bool:
+        return v.amount_due_cents > 0 and v.due_date is not None and v.past_due_cents == 0
+    try:
+        v, = _pick(ctx, good, what="member with a current bill")
+    except NotPossible:
+        v, = _pick(ctx, lambda v: v.amount_due_cents > 0 and v.due_date is not None,
+                   what="member with a bill due")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "due_cents": v.amount_due_cents,
+            "due_date": v.due_date.isoformat(),
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. What do I owe, and when is it due?\""}
+
+
+_MONEY = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
+_DATE = re.compile(r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2,4}))?\b")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WORD_DATE = re.compile(r"\b(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(\d{1,2})\b", re.I)
+
+
+def note_answers(note: str, cents: int, due: dt.date) -> tuple[bool, bool]:
+    """Does the note give this amount and this due date (month and day; a year must match if given)?"""
+    amount_ok = False
+    for whole, frac in _MONEY.findall(note.replace("$ ", "$")):
+        value = int(whole.replace(",", "")) * 100 + int(frac or 0)
+        if value == cents:
+            amount_ok = True
+    date_ok = False
+    for m, d, y in _DATE.findall(note):
+        year_ok = not y or int(y) % 100 == due.year % 100
+        if int(m) == due.month and int(d) == due.day and year_ok:
+            date_ok = True
+    for mon, d in _WORD_DATE.findall(note):
+        if _MONTHS.index(mon[:3].lower()) + 1 == due.month and int(d) == due.day:
+            date_ok = True
+    return amount_ok, date_ok
+
+
+def _billing_noted(ctx: Ctx) -> Verdict:
+    N = db.Note
+    notes = [t for (t,) in N.select(N.text).where(N.account == ctx.data["account_id"], N.operator == ctx.op.id,
+                                                  N.created_at >= ctx.since).order_by(N.id).tuples()]
+    if not notes:
+        return None
+    due = dt.date.fromisoformat(ctx.data["due_date"])
+    results = [note_answers(t, ctx.data["due_cents"], due) for t in notes]
+    if any(a and d for a, d in results):
+        return True
+    if not any(a for a, _ in results):
+        return "Your note does not give the amount due as the summary shows it (e.g. $84.17): F7 adds another note."
+    return "Your note does not give the due date as the summary shows it (e.g. 12/05/2025): F7 adds another note."
+
+
+BILLING = Walkthrough(
+    "billing", "Answer a billing question",
+    "A member asks what they owe and when it is due: find the account, read the bill, note the call.",
+    steps=(
+        FIND,
+        Step("Tell the amount due and the due date; note the call",
+             "Tell the caller the Amount due and the Due date (the summary, left). Note the call: F7, type "
+             "what you told them with the amount and the date; Ctrl+S saves.",
+             "Amount due is what to pay by the due date; Balance can include charges billed after the "
+             "statement, and Past due is already late (a late fee follows). A note on the account tells the "
+             "next MSR, the supervisor and any later dispute exactly what the member was told.",
+             _billing_noted, milestone=True,
+             hints=("A note like: Asked about the bill: told $84.17 due 12/05/2025. (Your own words; the "
+                    "amount and the date as the screen shows them.)",
+                    "The ledger (F9) shows each bill and payment with the running balance, newest first.",
+                    "Notes are kept with your name and the time; they cannot be edited later, so read the "
+                    "amount from the screen, not from memory.")),
+    ),
+    setup=_setup_billing,
+    done="You found the member, confirmed the address, read the amount due and due date from the "
+         "summary and noted what you told them.",
+)
+
+
+# ---- (b) a contact update ---------------------------------------------------------------------------
+
+def _setup_contact(ctx: Ctx) -> dict:
+    v, = _pick(ctx, lambda v: True, what="member")
+    rng = _rng(ctx)
+    current = v.contact.phone_mobile
+    new = current
+    while new == current:
+        new = f"208555{rng.randrange(100, 10000):04d}"
+    return {"account_id": v.id, "member_id": v.member_id, "name": v.name, "street": _street(v),
+            "new_phone": new, "new_phone_fmt": format_phone(new),
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. My new cell phone is {format_phone(new)}.\""}
+
+
+def _contacts_open(ctx: Ctx) -> Verdict:
+    for screen in reversed(ctx.screens):
+        cls = load(CONTACT_SCREEN)
+        if cls is not None and isinstance(screen, cls):
+            view = getattr(screen, "view", None)
+            if view is not None and view.id == ctx.data["account_id"]:
+                return True
+            return "These are another member's contacts: Esc, then find the caller's account."
+    return None
+
+
+def _phone_saved(ctx: Ctx) -> Verdict:
+    A = db.AuditLog
+    rows = [after for (after,) in A.select(A.after).where(
+        A.action == "contact.update", A.operator == ctx.op.id, A.entity_id == ctx.data["member_id"],
+        A.field == "phone_mobile", A.at >= ctx.since).order_by(A.id).tuples()]
+    if ctx.data["new_phone"] in rows:
+        return True
+    if rows:
+        return (f"The mobile phone was saved as {format_phone(rows[-1])}; the member said "
+                f"{ctx.data['new_phone_fmt']}: F6 and change it again.")
+    others = A.select().where(A.action == "contact.update", A.operator == ctx.op.id,
+                              A.entity_id == ctx.data["member_id"], A.at >= ctx.since).count()
+    if others:
+        return "You saved another field; the member's new number goes in Mobile phone."
+    return None
+
+
+def _history_shown(ctx: Ctx) -> Verdict:
+    screen = ctx.open(ACCOUNT_SCREEN, account_id=ctx.data["account_id"])
+    if screen is None or screen is not ctx.screens[-1]:
+        return None
+    try:
+        from textual.widgets import TabbedContent
+
+        return screen.query_one(TabbedContent).active == "history" or None
+    except Exception:  # noqa: BLE001 - the screen is changing: ask again on the next check
+        return None
+
+
+CONTACT = Walkthrough(
+    "contact", "Update a contact",
+    "A member gives a new cell phone number: change it on the contact screen and read it back.",
+    steps=(
+        FIND,
+        Step("Open the contact screen",
+             "On the account, F6 opens the contact screen of {name}.",
+             "Contact details change only here: each field is checked (a phone is 10 digits, an e-mail "
+             "has an @) and every change is logged with your name, the time, the old and the new value.",
+             _contacts_open),
+        Step("Change the mobile phone and save",
+             "Enter (or Tab) down to Mobile phone, Ctrl+E erases it, type {new_phone_fmt}, F10 saves.",
+             "The audit log keeps the old number beside the new one, so a mis-keyed change can be traced and "
+             "put right. Type the number as the member says it: (208) 555-0123, 208-555-0123 or 2085550123 "
+             "are all taken.",
+             _phone_saved, milestone=True,
+             hints=("Up goes back a field; Esc leaves without saving anything.",
+                    "A bad value keeps the cursor in the field with the reason; nothing typed is lost.")),
+        Step("Read it back from the history",
+             "F12 shows the account's change history: read the new number back to the member from there.",
+             "Reading back from the record (not from your note pad) confirms what was saved, under whose "
+             "name, and catches a mis-keyed digit while the member is still on the line.",
+             _history_shown),
+    ),
+    setup=_setup_contact,
+    done="You found the member, changed the mobile phone on the contact screen (checked, saved, logged with "
+         "the old number) and read it back from the change history.",
+)
+
+
+# ---- (c) a payment batch ------------------------------------------------------------------------------
+
+STUBS = 4
+
+
+def _setup_batch(ctx: Ctx) -> dict:
+    def good(v: accounts.AccountView) -> bool:
+        return 1000 <= v.amount_due_cents <= 60000 and v.balance_cents == v.amount_due_cents
+    picked = _pick(ctx, good, STUBS, what=f"{STUBS} members with a bill due")
+    settings = getattr(ctx.app, "settings", None)
+    from kec_tui.services.batches import scan_layout
+
+    layout = scan_layout(settings) if settings is not None else None
+    rng = _rng(ctx)
+    check = rng.randrange(1001, 9000)
+    stubs = []
+    for i, v in enumerate(picked):
+        amount = v.amount_due_cents
+        if i == STUBS - 1:                    # a partial payment: the amount is keyed
+            amount = max(500, (v.amount_due_cents // 2) // 100 * 100)
+        stub = {"account_id": v.id, "number": v.number, "name": v.name, "cents": amount,
+                "due_cents": v.amount_due_cents, "check_no": "" if i == 0 else str(check + i)}
+        if i == 0:
+            stub["scan"] = make_scan_line(v.number, v.amount_due_cents, *([layout] if layout else []))
+        stubs.append(stub)
+    total = sum(s["cents"] for s in stubs)
+    cells = []
+    for i, s in enumerate(stubs, 1):
+        if "scan" in s:
+            cells.append(f"{i} SCAN {s['scan']}")
+        elif s["cents"] == s["due_cents"]:
+            cells.append(f"{i} Acct {s['number']} {money.fmt_dollars(s['cents'])} due, ck {s['check_no']}")
+        else:
+            cells.append(f"{i} Acct {s['number']} pays {money.fmt_dollars(s['cents'])}, ck {s['check_no']}")
+    lines = [" │ ".join(cells[i:i + 2]) for i in range(0, len(cells), 2)]
+    return {"stubs": stubs, "count": len(stubs), "total_cents": total, "total": money.fmt_dollars(total),
+            "total_keyed": str(money.to_decimal(total)), "stub_list": "\n".join(lines)}
+
+
+def _batch(ctx: Ctx):
+    B = db.PaymentBatch
+    return (B.select().where(B.operator == ctx.op.id, B.created_at >= ctx.since, B.status != "void")
+            .order_by(B.id.desc()).first())
+
+
+def _batch_opened(ctx: Ctx) -> Verdict:
+    b = _batch(ctx)
+    if b is None:
+        return None
+    if b.control_count == ctx.data["count"] and b.control_total_cents == ctx.data["total_cents"]:
+        return True
+    return (f"Batch {b.number} has the tape {b.control_count} / {money.fmt_dollars(b.control_total_cents)}; "
+            f"the tape says {ctx.data['count']} / {ctx.data['total']}: F11 in the batch corrects the tape.")
+
+
+def _stubs_keyed(ctx: Ctx) -> Verdict:
+    b = _batch(ctx)
+    if b is None:
+        return None
+    L = db.BatchLine
+    lines = list(L.select(L.seq, L.account, L.account_text, L.amount_cents)
+                 .where(L.batch == b.id, L.status == "active").order_by(L.seq).tuples())
+    want = Counter((s["account_id"], s["cents"]) for s in ctx.data["stubs"])
+    have = Counter((a, c) for _, a, _, c in lines)
+    for seq, a, text_, cents in lines:
+        if want[(a, cents)] < have[(a, cents)]:
+            return (f"Line {seq}: {text_} {money.fmt_dollars(cents)} is not on the stub list: F6, then Enter "
+                    f"on it changes it, F9 voids it.")
+    keyed = sum((want & have).values())
+    if keyed == len(ctx.data["stubs"]) and len(lines) == keyed:
+        return True
+    return f"{keyed} of {len(ctx.data['stubs'])} stubs keyed." if keyed else None
+
+
+def _batch_posted(ctx: Ctx) -> Verdict:
+    b = _batch(ctx)
+    if b is None:
+        return None
+    if b.status == "posted":
+        return True if _stubs_keyed(ctx) is True or b.accepted_by_id else \
+            "The batch posted, but not with the stubs on the list."
+    return None
+
+
+BATCH = Walkthrough(
+    "batch", "Key and post a payment batch",
+    f"Open a batch from the adding-machine tape, key {STUBS} mail stubs (one scanned), balance and post.",
+    steps=(
+        Step("Open a batch from the tape",
+             "Tape: {count} stubs, {total}. F3 batch list, F5 new batch: Enter (today), Enter (Check), "
+             "{count} Enter, {total_keyed} Enter.",
+             "The control count and total come from a tape run before keying. What you key must add up to "
+             "them: if it does not, a stub was mis-keyed or lost, and the batch will not post until it is "
+             "found. Posting only what balances keeps the ledger and the bank deposit equal.",
+             _batch_opened, milestone=True,
+             hints=("The date and tender have defaults: Enter takes them. A typing slip: Up goes back a field, "
+                    "Ctrl+E erases it.",)),
+        Step("Key the stubs",
+             "{stub_list}",
+             "Every account number ends in a check digit: a wrong or swapped digit is refused at the field. "
+             "The scan line carries the account, the amount due and its own check digit: a scanner types it "
+             "with one Enter. Enter on an empty Amount takes the amount due; a partial payment is keyed "
+             "(45.6 or 45.60). Every line is saved on Enter: nothing is lost if you leave.",
+             _stubs_keyed, milestone=True,
+             hints=("SCAN: type the 21 digits in Account and Enter (a scanner does it): the line is saved at "
+                    "once. \"due\": Enter on the empty Amount takes the amount due.",
+                    "Account, Enter: the member and amount due appear; Amount, Enter; Check no., Enter: the "
+                    "line is saved.",
+                    "A wrong line: F6 goes to the lines, Enter changes the highlighted line, F9 voids it; Esc "
+                    "returns to keying.")),
+        Step("Balance and post",
+             "The totals line says BALANCED: F10 posts the batch, Enter confirms. (The reports go to the "
+             "practice folder.)",
+             "Posting writes every payment to the ledger in one transaction, exactly once; it cannot be "
+             "undone (a wrong payment is reversed later, with a reason). An out-of-balance batch needs a "
+             "supervisor, who accepts the difference with a reason.",
+             _batch_posted, milestone=True),
+    ),
+    setup=_setup_batch,
+    done="You opened a batch from its tape, keyed and scanned the stubs, balanced it against the controls "
+         "and posted it once.",
+    needs=("kec_tui.screens.batches:BatchListScreen", "kec_tui.screens.batch_entry:BatchEntryScreen"),
+)
+
+
+# ---- (d) a service order -----------------------------------------------------------------------------
+
+def _setup_order(ctx: Ctx) -> dict:
+    O = db.ServiceOrder
+
+    def good(v: accounts.AccountView) -> bool:
+        return bool(v.meter_no) and not O.select().where(O.account == v.id, O.kind == "reread",
+                                                          O.status.in_(("open", "dispatched"))).exists()
+    v, = _pick(ctx, good, what="member with a meter")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "number": v.number,
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. My last reading can't be right: please "
+                      f"read the meter again.\""}
+
+
+def _order_made(ctx: Ctx) -> Verdict:
+    O = db.ServiceOrder
+    made = list(O.select(O.order_no, O.kind).where(O.account == ctx.data["account_id"], O.operator == ctx.op.id,
+                                                     O.created_at >= ctx.since).order_by(O.id).tuples())
+    if any(kind == "reread" for _, kind in made):
+        return True
+    if made:
+        no, kind = made[-1]
+        return (f"Order {no} is a {kind.replace('_', ' ')}; the member asked for a re-read: cancel it from the "
+                f"queue (F4) and create a re-read.")
+    return None
+
+
+def _queue_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(ORDER_QUEUE) is not None else None
+
+
+ORDER = Walkthrough(
+    "order", "Create a service order",
+    "A member disputes a reading: create a re-read order from the account and find it in the queue.",
+    steps=(
+        FIND,
+        Step("Create a re-read order",
+             "Ctrl+N: new order. Type: r until re-read, Enter; Enter (priority 3); Enter (due: next "
+             "business day); member asked: y, Enter; a note, Enter.",
+             "An order carries the work to the field crew with a due date and priority. A re-read checks a "
+             "disputed reading before any bill is adjusted; when the member asked for it and the reading "
+             "was right, the trip fee is charged on completion.",
+             _order_made, milestone=True,
+             hints=("Choice fields: the first letter selects (again: the next with that letter), space cycles.",
+                    "A second open order of the same kind on one account is refused: look in the Orders tab "
+                    "(F10) first.")),
+        Step("Find it in the queue",
+             "F4 opens the order queue (to do, by due date): your re-read for {name} is in it.",
+             "The queue is what the crew and the dispatcher work from: by status and due date, so nothing "
+             "promised to a member is forgotten.",
+             _queue_open),
+    ),
+    setup=_setup_order,
+    done="You found the member, created a re-read order with the right type, priority and due date, and "
+         "saw it in the queue the crew works from.",
+    needs=(NEW_ORDER, ORDER_QUEUE),
+)
+
+
+# ---- (e) a new account with a bad-debt hit ---------------------------------------------------------------
+
+def _setup_membership(ctx: Ctx) -> dict:
+    from kec_tui.training import ensure_bad_debt_scenario
+
+    return ensure_bad_debt_scenario()
+
+
+def _membership_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(NEW_MEMBER) is not None else None
+
+
+def _hit_found(ctx: Ctx) -> Verdict:
+    screen = ctx.open(NEW_MEMBER)
+    found = getattr(screen, "audit", None) if screen is not None else None
+    if found is None:
+        return None
+    if any(h.account_number == ctx.data["prior_account"] for h in getattr(found, "hits", [])):
+        return True
+    return ("The audit did not find the earlier membership: check the name, phone and location "
+            "(Up goes back a field).")
+
+
+def _account_opened(ctx: Ctx) -> Verdict:
+    A = db.AuditLog
+    opened = [aid for (aid,) in A.select(A.account).where(A.action == "account.open", A.operator == ctx.op.id,
+                                                           A.at >= ctx.since).tuples()]
+    for aid in opened:
+        a = db.Account.get_or_none(db.Account.id == aid)
+        if a is None:
+            continue
+        m = db.Member.get_by_id(a.member_id)
+        if m.last_name.lower() != ctx.data["last"].lower():
+            continue
+        overridden = A.select().where(A.action == "bad_debt.override", A.account == aid).exists()
+        return True if overridden else "The account opened without the supervisor's override on record."
+    return None
+
+
+MEMBERSHIP = Walkthrough(
+    "membership", "Open a new account with a bad-debt hit",
+    "An applicant for service once left a final bill unpaid: the bad-debt audit finds it; acknowledge, get a "
+    "supervisor's override, open the account.",
+    steps=(
+        Step("Start a new membership",
+             "F9 opens the new membership form (F2 first if a form has the focus).",
+             "Every applicant goes through the same form so the bad-debt audit always runs: name, tax ID, "
+             "birth date, phones and prior addresses are searched among earlier memberships.",
+             _membership_open),
+        Step("Key the applicant and the location",
+             "{first} {last}, tax ID {tax_id}, born {birth}, mobile {phone_fmt}, prior address "
+             "{prior_street}. Location {location_no}. Enter after each field.",
+             "The tax ID is keyed in full but kept only as its last 4 and a keyed hash: it can be matched, "
+             "never shown. The audit runs as soon as the location is chosen.",
+             _hit_found,
+             hints=("No home or work phone, no e-mail: Enter leaves them blank. Mailing street blank: mail "
+                    "goes to the service address. Up goes back; Ctrl+E erases a field.",
+                    "Location {location_no} is {location_street}, vacant: the applicant moves in there.")),
+        Step("Acknowledge the hit, get the override, open the account",
+             "Tell the applicant about the {owed} owed; y acknowledges. Supervisor {sup_user}, password "
+             "{sup_password}, a reason. Enter to the end; y opens the account.",
+             "An unpaid final balance follows the person, not the address. Co-op policy: the old balance is "
+             "paid or arranged before new service, or a supervisor overrides with a reason, on record. "
+             "A deposit guards the new account.",
+             _account_opened, milestone=True,
+             hints=("The hit: {prior_name}'s final account {prior_account} owes {owed}, matched by name, tax "
+                    "ID, birth date, phone and prior address: a strong hit.",
+                    "A reason like: Pays old balance on arrangement. Then rental: no; rate: RES; deposit: "
+                    "not waived; connect date: Enter.")),
+    ),
+    setup=_setup_membership,
+    done="You keyed an applicant, saw the bad-debt audit find an unpaid final balance, acknowledged it, had "
+         "a supervisor override it with a reason, and opened the account with its deposit and connect order.",
+    needs=(NEW_MEMBER,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP)
+
+
+def by_name(name: str) -> Walkthrough | None:
+    name = name.strip().lower()
+    for w in CATALOG:
+        if w.name == name:
+            return w
+    return None
