@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui import config, db
 
     settings = config.load(args.config, db=args.db, operator=args.operator)
+    from kec_tui.services import fees
+
+    fees.configure(settings)
     command = args.command or "run"
     try:
         if command == "train":  # its own practice database, never the one of --db / KEC_TUI_DB
@@ -129,7 +132,7 @@ def cmd_run(settings, account_number: int | None) -> int:
 
 
 def cmd_demo(settings, args) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from kec_tui import db
     from kec_tui.services.demo import build_demo
@@ -146,9 +149,9 @@ def cmd_demo(settings, args) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     db.connect(url)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn()) as progress:
-        task = progress.add_task("Building accounts", total=args.accounts)
+        task = progress.add_task(f"Building {args.accounts:,} accounts x {args.months} months", total=args.accounts)
 
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)

@@ -14,6 +14,7 @@ from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, audit
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.tables import fill_width
 
 LEDGER_PAGE = 40
 
@@ -194,6 +195,9 @@ class AccountScreen(Screen):
             table.add_row(f"{ln.effective:%m/%d/%Y}", ln.kind, ln.description, ln.reference,
                           Text.assemble(amount, justify="right"), Text(fmt(ln.balance_cents), justify="right"),
                           key=str(ln.id))
+
+    def on_resize(self) -> None:
+        fill_width(self.query_one("#ledger-table", DataTable), "description", self.size.width, minimum=16)
 
     @on(DataTable.RowHighlighted, "#ledger-table")
     def ledger_scrolled(self, event: DataTable.RowHighlighted) -> None:
