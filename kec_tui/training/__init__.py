@@ -266,7 +266,8 @@ class Trainer:
         coming = w.coming()
         if coming:
             return f"{w.title}: {coming}"
-        ctx = Ctx(self.app, self.op, db.now(), {"seed": seed if seed is not None else time.time_ns()})
+        ctx = Ctx(self.app, self.op, db.now(), {"seed": seed if seed is not None else time.time_ns()},
+                  frozenset(id(s) for s in getattr(self.app, "screen_stack", [])))
         try:
             ctx.data.update(w.setup(ctx))
         except NotPossible as e:
@@ -427,7 +428,9 @@ def attach(app, training: bool | str) -> Trainer:
     trainer = Trainer(app)
     app.trainer = trainer
     app.title = MARKER
-    app.sub_title = f"trainee {app.operator.name} ({app.operator.username}) · nothing here is live"
+    op = app.operator
+    who = op.name if op.username in op.name else f"{op.name} ({op.username})"
+    app.sub_title = f"trainee {who.replace(' (trainee)', '')} · nothing here is live"
     app.screen_change_signal.subscribe(app, trainer.on_screen_change)
     app.set_interval(CHECK_SECONDS, trainer.tick)
     trainer.ensure_panel(app.screen)

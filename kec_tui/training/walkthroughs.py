@@ -48,6 +48,7 @@ class Ctx:
     op: OperatorInfo                  # the trainee
     since: dt.datetime                # when the walkthrough started (database clock, seconds)
     data: dict = field(default_factory=dict)
+    before: frozenset = frozenset()   # ids of the screens open when it started (not the trainee's doing)
 
     @property
     def screens(self) -> list:
@@ -174,7 +175,7 @@ def _account_open(ctx: Ctx) -> Verdict:
     if ctx.open(ACCOUNT_SCREEN, account_id=target):
         return True
     top = ctx.open(ACCOUNT_SCREEN)
-    if top is not None:
+    if top is not None and id(top) not in ctx.before:
         v = getattr(top, "view", None)
         who = f"{v.number} ({v.name}, {_street(v)})" if v else "another account"
         return f"Account {who} is open: not the caller's. F2 goes back to Lookup."
@@ -183,7 +184,7 @@ def _account_open(ctx: Ctx) -> Verdict:
 
 FIND = Step(
     "Find the caller's account",
-    "{caller} Find the account: F2 Lookup, type the name, Enter.",
+    "{caller} F2 Lookup: type the name, Enter.",
     "One box finds a member by name, service address, phone, account or meter number. Names repeat: "
     "confirm the service address with the caller before you say anything about the account (it is "
     "confidential).",
@@ -492,8 +493,8 @@ def _setup_order(ctx: Ctx) -> dict:
                                                           O.status.in_(("open", "dispatched"))).exists()
     v, = _pick(ctx, good, what="member with a meter")
     return {"account_id": v.id, "name": v.name, "street": _street(v), "number": v.number,
-            "caller": f"\"This is {_spoken(v)}, {_street(v)}. My last reading can't be right: please "
-                      f"read the meter again.\""}
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. That last reading is wrong: please read "
+                      f"my meter again.\""}
 
 
 def _order_made(ctx: Ctx) -> Verdict:
@@ -591,13 +592,13 @@ MEMBERSHIP = Walkthrough(
              "birth date, phones and prior addresses are searched among earlier memberships.",
              _membership_open),
         Step("Key the applicant and the location",
-             "{first} {last}, tax ID {tax_id}, born {birth}, mobile {phone_fmt}, prior address "
-             "{prior_street}. Location {location_no}. Enter after each field.",
+             "{first} {last} · tax ID {tax_id} · born {birth} · mobile {phone_fmt} · prior address "
+             "{prior_street} · location {location_no}",
              "The tax ID is keyed in full but kept only as its last 4 and a keyed hash: it can be matched, "
              "never shown. The audit runs as soon as the location is chosen.",
              _hit_found,
-             hints=("No home or work phone, no e-mail: Enter leaves them blank. Mailing street blank: mail "
-                    "goes to the service address. Up goes back; Ctrl+E erases a field.",
+             hints=("Enter after each field. No home or work phone, no e-mail: Enter leaves them blank. "
+                    "Mailing street blank: mail goes to the service address. Up goes back; Ctrl+E erases.",
                     "Location {location_no} is {location_street}, vacant: the applicant moves in there.")),
         Step("Acknowledge the hit, get the override, open the account",
              "Tell the applicant about the {owed} owed; y acknowledges. Supervisor {sup_user}, password "

@@ -171,6 +171,50 @@ async def test_billing_question_checks_the_noted_answer(practice, tmp_path):
         await until(pilot, lambda: app.trainer.run.complete)
 
 
+async def test_service_order_walkthrough_completed_with_keys(practice, tmp_path):
+    if walkthroughs.by_name("order").coming():
+        pytest.skip("the service order screens are not in this build")
+    app = make_app(practice, tmp_path, training="order")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = app.trainer.run.ctx.data
+        app.open_account(data["account_id"])
+        await until(pilot, lambda: step(app) == 1)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await burst(pilot, ["o", "enter", "enter", "enter", "enter"])     # o: other, not a re-read
+        await until(pilot, lambda: "re-read" in app.trainer.feedback)
+        assert "cancel it" in app.trainer.feedback and step(app) == 1
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await burst(pilot, ["r", "r", "enter", "enter", "enter", "y", "enter", *literal("reading disputed\r")])
+        await until(pilot, lambda: step(app) == 2)
+        await pilot.press("f4")
+        await until(pilot, lambda: app.trainer.run.complete)
+        assert db.ServiceOrder.get(db.ServiceOrder.operator == app.operator.id, db.ServiceOrder.kind == "reread")
+
+
+async def test_new_account_with_a_bad_debt_hit_walkthrough_completed_with_keys(practice, tmp_path):
+    if walkthroughs.by_name("membership").coming():
+        pytest.skip("the membership screen is not in this build")
+    app = make_app(practice, tmp_path, training="membership")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        d = app.trainer.run.ctx.data
+        await pilot.press("f9")
+        await until(pilot, lambda: step(app) == 1)
+        applicant = (f"{d['first']}\r{d['last']}\r{d['tax_id']}\r{d['birth']}\r\r{d['phone']}\r\r\r"
+                     f"\r\r{d['prior_street']}\r{d['location_no']}\r")
+        await burst(pilot, literal(applicant))
+        await until(pilot, lambda: step(app) == 2)
+        assert d["owed"] in panel_text(app)
+        await burst(pilot, literal(f"y\r{d['sup_user']}\r{d['sup_password']}\rPays old balance on arrangement\r"
+                                   "\r\r\r\r\ry\r"))
+        await until(pilot, lambda: app.trainer.run.complete)
+        assert "complete (3 of 3)" in panel_text(app)
+        assert db.AuditLog.select().where(db.AuditLog.action == "bad_debt.override").count() == 1
+
+
 def test_note_answers_reads_amounts_and_dates():
     due = dt.date(2025, 12, 5)
     assert walkthroughs.note_answers("told $1,084.17 due 12/05/2025", 108417, due) == (True, True)
