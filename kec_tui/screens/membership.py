@@ -166,7 +166,7 @@ class StepForm(EditForm):
         step = self.step
         number = self._titles.index(step) + 1
         title = f"{step}  (step {number} of {len(self._titles)})" if len(self._titles) > 1 else step
-        lines = [Text(title, style=style("entry-form--step"), end="")]
+        lines = [Text(title, style=style("entry-form--step"), end="")] if title else []
         error_below = ""
         for index, spec in enumerate(self.fields):
             if self._steps[spec.name] != step or not (index == self._index or self.applies(spec.name, record)):

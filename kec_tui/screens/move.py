@@ -24,7 +24,7 @@ from kec_tui.money import fmt_dollars
 from kec_tui.screens.membership import (NEW, NEW_LOCATION_FIELDS, AskScreen, LocationPicker, ResultScreen, StepForm,
                                         check_contact, location_fields, must_be_yes, next_business_day, not_past,
                                         required, LOCATION_HINT)
-from kec_tui.services import accounts, fees, memberships as ms, moves, orders
+from kec_tui.services import accounts, contacts, fees, memberships as ms, moves, orders
 from kec_tui.services.accounts import AccountView
 from kec_tui.screens.orders import LastRead, last_read
 from kec_tui.services.errors import ServiceError
@@ -138,7 +138,7 @@ class FinalScreen(Screen):
 MOVE_STEPS = {
     **dict.fromkeys(("location", *NEW_LOCATION_FIELDS), "New service location"),
     "reading": "Final read at the old location",
-    **dict.fromkeys(("rate", "rental", "owner_name", "owner_phone", "connect_due", "notes", "confirm"),
+    **dict.fromkeys(("rate", "rental", "owner_name", "owner_phone", "connect_due", "mail", "notes", "confirm"),
                     "New service and confirm"),
 }
 MOVE_FIELD_OF = {"location": "location", "reading": "reading", "rate_class": "rate", "owner_name": "owner_name",
@@ -172,6 +172,7 @@ class MoveScreen(FinalScreen):
             FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
             FieldSpec("connect_due", "Connect due", "date", 10, default=lambda r: next_business_day(),
                       validate=not_past("Connect due")),
+            FieldSpec("mail", "Mail to new address", "choice", 3, choices=("yes", "no"), default=self._mail_default),
             FieldSpec("notes", "Notes", "text", 50),
             FieldSpec("confirm", "Move now (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Key Y to move the service, Up to change something, Esc to leave")),
@@ -186,7 +187,33 @@ class MoveScreen(FinalScreen):
         return super().refused()
 
     def defaults(self) -> tuple[str, ...]:
-        return ("rate", "rental", "connect_due")
+        return ("rate", "rental", "connect_due", "mail")
+
+    def _mail_default(self, record: Record) -> str:
+        """Mail follows the member when it went to the old service address."""
+        old_street = self.view.service_address.split(",")[0].strip().lower()
+        return "yes" if self.view.contact.mail_street.strip().lower() == old_street else "no"
+
+    def new_mailing(self, record: Record) -> dict[str, str]:
+        if self.picker.new:
+            return {"mail_street": record["new_street"], "mail_city": record["new_city"], "mail_state": "ID",
+                    "mail_zip": record["new_zip"]}
+        street, city, state_zip = self.picker.chosen.address.rsplit(", ", 2)
+        state, _, zip_code = state_zip.partition(" ")
+        return {"mail_street": street, "mail_city": city, "mail_state": state, "mail_zip": zip_code}
+
+    def move_mail(self, record: Record, account_id: int) -> Text | None:
+        """After the move (its own transaction): the mailing address to the new location."""
+        if record["mail"] != "yes":
+            return None
+        c = self.view.contact
+        values = self.new_mailing(record)
+        try:
+            contacts.update_contacts(self.app.operator, self.view.member_id, values,
+                                     original={f: getattr(c, f) for f in values}, account_id=account_id)
+        except ServiceError as e:
+            return Text.assemble(("Mail        ", "dim"), (f"not changed: {e.message} (F6 on the account)", "bold red"))
+        return Text.assemble(("Mail        ", "dim"), f"now to {values['mail_street']}, {values['mail_city']}")
 
     def applies(self, name: str, record: Record) -> bool:
         if name in NEW_LOCATION_FIELDS:
@@ -235,6 +262,9 @@ class MoveScreen(FinalScreen):
                  f"(balance {fmt_dollars(v.balance_cents)} + final bill)\n")
         t.append("Deposit        ", style="dim")
         t.append(f"{fmt_dollars(v.deposit_cents)} moves to the new account\n")
+        t.append("Mail           ", style="dim")
+        t.append(("to the new address\n" if (record["mail"] or self._mail_default(record)) == "yes"
+                  else f"stays at {v.contact.mail_street}, {v.contact.mail_city}\n"))
         t.append("Then           ", style="dim")
         t.append(f"account {v.number} is closed; a connect order for the new account is due "
                  f"{record['connect_due'] or next_business_day()}")
@@ -253,6 +283,7 @@ class MoveScreen(FinalScreen):
         except ServiceError as e:
             return SubmitResult(MOVE_FIELD_OF.get(e.field or ""), e.message)
         self.done = True
+        mail = self.move_mail(record, r.new_account_id)
         lines = []
         if r.final_bill:
             fb = r.final_bill
@@ -266,6 +297,8 @@ class MoveScreen(FinalScreen):
             Text.assemble(("Deposit     ", "dim"), f"{fmt_dollars(r.deposit_moved_cents)} moved"),
             Text.assemble(("Connect     ", "dim"), f"order {r.connect_order_no} created"),
         ]
+        if mail is not None:
+            lines.append(mail)
         self.app.push_screen(ResultScreen(f"Service moved to account {r.new_account_number}", lines),
                              lambda _: self.finish(r.new_account_id))
         return None
@@ -334,7 +367,10 @@ class CloseScreen(FinalScreen):
         t.append(f"{fmt_dollars(v.deposit_cents)} applied to the final bill\n" if v.deposit_cents else "none held\n")
         after = owed - v.deposit_cents
         t.append("Then           ", style="dim")
-        if after < 0:
+        if v.status != "pending" and not est:
+            t.append(f"the deposit is applied to the balance ({fmt_dollars(v.balance_cents)}) and the final bill; "
+                     f"a credit left over is refunded by check")
+        elif after < 0:
             t.append(f"a credit of {fmt_dollars(-after)} is refunded by check to "
                      f"{v.contact.mail_street}, {v.contact.mail_city}; the account is closed")
         elif after > 0:
@@ -365,7 +401,8 @@ class CloseScreen(FinalScreen):
                   Text.assemble(("Refund      ", "dim"), f"{fmt_dollars(r.refund_cents)} by check"
                                 if r.refund_cents else "none"),
                   Text.assemble(("Still owed  ", "dim"), (fmt_dollars(r.balance_cents),
-                                                          "bold red" if r.balance_cents else "")),
-                  Text.assemble(("Account     ", "dim"), f"{r.account_number} {r.status}")]
-        self.app.push_screen(ResultScreen(f"Account {r.account_number} {r.status}", lines), self.closed)
+                                                          "bold red" if r.balance_cents else ""))]
+        title = (f"Account {r.account_number} closed" if r.status == "closed" else
+                 f"Account {r.account_number} final: {fmt_dollars(r.balance_cents)} still owed")
+        self.app.push_screen(ResultScreen(title, lines), self.closed)
         return None

@@ -355,7 +355,8 @@ def print_ticket(app, order_no: int) -> str:
         files = orders.write_work_ticket(order_no, tickets_dir(app.settings), pdf=True)
     except ServiceError as e:
         return e.message
-    return f"Work ticket for order {order_no}: {files.text}" + (f" and {files.pdf.name}" if files.pdf else "")
+    return (f"Work ticket for order {order_no}:\n{files.text.parent}/\n{files.text.name}"
+            + (f" and {files.pdf.name}" if files.pdf else ""))
 
 
 def completion_text(done: orders.CompletedOrder) -> str:
@@ -385,6 +386,7 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
     NewOrderScreen { align: center middle; }
     NewOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $panel; }
+    NewOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     NewOrderScreen #who { padding: 0 1; height: auto; }
     """
 
@@ -406,8 +408,9 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
             FieldSpec("requested", "Member asked for it", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
             FieldSpec("notes", "Notes", "text", 50),
         ]
-        steps = dict.fromkeys((f.name for f in fields), "New service order")
+        steps = dict.fromkeys((f.name for f in fields), "")
         with Vertical():
+            yield Static("New service order", classes="modal-title")
             yield Static(self.who(), id="who")
             yield StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
         yield Footer()
@@ -471,6 +474,7 @@ class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
     CompleteOrderScreen { align: center middle; }
     CompleteOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $panel; }
+    CompleteOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     CompleteOrderScreen #what { padding: 0 1; height: auto; }
     """
 
@@ -503,8 +507,9 @@ class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
 
     def compose(self) -> ComposeResult:
         fields = self.fields()
-        steps = dict.fromkeys((f.name for f in fields), f"Complete order {self.order.order_no}")
+        steps = dict.fromkeys((f.name for f in fields), "")
         with Vertical():
+            yield Static(f"Complete order {self.order.order_no}", classes="modal-title")
             yield Static(self.what(), id="what")
             yield StepForm(fields, steps=steps, on_submit=self.complete, id="form")
         yield Footer()
@@ -558,6 +563,7 @@ class CancelOrderScreen(ModalScreen[OrderInfo | None]):
     CancelOrderScreen { align: center middle; }
     CancelOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $warning;
         background: $panel; }
+    CancelOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     CancelOrderScreen #what { padding: 0 1; height: auto; }
     """
 
@@ -568,14 +574,15 @@ class CancelOrderScreen(ModalScreen[OrderInfo | None]):
     def compose(self) -> ComposeResult:
         o = self.order
         with Vertical():
-            yield Static(Text(f"Cancel order {o.order_no}: {o.kind_label}, account {o.account_number} {o.name}"),
+            yield Static(f"Cancel order {o.order_no}", classes="modal-title")
+            yield Static(Text(f"{o.kind_label}, account {o.account_number} {o.name}, due {_date(o.due_date) or '-'}"),
                          id="what")
-            yield EditForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
-                           on_submit=self.cancel, id="form")
+            yield StepForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
+                           steps={"reason": ""}, on_submit=self.cancel, id="form")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(EditForm).focus()
+        self.query_one(StepForm).focus()
 
     def cancel(self, record: Record) -> SubmitResult | None:
         try:

@@ -42,7 +42,7 @@ def test_move_in_tmux(moving_coop):
         term.send("Enter")
         shown = term.wait_for("Move now (Y)")
         assert "600 kWh" in shown and "77 Pine St" in shown
-        term.send("Enter", "Enter", "Enter", "Enter")          # rate, rental, connect date, notes: as offered
+        term.send("Enter", "Enter", "Enter", "Enter", "Enter")  # rate, rental, connect date, mail, notes: as offered
         term.type("y")
         term.send("Enter")
         shown = term.wait_for("Service moved to account")
@@ -66,3 +66,4 @@ def test_move_in_tmux(moving_coop):
     entry = db.LedgerEntry.get(db.LedgerEntry.account == new.id, db.LedgerEntry.kind == "transfer")
     assert entry.amount_cents == carried and entry.reference == f"FROM {old.number}"
     assert db.ServiceOrder.get(db.ServiceOrder.account == new.id).kind == "connect"
+    assert db.Member.get_by_id(new.member_id).mail_street == "77 Pine St"      # the bills follow the member

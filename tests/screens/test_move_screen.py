@@ -53,7 +53,11 @@ async def test_move_final_bill_carried_balance_new_account(app, coop, pine):
         assert form.current == "rate"
         panel = str(app.screen.query_one("#panel-text", Static).render())
         assert "77 Pine St" in panel and "400 kWh" in panel and "$150.00 moves" in panel
-        await burst(pilot, "enter", "enter", "enter", *"keys with landlord", "enter", "y", "enter")
+        await burst(pilot, "enter", "enter", "enter")
+        assert form.current == "mail"
+        await burst(pilot, "enter")
+        assert form.values["mail"] == "yes"                     # mail went to the old address: it follows
+        await burst(pilot, *"keys with landlord", "enter", "y", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ResultScreen), form.error
         old = db.Account.get_by_id(smith.id)
@@ -68,6 +72,8 @@ async def test_move_final_bill_carried_balance_new_account(app, coop, pine):
         assert isinstance(app.screen, AccountScreen) and app.screen.account_id == new.id
         assert (old.status, new.status, new.location_id, new.deposit_cents) == ("closed", "pending", pine.id, 15000)
         assert accounts.balance(old.id) == 0 and accounts.balance(new.id) == carried
+        m = db.Member.get_by_id(old.member_id)
+        assert (m.mail_street, m.mail_city, m.mail_zip) == ("77 Pine St", "Hayden", "83835")
         assert [s.__class__.__name__ for s in app.screen_stack] == ["LookupScreen", "AccountScreen"]
         await pilot.press("f10")
         assert str(app.screen.query_one("#orders-table", DataTable).get_row_at(0)[1]) == "connect"
@@ -84,7 +90,7 @@ async def test_move_refused_while_an_order_is_open_nothing_lost(app, coop, pine,
         await settle(pilot)
         assert f"Open service order {o.order_no} (Meter test, open)" in screen_text(app)   # told up front
         form = app.screen.query_one(StepForm)
-        await burst(pilot, *"77 pine", "enter", *"6400", "enter", "enter", "enter", "enter", "enter", "y", "enter")
+        await burst(pilot, *"77 pine", "enter", *"6400", "enter", *["enter"] * 5, "y", "enter")
         await settle(pilot)
         assert isinstance(app.screen, MoveScreen)
         assert f"has open service order {o.order_no}" in form.error and "complete or cancel it first" in form.error

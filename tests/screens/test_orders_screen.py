@@ -166,7 +166,7 @@ async def test_cancel_with_reason_and_ticket(app, queue, tmp_path):
         await settle(pilot)
         ticket = tmp_path / "tickets" / f"order-{queue['reconnect'].order_no}.txt"
         assert ticket.exists() and (tmp_path / "tickets" / f"order-{queue['reconnect'].order_no}.pdf").exists()
-        assert str(ticket) in notices(app)
+        assert str(ticket.parent) in notices(app) and ticket.name in notices(app)
         assert "Reconnect" in ticket.read_text()
         await pilot.press("f12")
         await settle(pilot)
