@@ -529,7 +529,8 @@ class NewMembershipScreen(Screen):
             FieldSpec("sup_user", "Supervisor", "text", 32, validate=required("Supervisor")),
             FieldSpec("sup_password", "Supervisor password", "text", 40, validate=self._check_supervisor),
             FieldSpec("override_reason", "Override reason", "text", 50, validate=required("Override reason")),
-            FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
+            FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"),
+                      default=lambda r: "yes" if self.picker.chosen and self.picker.chosen.owner else "no"),
             FieldSpec("owner_name", "Owner / landlord", "text", 40, validate=required("Owner / landlord")),
             FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
             FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: "RES"),
@@ -685,8 +686,15 @@ class NewMembershipScreen(Screen):
                               "earlier memberships (the bad-debt audit) once the location is keyed.", style="dim"))
         elif step == "Service location":
             panel.update(self.picker.table() if self.picker.matches else self.picker.describe())
-        elif step in (ACK_STEP, "Rental"):
+        elif step == ACK_STEP:
             panel.update(self.audit_view())
+        elif step == "Rental":
+            found = self.audit
+            head = audit_headline(found, True) if found is not None else Text("")
+            owner = self.picker.chosen.owner if self.picker.chosen else ""
+            panel.update(Group(Text.assemble(("Owner on file: ", "dim"), owner) if owner else
+                               Text("No owner on file for this location: key the landlord for a rental.",
+                                    style="dim"), head))
         else:
             self.show_deposit(form.values)
 

@@ -253,3 +253,21 @@ def test_snapshot_queue_at_80x24(app, coop, msr_op, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_queue_is_paged(app, coop, msr_op, monkeypatch):
+    from kec_tui.screens import orders as orders_screen
+
+    monkeypatch.setattr(orders_screen, "PAGE", 5)
+    made = [orders.create_order(msr_op, coop[who].id, kind, priority=n % 5 + 1).order_no
+            for n, (who, kind) in enumerate((w, k) for w in ("smith", "ada")
+                                            for k in ("meter_test", "reread", "other", "meter_replace"))]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        assert len(table_orders(app)) == 5
+        assert "8 orders to do" in str(app.screen.query_one("#summary", Static).render())
+        await pilot.press("f9")
+        await burst(pilot, "down", "down", "down")
+        assert sorted(table_orders(app)) == sorted(str(n) for n in made)        # the next page came in
+        await burst(pilot, "end")
+        assert len(table_orders(app)) == 8
