@@ -11,6 +11,11 @@ from kec_tui.services import keystats
 from kec_tui.services.errors import ServiceError
 
 PERIODS = (1, 7, 30, 90)
+# (label, width, index into keystats.cells(), right-justified); Name only on a wide terminal.
+COLUMNS = (("Day", 10, 0, False), ("Operator", 10, 1, False), ("Name", 20, 2, False), ("Keys", 8, 3, True),
+           ("Active", 6, 4, True), ("Keys/h", 7, 5, True), ("Corr.", 6, 6, True), ("Corr. %", 7, 7, True),
+           ("Void/chg", 8, 8, True))
+WIDE = 100
 
 
 def open_keystats(app) -> None:
@@ -55,11 +60,15 @@ class KeystatsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.columns = [c for c in COLUMNS if c[0] != "Name" or self.app.size.width >= WIDE]
         table = self.query_one(DataTable)
-        for label, width in zip(keystats.COLUMNS, (10, 10, 20, 9, 6, 8, 7, 7, 9)):
+        for label, width, _, _ in self.columns:
             table.add_column(label, width=width)
         self.load()
         table.focus()
+
+    def _row(self, cells: tuple[str, ...], style: str = "") -> list[Text]:
+        return [Text(cells[i], justify="right" if right else "left", style=style) for _, _, i, right in self.columns]
 
     def load(self) -> None:
         table = self.query_one(DataTable)
@@ -69,14 +78,10 @@ class KeystatsScreen(Screen):
         except ServiceError as e:
             self.query_one("#note", Static).update(Text(e.message, style="bold red"))
             return
-        right = {3, 4, 5, 6, 7, 8}
         for r in rows:
-            table.add_row(*(Text(c, justify="right") if i in right else c
-                            for i, c in enumerate(keystats.cells(r))))
-        sums = keystats.totals(rows) if self.days > 1 else []
-        for t in sums:
-            table.add_row(*(Text(c, justify="right" if i in right else "left", style="bold")
-                            for i, c in enumerate(keystats.cells(t, day=f"{self.days} days"))))
+            table.add_row(*self._row(keystats.cells(r)))
+        for t in keystats.totals(rows) if self.days > 1 else []:
+            table.add_row(*self._row(keystats.cells(t, day=f"{self.days} days"), "bold"))
         who = len({r.username for r in rows})
         self.query_one("#summary", Static).update(
             f"Keystroke statistics: the last {self.days} day{'s' * (self.days != 1)}, {who} operator"
@@ -84,7 +89,7 @@ class KeystatsScreen(Screen):
         self.query_one("#note", Static).update(
             Text("No keys recorded in this period." if not rows else
                  "Keys/h: keys per active hour (gaps under a minute). Corr.: Backspace, Delete, Erase Input, "
-                 "Field Back. Today's counts arrive about once a minute."))
+                 "Field Back. Void/chg: payment lines voided or changed. Sessions report about once a minute."))
 
     def action_days(self) -> None:
         self.days = PERIODS[(PERIODS.index(self.days) + 1) % len(PERIODS)] if self.days in PERIODS else 7
