@@ -47,13 +47,30 @@ class KecApp(App):
         self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
         self.training = training                  # kec-tui train: True, or the walkthrough to start
         self.trainer = None
+        # Keys typed before the first screen has focus (a fast typist, a script) are held
+        # here and replayed in order once it has; without this they would be dropped.
+        self._held_input: list[events.Key | events.Paste] | None = []
 
     async def on_event(self, event: events.Event) -> None:
+        if self._held_input is not None and isinstance(event, (events.Key, events.Paste)):
+            self._held_input.append(event)
+            return
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
             self.last_input_at = time.monotonic()
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             self.keystats.observe(event, self.focused)
         await super().on_event(event)
+
+    def release_input(self) -> None:
+        """The first screen has focus: replay what was typed ahead of it, in order."""
+        held, self._held_input = self._held_input, None
+        for event in held or ():
+            if isinstance(event, events.Key) and event.key == "ctrl+j":
+                # Typed while the terminal was still in line mode, Enter arrived as a newline.
+                # No sender, like the driver's keys: a key sent "by the App" does not bubble back
+                # to it, and Enter needs to (that is where an Input's bindings are checked).
+                event = events.Key("enter", "\r").set_sender(None)
+            self.post_message(event)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """While locked only Quit works: no global key may reach the work underneath."""

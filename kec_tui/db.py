@@ -451,8 +451,12 @@ def _add_missing_columns() -> None:
         for f in model._meta.sorted_fields:
             if f.column_name not in have:
                 migrator = migrator or SchemaMigrator.from_database(database.obj)
+                # A NOT NULL column whose SQL DEFAULT fills the old rows is added in one
+                # statement (SQLite cannot add NOT NULL later without rebuilding the table).
+                sql_default = any(isinstance(c, pw.SQL) and c.sql.upper().startswith("DEFAULT")
+                                  for c in (f.constraints or ()))
                 try:
-                    migrator.add_column(table, f.column_name, f).run()
+                    migrator.add_column(table, f.column_name, f, allow_not_null=sql_default).run()
                 except ValueError as exc:  # NOT NULL without a default: needs a written step
                     raise DatabaseUnavailable(f"Column {table}.{f.column_name} is missing and has no default; "
                                               f"this database needs a migration step ({exc})") from exc

@@ -54,6 +54,7 @@ class LookupScreen(Screen):
         table.add_column("Found by", width=8, key="matched")
         self.focus_search()
         self.message(accounts.lookup("").message)
+        self.call_after_refresh(self.app.release_input)
 
     def on_resize(self) -> None:
         fill_width(self.query_one(DataTable), "address", self.size.width, minimum=16)

@@ -35,3 +35,15 @@ def test_find_by_name_and_change_phone(small_coop):
     assert m.phone_home == "2085554321"
     row = db.AuditLog.get(db.AuditLog.field == "phone_home")
     assert (row.before, row.after, row.operator.username) == ("2086661234", "2085554321", "msr1")
+
+
+def test_keys_typed_before_the_first_screen_are_kept(small_coop):
+    """An MSR who types the name the moment the program starts loses nothing."""
+    term = Terminal(f"{KEC_TUI} --db {small_coop} --operator msr1", width=80, height=24)
+    try:
+        term.type("smith john")      # no wait: the program is still starting
+        term.send("Enter")
+        shown = term.wait_for("Past due")
+        assert "Smith, John" in shown
+    finally:
+        term.close()
