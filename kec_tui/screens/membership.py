@@ -140,6 +140,27 @@ class StepForm(EditForm):
             return
         super()._edit(key)
 
+    def _on_key(self, event) -> None:
+        if self._key_actions().get(event.key) == "dup":
+            # No Dup in a guided form: the key does what it does on the screen or in the app
+            # (F4 is the order queue), not "Dup is not allowed".
+            event.stop()
+            event.prevent_default()
+            self._pass_on(event.key)
+            return
+        super()._on_key(event)
+
+    def _pass_on(self, key: str) -> None:
+        keymap = getattr(self.app, "_keymap", None)
+        for node in (self.screen, self.app):
+            bindings = node._bindings.copy()
+            if keymap:
+                bindings.apply_keymap(keymap)
+            found = bindings.key_to_bindings.get(key)
+            if found:
+                self.call_later(self.app.run_action, found[0].action, node)
+                return
+
     def action_dup(self) -> None:
         self._fail("Dup: not in this form")
 

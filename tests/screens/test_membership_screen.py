@@ -202,6 +202,10 @@ async def test_leaving_asks_first_and_back_skips_what_does_not_apply(app, pine):
         await burst(pilot, "n")
         await settle(pilot)
         assert isinstance(app.screen, NewMembershipScreen) and form.values["first_name"] == "Grace"
+        await pilot.press("f4")                                          # no Dup here: F4 is the order queue
+        assert type(app.screen).__name__ == "OrderQueueScreen"
+        await pilot.press("escape")
+        assert isinstance(app.screen, NewMembershipScreen) and form.values["first_name"] == "Grace"
         await burst(pilot, "escape")
         await burst(pilot, "y")
         await settle(pilot)
