@@ -133,15 +133,6 @@ class TrainingPanel(Widget, can_focus=False, can_focus_children=False):
         index = trainer.page % len(pages)
         label, lines, more = pages[index]
         body = self.body_lines()
-        for i in range(body):
-            out.append("\n")
-            line = lines[i] if i < len(lines) else ""
-            if i == 0 and label and line.startswith(f"{label}: "):
-                style = "training-panel--done" if label == "Complete" else "training-panel--label"
-                out.append(f"{label}:", style=self.get_component_rich_style(style))
-                out.append(line[len(label) + 1:])
-            else:
-                out.append(line)
         status = trainer.status()
         what = "more" if more else ("next" if index + 1 < len(pages) else "fold")
         if status:
@@ -149,12 +140,32 @@ class TrainingPanel(Widget, can_focus=False, can_focus_children=False):
         else:
             keys = f"{next_key}: {what} ({index + 1}/{len(pages)}) · {list_key}: walkthroughs"
         room = max(0, width - len(keys) - 2)
+        style = self.get_component_rich_style(
+            "training-panel--done" if status.startswith("✔") else
+            "training-panel--feedback" if status else "training-panel--status")
+        # A status too long for its line (what a check found wrong) takes the text lines from the
+        # bottom up: it is what the trainee needs now; Ctrl+G still pages through the step.
+        status_lines: list[str] = []
         if len(status) > room:
-            status = status[: max(0, room - 1)] + "…"
-        style = ("training-panel--done" if status.startswith("✔") else
-                 "training-panel--feedback" if status else "training-panel--status")
+            status_lines = textwrap.wrap(status, width)
+            if len(status_lines) > body:
+                status_lines = status_lines[:body]
+                status_lines[-1] = status_lines[-1][: width - 1] + "…"
+            status = ""
+        for i in range(body - len(status_lines)):
+            out.append("\n")
+            line = lines[i] if i < len(lines) else ""
+            if i == 0 and label and line.startswith(f"{label}: "):
+                label_style = "training-panel--done" if label == "Complete" else "training-panel--label"
+                out.append(f"{label}:", style=self.get_component_rich_style(label_style))
+                out.append(line[len(label) + 1:])
+            else:
+                out.append(line)
+        for line in status_lines:
+            out.append("\n")
+            out.append(line, style=style)
         out.append("\n")
-        out.append(status, style=self.get_component_rich_style(style))
+        out.append(status, style=style)
         out.append(" " * max(1, width - len(status) - len(keys)))
         out.append(keys, style=self.get_component_rich_style("training-panel--status"))
         return out

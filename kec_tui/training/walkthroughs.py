@@ -409,8 +409,8 @@ def _batch_opened(ctx: Ctx) -> Verdict:
         return None
     if b.control_count == ctx.data["count"] and b.control_total_cents == ctx.data["total_cents"]:
         return True
-    return (f"Batch {b.number} has the tape {b.control_count} / {money.fmt_dollars(b.control_total_cents)}; "
-            f"the tape says {ctx.data['count']} / {ctx.data['total']}: F11 in the batch corrects the tape.")
+    return (f"batch {b.number} was opened for {b.control_count} / {money.fmt_dollars(b.control_total_cents)}, "
+            f"the tape says {ctx.data['count']} / {ctx.data['total']}: F11 in the batch corrects it.")
 
 
 def _stubs_keyed(ctx: Ctx) -> Verdict:
@@ -424,7 +424,7 @@ def _stubs_keyed(ctx: Ctx) -> Verdict:
     have = Counter((a, c) for _, a, _, c in lines)
     for seq, a, text_, cents in lines:
         if want[(a, cents)] < have[(a, cents)]:
-            return (f"Line {seq}: {text_} {money.fmt_dollars(cents)} is not on the stub list: F6, then Enter "
+            return (f"line {seq} ({text_} {money.fmt_dollars(cents)}) is not on the stub list: F6, then Enter "
                     f"on it changes it, F9 voids it.")
     keyed = sum((want & have).values())
     if keyed == len(ctx.data["stubs"]) and len(lines) == keyed:
