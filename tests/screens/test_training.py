@@ -403,3 +403,18 @@ async def test_keystats_screen_for_supervisors_refused_politely_to_others(practi
         assert app.screen.days == 30
         await pilot.press("escape")
         assert isinstance(app.screen, LookupScreen)
+
+
+async def test_the_idle_lock_covers_the_guide_and_its_keys(practice, tmp_path):
+    from kec_tui.screens.lock import LockScreen
+
+    app = make_app(practice, tmp_path, training="contact")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(LockScreen())
+        await settle(pilot)
+        app.trainer.tick()
+        assert not list(app.screen.query(TrainingPanel))        # nothing of the work (or the guide) shows
+        await pilot.press("ctrl+g", "ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen) and app.trainer.page == 0 and not app.trainer.folded
