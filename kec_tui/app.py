@@ -158,27 +158,24 @@ class KecApp(App):
         if not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen())
 
+    def show(self, screen_class: type) -> None:
+        """Back to a screen of this class if one is open underneath, else open one."""
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, screen_class):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(screen_class())
+
     def action_batches(self) -> None:
-        """The payment batch list: back to it if it is open underneath, else open it."""
         from kec_tui.screens.batches import BatchListScreen
 
-        for index, screen in enumerate(self.screen_stack):
-            if isinstance(screen, BatchListScreen):
-                while len(self.screen_stack) > index + 1:
-                    self.pop_screen()
-                return
-        self.push_screen(BatchListScreen())
+        self.show(BatchListScreen)
 
     def action_orders(self) -> None:
-        """The service order queue: back to it if it is open underneath, else open it."""
         from kec_tui.screens.orders import OrderQueueScreen
 
-        for index, screen in enumerate(self.screen_stack):
-            if isinstance(screen, OrderQueueScreen):
-                while len(self.screen_stack) > index + 1:
-                    self.pop_screen()
-                return
-        self.push_screen(OrderQueueScreen())
+        self.show(OrderQueueScreen)
 
     def action_new_member(self) -> None:
         from kec_tui.screens.membership import NewMembershipScreen
