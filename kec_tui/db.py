@@ -388,6 +388,15 @@ def connect(url: str, *, create: bool = True) -> pw.Database:
     return db
 
 
+def write_txn():
+    """A transaction that will write. On SQLite it takes the write lock at BEGIN
+    (IMMEDIATE), so concurrent writers queue on the busy timeout instead of failing
+    to upgrade a read lock ("database is locked"); PostgreSQL locks rows as it goes."""
+    if is_postgres():
+        return database.atomic()
+    return database.atomic("IMMEDIATE")
+
+
 def redact(url: str) -> str:
     p = urlparse(url)
     if p.password:

@@ -202,7 +202,7 @@ def reveal_bank_account(op: OperatorInfo, account_id: int) -> str:
     _, member_id, routing, number = a
     if not number:
         raise NotFound("No bank account on file")
-    with db.database.atomic():
+    with db.write_txn():
         audit.record(op, "sensitive.view", "member", member_id, account_id=account_id, field="bank_account",
                      after=mask_bank(number))
     return f"routing {routing}  account {number}"
@@ -347,6 +347,6 @@ def add_note(op: OperatorInfo, account_id: int, text: str) -> None:
         raise ValidationError("A note needs some text", "note")
     if len(text) > 2000:
         raise ValidationError("A note is at most 2,000 characters", "note")
-    with db.database.atomic():
+    with db.write_txn():
         n = db.Note.create(account=account_id, operator=op.id, text=text)
         audit.record(op, "note.add", "note", n.id, account_id=account_id, after=text[:200])

@@ -198,13 +198,7 @@ class PostResult:
 
 # ---- helpers --------------------------------------------------------------------
 
-def write_txn():
-    """A transaction that will write. On SQLite it takes the write lock at BEGIN
-    (IMMEDIATE), so concurrent writers queue on the busy timeout instead of
-    failing to upgrade a read lock; PostgreSQL locks rows as it goes."""
-    if db.is_postgres():
-        return db.database.atomic()
-    return db.database.atomic("IMMEDIATE")
+write_txn = db.write_txn   # re-exported: callers here and in other services use it
 
 
 def _locked_batch(batch_id: int) -> db.PaymentBatch:

@@ -105,7 +105,7 @@ def update_contacts(op: OperatorInfo, member_id: int, values: dict[str, str],
         raise ValidationError(message, field)
     cleaned = {f: clean(f, v) for f, v in values.items()}
     changed: list[str] = []
-    with db.database.atomic():
+    with db.write_txn():
         member = db.Member.select().where(db.Member.id == member_id)
         if db.is_postgres():
             member = member.for_update()
@@ -136,7 +136,7 @@ def add_authorized(op: OperatorInfo, member_id: int, name: str, relation: str = 
     if not name or len(name) > 80:
         raise ValidationError("Authorized person: a name up to 80 characters", "name")
     phone = clean("phone_home", phone) if phone.strip() else ""
-    with db.database.atomic():
+    with db.write_txn():
         p = db.AuthorizedPerson.create(member=member_id, name=name, relation=relation.strip()[:30], phone=phone)
         audit.record(op, "authorized.add", "member", member_id, account_id=account_id, field="authorized",
                      after=f"{name} ({relation.strip()}) {phone}".strip())
@@ -145,7 +145,7 @@ def add_authorized(op: OperatorInfo, member_id: int, name: str, relation: str = 
 
 def remove_authorized(op: OperatorInfo, person_id: int, account_id: int | None = None) -> None:
     require(op, "contact.update")
-    with db.database.atomic():
+    with db.write_txn():
         p = db.AuthorizedPerson.get_or_none(db.AuthorizedPerson.id == person_id)
         if p is None:
             raise NotFound("That authorized person was already removed")

@@ -77,12 +77,7 @@ class DisconnectProtected(ServiceError):
 
 # ---- helpers shared with memberships.py and moves.py ---------------------------------------
 
-def write_txn():
-    """A transaction that will write: IMMEDIATE on SQLite (writers queue on the busy
-    timeout instead of failing to upgrade a read lock); PostgreSQL locks rows."""
-    if db.is_postgres():
-        return db.database.atomic()
-    return db.database.atomic("IMMEDIATE")
+write_txn = db.write_txn   # re-exported: callers here and in other services use it
 
 
 def sequence_lock(field) -> None:
