@@ -46,6 +46,19 @@ async def test_every_member_screen_masks(app, banked, sqlite_db):
         await pilot.press("escape", "f12")
         await settle(pilot)
         seen.append(shown(app))                                 # history
+        await pilot.press("f4")
+        await settle(pilot)
+        seen.append(shown(app))                                 # order queue
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("f5")                                 # a new batch, then the member's stub keyed
+        await settle(pilot)
+        await pilot.press("enter", "enter", "1", "enter", *"10.00", "enter")
+        await settle(pilot)
+        await pilot.press(*str(banked.number), "enter")
+        await settle(pilot)
+        seen.append(shown(app))                                 # batch entry with the member shown
+        assert "Smith" in seen[-1]
     for text in seen:
         assert BANK not in text and BANK[-9:] not in text
         assert not re.search(r"\b\d{3}-\d{2}-\d{4}\b", text), "a full tax ID pattern is on screen"

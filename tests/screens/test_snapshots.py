@@ -56,3 +56,15 @@ def test_help_screen(app, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_contact_screen_with_an_error(app, snap_compare):
+    async def run_before(pilot):
+        await pilot.press(*"john smith", "enter")
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        await pilot.press("ctrl+e", *"555-12", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
