@@ -92,10 +92,12 @@ class SSHTerminal:
     @classmethod
     async def open(cls, port: int, username: str = "msr1", password: str | None = PASSWORD, *,
                    client_keys=None, cols: int = 80, rows: int = 24) -> SSHTerminal:
-        conn = await asyncssh.connect("127.0.0.1", port, username=username, password=password,
-                                      client_keys=client_keys or None, known_hosts=None, agent_path=None,
-                                      preferred_auth="publickey" if client_keys else "password")
-        proc = await conn.create_process(term_type="xterm-256color", term_size=(cols, rows), encoding=None)
+        conn = await asyncio.wait_for(asyncssh.connect(
+            "127.0.0.1", port, username=username, password=password, client_keys=client_keys or None,
+            known_hosts=None, agent_path=None, preferred_auth="publickey" if client_keys else "password",
+            connect_timeout=15), 20)
+        proc = await asyncio.wait_for(
+            conn.create_process(term_type="xterm-256color", term_size=(cols, rows), encoding=None), 10)
         return cls(conn, proc, cols, rows)
 
     async def _read(self) -> None:
@@ -272,8 +274,9 @@ async def test_wrong_password_unknown_operator_and_unknown_key_refused(server, s
 
 
 async def test_only_the_application_is_served(server):
-    conn = await asyncssh.connect("127.0.0.1", server.port, username="msr1", password=PASSWORD,
-                                  known_hosts=None, client_keys=None, agent_path=None)
+    conn = await asyncio.wait_for(asyncssh.connect("127.0.0.1", server.port, username="msr1", password=PASSWORD,
+                                                   known_hosts=None, client_keys=None, agent_path=None,
+                                                   connect_timeout=15), 20)
     try:
         with pytest.raises(asyncssh.ChannelOpenError):  # no port forwarding
             await conn.open_connection("127.0.0.1", server.port)

@@ -52,7 +52,7 @@ def web_server(small_coop, tmp_path):
 
 async def get_page(port: int, timeout: float = 15.0) -> tuple[int, str]:
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         while True:
             try:
                 async with http.get(f"http://127.0.0.1:{port}/") as r:
@@ -99,7 +99,7 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
     status, html = await get_page(port)
     assert status == 200
     assert "kec-tui" in html and f"ws://127.0.0.1:{port}/ws" in html
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=80&height=24") as ws:
             term = WebTerminal(ws)
             await term.wait_for("Sign in to kec-tui")
