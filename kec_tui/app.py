@@ -158,6 +158,12 @@ class KecApp(App):
         if not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen())
 
+    def leave(self, screen) -> None:
+        """Close `screen` if it is the one on top. A key typed ahead of a screen change
+        (Esc Esc) reaches the closing screen twice; it must not close the one beneath."""
+        if self.screen is screen and len(self.screen_stack) > 1:
+            self.pop_screen()
+
     def show(self, screen_class: type) -> None:
         """Back to a screen of this class if one is open underneath, else open one."""
         for index, screen in enumerate(self.screen_stack):

@@ -158,7 +158,7 @@ class AccountScreen(Screen):
             v = self.view = accounts.view(self.account_id)
         except accounts.NotFound as e:
             self.notify(e.message, severity="error")
-            self.app.pop_screen()
+            self.app.leave(self)
             return
         # Text, not markup: a name with "[" in it must print as typed.
         self.query_one("#title", Static).update(Text(
@@ -230,7 +230,7 @@ class AccountScreen(Screen):
         self.load_lists()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.app.leave(self)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -118,4 +118,4 @@ class AuditScreen(Screen):
         self.query_one(EntryForm).focus()
 
     def action_cancel(self) -> None:
-        self.app.pop_screen()
+        self.app.leave(self)

@@ -1185,7 +1185,7 @@ class BatchEntryScreen(Screen):
         from kec_tui.screens.batches import BatchListScreen
 
         if len(self.app.screen_stack) > 1 and isinstance(self.app.screen_stack[-2], BatchListScreen):
-            self.app.pop_screen()  # the list reloads itself on resume
+            self.app.leave(self)  # the list reloads itself on resume
 
     def action_report(self) -> None:
         try:

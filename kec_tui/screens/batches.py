@@ -291,4 +291,4 @@ class BatchListScreen(Screen):
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+            self.app.leave(self)

@@ -100,4 +100,4 @@ class KeystatsScreen(Screen):
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+            self.app.leave(self)

@@ -261,7 +261,7 @@ class LockboxScreen(Screen):
         self.load()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.app.leave(self)
 
     # -- importing ---------------------------------------------------------------------
     @on(Input.Submitted, "#path")

@@ -756,12 +756,12 @@ class NewMembershipScreen(Screen):
     # -- leaving
     def action_cancel(self) -> None:
         if self.done or not any(self.form.values.values()):
-            self.app.pop_screen()
+            self.app.leave(self)
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.pop_screen()
+                self.app.leave(self)
         self.app.push_screen(AskScreen("Leave without opening the account? What was keyed is dropped."), answered)
 
 

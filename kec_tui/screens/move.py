@@ -121,12 +121,12 @@ class FinalScreen(Screen):
 
     def action_cancel(self) -> None:
         if self.done or not any(v for k, v in self.form.values.items() if k not in self.defaults()):
-            self.app.pop_screen()
+            self.app.leave(self)
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.pop_screen()
+                self.app.leave(self)
         self.app.push_screen(AskScreen(f"Leave without the {self.doing}? Nothing is changed."), answered)
 
     def defaults(self) -> tuple[str, ...]:
@@ -306,7 +306,7 @@ class MoveScreen(FinalScreen):
     def finish(self, account_id: int) -> None:
         from kec_tui.screens.account import AccountScreen
 
-        self.app.pop_screen()
+        self.app.leave(self)
         if isinstance(self.app.screen, AccountScreen):
             self.app.switch_screen(AccountScreen(account_id))
         else:

@@ -294,7 +294,7 @@ class OrderQueueScreen(Screen):
         self.query_one(EditForm).focus()
 
     def action_cancel(self) -> None:
-        self.app.pop_screen()
+        self.app.leave(self)
 
     def _target(self) -> OrderInfo | None:
         o = self.selected()
