@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
 
-from kec_tui import db
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, audit

@@ -53,6 +53,7 @@ from kec_tui import db, money
 from kec_tui.checkdigit import ScanLayout
 from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind
+from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
@@ -162,64 +163,6 @@ class ReasonScreen(ModalScreen[str | None]):
         self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """Confirm."""
-
-    HELP = "Enter or Y says yes; Esc or N says no."
-    BINDINGS = [
-        bind("confirm.yes", "yes", "Yes"),
-        bind("confirm.no", "no", "No"),
-    ]
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; padding: 0 1; }
-    """
-
-    def __init__(self, title: str, text: str | Text) -> None:
-        super().__init__()
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
-            yield Static(Text("Enter/Y: yes    Esc/N: no", style="dim"))
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_no(self) -> None:
-        self.dismiss(False)
-
-
-class MessageScreen(ModalScreen[None]):
-    """A result to read."""
-
-    HELP = "Enter or Esc closes."
-    BINDINGS = [bind("message.close", "close", "Close")]
-    DEFAULT_CSS = """
-    MessageScreen { align: center middle; }
-    MessageScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $success;
-        background: $panel; padding: 0 1; }
-    """
-
-    def __init__(self, title: str, text: str | Text) -> None:
-        super().__init__()
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.text)
-            yield Static(Text("Enter or Esc closes", style="dim"))
-
-    def action_close(self) -> None:
         self.dismiss(None)
 
 

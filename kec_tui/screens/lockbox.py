@@ -12,8 +12,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import (MessageScreen, PaymentForm, ReasonScreen, accept_warnings,
-                                         account_info_line, warning_message)
+from kec_tui.screens.batch_entry import (PaymentForm, ReasonScreen, accept_warnings, account_info_line,
+                                         warning_message)
+from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult

@@ -27,12 +27,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from kec_tui import db
 from kec_tui.keymap import bind
+from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.money import fmt_dollars
 from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
 from kec_tui.services.errors import ServiceError
@@ -215,58 +216,6 @@ class StepForm(EditForm):
         info.truncate(width, overflow="ellipsis")
         lines.append(info)
         return Text("\n", end="").join(lines)
-
-
-# ---- small shared screens -------------------------------------------------------------------
-
-class ResultScreen(ModalScreen[None]):
-    """What was done."""
-
-    HELP = "What the service did, with the numbers to give the member. Enter (or Esc) continues."
-    BINDINGS = [bind("result.close", "close", "Continue")]
-    DEFAULT_CSS = """
-    ResultScreen { align: center middle; }
-    ResultScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: round $success; background: $panel; padding: 0 1; }
-    ResultScreen #result-title { text-style: bold; }
-    ResultScreen #result-hint { color: $text-muted; }
-    """
-
-    def __init__(self, title: str, lines: Sequence[str | Text]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.lines = lines
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(self.title_text), id="result-title")
-            yield Static(Text("\n").join(Text(x) if isinstance(x, str) else x for x in self.lines), id="result-body")
-            yield Static("Enter continues", id="result-hint")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-
-class AskScreen(ModalScreen[bool]):
-    """A yes / no question."""
-
-    HELP = "Y answers yes; N or Esc answers no."
-    BINDINGS = [bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
-    DEFAULT_CSS = """
-    AskScreen { align: center middle; }
-    AskScreen > Static { width: 64; max-width: 100%; height: auto; border: round $warning;
-        background: $panel; padding: 0 1; }
-    """
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text(self.question + "\n\nY yes   N no"))
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 # ---- helpers --------------------------------------------------------------------------------

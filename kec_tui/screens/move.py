@@ -21,7 +21,8 @@ from textual.widgets import Footer, Header, Static
 
 from kec_tui import db
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.membership import (NEW, NEW_LOCATION_FIELDS, AskScreen, LocationPicker, ResultScreen, StepForm,
+from kec_tui.screens.dialogs import AskScreen, ResultScreen
+from kec_tui.screens.membership import (NEW, NEW_LOCATION_FIELDS, LocationPicker, StepForm,
                                         check_contact, location_fields, must_be_yes, next_business_day, not_past,
                                         required, LOCATION_HINT)
 from kec_tui.services import accounts, contacts, fees, memberships as ms, moves, orders

@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from kec_tui import money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import ConfirmScreen, MessageScreen
+from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import returns
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.returns import RETURN_CODES, ReturnResult

@@ -14,7 +14,6 @@ import json
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time

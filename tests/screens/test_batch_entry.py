@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Input
 
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.screens.batch_entry import (BatchEntryScreen, ConfirmScreen, FindScreen, LineEditScreen, MessageScreen,
-                                         ReasonScreen)
+from kec_tui.screens.batch_entry import BatchEntryScreen, FindScreen, LineEditScreen, ReasonScreen
+from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.screens.help import keys_table
 from kec_tui.services import audit, batches, operators
 from tests import factories

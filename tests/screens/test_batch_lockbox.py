@@ -5,7 +5,8 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from kec_tui import cli
-from kec_tui.screens.batch_entry import MessageScreen, ReasonScreen
+from kec_tui.screens.batch_entry import ReasonScreen
+from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.screens.lockbox import ApplyExceptionScreen, LockboxScreen
 from kec_tui.services import batches, lockbox, operators
 from tests import factories

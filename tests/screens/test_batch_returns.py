@@ -6,7 +6,7 @@ from textual.widgets import DataTable, OptionList
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.batch_entry import ConfirmScreen, MessageScreen
+from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.screens.returns import ReturnPaymentScreen
 from kec_tui.services import operators
 from tests import factories

@@ -89,7 +89,7 @@ async def test_add_and_remove_authorized_person(app, coop):
 async def test_keys_typed_ahead_land_in_their_fields(app, coop):
     """The whole edit as one burst, nothing awaited between keys."""
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await open_contacts(pilot)
+        await open_contacts(pilot)
         keys = ["ctrl+e", *"2085550001", "enter", "ctrl+e", *"2085550002", "enter", "enter",
                 "ctrl+e", *"new@example.com", "f10"]
         from textual import events

@@ -6,10 +6,10 @@ from textual.widgets import DataTable, Static
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.membership import ResultScreen, StepForm
+from kec_tui.screens.dialogs import ResultScreen
+from kec_tui.screens.membership import StepForm
 from kec_tui.screens.move import CloseScreen, MoveScreen
 from kec_tui.services import accounts, memberships as ms, orders
-from tests import factories
 from tests.screens.conftest import settle
 from tests.screens.test_membership_screen import burst
 

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from textual import events
 from textual.widgets import Input, OptionList
 
 from kec_tui import db, money

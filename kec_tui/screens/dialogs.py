@@ -1,0 +1,80 @@
+"""Small dialogs every workflow uses: a question, and a result to read."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from kec_tui.keymap import bind
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A question before something is done."""
+
+    HELP = "Enter or Y says yes; Esc or N says no."
+    BINDINGS = [bind("confirm.yes", "answer(True)", "Yes"), bind("confirm.no", "answer(False)", "No")]
+    HINT = "Enter/Y: yes    Esc/N: no"
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $warning;
+        background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, text: str | Text = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            if self.text:
+                yield Static(self.text)
+            yield Static(Text(self.HINT, style="dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class AskScreen(ConfirmScreen):
+    """A question whose yes loses something: only Y says yes, so an Enter typed ahead cannot."""
+
+    HELP = "Y answers yes; N or Esc answers no."
+    BINDINGS = [bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
+    HINT = "Y yes   N no"
+
+
+class MessageScreen(ModalScreen[None]):
+    """What was done, with the numbers to give the member."""
+
+    HELP = "Enter or Esc continues."
+    BINDINGS = [bind("message.close", "close", "Continue")]
+    DEFAULT_CSS = """
+    MessageScreen { align: center middle; }
+    MessageScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: round $success; background: $panel; padding: 0 1; }
+    MessageScreen #result-hint { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, body: str | Text | Sequence[str | Text]) -> None:
+        super().__init__()
+        self.title_text = title
+        if isinstance(body, (list, tuple)):
+            body = Text("\n").join(Text(x) if isinstance(x, str) else x for x in body)
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"), id="result-title")
+            yield Static(self.body, id="result-body")
+            yield Static("Enter continues", id="result-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+ResultScreen = MessageScreen
