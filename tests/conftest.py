@@ -42,11 +42,42 @@ def _drop_pg_databases() -> None:
 atexit.register(_drop_pg_databases)
 
 
+def _drop_abandoned() -> None:
+    """Databases of test processes that were killed before they could clean up."""
+    import psycopg2
+
+    conn = psycopg2.connect(PG_BASE, connect_timeout=3)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'kec_test_%'")
+            names = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    for name in names:
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001 - another run may be dropping it too
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def pg_url(worker: str) -> str:
     """A database of this test process's own, so parallel runs and workers never meet."""
     name = f"kec_test_{worker}_{os.getpid()}"
     if name not in _pg_checked:
         try:
+            _drop_abandoned()
             _admin(f'CREATE DATABASE "{name}"')
             _pg_checked[name] = None
         except Exception as exc:  # noqa: BLE001
