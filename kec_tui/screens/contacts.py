@@ -48,6 +48,8 @@ AUTH_FIELDS = (
 class ContactScreen(ModalScreen[bool]):
     """Update contact details."""
 
+    AUTO_FOCUS = "EditForm"   # focused as the screen activates, so keys typed right behind F6 land in it
+
     HELP = ("The fields hold what is on file. Type over a field (Ctrl+E erases it), Enter or Tab moves on, "
             "Up goes back. Enter on the last field or F10 saves: each changed field is checked, written and "
             "logged with your name; a bad value puts the cursor back on it with the reason. F7 adds an "
