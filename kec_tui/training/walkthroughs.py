@@ -27,9 +27,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kec_tui import db, money
+from kec_tui import money
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.services import accounts
+from kec_tui.services import accounts, practice
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.operators import OperatorInfo
 
@@ -126,14 +126,7 @@ def _rng(ctx: Ctx) -> random.Random:
 
 def _candidates(rng: random.Random, limit: int = 400) -> list[int]:
     """Active accounts of members with one account, not flagged, in a random order."""
-    A = db.Account
-    today = dt.date.today()
-    ids = [i for (i,) in A.select(A.id).where(
-        A.status == "active", A.collections == False, A.bankruptcy == False,  # noqa: E712
-        (A.cash_only_until.is_null()) | (A.cash_only_until < today),
-        (A.medical_cert_until.is_null()) | (A.medical_cert_until < today),
-        (A.winter_protection_until.is_null()) | (A.winter_protection_until < today),
-    ).order_by(A.id).limit(20_000).tuples()]
+    ids = practice.check_candidates()
     rng.shuffle(ids)
     return ids[:limit]
 
@@ -165,8 +158,7 @@ def _street(v: accounts.AccountView) -> str:
 
 def _spoken(v: accounts.AccountView) -> str:
     """The name as the caller says it: "Gerald Steele" (the screens show "Steele, Gerald")."""
-    m = db.Member.get_by_id(v.member_id)
-    return f"{m.first_name} {m.last_name}".strip()
+    return practice.member_spoken_name(v.member_id)
 
 
 def _account_open(ctx: Ctx) -> Verdict:
@@ -236,9 +228,7 @@ def note_answers(note: str, cents: int, due: dt.date) -> tuple[bool, bool]:
 
 
 def _billing_noted(ctx: Ctx) -> Verdict:
-    N = db.Note
-    notes = [t for (t,) in N.select(N.text).where(N.account == ctx.data["account_id"], N.operator == ctx.op.id,
-                                                  N.created_at >= ctx.since).order_by(N.id).tuples()]
+    notes = practice.notes_since(ctx.data["account_id"], ctx.op.id, ctx.since)
     if not notes:
         return None
     due = dt.date.fromisoformat(ctx.data["due_date"])
@@ -300,18 +290,14 @@ def _contacts_open(ctx: Ctx) -> Verdict:
 
 
 def _phone_saved(ctx: Ctx) -> Verdict:
-    A = db.AuditLog
-    rows = [after for (after,) in A.select(A.after).where(
-        A.action == "contact.update", A.operator == ctx.op.id, A.entity_id == ctx.data["member_id"],
-        A.field == "phone_mobile", A.at >= ctx.since).order_by(A.id).tuples()]
+    changes = practice.contact_changes_since(ctx.data["member_id"], ctx.op.id, ctx.since)
+    rows = [after for field_, after in changes if field_ == "phone_mobile"]
     if ctx.data["new_phone"] in rows:
         return True
     if rows:
         return (f"The mobile phone was saved as {format_phone(rows[-1])}; the member said "
                 f"{ctx.data['new_phone_fmt']}: F6 and change it again.")
-    others = A.select().where(A.action == "contact.update", A.operator == ctx.op.id,
-                              A.entity_id == ctx.data["member_id"], A.at >= ctx.since).count()
-    if others:
+    if changes:
         return "You saved another field; the member's new number goes in Mobile phone."
     return None
 
@@ -397,10 +383,8 @@ def _setup_batch(ctx: Ctx) -> dict:
             "total_keyed": str(money.to_decimal(total)), "stub_list": "\n".join(lines)}
 
 
-def _batch(ctx: Ctx):
-    B = db.PaymentBatch
-    return (B.select().where(B.operator == ctx.op.id, B.created_at >= ctx.since, B.status != "void")
-            .order_by(B.id.desc()).first())
+def _batch(ctx: Ctx) -> practice.PracticeBatch | None:
+    return practice.latest_batch_since(ctx.op.id, ctx.since)
 
 
 def _batch_opened(ctx: Ctx) -> Verdict:
@@ -417,9 +401,7 @@ def _stubs_keyed(ctx: Ctx) -> Verdict:
     b = _batch(ctx)
     if b is None:
         return None
-    L = db.BatchLine
-    lines = list(L.select(L.seq, L.account, L.account_text, L.amount_cents)
-                 .where(L.batch == b.id, L.status == "active").order_by(L.seq).tuples())
+    lines = practice.active_batch_lines(b.id)
     want = Counter((s["account_id"], s["cents"]) for s in ctx.data["stubs"])
     have = Counter((a, c) for _, a, _, c in lines)
     for seq, a, text_, cents in lines:
@@ -437,7 +419,7 @@ def _batch_posted(ctx: Ctx) -> Verdict:
     if b is None:
         return None
     if b.status == "posted":
-        return True if _stubs_keyed(ctx) is True or b.accepted_by_id else \
+        return True if _stubs_keyed(ctx) is True or b.accepted else \
             "The batch posted, but not with the stubs on the list."
     return None
 
@@ -486,11 +468,8 @@ BATCH = Walkthrough(
 # ---- (d) a service order -----------------------------------------------------------------------------
 
 def _setup_order(ctx: Ctx) -> dict:
-    O = db.ServiceOrder
-
     def good(v: accounts.AccountView) -> bool:
-        return bool(v.meter_no) and not O.select().where(O.account == v.id, O.kind == "reread",
-                                                          O.status.in_(("open", "dispatched"))).exists()
+        return bool(v.meter_no) and not practice.has_open_reread(v.id)
     v, = _pick(ctx, good, what="member with a meter")
     return {"account_id": v.id, "name": v.name, "street": _street(v), "number": v.number,
             "caller": f"\"This is {_spoken(v)}, {_street(v)}. That last reading is wrong: please read "
@@ -498,9 +477,7 @@ def _setup_order(ctx: Ctx) -> dict:
 
 
 def _order_made(ctx: Ctx) -> Verdict:
-    O = db.ServiceOrder
-    made = list(O.select(O.order_no, O.kind).where(O.account == ctx.data["account_id"], O.operator == ctx.op.id,
-                                                     O.created_at >= ctx.since).order_by(O.id).tuples())
+    made = practice.orders_made_since(ctx.data["account_id"], ctx.op.id, ctx.since)
     if any(kind == "reread" for _, kind in made):
         return True
     if made:
@@ -545,9 +522,7 @@ ORDER = Walkthrough(
 # ---- (e) a new account with a bad-debt hit ---------------------------------------------------------------
 
 def _setup_membership(ctx: Ctx) -> dict:
-    from kec_tui.training import ensure_bad_debt_scenario
-
-    return ensure_bad_debt_scenario()
+    return practice.ensure_bad_debt_scenario()
 
 
 def _membership_open(ctx: Ctx) -> Verdict:
@@ -566,17 +541,9 @@ def _hit_found(ctx: Ctx) -> Verdict:
 
 
 def _account_opened(ctx: Ctx) -> Verdict:
-    A = db.AuditLog
-    opened = [aid for (aid,) in A.select(A.account).where(A.action == "account.open", A.operator == ctx.op.id,
-                                                           A.at >= ctx.since).tuples()]
-    for aid in opened:
-        a = db.Account.get_or_none(db.Account.id == aid)
-        if a is None:
+    for _aid, last_name, overridden in practice.accounts_opened_since(ctx.op.id, ctx.since):
+        if last_name.lower() != ctx.data["last"].lower():
             continue
-        m = db.Member.get_by_id(a.member_id)
-        if m.last_name.lower() != ctx.data["last"].lower():
-            continue
-        overridden = A.select().where(A.action == "bad_debt.override", A.account == aid).exists()
         return True if overridden else "The account opened without the supervisor's override on record."
     return None
 

@@ -1,0 +1,305 @@
+"""The practice database of training mode, and the queries its walkthroughs' checks make.
+
+Training (kec_tui/training) runs the real screens on a practice copy of the demo
+co-op. Everything it does with the database is here, so the training layer, like
+the screens, reaches the data only through services: building, marking and
+opening the practice copy, the trainee, the bad-debt scenario of the membership
+walkthrough, the record of finished walkthroughs, and the read-only checks
+(a note, an audited phone change, a batch and its lines, an order, an opened
+account) that tell whether a step was done.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from peewee import fn
+
+from kec_tui import db, money
+from kec_tui.checkdigit import make_account_number
+from kec_tui.services import audit, memberships, operators, passwords, search_index
+from kec_tui.services.accounts import format_phone
+from kec_tui.services.demo import build_demo
+from kec_tui.services.keystats import Counts, add_counts
+from kec_tui.services.operators import OperatorInfo
+
+PRACTICE_ACCOUNTS = 3_000
+PRACTICE_MONTHS = 12
+PRACTICE_SEED = 1961                  # fixed: every practice copy is the same co-op
+PRACTICE_PASSWORD = "practice"        # the practice supervisor's password (shown in the walkthrough)
+PRACTICE_META = "practice"            # kec_meta key marking a practice database
+
+
+class NotPractice(RuntimeError):
+    """The file named as the practice database is not one (message for the user)."""
+
+
+# ---- the practice database ------------------------------------------------------------------------
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def build_practice(path: Path, *, accounts: int = PRACTICE_ACCOUNTS, months: int = PRACTICE_MONTHS,
+                   seed: int = PRACTICE_SEED, progress: Callable[[int, int], None] | None = None) -> str:
+    """Build a fresh practice database at `path` (replacing one there, keeping its keystroke
+    statistics). Built beside it and renamed, so a failed build leaves the old one."""
+    path = Path(path)
+    kept = _read_keystats(path) if path.exists() else []
+    building = path.with_name(path.name + ".building")
+    _remove(building)
+    db.connect(str(building))
+    try:
+        summary = build_demo(accounts=accounts, months=months, seed=seed, progress=progress)
+        seed_practice()
+        _restore_keystats(kept)
+        db.set_meta(PRACTICE_META, "1")
+    finally:
+        db.database.close()
+    _remove(path)
+    os.replace(building, path)
+    return str(summary)
+
+
+def seed_practice() -> None:
+    """What the walkthroughs need beyond the demo: a supervisor who can sign in on the form,
+    and an earlier member with an unpaid final balance whom an applicant will match."""
+    if db.Operator.get_or_none(db.Operator.username == "super") is None:
+        operators.create("super", "Dana Whitfield", "supervisor")
+    passwords.set_password("super", PRACTICE_PASSWORD)
+    ensure_bad_debt_scenario()
+
+
+def open_practice(path: Path) -> None:
+    """Connect to the practice database; refuse any database not marked as practice."""
+    if not Path(path).exists():
+        raise NotPractice(f"No practice database at {path}")
+    db.connect(str(path))
+    if db.get_meta(PRACTICE_META) != "1":
+        db.database.close()
+        raise NotPractice(f"{path} is not a practice database (it has no practice mark): training never "
+                          f"runs on live data. Rebuild it with kec-tui train --reset")
+
+
+def _read_keystats(path: Path) -> list[tuple]:
+    """The keystroke statistics of an old practice database (trainees' records survive a rebuild)."""
+    try:
+        db.connect(str(path))
+        K, O = db.KeyStats, db.Operator
+        rows = list(K.select(O.username, O.name, O.role, K.day, K.keys, K.pastes, K.pasted_chars, K.corrections,
+                             K.active_ms).join(O, on=(K.operator == O.id)).tuples())
+    except Exception:  # noqa: BLE001 - an unreadable old copy is simply replaced
+        rows = []
+    finally:
+        db.database.close()
+    return rows
+
+
+def _restore_keystats(rows: list[tuple]) -> None:
+    for username, name, role, day, keys, pastes, chars, corr, active in rows:
+        row = db.Operator.get_or_none(db.Operator.username == username)
+        op_id = row.id if row else operators.create(username, name, role).id
+        add_counts(op_id, {day: Counts(keys, pastes, chars, corr, active)})
+
+
+def trainee_operator(username: str | None = None) -> OperatorInfo:
+    """The trainee in the practice database: the name given (--operator), else the OS login;
+    made an MSR there on first use."""
+    if not username:
+        try:
+            username = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no login name (some containers)
+            username = ""
+    name = re.sub(r"\W", "_", (username or "").strip().lower())[:32].strip("_") or "trainee"
+    if not name[0].isalpha():
+        name = f"t_{name}"[:32]
+    row = db.Operator.get_or_none(db.Operator.username == name)
+    if row is not None:
+        if not row.active:
+            db.Operator.update(active=True).where(db.Operator.id == row.id).execute()
+        return operators.by_username(name)
+    return operators.create(name, f"{name} (trainee)", "msr")
+
+
+# ---- the bad-debt scenario ---------------------------------------------------------------------------
+
+SCENARIO_META = "training.bad_debt"
+APPLICANT = {"first": "Dale", "last": "Brandvold", "tax_id": "518-44-4417", "birth": "04/12/1979",
+             "phone": "2087725519", "prior_street": "311 W Ironwood Dr"}
+
+
+def ensure_bad_debt_scenario() -> dict:
+    """An earlier member (final account, unpaid final bill) and a vacant service location for the
+    applicant who matches them; made once, a new vacant location whenever the last one is taken."""
+    A, M, L, LE, Me = db.Account, db.Member, db.ServiceLocation, db.LedgerEntry, db.Meter
+    stored = json.loads(db.get_meta(SCENARIO_META) or "{}")
+    today = dt.date.today()
+    with db.database.atomic():
+        prior = A.get_or_none(A.id == stored.get("prior_account_id")) if stored else None
+        if prior is None:
+            base = (A.select(fn.MAX(A.number)).scalar() or 100000) // 10 + 1
+            member = M.create(member_no=(M.select(fn.MAX(M.member_no)).scalar() or 100000) + 1,
+                              first_name=APPLICANT["first"], last_name=APPLICANT["last"],
+                              tax_id_last4=APPLICANT["tax_id"][-4:],
+                              tax_id_hash=memberships.tax_id_hash(APPLICANT["tax_id"].replace("-", ""),
+                                                                  create_salt=True),
+                              birth_date=dt.date(1979, 4, 12), phone_mobile=APPLICANT["phone"],
+                              mail_street=APPLICANT["prior_street"], mail_city="Coeur d'Alene", mail_zip="83815",
+                              joined=today - dt.timedelta(days=900))
+            loc = L.create(location_no=_next_location_no(), street=APPLICANT["prior_street"], city="Coeur d'Alene",
+                           zip="83815", map_location="T50N R4W S02")
+            opened, closed = today - dt.timedelta(days=900), today - dt.timedelta(days=240)
+            prior = A.create(number=make_account_number(base), member=member, location=loc, status="final",
+                             opened=opened, closed=closed)
+            for i, cents in enumerate((13420, 15877, 11209)):
+                day = opened + dt.timedelta(days=30 * (i + 1))
+                LE.create(account=prior, effective=day, kind="bill", amount_cents=cents, description="Electric service",
+                          due_date=day + dt.timedelta(days=20))
+                if i < 2:
+                    LE.create(account=prior, effective=day + dt.timedelta(days=18), kind="payment",
+                              amount_cents=-cents, description="Payment", reference=f"chk {2201 + i}")
+            LE.create(account=prior, effective=closed, kind="bill", amount_cents=17555, description="Final bill",
+                      due_date=closed + dt.timedelta(days=20))
+            search_index.reindex_account(prior.id)
+            # Made by the system, not keyed: the audit log says so (the history shows where the bills came from).
+            audit.record(None, "practice.scenario", "account", prior.id, account_id=prior.id,
+                         after="earlier member with an unpaid final bill (training: bad-debt audit)")
+            stored = {"prior_account_id": prior.id}
+        loc = L.get_or_none(L.id == stored.get("location_id")) if stored.get("location_id") else None
+        taken = loc is not None and A.select().where(A.location == loc.id,
+                                                     A.status.in_(("pending", "active", "disconnected"))).exists()
+        if loc is None or taken:
+            n = stored.get("locations", 0) + 1
+            loc = L.create(location_no=_next_location_no(), street=f"{1415 + 2 * n} E Lakeshore Dr", city="Hayden",
+                           zip="83835", map_location=f"T51N R4W S{10 + n % 20:02d}")
+            meter_no = f"39{loc.location_no:07d}"[-9:]
+            if not Me.select().where(Me.meter_no == meter_no).exists():
+                Me.create(meter_no=meter_no, location=loc, installed=today - dt.timedelta(days=3000))
+            stored.update(location_id=loc.id, locations=n)
+        db.set_meta(SCENARIO_META, json.dumps(stored))
+    owed = int(LE.select(fn.SUM(LE.amount_cents)).where(LE.account == prior.id).scalar() or 0)
+    pm = M.get_by_id(prior.member_id)
+    return {**APPLICANT, "phone_fmt": format_phone(APPLICANT["phone"]), "location_no": loc.location_no,
+            "location_street": f"{loc.street}, {loc.city}", "prior_account": prior.number,
+            "prior_name": f"{pm.first_name} {pm.last_name}", "owed": money.fmt_dollars(owed),
+            "sup_user": "super", "sup_password": PRACTICE_PASSWORD}
+
+
+def _next_location_no() -> int:
+    return (db.ServiceLocation.select(fn.MAX(db.ServiceLocation.location_no)).scalar() or 100000) + 1
+
+
+# ---- finished walkthroughs -----------------------------------------------------------------------------
+
+def _done_key(username: str) -> str:
+    return f"training.done.{username}"[:64]
+
+
+def walkthroughs_done(username: str) -> set[str]:
+    """The names of the walkthroughs this trainee has completed."""
+    return set(filter(None, (db.get_meta(_done_key(username)) or "").split(",")))
+
+
+def record_walkthroughs_done(username: str, names: set[str]) -> None:
+    db.set_meta(_done_key(username), ",".join(sorted(names)))
+
+
+def clock() -> dt.datetime:
+    """The database clock (seconds) a walkthrough's checks compare times with."""
+    return db.now()
+
+
+# ---- what the checks look at ---------------------------------------------------------------------------
+
+def check_candidates(limit: int = 20_000) -> list[int]:
+    """Active accounts, not flagged (collections, bankruptcy, cash only, medical, winter), by id."""
+    A = db.Account
+    today = dt.date.today()
+    return [i for (i,) in A.select(A.id).where(
+        A.status == "active", A.collections == False, A.bankruptcy == False,  # noqa: E712
+        (A.cash_only_until.is_null()) | (A.cash_only_until < today),
+        (A.medical_cert_until.is_null()) | (A.medical_cert_until < today),
+        (A.winter_protection_until.is_null()) | (A.winter_protection_until < today),
+    ).order_by(A.id).limit(limit).tuples()]
+
+
+def member_spoken_name(member_id: int) -> str:
+    """The name as a caller says it: "Gerald Steele"."""
+    m = db.Member.get_by_id(member_id)
+    return f"{m.first_name} {m.last_name}".strip()
+
+
+def notes_since(account_id: int, operator_id: int, since: dt.datetime) -> list[str]:
+    N = db.Note
+    return [t for (t,) in N.select(N.text).where(N.account == account_id, N.operator == operator_id,
+                                                 N.created_at >= since).order_by(N.id).tuples()]
+
+
+def contact_changes_since(member_id: int, operator_id: int, since: dt.datetime) -> list[tuple[str, str]]:
+    """(field, new value) of the audited contact updates of a member by an operator, oldest first."""
+    A = db.AuditLog
+    return list(A.select(A.field, A.after).where(
+        A.action == "contact.update", A.operator == operator_id, A.entity_id == member_id,
+        A.at >= since).order_by(A.id).tuples())
+
+
+@dataclass(frozen=True)
+class PracticeBatch:
+    id: int
+    number: int
+    status: str
+    control_count: int
+    control_total_cents: int
+    accepted: bool                     # posted with a supervisor's acceptance of a difference
+
+
+def latest_batch_since(operator_id: int, since: dt.datetime) -> PracticeBatch | None:
+    """The operator's newest batch opened since then (not voided)."""
+    B = db.PaymentBatch
+    b = (B.select().where(B.operator == operator_id, B.created_at >= since, B.status != "void")
+         .order_by(B.id.desc()).first())
+    if b is None:
+        return None
+    return PracticeBatch(b.id, b.number, b.status, b.control_count, b.control_total_cents, bool(b.accepted_by_id))
+
+
+def active_batch_lines(batch_id: int) -> list[tuple[int, int | None, str, int]]:
+    """(seq, account id, account as keyed, cents) of a batch's active lines, in keyed order."""
+    L = db.BatchLine
+    return list(L.select(L.seq, L.account, L.account_text, L.amount_cents)
+                .where(L.batch == batch_id, L.status == "active").order_by(L.seq).tuples())
+
+
+def has_open_reread(account_id: int) -> bool:
+    O = db.ServiceOrder
+    return O.select().where(O.account == account_id, O.kind == "reread",
+                            O.status.in_(("open", "dispatched"))).exists()
+
+
+def orders_made_since(account_id: int, operator_id: int, since: dt.datetime) -> list[tuple[int, str]]:
+    """(order no., kind) of the orders the operator made on the account since then, oldest first."""
+    O = db.ServiceOrder
+    return list(O.select(O.order_no, O.kind).where(O.account == account_id, O.operator == operator_id,
+                                                    O.created_at >= since).order_by(O.id).tuples())
+
+
+def accounts_opened_since(operator_id: int, since: dt.datetime) -> list[tuple[int, str, bool]]:
+    """(account id, member's last name, opened with a bad-debt override) of the accounts the operator opened."""
+    A = db.AuditLog
+    opened = []
+    for (aid,) in A.select(A.account).where(A.action == "account.open", A.operator == operator_id,
+                                            A.at >= since).tuples():
+        a = db.Account.get_or_none(db.Account.id == aid)
+        if a is None:
+            continue
+        m = db.Member.get_by_id(a.member_id)
+        overridden = A.select().where(A.action == "bad_debt.override", A.account == aid).exists()
+        opened.append((aid, m.last_name, overridden))
+    return opened
