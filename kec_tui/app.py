@@ -42,7 +42,7 @@ class KecApp(App):
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
         self.user_keymap = load_keymap(settings.keymap or None)
         self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
-        from kec_tui.services.keystats import KeyCounter
+        from kec_tui.keycounter import KeyCounter
 
         self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
         self.training = training                  # kec-tui train: True, or the walkthrough to start
@@ -100,7 +100,7 @@ class KecApp(App):
         if self.start_account:
             self.open_account(self.start_account)
         self.set_interval(5, self.lock_if_idle)
-        from kec_tui.services.keystats import FLUSH_SECONDS
+        from kec_tui.keycounter import FLUSH_SECONDS
 
         self.set_interval(FLUSH_SECONDS, self.flush_keystats)
         if self.training:

@@ -405,7 +405,7 @@ def redact(url: str) -> str:
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = str(exc).strip() or type(exc).__name__  # as services.errors.first_line (db imports no service)
     return text.splitlines()[0]
 
 

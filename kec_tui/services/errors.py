@@ -20,3 +20,9 @@ class PermissionDenied(ServiceError):
 
 class ValidationError(ServiceError):
     pass
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, for a one-line status or message."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

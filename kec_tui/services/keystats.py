@@ -1,9 +1,9 @@
 """Keystroke statistics per operator and day: keys, pastes, corrections and active time.
 
-The application counts in memory (``KeyCounter.observe``: a few additions per
-key, no database work) and adds what it counted to the KeyStats table about
-once a minute and on exit (``KeyCounter.flush``): one upsert per operator and
-day, so several sessions of one operator add up. Supervisors read keys per
+The application counts in memory (``kec_tui.keycounter.KeyCounter``: a few
+additions per key, no database work) and adds what it counted to the KeyStats
+table about once a minute and on exit (``add_counts``): one upsert per operator
+and day, so several sessions of one operator add up. Supervisors read keys per
 hour and the correction rate per operator and day (``report``); other roles
 are refused here, in the service.
 
@@ -19,9 +19,7 @@ are refused here, in the service.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -31,13 +29,8 @@ from kec_tui import db
 from kec_tui.services.errors import PermissionDenied, ValidationError
 from kec_tui.services.operators import OperatorInfo
 
-IDLE_GAP = 60.0                 # seconds: a longer gap between keys is not active time
-FLUSH_SECONDS = 60              # the application adds its counts to the table this often
 VIEW_ROLES = ("supervisor", "admin")
-ALWAYS_CORRECTIONS = frozenset({"backspace", "delete", "ctrl+h"})
-FORM_CORRECTION_IDS = ("entry_form.erase_input", "entry_form.field_back")
 LINE_CORRECTION_ACTIONS = ("batch_line.void", "batch_line.update")
-FORM_CLASS_NAMES = frozenset({"EntryForm"})   # a focused widget of (a subclass of) this class is an entry form
 MAX_DAYS = 366
 
 
@@ -62,127 +55,11 @@ class Counts:
         return bool(self.keys or self.pastes or self.active_ms)
 
 
-def correction_keys(keymap: dict[str, str] | None) -> frozenset[str]:
-    """The keys of Erase Input and Field Back in this keymap (ids -> "key,key")."""
-    from kec_tui.keymap import load
-
-    keymap = keymap or load()
-    keys: set[str] = set()
-    for binding_id in FORM_CORRECTION_IDS:
-        keys.update(k.strip() for k in keymap.get(binding_id, "").split(",") if k.strip())
-    return frozenset(keys)
-
-
-def _is_form(widget) -> bool:
-    return widget is not None and any(c.__name__ in FORM_CLASS_NAMES for c in type(widget).__mro__)
-
-
-class KeyCounter:
-    """In-memory counts of one session's operator, by day; see the module docstring.
-
-    ``clock`` (monotonic seconds) and ``today`` are for tests.
-    """
-
-    def __init__(self, operator_id: int | None, keymap: dict[str, str] | None = None, *,
-                 clock: Callable[[], float] = time.monotonic, today: Callable[[], dt.date] = dt.date.today):
-        self.operator_id = operator_id
-        self.form_corrections = correction_keys(keymap)
-        self._clock = clock
-        self._today = today
-        self._last: float | None = None
-        self._pending: dict[dt.date, Counts] = {}
-        self._lock = threading.Lock()
-        self.flushed = 0                      # flushes that wrote something (for tests and the screen)
-        self.last_error = ""
-
-    # -- counting (the application's event handler; no database work) --------------------------------
-    def observe(self, event, focused=None) -> None:
-        """A Textual Key or Paste event as the App received it (duck-typed: no Textual import here)."""
-        key = getattr(event, "key", None)
-        if key is not None:
-            self.key(key, correction=key in ALWAYS_CORRECTIONS
-                     or (key in self.form_corrections and _is_form(focused)))
-            return
-        text = getattr(event, "text", None)
-        if text is not None:
-            self.paste(text)
-
-    def key(self, name: str, *, correction: bool = False) -> None:
-        c = self._tick()
-        c.keys += 1
-        if correction:
-            c.corrections += 1
-
-    def paste(self, text: str) -> None:
-        c = self._tick()
-        c.pastes += 1
-        c.pasted_chars += len(text)
-
-    def _tick(self) -> Counts:
-        now = self._clock()
-        day = self._today()
-        with self._lock:
-            c = self._pending.get(day)
-            if c is None:
-                c = self._pending[day] = Counts()
-            if self._last is not None:
-                gap = now - self._last
-                if 0 <= gap < IDLE_GAP:
-                    c.active_ms += int(gap * 1000)
-            self._last = now
-            return c
-
-    def pending(self) -> dict[dt.date, Counts]:
-        """A copy of what is counted and not yet written."""
-        with self._lock:
-            return {d: Counts(**vars(c)) for d, c in self._pending.items()}
-
-    # -- writing --------------------------------------------------------------------------------------
-    def take(self) -> dict[dt.date, Counts]:
-        """What is counted, leaving nothing pending (write it, or ``restore`` it)."""
-        with self._lock:
-            taken = {d: c for d, c in self._pending.items() if c}
-            self._pending = {}
-            return taken
-
-    def restore(self, taken: dict[dt.date, Counts]) -> None:
-        """Put back counts whose write failed: the next flush tries again."""
-        with self._lock:
-            for day, c in taken.items():
-                self._pending.setdefault(day, Counts()).add(c)
-
-    def flush(self, run: Callable[[Callable[[], None]], object] | None = None) -> int:
-        """Add the pending counts to the table. ``run`` runs the write elsewhere (a thread
-        worker: it then opens its own connection); without it the write happens here, on
-        the caller's connection. A failed write keeps the counts for the next flush and is
-        never raised (it must not disturb the work on screen). Returns the days taken."""
-        if self.operator_id is None:
-            return 0
-        taken = self.take()
-        if not taken:
-            return 0
-
-        def write() -> None:
-            try:
-                with db.database.connection_context() if run is not None else nullcontext():
-                    add_counts(self.operator_id, taken)
-                self.flushed += 1
-                self.last_error = ""
-            except Exception as exc:  # noqa: BLE001 - keep the counts, try again next time
-                self.last_error = db.first_line(exc)
-                self.restore(taken)
-
-        if run is None:
-            write()
-        else:
-            run(write)
-        return len(taken)
-
-
-def add_counts(operator_id: int, by_day: dict[dt.date, Counts]) -> None:
-    """Add counts to the operator's rows of those days (created when missing), in one transaction."""
+def add_counts(operator_id: int, by_day: dict[dt.date, Counts], *, own_connection: bool = False) -> None:
+    """Add counts to the operator's rows of those days (created when missing), in one transaction.
+    ``own_connection``: called from a thread worker, which opens (and closes) its own connection."""
     K = db.KeyStats
-    with db.database.atomic():
+    with db.database.connection_context() if own_connection else nullcontext(), db.database.atomic():
         for day, c in sorted(by_day.items()):
             (K.insert(operator=operator_id, day=day, keys=c.keys, pastes=c.pastes, pasted_chars=c.pasted_chars,
                       corrections=c.corrections, active_ms=c.active_ms, updated_at=db.now())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kec_tui.services import practice
+from kec_tui.services.errors import first_line
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.services.practice import (  # noqa: F401 - the training API (cli, tests)
     NotPractice, build_practice, ensure_bad_debt_scenario, open_practice, trainee_operator)
@@ -139,7 +140,7 @@ class Trainer:
         try:
             return step.check(ctx)
         except Exception as exc:  # noqa: BLE001 - a check must never break the work on screen
-            return f"(the check could not run: {(str(exc).strip() or type(exc).__name__).splitlines()[0]})"
+            return f"(the check could not run: {first_line(exc)})"
 
     def _completed(self, run: Run) -> None:
         self.done.add(run.walkthrough.name)

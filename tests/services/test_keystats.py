@@ -5,6 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from kec_tui import db
+from kec_tui.keycounter import KeyCounter
+from kec_tui.widgets.entry_form import EntryForm, FieldSpec
 from kec_tui.services import audit, keystats, operators
 from kec_tui.services.errors import PermissionDenied, ValidationError
 
@@ -23,16 +25,12 @@ class Clock:
         self.t += seconds
 
 
-def counter(op_id, clock: Clock, keymap=None) -> keystats.KeyCounter:
-    return keystats.KeyCounter(op_id, keymap, clock=clock, today=lambda: clock.day)
+def counter(op_id, clock: Clock, keymap=None) -> KeyCounter:
+    return KeyCounter(op_id, keymap, clock=clock, today=lambda: clock.day)
 
 
-class EntryForm:  # stands for the widget: the counter knows it by class name only
-    pass
-
-
-class BatchPaymentForm(EntryForm):
-    pass
+def entry_form() -> EntryForm:
+    return EntryForm([FieldSpec("amount", "Amount", "money", 9)])
 
 
 def key(k: str):
@@ -42,7 +40,7 @@ def key(k: str):
 def test_counts_keys_corrections_and_active_time_without_a_database():
     clock = Clock()
     c = counter(None, clock)
-    form = BatchPaymentForm()
+    form = entry_form()
     for k in "12345":
         c.observe(key(k), form)
         clock.advance(0.2)
@@ -64,8 +62,8 @@ def test_counts_keys_corrections_and_active_time_without_a_database():
 def test_a_rebound_erase_key_counts_as_a_correction():
     clock = Clock()
     c = counter(None, clock, keymap={"entry_form.erase_input": "f12", "entry_form.field_back": "shift+tab"})
-    c.observe(key("f12"), BatchPaymentForm())
-    c.observe(key("ctrl+e"), BatchPaymentForm())
+    c.observe(key("f12"), entry_form())
+    c.observe(key("ctrl+e"), entry_form())
     assert c.pending()[DAY].corrections == 1
 
 
