@@ -135,7 +135,7 @@ def cmd_demo(settings, args) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from kec_tui import db
-    from kec_tui.services.demo import build_demo
+    from kec_tui.demo import build_demo
 
     url = settings.db_url
     if args.accounts < 1 or args.accounts > 1_000_000:

@@ -33,7 +33,7 @@ from kec_tui.services.accounts import display_name, format_phone
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
-TAX_ID_SALT_KEY = "tax_id_salt"        # the demo builder's key (services/demo.py)
+TAX_ID_SALT_KEY = "tax_id_salt"        # the demo builder stores it under the same key
 ACCOUNT_BASE_START = 10000
 MEMBER_NO_START = 100001
 FINAL_STATUSES = ("final", "closed")
@@ -230,6 +230,11 @@ def tax_id_hash(digits: str, *, create_salt: bool = False) -> str | None:
     salt = _salt(create_salt)
     if salt is None:
         return None
+    return hash_tax_id(salt, digits)
+
+
+def hash_tax_id(salt: str, digits: str) -> str:
+    """The match key of a tax ID's digits under a salt (the demo builder stores the same)."""
     return hashlib.sha256((salt + digits).encode()).hexdigest()
 
 

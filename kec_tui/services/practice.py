@@ -25,7 +25,7 @@ from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
 from kec_tui.services import audit, memberships, operators, passwords, search_index
 from kec_tui.services.accounts import format_phone
-from kec_tui.services.demo import build_demo
+from kec_tui.demo import build_demo
 from kec_tui.services.keystats import Counts, add_counts
 from kec_tui.services.operators import OperatorInfo
 

@@ -42,7 +42,7 @@ def timed(fn, args_list) -> list[float]:
 
 
 def build(path: Path, n: int, months: int) -> float:
-    from kec_tui.services.demo import build_demo
+    from kec_tui.demo import build_demo
 
     t = time.perf_counter()
     db.connect(str(path))

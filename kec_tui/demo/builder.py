@@ -39,9 +39,10 @@ from typing import Callable
 from kec_tui import db
 from kec_tui.checkdigit import make_account_number
 from kec_tui.services import fees, search_index
+from kec_tui.services.memberships import TAX_ID_SALT_KEY, hash_tax_id
+from kec_tui.services.returns import RETURN_CODES
 from kec_tui.services import operators as operators_svc
 
-TAX_ID_SALT_KEY = "tax_id_salt"   # kec_meta key of the database's secret salt (memberships.py reads it)
 ACCOUNT_BASE_START = 10000        # account number = make_account_number(10000 + i)
 MEMBER_NO_START = 100001
 LOCATION_NO_START = 100001
@@ -50,10 +51,6 @@ CYCLE_DAYS = {1: 3, 2: 10, 3: 17, 4: 24}  # bill cycle -> day of the month its b
 READ_LEAD_DAYS = 2                        # meters are read this many days before the bill
 FULL_PERIOD_DAYS = 27                     # a regular period (28-31 days) pays the whole base charge
 
-RETURN_CODES = {  # as services/returns.py names them
-    "R01": "Insufficient funds", "R02": "Account closed", "R08": "Payment stopped",
-    "R09": "Uncollected funds", "R10": "Customer advises not authorized",
-}
 _RETURN_PICK = ["R01"] * 7 + ["R09", "R02", "R08", "R10"]
 
 
@@ -61,13 +58,6 @@ def regular_bill_cents(rate_class: str, kwh: int) -> int:
     """A regular month: the whole base charge + energy at the class rate, half-up to the cent."""
     base, mills = fees.RATES[rate_class]
     return base + (kwh * mills + 5) // 10
-
-
-def tax_id_hash(salt: str, tax_id: str) -> str:
-    """The stored match key of a full tax ID: sha256 of the database's secret salt + the 9 digits
-    (the same key memberships.tax_id_hash computes)."""
-    digits = tax_id if tax_id.isdigit() else "".join(ch for ch in tax_id if ch.isdigit())
-    return hashlib.sha256((salt + digits).encode()).hexdigest()
 
 
 def _aba(prefix8: str) -> str:
@@ -367,7 +357,7 @@ class _Table:
                 continue
             if f.default is None and not f.null:
                 raise RuntimeError(f"demo: {meta.table_name}.{f.column_name} is NOT NULL without a default; "
-                                   f"teach services/demo.py to fill it")
+                                   f"teach kec_tui/demo/builder.py to fill it")
             value = f.default() if callable(f.default) else f.default
             extra.append(f.name)
             self.defaults += (f.db_value(value),)
@@ -878,7 +868,7 @@ class _Builder:
             routing = rng.choice(_ROUTING)
             bank = str(rng.randint(10 ** (rng.randint(7, 11)), 10 ** 12 - 1))
         self.t_member.rows.append((mid, MEMBER_NO_START - 1 + mid, p.first, p.last, p.tax_id[-4:],
-                                   tax_id_hash(self.salt, p.tax_id), p.birth, home, mobile, work, email,
+                                   hash_tax_id(self.salt, p.tax_id), p.birth, home, mobile, work, email,
                                    mail_street, mail_city, mail_state, mail_zip, preferred, cal.iso(joined),
                                    routing, bank))
         if rng.random() < 0.08:
