@@ -7,13 +7,18 @@ plain dataclasses.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 from urllib.parse import unquote, urlparse
 
 import peewee as pw
 
 database = pw.DatabaseProxy()
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SCHEMA_VERSION = 1
 
@@ -395,6 +400,22 @@ def write_txn():
     if is_postgres():
         return database.atomic()
     return database.atomic("IMMEDIATE")
+
+
+def connected(fn: Callable[P, R]) -> Callable[P, R]:
+    """A service function that can be called from any thread: on a thread without a
+    connection (a screen's thread worker, the SSH server's) it opens one for the call
+    and closes it after; where one is open (the UI thread, a test) it uses that one.
+    So services own their connection scope and callers never touch the database."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not database.is_closed():
+            return fn(*args, **kwargs)
+        with database.connection_context():
+            return fn(*args, **kwargs)
+
+    return call
 
 
 def redact(url: str) -> str:

@@ -45,6 +45,7 @@ from pathlib import Path
 import asyncssh
 
 from kec_tui.config import default_data_dir
+from kec_tui.services import operators, passwords
 
 log = logging.getLogger("kec_tui.ssh")
 
@@ -170,47 +171,24 @@ class Service:
         self.live: set[Session] = set()
         self.stats = Stats()
 
-    # Database work runs in a worker thread, on a connection of its own, closed after.
-    def _active_operator(self, username: str) -> bool:
-        from kec_tui import db
-
-        with db.database.connection_context():
-            return db.Operator.get_or_none(db.Operator.username == username.strip().lower(),
-                                           db.Operator.active == True) is not None  # noqa: E712
-
-    def _check_password(self, username: str, password: str, how: str) -> bool:
-        from kec_tui import db
-        from kec_tui.services import passwords
-
-        with db.database.connection_context():
-            ok = passwords.check_login(username, password) is not None
-            passwords.record_login(username, ok, how)
-        return ok
-
-    def _record_login(self, username: str, ok: bool, how: str) -> None:
-        from kec_tui import db
-        from kec_tui.services import passwords
-
-        with db.database.connection_context():
-            passwords.record_login(username, ok, how)
-
+    # Database work runs in a worker thread; the services open its connection and close it after.
     async def active_operator(self, username: str) -> bool:
         try:
-            return await asyncio.to_thread(self._active_operator, username)
+            return await asyncio.to_thread(operators.is_active, username)
         except Exception as exc:  # noqa: BLE001 - a database error refuses, it does not crash the server
             log.error("cannot look up operator %r: %s", username, exc)
             return False
 
     async def check_password(self, username: str, password: str, how: str) -> bool:
         try:
-            return await asyncio.to_thread(self._check_password, username, password, how)
+            return await asyncio.to_thread(passwords.sign_in, username, password, how)
         except Exception as exc:  # noqa: BLE001
             log.error("cannot check the password of %r: %s", username, type(exc).__name__)
             return False
 
     async def record_login(self, username: str, ok: bool, how: str) -> None:
         try:
-            await asyncio.to_thread(self._record_login, username, ok, how)
+            await asyncio.to_thread(passwords.record_login, username, ok, how)
         except Exception as exc:  # noqa: BLE001 - the audit must not break a sign-in
             log.warning("could not audit the sign-in of %r: %s", username, exc)
 

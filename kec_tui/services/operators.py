@@ -56,6 +56,13 @@ def by_username(username: str) -> OperatorInfo:
     return _info(row)
 
 
+@db.connected
+def is_active(username: str) -> bool:
+    """An active operator has this name (the SSH server asks before it asks for a password)."""
+    return db.Operator.select().where(db.Operator.username == username.strip().lower(),
+                                      db.Operator.active == True).exists()  # noqa: E712
+
+
 def resolve(username: str | None = None) -> OperatorInfo:
     """The operator named on the command line, else the one mapped to the OS user."""
     if username:

@@ -132,6 +132,7 @@ def check_login(username: str, password: str) -> OperatorInfo | None:
     return OperatorInfo(row.id, row.username, row.name, row.role)
 
 
+@db.connected
 def record_login(username: str, ok: bool, how: str) -> None:
     """Audit a sign-in or a refused one for a known operator (`how`: "ssh password 10.0.0.5" ...).
 
@@ -143,3 +144,11 @@ def record_login(username: str, ok: bool, how: str) -> None:
         return
     op = OperatorInfo(row.id, row.username, row.name, row.role)
     audit.record(op, "login" if ok else "login.refused", "operator", row.id, after=how[:200])
+
+
+@db.connected
+def sign_in(username: str, password: str, how: str) -> bool:
+    """Check a sign-in and audit it (or its refusal), in one call from any thread."""
+    ok = check_login(username, password) is not None
+    record_login(username, ok, how)
+    return ok
