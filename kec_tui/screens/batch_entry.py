@@ -54,7 +54,7 @@ from kec_tui.checkdigit import ScanLayout
 from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
-from kec_tui.services import batches
+from kec_tui.services import batches, reports
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
@@ -1085,7 +1085,7 @@ class BatchEntryScreen(Screen):
                 self.app.call_from_thread(self._post_failed, e.message)
                 return
             try:
-                files = batches.write_reports(self.batch_id, reports_dir(self.app.settings))
+                files = reports.write_batch_reports(self.batch_id, reports_dir(self.app.settings))
                 error = ""
             except ServiceError as e:
                 files, error = None, e.message
@@ -1132,7 +1132,7 @@ class BatchEntryScreen(Screen):
 
     def action_report(self) -> None:
         try:
-            files = batches.write_reports(self.batch_id, reports_dir(self.app.settings))
+            files = reports.write_batch_reports(self.batch_id, reports_dir(self.app.settings))
         except ServiceError as e:
             self.message(e.message, error=True)
             return

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from peewee import JOIN, IntegrityError, fn
 
@@ -842,12 +841,3 @@ def post_batch(op: OperatorInfo, batch_id: int, accept_reason: str | None = None
         audit.record(op, "batch.post", "batch", batch_id, field="status", before=b0.status,
                      after=f"posted {totals.count} lines {money.fmt(totals.total_cents)}")
     return PostResult(get_batch(batch_id), totals, len(rows), accepted)
-
-
-# ---- reports ---------------------------------------------------------------------------------
-
-def write_reports(batch_id: int, directory: str | Path, *, pdf: bool = True):
-    """The posted batch's report (text, and PDF) and the bank deposit CSV; see reports.py."""
-    from kec_tui.services import reports
-    return reports.write_batch_reports(batch_id, directory, pdf=pdf)
-

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from kec_tui import db  # noqa: E402
 from kec_tui.checkdigit import make_account_number  # noqa: E402
-from kec_tui.services import batches, lockbox, operators  # noqa: E402
+from kec_tui.services import batches, lockbox, operators, reports  # noqa: E402
 
 BASE = 200000
 CHUNK = 400
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     post_s = time.perf_counter() - t
     assert result.entries == args.lines
     t = time.perf_counter()
-    batches.write_reports(b.id, tmp / "reports")
+    reports.write_batch_reports(b.id, tmp / "reports")
     reports_s = time.perf_counter() - t
 
     # Import files: 1% unknown accounts go to exceptions.

@@ -12,7 +12,7 @@ from peewee import fn
 
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.services import accounts, audit, batches, operators
+from kec_tui.services import accounts, audit, batches, operators, reports
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from tests import factories
 
@@ -417,9 +417,9 @@ def test_reports_are_written(database, msr, supervisor, tmp_path):
     batches.void_line(msr, l2.id)
     batches.key_scan(msr, b.id, make_scan_line(c.number, 7000), "3003")
     with pytest.raises(Exception, match="not posted"):
-        batches.write_reports(b.id, tmp_path)
+        reports.write_batch_reports(b.id, tmp_path)
     batches.post_batch(supervisor, b.id, accept_reason="one stub short")
-    files = batches.write_reports(b.id, tmp_path / "out")
+    files = reports.write_batch_reports(b.id, tmp_path / "out")
     text = files.text.read_text()
     assert f"payment batch {b.number}" in text and "Lovelace, Ada" in text and "Hopper, Grace" in text
     assert "VOID" in text and "123.45" in text and "Posted" in text and "one stub short" in text
