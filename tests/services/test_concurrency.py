@@ -5,7 +5,7 @@ import threading
 
 from kec_tui import db
 from kec_tui.checkdigit import valid_account_number
-from kec_tui.services import accounts, batches, contacts, operators, orders
+from kec_tui.services import accounts, batches, contacts, lockbox, operators, orders
 from kec_tui.services import memberships as ms
 from kec_tui.services.errors import ServiceError
 from tests import factories
@@ -86,6 +86,19 @@ def test_twenty_msrs_open_a_batch_at_the_same_instant(database, msr):
     # Each number went to the batch it was reported for.
     assert {b.number: b.control_total_cents for b in r} == \
         {row.number: row.control_total_cents for row in db.PaymentBatch.select()}
+
+
+def test_lockbox_imports_and_keyed_batches_open_at_the_same_instant(database, msr, tmp_path):
+    accts = [factories.account(bills=(10000,)) for _ in range(5)]
+    files = []
+    for i, a in enumerate(accts):       # five bank files, each one payment
+        files.append(tmp_path / f"lockbox-{i}.csv")
+        files[-1].write_text(f"Account,Amount,Check Number\r\n{a.number},{10 + i}.00,{500 + i}\r\n")
+    r = at_once(*[lambda f=f: lockbox.import_file(msr, f) for f in files],
+                *[lambda i=i: batches.open_batch(msr, "check", 1, 100 + i) for i in range(5)])
+    assert not [x for x in r if isinstance(x, Exception)], r
+    numbers = [batches.get_batch(x.batch_id).number for x in r[:5]] + [b.number for b in r[5:]]
+    assert consecutive(numbers) and min(numbers) == batches.BATCH_NUMBER_START, sorted(numbers)
 
 
 def test_twenty_msrs_open_an_order_at_the_same_instant(database, msr):
