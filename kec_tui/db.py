@@ -11,7 +11,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 from urllib.parse import unquote, urlparse
 
 import peewee as pw
@@ -418,6 +418,88 @@ def connected(fn: Callable[P, R]) -> Callable[P, R]:
     return call
 
 
+def locked(model, row_id: int):
+    """The row, inside a write transaction; on PostgreSQL locked FOR UPDATE so writers
+    of the same row queue behind each other. None if it is gone."""
+    q = model.select().where(model.id == row_id)
+    if is_postgres():
+        q = q.for_update()
+    return q.first()
+
+
+# ---- numbers (batch, order, member, account, location) ------------------------------------
+# Each numbered column counts up from its start. On PostgreSQL a sequence hands out
+# the numbers: concurrent sessions never wait for or collide with each other (a number
+# taken by a transaction that then fails is not given again). On SQLite the number is
+# MAX + 1 read inside the write transaction, whose lock (BEGIN IMMEDIATE) admits one
+# writer at a time. Account numbers count their base; the service adds the check digit.
+
+class Numbering(NamedTuple):
+    field: pw.Field
+    start: int
+    scale: int = 1      # stored value // scale is the counted number (10: a check digit follows)
+
+    @property
+    def sequence(self) -> str:
+        return f"kec_{self.field.model._meta.table_name}_{self.field.column_name}_seq"
+
+
+NUMBERINGS = (
+    Numbering(PaymentBatch.number, 1001),
+    Numbering(ServiceOrder.order_no, 500001),
+    Numbering(Member.member_no, 100001),
+    Numbering(Account.number, 10000, scale=10),
+    Numbering(ServiceLocation.location_no, 1),
+)
+
+
+def numbering(field) -> Numbering:
+    for n in NUMBERINGS:
+        if n.field is field:
+            return n
+    raise KeyError(f"{field.model.__name__}.{field.name} is not a numbered column")
+
+
+def _highest(n: Numbering) -> int:
+    """The highest number in use (0 if none)."""
+    top = n.field.model.select(pw.fn.MAX(n.field)).scalar()
+    return int(top or 0) // n.scale
+
+
+def next_number(field) -> int:
+    """The next number of a numbered column (for Account.number the base, before its
+    check digit). Call inside db.write_txn(), in the transaction that inserts the row."""
+    n = numbering(field)
+    if not is_postgres():
+        if not database.in_transaction():
+            raise RuntimeError("next_number on SQLite must run inside write_txn()")
+        return max(_highest(n) + 1, n.start)
+    for _ in range(3):
+        value = database.execute_sql("SELECT nextval(%s)", (n.sequence,)).fetchone()[0]
+        taken = n.field.model.select().where(n.field >= value * n.scale, n.field < (value + 1) * n.scale).exists()
+        if not taken:
+            return value
+        _catch_up(n)    # rows were inserted without the sequence (a bulk load): move past them
+    raise RuntimeError(f"{n.sequence} keeps giving numbers already in use")
+
+
+def _catch_up(n: Numbering) -> None:
+    """Move the sequence past the highest number in use, never back."""
+    database.execute_sql(
+        f"SELECT setval(%s, m) FROM (SELECT %s AS m) top, {n.sequence} s "
+        "WHERE m > s.last_value - CASE WHEN s.is_called THEN 0 ELSE 1 END",
+        (n.sequence, _highest(n)))
+
+
+def _create_sequences() -> None:
+    """PostgreSQL: a sequence per numbered column, starting above the numbers already
+    in use (a database made before the sequences, or loaded in bulk)."""
+    for n in NUMBERINGS:
+        first = max(_highest(n) + 1, n.start)
+        database.execute_sql(f"CREATE SEQUENCE IF NOT EXISTS {n.sequence} START WITH {first} MINVALUE 1")
+        _catch_up(n)
+
+
 def redact(url: str) -> str:
     p = urlparse(url)
     if p.password:
@@ -462,6 +544,8 @@ def migrate() -> None:
         else:
             _add_missing_columns()      # first: new indexes may be on new columns
             database.create_tables(MODELS, safe=True)
+        if is_postgres():
+            _create_sequences()
         for version in range(current + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version]()
             current = version
@@ -504,7 +588,11 @@ def set_meta(key: str, value: str) -> None:
 
 def drop_all() -> None:
     """Tests only: remove every table of ours."""
-    database.drop_tables(list(reversed(MODELS)), safe=True, cascade=True) if is_postgres() else \
+    if is_postgres():
+        database.drop_tables(list(reversed(MODELS)), safe=True, cascade=True)
+        for n in NUMBERINGS:
+            database.execute_sql(f"DROP SEQUENCE IF EXISTS {n.sequence}")
+    else:
         database.drop_tables(list(reversed(MODELS)), safe=True)
 
 

@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, fn
 
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanError, ScanLayout, ScanLine, parse_scan_line, valid_account_number
@@ -38,7 +38,7 @@ MAX_LINE_CENTS = 9_999_999          # $99,999.99: the most one stub may carry
 MAX_CONTROL_COUNT = 99_999
 OVERPAY_FACTOR = 2                  # warn when a payment is more than 2x the amount due ...
 OVERPAY_MIN_CENTS = 50_000          # ... and more than $500
-BATCH_NUMBER_START = 1001
+BATCH_NUMBER_START = db.numbering(db.PaymentBatch.number).start
 KEYED_TENDERS = ("check", "cash", "money_order")
 CHECK_TENDERS = ("check", "lockbox", "ach")     # what a cash-only account may not pay with
 EDITABLE = ("open", "balanced", "out_of_balance")
@@ -197,22 +197,16 @@ class PostResult:
 
 # ---- helpers --------------------------------------------------------------------
 
-write_txn = db.write_txn   # re-exported: callers here and in other services use it
-
-
-def _locked_batch(batch_id: int) -> db.PaymentBatch:
+def locked_batch(batch_id: int) -> db.PaymentBatch:
     """Read the batch inside a write transaction; on PostgreSQL lock its row so
     line keying and posting of the same batch queue behind each other."""
-    q = db.PaymentBatch.select().where(db.PaymentBatch.id == batch_id)
-    if db.is_postgres():
-        q = q.for_update()
-    b = q.first()
+    b = db.locked(db.PaymentBatch, batch_id)
     if b is None:
         raise NotFound("No such batch")
     return b
 
 
-def _editable(b: db.PaymentBatch) -> None:
+def require_editable(b: db.PaymentBatch) -> None:
     if b.status == "posted":
         raise AlreadyPosted(f"Batch {b.number} is posted: it cannot change (use a returned payment or an adjustment)")
     if b.status not in EDITABLE:
@@ -279,7 +273,7 @@ def _tender(tender: str) -> str:
     return tender
 
 
-def _ack_codes(ack: Iterable[str | LineWarning] | None) -> set[str]:
+def ack_codes(ack: Iterable[str | LineWarning] | None) -> set[str]:
     return {a.code if isinstance(a, LineWarning) else str(a) for a in (ack or ())}
 
 
@@ -322,7 +316,7 @@ def _account_number(account_text: str) -> int:
     return int(text)
 
 
-def _account_row(account_text: str) -> db.Account:
+def account_row(account_text: str) -> db.Account:
     number = _account_number(account_text)
     row = db.Account.get_or_none(db.Account.number == number)
     if row is None:
@@ -501,22 +495,14 @@ def create_batch(op: OperatorInfo, tender: str, control_count: int, control_tota
                  batch_date: dt.date | None = None, source: str = "keyed",
                  payment_import_id: int | None = None) -> int:
     """Insert a batch with the next number, in the caller's transaction if any. Returns its id."""
-    for attempt in range(5):
-        try:
-            with write_txn():
-                top = db.PaymentBatch.select(fn.MAX(db.PaymentBatch.number)).scalar()
-                number = max(int(top or 0) + 1, BATCH_NUMBER_START)
-                b = db.PaymentBatch.create(number=number, batch_date=batch_date or dt.date.today(), tender=tender,
-                                           source=source, operator=op.id, control_count=control_count,
-                                           control_total_cents=control_total_cents,
-                                           payment_import=payment_import_id)
-                audit.record(op, "batch.open", "batch", b.id,
-                             after=f"batch {number} {tender} {control_count} lines {money.fmt(control_total_cents)}")
-            return b.id
-        except IntegrityError:   # another session took the number first (PostgreSQL): take the next
-            if attempt == 4:
-                raise ServiceError("Could not assign a batch number; try again") from None
-    raise AssertionError("unreachable")
+    with db.write_txn():
+        number = db.next_number(db.PaymentBatch.number)
+        b = db.PaymentBatch.create(number=number, batch_date=batch_date or dt.date.today(), tender=tender,
+                                   source=source, operator=op.id, control_count=control_count,
+                                   control_total_cents=control_total_cents, payment_import=payment_import_id)
+        audit.record(op, "batch.open", "batch", b.id,
+                     after=f"batch {number} {tender} {control_count} lines {money.fmt(control_total_cents)}")
+    return b.id
 
 
 def open_batch(op: OperatorInfo, tender: str, control_count: int, control_total_cents: int,
@@ -535,9 +521,9 @@ def reopen(op: OperatorInfo, batch_id: int, n_last: int = 10) -> ReopenedBatch:
     """Continue an unposted batch (one left by a crash too): every keyed line
     is there, since each was committed. A balanced batch goes back to open."""
     require(op, "payment.key")
-    with write_txn():
-        b = _locked_batch(batch_id)
-        _editable(b)
+    with db.write_txn():
+        b = locked_batch(batch_id)
+        require_editable(b)
         if b.status != "open":
             db.PaymentBatch.update(status="open").where(db.PaymentBatch.id == batch_id,
                                                         db.PaymentBatch.status.in_(EDITABLE)).execute()
@@ -548,9 +534,9 @@ def change_controls(op: OperatorInfo, batch_id: int, control_count: int, control
     """Correct the tape (a mis-added control); audited."""
     require(op, "payment.key")
     _check_controls(control_count, control_total_cents)
-    with write_txn():
-        b = _locked_batch(batch_id)
-        _editable(b)
+    with db.write_txn():
+        b = locked_batch(batch_id)
+        require_editable(b)
         before = f"{b.control_count} lines {money.fmt(b.control_total_cents)}"
         db.PaymentBatch.update(control_count=control_count, control_total_cents=control_total_cents,
                                status="open").where(db.PaymentBatch.id == batch_id).execute()
@@ -562,9 +548,9 @@ def change_controls(op: OperatorInfo, batch_id: int, control_count: int, control
 def balance_batch(op: OperatorInfo, batch_id: int) -> BatchTotals:
     """End of keying: compare with the controls and mark balanced or out_of_balance."""
     require(op, "payment.key")
-    with write_txn():
-        b = _locked_batch(batch_id)
-        _editable(b)
+    with db.write_txn():
+        b = locked_batch(batch_id)
+        require_editable(b)
         totals = batch_totals(batch_id)
         db.PaymentBatch.update(status="balanced" if totals.balanced else "out_of_balance").where(
             db.PaymentBatch.id == batch_id, db.PaymentBatch.status.in_(EDITABLE)).execute()
@@ -574,9 +560,9 @@ def balance_batch(op: OperatorInfo, batch_id: int) -> BatchTotals:
 def void_batch(op: OperatorInfo, batch_id: int, reason: str = "") -> BatchInfo:
     """Abandon a batch with no active lines."""
     require(op, "payment.key")
-    with write_txn():
-        b = _locked_batch(batch_id)
-        _editable(b)
+    with db.write_txn():
+        b = locked_batch(batch_id)
+        require_editable(b)
         if batch_totals(batch_id).count:
             raise BatchStateError(f"Batch {b.number} has lines: void them first, or post it")
         db.PaymentBatch.update(status="void").where(db.PaymentBatch.id == batch_id,
@@ -642,7 +628,7 @@ def _judge_warnings(warnings: list[LineWarning], ack: set[str], reason: str) -> 
     return text, unapplied, reason if unapplied else ""
 
 
-def _insert_line(op: OperatorInfo, b: db.PaymentBatch, account: db.Account, account_text: str, amount_cents: int,
+def insert_line(op: OperatorInfo, b: db.PaymentBatch, account: db.Account, account_text: str, amount_cents: int,
                  check_no: str, tender: str, source: str, ack: set[str], reason: str) -> int:
     """In the caller's write transaction, with the batch locked."""
     warnings = line_warnings(b.id, account.id, amount_cents, tender)
@@ -671,12 +657,12 @@ def key_line(op: OperatorInfo, batch_id: int, account_text: str, amount_cents: i
         raise ValidationError(f"Source must be one of {', '.join(db.LINE_SOURCES)}", "source")
     check_amount(amount_cents)
     check_no = clean_check_no(check_no)
-    account = _account_row(account_text)
-    with write_txn():
-        b = _locked_batch(batch_id)
-        _editable(b)
-        line_id = _insert_line(op, b, account, str(account_text).strip(), amount_cents, check_no,
-                               _tender(tender or b.tender), source, _ack_codes(ack), reason)
+    account = account_row(account_text)
+    with db.write_txn():
+        b = locked_batch(batch_id)
+        require_editable(b)
+        line_id = insert_line(op, b, account, str(account_text).strip(), amount_cents, check_no,
+                               _tender(tender or b.tender), source, ack_codes(ack), reason)
     return get_line(line_id)
 
 
@@ -700,13 +686,13 @@ def update_line(op: OperatorInfo, line_id: int, *, account_text: str | None = No
         check_amount(amount_cents)
     if check_no is not None:
         check_no = clean_check_no(check_no)
-    new_account = _account_row(account_text) if account_text is not None else None
-    with write_txn():
+    new_account = account_row(account_text) if account_text is not None else None
+    with db.write_txn():
         line = db.BatchLine.get_or_none(db.BatchLine.id == line_id)
         if line is None:
             raise NotFound("No such line")
-        b = _locked_batch(line.batch_id)
-        _editable(b)
+        b = locked_batch(line.batch_id)
+        require_editable(b)
         line = db.BatchLine.get_by_id(line_id)
         if line.status != "active":
             raise BatchStateError(f"Line {line.seq} is void: key a new line instead")
@@ -734,7 +720,7 @@ def update_line(op: OperatorInfo, line_id: int, *, account_text: str | None = No
         if "account" in changes or "amount" in changes or "tender" in changes:
             warnings = line_warnings(b.id, account_id, amount, updates.get("tender", line.tender),
                                      exclude_line_id=line_id)
-            ack_text, unapplied, unapplied_reason = _judge_warnings(warnings, _ack_codes(ack), reason)
+            ack_text, unapplied, unapplied_reason = _judge_warnings(warnings, ack_codes(ack), reason)
             updates.update(warnings_ack=ack_text, unapplied=unapplied, unapplied_reason=unapplied_reason)
         db.BatchLine.update(**updates).where(db.BatchLine.id == line_id).execute()
         for name, (before, after) in changes.items():
@@ -748,12 +734,12 @@ def update_line(op: OperatorInfo, line_id: int, *, account_text: str | None = No
 def void_line(op: OperatorInfo, line_id: int, reason: str = "") -> LineInfo:
     """Take a line out of an unposted batch (it stays listed as void); audited."""
     require(op, "payment.key")
-    with write_txn():
+    with db.write_txn():
         line = db.BatchLine.get_or_none(db.BatchLine.id == line_id)
         if line is None:
             raise NotFound("No such line")
-        b = _locked_batch(line.batch_id)
-        _editable(b)
+        b = locked_batch(line.batch_id)
+        require_editable(b)
         n = db.BatchLine.update(status="void").where(db.BatchLine.id == line_id,
                                                      db.BatchLine.status == "active").execute()
         if n != 1:
@@ -786,7 +772,7 @@ def post_batch(op: OperatorInfo, batch_id: int, accept_reason: str | None = None
     if not (op.can("payment.key") or (b0.source != "keyed" and op.can("payment.import"))):
         require(op, "payment.key")
     accepted = False
-    with write_txn():
+    with db.write_txn():
         claimed = (db.PaymentBatch.update(status="posted", posted_at=db.now(), posted_by=op.id)
                    .where(db.PaymentBatch.id == batch_id, db.PaymentBatch.status.in_(EDITABLE)).execute())
         if claimed != 1:

@@ -505,7 +505,7 @@ def import_file(op: OperatorInfo, path: str | Path, mapping: Mapping[str, str] |
     x_total = sum(fp.amount_cents for fp, _ in excepted)
     assert m_total + x_total == parsed.total_cents
     batch_id = batch_number = None
-    with batches.write_txn():
+    with db.write_txn():
         try:
             with db.database.atomic():
                 imp = db.PaymentImport.create(
@@ -603,22 +603,22 @@ def resolve_exception(op: OperatorInfo, exc_id: int, account_text: str, *, batch
     or in the open exceptions batch (whose controls grow by this payment).
     The line warnings apply as in keying (`ack`, `reason`)."""
     require(op, "payment.key")
-    account = batches._account_row(account_text)
-    with batches.write_txn():
+    account = batches.account_row(account_text)
+    with db.write_txn():
         x = db.PaymentException.get_or_none(db.PaymentException.id == exc_id)
         if x is None:
             raise NotFound("No such exception")
         batches.check_amount(x.amount_cents)
         target = batch_id or open_exceptions_batch(op)
-        b = batches._locked_batch(target)
-        batches._editable(b)
+        b = batches.locked_batch(target)
+        batches.require_editable(b)
         claimed = (db.PaymentException.update(status="applied", resolved_by=op.id, resolved_at=db.now(),
                                               resolution=f"applied to {account.number} in batch {b.number}")
                    .where(db.PaymentException.id == exc_id, db.PaymentException.status == "open").execute())
         if claimed != 1:
             raise ServiceError(f"This exception was already {db.PaymentException.get_by_id(exc_id).status}")
-        line_id = batches._insert_line(op, b, account, str(account_text).strip(), x.amount_cents, x.check_no,
-                                       b.tender, "imported", batches._ack_codes(ack), reason)
+        line_id = batches.insert_line(op, b, account, str(account_text).strip(), x.amount_cents, x.check_no,
+                                      b.tender, "imported", batches.ack_codes(ack), reason)
         if b.source == "exceptions":
             db.PaymentBatch.update(control_count=db.PaymentBatch.control_count + 1,
                                    control_total_cents=db.PaymentBatch.control_total_cents + x.amount_cents
@@ -636,7 +636,7 @@ def return_exception(op: OperatorInfo, exc_id: int, reason: str) -> ExceptionInf
     reason = reason.strip()
     if not reason:
         raise ValidationError("Give a reason for returning the payment", "reason")
-    with batches.write_txn():
+    with db.write_txn():
         x = db.PaymentException.get_or_none(db.PaymentException.id == exc_id)
         if x is None:
             raise NotFound("No such exception")

@@ -34,8 +34,6 @@ from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, Va
 from kec_tui.services.operators import OperatorInfo, require
 
 TAX_ID_SALT_KEY = "tax_id_salt"        # the demo builder stores it under the same key
-ACCOUNT_BASE_START = 10000
-MEMBER_NO_START = 100001
 FINAL_STATUSES = ("final", "closed")
 STRONG_CRITERIA = ("tax_id", "phone", "address")
 CRITERIA_LABELS = {"name": "name", "tax_id": "tax ID", "tax_id_last4": "tax ID last 4",
@@ -449,13 +447,13 @@ def add_location(op: OperatorInfo, street: str, city: str, zip_code: str, state:
     map_location = (map_location or "").strip()
     if len(map_location) > 40:
         raise ValidationError("Map location: at most 40 characters", "map_location")
-    owner_name, owner_phone = _clean_landlord(owner) if owner else ("", "")
-    with orders.write_txn():
+    owner_name, owner_phone = clean_landlord(owner) if owner else ("", "")
+    with db.write_txn():
         dup = db.ServiceLocation.get_or_none(fn.LOWER(db.ServiceLocation.street) == street.lower(),
                                              fn.LOWER(db.ServiceLocation.city) == city.lower())
         if dup:
             raise ValidationError(f"{street}, {city} is already location {dup.location_no}", "street")
-        no = orders.allocate(db.ServiceLocation.location_no, 1)
+        no = db.next_number(db.ServiceLocation.location_no)
         loc = db.ServiceLocation.create(location_no=no, street=street, city=city, state=state, zip=zip_code,
                                         map_location=map_location, owner_name=owner_name, owner_phone=owner_phone)
         audit.record(op, "location.add", "location", loc.id, field="location",
@@ -486,7 +484,7 @@ def deposit_quote(location_id: int, today: dt.date | None = None) -> DepositQuot
 
 # ---- opening an account -------------------------------------------------------------------------------
 
-def _clean_landlord(owner: Landlord) -> tuple[str, str]:
+def clean_landlord(owner: Landlord) -> tuple[str, str]:
     name = (owner.owner_name or "").strip()
     if not name or len(name) > 80:
         raise ValidationError("Owner / landlord: a name up to 80 characters", "owner_name")
@@ -551,9 +549,7 @@ def _check_override(found: BadDebtAudit, acknowledged: bool, override: Override 
 
 def new_account_number() -> int:
     """The next account number (base + check digit), in the caller's write transaction."""
-    orders.sequence_lock(db.Account.number)
-    top = db.Account.select(fn.MAX(db.Account.number)).scalar()
-    return make_account_number(max(int(top or 0) // 10 + 1, ACCOUNT_BASE_START))
+    return make_account_number(db.next_number(db.Account.number))
 
 
 def location_meter(location_id: int) -> db.Meter | None:
@@ -582,7 +578,7 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
     if bill_cycle is not None and (isinstance(bill_cycle, bool) or not isinstance(bill_cycle, int)
                                    or not 1 <= bill_cycle <= 20):
         raise ValidationError("Bill cycle: 1 to 20", "bill_cycle")
-    owner = _clean_landlord(landlord) if landlord else None
+    owner = clean_landlord(landlord) if landlord else None
     deposit_waiver = (deposit_waiver or "").strip()
     if len(deposit_waiver) > 200:
         raise ValidationError("The waiver reason is at most 200 characters", "deposit_waiver")
@@ -591,8 +587,8 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
         raise ValidationError("The connect due date is in the past", "connect_due")
     sched = fees.schedule()
     entries: list[int] = []
-    with orders.write_txn():
-        loc = orders.locked(db.ServiceLocation, location_id)
+    with db.write_txn():
+        loc = db.locked(db.ServiceLocation, location_id)
         if loc is None:
             raise NotFound("No such service location", "location")
         busy = in_service_account(loc.id)
@@ -613,7 +609,7 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
             found = _audit_member(member, loc.id)
         reason = _check_override(found, acknowledged, override)
         if ap is not None:
-            member_no = orders.allocate(db.Member.member_no, MEMBER_NO_START)
+            member_no = db.next_number(db.Member.member_no)
             mail = {k: ap[k] for k in ("mail_street", "mail_city", "mail_state", "mail_zip") if k in ap} or \
                 {"mail_street": loc.street, "mail_city": loc.city, "mail_state": loc.state, "mail_zip": loc.zip}
             member = db.Member.create(

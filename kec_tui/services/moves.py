@@ -105,7 +105,7 @@ def _final_read_and_bill(op: OperatorInfo, a: db.Account, reading, when: dt.date
 
 
 def _account_for_final(account_id: int) -> db.Account:
-    a = orders.locked(db.Account, account_id)
+    a = db.locked(db.Account, account_id)
     if a is None:
         raise NotFound("That account no longer exists", "account")
     if a.status not in orders.IN_SERVICE:
@@ -135,18 +135,18 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
     day = when.date()
     if rate_class is not None and rate_class not in db.RATE_CLASSES:
         raise ValidationError(f"Rate class must be one of {', '.join(db.RATE_CLASSES)}", "rate_class")
-    owner = memberships._clean_landlord(landlord) if landlord else None
+    owner = memberships.clean_landlord(landlord) if landlord else None
     notes = orders.clean_notes(notes)
     if connect_due is not None and connect_due < day:
         raise ValidationError("The connect due date is in the past", "connect_due")
-    with orders.write_txn():
+    with db.write_txn():
         a = _account_for_final(account_id)
         if a.status == "pending":
             raise ServiceError(f"Account {a.number} was never connected: cancel its connect and open the "
                                f"account at the new location instead", "account")
         if new_location_id == a.location_id:
             raise ValidationError("That is the account's own service location", "location")
-        loc = orders.locked(db.ServiceLocation, new_location_id)
+        loc = db.locked(db.ServiceLocation, new_location_id)
         if loc is None:
             raise NotFound("No such service location", "location")
         busy = memberships.in_service_account(loc.id)
@@ -212,7 +212,7 @@ def close_account(op: OperatorInfo, account_id: int, reading=None, *, when: dt.d
     when = when or db.now()
     day = when.date()
     notes = orders.clean_notes(notes)
-    with orders.write_txn():
+    with db.write_txn():
         a = _account_for_final(account_id)
         _open_orders_error(a)
         final = _final_read_and_bill(op, a, reading, when)

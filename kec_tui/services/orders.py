@@ -18,16 +18,12 @@ What completion does, by kind:
 - meter_replace: meter_no is the new meter, reading its starting read,
   old_reading the old meter's final read;
 - move_out_read: the reading (the final bill is the move / closure flow's).
-
-The helpers at the top (write_txn, allocate, locked) serve memberships.py and
-moves.py too.
 """
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import textwrap
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +36,7 @@ from kec_tui.services.accounts import display_name, format_phone
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
-ORDER_NO_START = 500001
+ORDER_NO_START = db.numbering(db.ServiceOrder.order_no).start
 ACTIVE = ("open", "dispatched")
 KIND_LABELS = {
     "connect": "Connect", "disconnect_nonpay": "Disconnect for non-pay", "reconnect": "Reconnect",
@@ -75,35 +71,7 @@ class DisconnectProtected(ServiceError):
     """Winter protection or a medical certificate forbids disconnection now."""
 
 
-# ---- helpers shared with memberships.py and moves.py ---------------------------------------
-
-write_txn = db.write_txn   # re-exported: callers here and in other services use it
-
-
-def sequence_lock(field) -> None:
-    """Serialize allocators of a number column until the caller's transaction ends:
-    a transaction advisory lock on PostgreSQL; SQLite's IMMEDIATE transaction
-    already holds the one write lock."""
-    if db.is_postgres():
-        key = zlib.crc32(f"{field.model._meta.table_name}.{field.name}".encode())
-        db.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
-
-
-def allocate(field, start: int) -> int:
-    """The next value of a number column (max + 1, at least `start`), in the caller's
-    write transaction."""
-    sequence_lock(field)
-    top = field.model.select(fn.MAX(field)).scalar()
-    return max(int(top or 0) + 1, start)
-
-
-def locked(model, row_id: int):
-    """The row, locked FOR UPDATE on PostgreSQL (inside a write transaction); None if gone."""
-    q = model.select().where(model.id == row_id)
-    if db.is_postgres():
-        q = q.for_update()
-    return q.first()
-
+# ---- helpers ----------------------------------------------------------------------------
 
 def today_or(today: dt.date | None) -> dt.date:
     return today or dt.date.today()
@@ -319,8 +287,8 @@ def declare_winter_protection(op: OperatorInfo, account_id: int, household: Iter
     if not who or any(h not in WINTER_HOUSEHOLD for h in who):
         raise ValidationError(f"Who in the household: one or more of {', '.join(WINTER_HOUSEHOLD)}", "household")
     until = winter_end(today)
-    with write_txn():
-        a = locked(db.Account, account_id)
+    with db.write_txn():
+        a = db.locked(db.Account, account_id)
         if a is None:
             raise NotFound("That account no longer exists")
         if a.rate_class != "RES":
@@ -342,8 +310,8 @@ def record_medical_certificate(op: OperatorInfo, account_id: int, received: dt.d
     if not 1 <= days <= 90:
         raise ValidationError("A medical certificate postpones disconnection 1 to 90 days", "days")
     until = received + dt.timedelta(days=days)
-    with write_txn():
-        a = locked(db.Account, account_id)
+    with db.write_txn():
+        a = db.locked(db.Account, account_id)
         if a is None:
             raise NotFound("That account no longer exists")
         db.Account.update(medical_cert_until=until).where(db.Account.id == account_id).execute()
@@ -397,7 +365,7 @@ def new_order(op: OperatorInfo | None, a: db.Account, kind: str, *, priority: in
     notes = clean_notes(notes)
     if check:
         _check_new_order(a, kind, today)
-    order_no = allocate(db.ServiceOrder.order_no, ORDER_NO_START)
+    order_no = db.next_number(db.ServiceOrder.order_no)
     o = db.ServiceOrder.create(order_no=order_no, account=a.id, kind=kind, status="open", priority=priority,
                                due_date=due_date, notes=notes, operator=op.id if op else None,
                                member_requested=bool(member_requested), created_at=db.now())
@@ -414,8 +382,8 @@ def create_order(op: OperatorInfo, account_id: int, kind: str, *, priority: int 
     certificate, a disconnect of an account not active, a reconnect of one not
     disconnected, a second open order of the same kind, any order on a final account."""
     require(op, "order.create")
-    with write_txn():
-        a = locked(db.Account, account_id)
+    with db.write_txn():
+        a = db.locked(db.Account, account_id)
         if a is None:
             raise NotFound("That account no longer exists")
         o = new_order(op, a, kind, priority=priority, due_date=due_date, notes=notes,
@@ -447,7 +415,7 @@ def dispatch_order(op: OperatorInfo, order_no: int, to: str = "", when: dt.datet
     to = (to or "").strip()
     if len(to) > 40:
         raise ValidationError("Dispatched to: at most 40 characters", "dispatched_to")
-    with write_txn():
+    with db.write_txn():
         o = _order_row(order_no)
         n = (db.ServiceOrder.update(status="dispatched", dispatched_at=when or db.now(), dispatched_to=to)
              .where(db.ServiceOrder.id == o.id, db.ServiceOrder.status == "open").execute())
@@ -466,7 +434,7 @@ def cancel_order(op: OperatorInfo, order_no: int, reason: str) -> OrderInfo:
         raise ValidationError("Give the reason for cancelling", "reason")
     if len(reason) > 200:
         raise ValidationError("The reason is at most 200 characters", "reason")
-    with write_txn():
+    with db.write_txn():
         o = _order_row(order_no)
         n = (db.ServiceOrder.update(status="cancelled", resolution=reason)
              .where(db.ServiceOrder.id == o.id, db.ServiceOrder.status.in_(ACTIVE)).execute())
@@ -558,7 +526,7 @@ def complete(op: OperatorInfo, o: db.ServiceOrder, *, reading=None, meter_no: st
     waive_fee = (waive_fee or "").strip()[:200]
     if o.status not in ACTIVE:
         raise _state_error(o, "completed")
-    a = locked(db.Account, o.account_id)
+    a = db.locked(db.Account, o.account_id)
     kind = o.kind
     if reading is not None and reading != "":
         reading = _check_reading(reading)
@@ -660,7 +628,7 @@ def complete_order(op: OperatorInfo, order_no: int, reading=None, meter_no: str 
     account's state and charge the fee (see the module doc). A second completion,
     however close in time, gets AlreadyCompleted."""
     require(op, "order.complete")
-    with write_txn():
+    with db.write_txn():
         o = _order_row(order_no)
         return complete(op, o, reading=reading, meter_no=meter_no, old_reading=old_reading, notes=notes,
                         when=when, waive_fee=waive_fee)

@@ -141,11 +141,11 @@ def ensure_bad_debt_scenario() -> dict:
     A, M, L, LE, Me = db.Account, db.Member, db.ServiceLocation, db.LedgerEntry, db.Meter
     stored = json.loads(db.get_meta(SCENARIO_META) or "{}")
     today = dt.date.today()
-    with db.database.atomic():
+    with db.write_txn():
         prior = A.get_or_none(A.id == stored.get("prior_account_id")) if stored else None
         if prior is None:
-            base = (A.select(fn.MAX(A.number)).scalar() or 100000) // 10 + 1
-            member = M.create(member_no=(M.select(fn.MAX(M.member_no)).scalar() or 100000) + 1,
+            base = db.next_number(A.number)
+            member = M.create(member_no=db.next_number(M.member_no),
                               first_name=APPLICANT["first"], last_name=APPLICANT["last"],
                               tax_id_last4=APPLICANT["tax_id"][-4:],
                               tax_id_hash=memberships.tax_id_hash(APPLICANT["tax_id"].replace("-", ""),
@@ -153,7 +153,7 @@ def ensure_bad_debt_scenario() -> dict:
                               birth_date=dt.date(1979, 4, 12), phone_mobile=APPLICANT["phone"],
                               mail_street=APPLICANT["prior_street"], mail_city="Coeur d'Alene", mail_zip="83815",
                               joined=today - dt.timedelta(days=900))
-            loc = L.create(location_no=_next_location_no(), street=APPLICANT["prior_street"], city="Coeur d'Alene",
+            loc = L.create(location_no=db.next_number(L.location_no), street=APPLICANT["prior_street"], city="Coeur d'Alene",
                            zip="83815", map_location="T50N R4W S02")
             opened, closed = today - dt.timedelta(days=900), today - dt.timedelta(days=240)
             prior = A.create(number=make_account_number(base), member=member, location=loc, status="final",
@@ -177,7 +177,7 @@ def ensure_bad_debt_scenario() -> dict:
                                                      A.status.in_(("pending", "active", "disconnected"))).exists()
         if loc is None or taken:
             n = stored.get("locations", 0) + 1
-            loc = L.create(location_no=_next_location_no(), street=f"{1415 + 2 * n} E Lakeshore Dr", city="Hayden",
+            loc = L.create(location_no=db.next_number(L.location_no), street=f"{1415 + 2 * n} E Lakeshore Dr", city="Hayden",
                            zip="83835", map_location=f"T51N R4W S{10 + n % 20:02d}")
             meter_no = f"39{loc.location_no:07d}"[-9:]
             if not Me.select().where(Me.meter_no == meter_no).exists():
@@ -190,10 +190,6 @@ def ensure_bad_debt_scenario() -> dict:
             "location_street": f"{loc.street}, {loc.city}", "prior_account": prior.number,
             "prior_name": f"{pm.first_name} {pm.last_name}", "owed": money.fmt_dollars(owed),
             "sup_user": "super", "sup_password": PRACTICE_PASSWORD}
-
-
-def _next_location_no() -> int:
-    return (db.ServiceLocation.select(fn.MAX(db.ServiceLocation.location_no)).scalar() or 100000) + 1
 
 
 # ---- finished walkthroughs -----------------------------------------------------------------------------

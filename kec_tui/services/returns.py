@@ -18,7 +18,6 @@ from peewee import JOIN, IntegrityError
 from kec_tui import db, money
 from kec_tui.config import Settings
 from kec_tui.services import audit
-from kec_tui.services.batches import write_txn
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -106,7 +105,7 @@ def return_payment(op: OperatorInfo, ledger_entry_id: int, code: str, when: dt.d
     if when > dt.date.today():
         raise ValidationError("The return date is in the future", "when")
     desc = RETURN_CODES[code]
-    with write_txn():
+    with db.write_txn():
         q = db.LedgerEntry.select().where(db.LedgerEntry.id == ledger_entry_id)
         if db.is_postgres():
             q = q.for_update()
