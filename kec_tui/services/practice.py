@@ -177,8 +177,8 @@ def ensure_bad_debt_scenario() -> dict:
                                                      A.status.in_(("pending", "active", "disconnected"))).exists()
         if loc is None or taken:
             n = stored.get("locations", 0) + 1
-            loc = L.create(location_no=db.next_number(L.location_no), street=f"{1415 + 2 * n} E Lakeshore Dr", city="Hayden",
-                           zip="83835", map_location=f"T51N R4W S{10 + n % 20:02d}")
+            loc = L.create(location_no=db.next_number(L.location_no), street=f"{1415 + 2 * n} E Lakeshore Dr",
+                           city="Hayden", zip="83835", map_location=f"T51N R4W S{10 + n % 20:02d}")
             meter_no = f"39{loc.location_no:07d}"[-9:]
             if not Me.select().where(Me.meter_no == meter_no).exists():
                 Me.create(meter_no=meter_no, location=loc, installed=today - dt.timedelta(days=3000))
