@@ -26,6 +26,7 @@ from kec_tui.config import Settings
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
 
+TEMPLATES = Path(__file__).with_name("templates")
 NOBODY = OperatorInfo(0, "", "not signed in", "")
 MAX_TRIES = 5
 # App actions allowed before the sign-in (everything else, the command palette too, is refused).
@@ -143,8 +144,9 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, publ
           config_path: Path | None = None) -> int:
     from textual_serve.server import Server
 
+    # Our page, not textual-serve's: it links a font from a public CDN, and nothing may leave the co-op's network.
     server = Server(served_command(settings, config_path), host=host, port=port, title="kec-tui",
-                    public_url=public_url)
+                    public_url=public_url, templates_path=TEMPLATES)
     try:
         server.serve()
     except OSError as exc:
