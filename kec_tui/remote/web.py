@@ -99,6 +99,13 @@ class SignInApp(KecApp):
     def on_mount(self) -> None:  # runs after KecApp.on_mount (Textual calls each class's handler)
         # The sign-in covers the lookup screen; nothing under it takes a key until it is popped.
         self.push_screen(SignInScreen())
+        self.server_pid = os.getppid()
+        self.set_interval(2, self.exit_if_server_gone)
+
+    def exit_if_server_gone(self) -> None:
+        """A session whose server was killed would run on, signed in, with nobody at it: end it."""
+        if os.getppid() != self.server_pid:
+            self.exit(return_code=1)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_signed_in and action not in _BEFORE_SIGN_IN:
@@ -129,7 +136,7 @@ def served_command(settings: Settings, config_path: Path | None = None) -> str:
     A database URL with a password is not put in it: the sessions get it from KEC_TUI_DB."""
     from kec_tui.db import redact
 
-    parts = [sys.executable, "-m", "kec_tui"]
+    parts = ["exec", sys.executable, "-m", "kec_tui"]  # exec: the session's parent is the server itself
     if redact(settings.db_url) == settings.db_url:
         parts += ["--db", settings.db_url]
     else:

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +108,31 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
     actions = [(r.action, r.after) for r in db.AuditLog.select().where(db.AuditLog.action.startswith("login"))]
     assert actions == [("login.refused", "web"), ("login", "web")]
     db.database.close()
+
+
+def session_ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"   # a zombie: it exited
+    except FileNotFoundError:
+        return True
+
+
+async def test_a_killed_server_leaves_no_session_running(web_server):
+    """Killed (not stopped), the server cannot end its sessions; each notices and ends itself."""
+    port, proc, _log = web_server
+    await get_page(port)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=80&height=24") as ws:
+            term = WebTerminal(ws)
+            await term.wait_for("Sign in to kec-tui")
+            [session] = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                            text=True).stdout.split()]
+            proc.kill()
+            proc.wait()
+            deadline = time.monotonic() + 15
+            while not session_ended(session) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            ended = session_ended(session)
+            if not ended:
+                os.kill(session, signal.SIGKILL)
+            assert ended, "the session ran on after its server was killed"
