@@ -108,7 +108,7 @@ class KecApp(App):
             self.notify(f"{TOO_NARROW} (this one is {width}): widen it, zoom out or turn the phone "
                         "sideways.", title="Window too narrow", severity="warning", timeout=24 * 3600)
         elif self.too_narrow and not narrow:
-            self.clear_notifications()
+            self.clear_notifications()  # all of them: Textual has no public call to withdraw one
         self.too_narrow = narrow
 
     def on_mount(self) -> None:

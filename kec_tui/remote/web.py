@@ -7,6 +7,9 @@ application starts on a sign-in screen (operator name and password, checked
 against Operator.password_hash) and nothing else of it (lookup, command
 palette, accounts) is reachable until the sign-in succeeds. Five wrong tries
 end the session. An operator without a password cannot sign in on the web.
+
+The page is ours (templates/app_index.html): it loads everything from this server, nothing
+from outside the co-op's network.
 """
 from __future__ import annotations
 
