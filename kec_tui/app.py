@@ -10,6 +10,9 @@ from kec_tui.config import Settings
 from kec_tui.keymap import bind, load as load_keymap
 from kec_tui.services.operators import OperatorInfo
 
+MIN_COLUMNS = 80  # the screens are laid out for 80x24
+TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
+
 
 class KecApp(App):
     TITLE = "kec-tui"
@@ -50,6 +53,7 @@ class KecApp(App):
         # Keys typed before the first screen has focus (a fast typist, a script) are held
         # here and replayed in order once it has; without this they would be dropped.
         self._held_input: list[events.Key | events.Paste] | None = []
+        self.too_narrow = False
 
     async def on_event(self, event: events.Event) -> None:
         if self._held_input is not None and isinstance(event, (events.Key, events.Paste)):
@@ -93,8 +97,23 @@ class KecApp(App):
         if minutes and idle >= minutes * 60 and not any(isinstance(s, LockScreen) for s in self.screen_stack):
             self.push_screen(LockScreen())
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.say_if_too_narrow(event.size.width)
+
+    def say_if_too_narrow(self, width: int) -> None:
+        """Say so when the window is too narrow to draw the screens whole (a phone held upright).
+        A message, not a screen: keys typed meanwhile still land where they were meant."""
+        narrow = width < MIN_COLUMNS
+        if narrow and not self.too_narrow:
+            self.notify(f"{TOO_NARROW} (this one is {width}): widen it, zoom out or turn the phone "
+                        "sideways.", title="Window too narrow", severity="warning", timeout=24 * 3600)
+        elif self.too_narrow and not narrow:
+            self.clear_notifications()  # all of them: Textual has no public call to withdraw one
+        self.too_narrow = narrow
+
     def on_mount(self) -> None:
         self.set_keymap(self.user_keymap)
+        self.say_if_too_narrow(self.size.width)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         if self.start_account:

@@ -4,11 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if ! command -v tmux >/dev/null 2>&1; then
+# tmux for the real-terminal tests, Debian's chromium and chromium-driver for the browser tests
+# (installed as root where apt-get is; elsewhere those tests skip with the reason, with CI=true they fail).
+missing=()
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "note: tmux is not installed; the real-terminal tests will skip" >&2
+        echo "note: ${missing[*]} not installed; the real-terminal or browser tests will skip" >&2
     fi
 fi
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -7,6 +7,9 @@ application starts on a sign-in screen (operator name and password, checked
 against Operator.password_hash) and nothing else of it (lookup, command
 palette, accounts) is reachable until the sign-in succeeds. Five wrong tries
 end the session. An operator without a password cannot sign in on the web.
+
+The page is ours (templates/app_index.html): it loads everything from this server, nothing
+from outside the co-op's network.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from kec_tui.config import Settings
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
 
+TEMPLATES = Path(__file__).with_name("templates")
 NOBODY = OperatorInfo(0, "", "not signed in", "")
 MAX_TRIES = 5
 # App actions allowed before the sign-in (everything else, the command palette too, is refused).
@@ -98,6 +102,13 @@ class SignInApp(KecApp):
     def on_mount(self) -> None:  # runs after KecApp.on_mount (Textual calls each class's handler)
         # The sign-in covers the lookup screen; nothing under it takes a key until it is popped.
         self.push_screen(SignInScreen())
+        self.server_pid = os.getppid()
+        self.set_interval(2, self.exit_if_server_gone)
+
+    def exit_if_server_gone(self) -> None:
+        """A session whose server was killed would run on, signed in, with nobody at it: end it."""
+        if os.getppid() != self.server_pid:
+            self.exit(return_code=1)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_signed_in and action not in _BEFORE_SIGN_IN:
@@ -128,7 +139,7 @@ def served_command(settings: Settings, config_path: Path | None = None) -> str:
     A database URL with a password is not put in it: the sessions get it from KEC_TUI_DB."""
     from kec_tui.db import redact
 
-    parts = [sys.executable, "-m", "kec_tui"]
+    parts = ["exec", sys.executable, "-m", "kec_tui"]  # exec: the session's parent is the server itself
     if redact(settings.db_url) == settings.db_url:
         parts += ["--db", settings.db_url]
     else:
@@ -143,8 +154,9 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, publ
           config_path: Path | None = None) -> int:
     from textual_serve.server import Server
 
+    # Our page, not textual-serve's: it links a font from a public CDN, and nothing may leave the co-op's network.
     server = Server(served_command(settings, config_path), host=host, port=port, title="kec-tui",
-                    public_url=public_url)
+                    public_url=public_url, templates_path=TEMPLATES)
     try:
         server.serve()
     except OSError as exc:

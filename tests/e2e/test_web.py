@@ -4,10 +4,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,17 +17,11 @@ pyte = pytest.importorskip("pyte")
 
 from kec_tui import db  # noqa: E402
 from kec_tui.services import passwords  # noqa: E402
-from tests.e2e.conftest import KEC_TUI  # noqa: E402
+from tests.e2e.web_server import serve_web  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "keyer-pass-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -34,20 +29,8 @@ def web_server(small_coop, tmp_path):
     db.connect(str(small_coop))
     passwords.set_password("msr1", PASSWORD)
     db.database.close()
-    port = free_port()
-    log = (tmp_path / "serve-web.log").open("wb")
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "COLUMNS": "200"}
-    proc = subprocess.Popen([KEC_TUI, "--db", str(small_coop), "serve-web", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    yield port, proc, tmp_path / "serve-web.log"
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with serve_web(small_coop, tmp_path) as server:
+        yield server
 
 
 async def get_page(port: int, timeout: float = 15.0) -> tuple[int, str]:
@@ -99,6 +82,10 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
     status, html = await get_page(port)
     assert status == 200
     assert "kec-tui" in html and f"ws://127.0.0.1:{port}/ws" in html
+    # every stylesheet, script and font the page names comes from this server (no public CDN)
+    assert "fonts.googleapis" not in html
+    urls = re.findall(r"""\w+://[^"')\s]+""", html)
+    assert len(urls) >= 4 and all(url.split("/")[2] == f"127.0.0.1:{port}" for url in urls), urls
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=80&height=24") as ws:
             term = WebTerminal(ws)
@@ -121,3 +108,31 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
     actions = [(r.action, r.after) for r in db.AuditLog.select().where(db.AuditLog.action.startswith("login"))]
     assert actions == [("login.refused", "web"), ("login", "web")]
     db.database.close()
+
+
+def session_ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"   # a zombie: it exited
+    except FileNotFoundError:
+        return True
+
+
+async def test_a_killed_server_leaves_no_session_running(web_server):
+    """Killed (not stopped), the server cannot end its sessions; each notices and ends itself."""
+    port, proc, _log = web_server
+    await get_page(port)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=80&height=24") as ws:
+            term = WebTerminal(ws)
+            await term.wait_for("Sign in to kec-tui")
+            [session] = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                            text=True).stdout.split()]
+            proc.kill()
+            proc.wait()
+            deadline = time.monotonic() + 15
+            while not session_ended(session) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            ended = session_ended(session)
+            if not ended:
+                os.kill(session, signal.SIGKILL)
+            assert ended, "the session ran on after its server was killed"
