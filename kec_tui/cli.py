@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from kec_tui import config, db
 
-    settings = config.load(args.config, db=args.db, operator=args.operator)
+    try:
+        settings = config.load(args.config, db=args.db, operator=args.operator)
+    except config.SettingsError as e:
+        return fail(str(e))
     from kec_tui.services import fees
 
     fees.configure(settings)
@@ -282,7 +285,7 @@ def cmd_train(settings, args) -> int:
     import dataclasses
 
     from kec_tui import db
-    from kec_tui.training import (NotPractice, build_practice, open_practice, practice_path, trainee_operator)
+    from kec_tui.training import NotPractice, build_practice, open_practice, practice_path, trainee_operator
     from kec_tui.training.walkthroughs import CATALOG, by_name
 
     if args.list:
@@ -312,8 +315,7 @@ def cmd_train(settings, args) -> int:
         return fail(str(e))
     op = trainee_operator(settings.operator or None)
     practice_dir = str(path.parent / "practice-reports")
-    settings = dataclasses.replace(settings, db=str(path),
-                                   extra={**settings.extra, "reports_dir": practice_dir, "tickets_dir": practice_dir})
+    settings = dataclasses.replace(settings, db=str(path), reports_dir=practice_dir, tickets_dir=practice_dir)
     from kec_tui.app import KecApp
     from kec_tui.keymap import KeymapError
 

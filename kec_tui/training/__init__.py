@@ -49,8 +49,7 @@ class NotPractice(RuntimeError):
 def practice_path(settings) -> Path:
     from kec_tui.config import default_data_dir
 
-    extra = getattr(settings, "extra", None) or {}
-    return Path(str(extra.get("practice_db") or default_data_dir() / "practice.db")).expanduser()
+    return Path(settings.practice_db or default_data_dir() / "practice.db").expanduser()
 
 
 def _remove(path: Path) -> None:
