@@ -7,7 +7,6 @@ plain dataclasses.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -485,7 +484,3 @@ def drop_all() -> None:
     """Tests only: remove every table of ours."""
     database.drop_tables(list(reversed(MODELS)), safe=True, cascade=True) if is_postgres() else \
         database.drop_tables(list(reversed(MODELS)), safe=True)
-
-
-def env_db_url() -> str | None:
-    return os.environ.get("KEC_TUI_DB")
