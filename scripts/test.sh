@@ -11,4 +11,6 @@ if ! command -v tmux >/dev/null 2>&1; then
         echo "note: tmux is not installed; the real-terminal tests will skip" >&2
     fi
 fi
+# Lint first (pyproject.toml [tool.ruff]): a finding fails the run before the slow part.
+.venv/bin/ruff check kec_tui tests
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -38,8 +38,7 @@ from typing import Callable
 
 from kec_tui import db
 from kec_tui.checkdigit import make_account_number
-from kec_tui.services import fees, search_index
-from kec_tui.services import operators as operators_svc
+from kec_tui.services import fees, operators as operators_svc, search_index
 
 TAX_ID_SALT_KEY = "tax_id_salt"   # kec_meta key of the database's secret salt (memberships.py reads it)
 ACCOUNT_BASE_START = 10000        # account number = make_account_number(10000 + i)

@@ -12,8 +12,7 @@ import sqlite3
 import pytest
 
 from kec_tui import checkdigit, db
-from kec_tui.services import fees
-from kec_tui.services import demo, memberships, search_index
+from kec_tui.services import demo, fees, memberships, search_index
 from kec_tui.services.accounts import view
 from tests.conftest import open_database
 
