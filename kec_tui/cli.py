@@ -163,9 +163,20 @@ def cmd_demo(settings, args) -> int:
             summary = build_demo(accounts=args.accounts, months=args.months, seed=args.seed, progress=tick)
         except ValueError as e:
             return fail(str(e))
-    print(f"Demo co-op ready at {url}: {summary}")
+    from kec_tui.services import passwords
+
+    passwords.set_password("super", DEMO_SUPERVISOR_PASSWORD)
+    print(f"Demo co-op ready at {db.redact(url)}: {summary}")
+    db_flag = f" --db {db.redact(url)}" if settings.db else ""
+    print(f"You are msr1 (an MSR) by default. To sign in as the demo supervisor: kec-tui{db_flag} --operator super\n"
+          f"The supervisor's password (asked for an override, over serve-ssh and serve-web): "
+          f"{DEMO_SUPERVISOR_PASSWORD}")
     db.database.close()
     return 0
+
+
+# A demo co-op is for trying the program: its supervisor gets a known password, printed by `kec-tui demo`.
+DEMO_SUPERVISOR_PASSWORD = "demo-super"
 
 
 def cmd_import_payments(settings, args) -> int:
