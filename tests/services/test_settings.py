@@ -1,6 +1,7 @@
 """Settings: typed fields from the TOML file, KEC_TUI_<NAME> and flags; bad keys and values refused by name."""
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,14 @@ def test_the_command_line_prints_one_line_not_a_traceback(tmp_path, clean_env, c
     err = capsys.readouterr().err
     assert err.startswith(f"kec-tui: {path}: unknown setting 'reconect_fee_cents'")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_readme_settings_example_loads(tmp_path, clean_env):
+    """The README's settings block is a valid file naming every setting, so it stays true."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    block = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
+    s = config.load(write(tmp_path, block))
+    named = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line} | {"lockbox_csv_columns"}
+    assert set(config.TYPES) <= named, set(config.TYPES) - named
+    assert s.holidays == (dt.date(2025, 12, 25), dt.date(2026, 1, 1)) and s.tenkey is False
