@@ -26,6 +26,8 @@ class KecApp(App):
         bind("app.new_member", "new_member", "New member"),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
+        # Textual's own palette binding, under our id, so a user keymap can move it.
+        bind("app.palette", "command_palette", "palette", show=False, priority=True),
         # No description: kept out of F1 help, so an MSR's help lists only what they may do; supervisors
         # find Shift+F8 in the README. Pressed by anyone else it is refused politely.
         bind("app.keystats", "keystats", "", show=False),
@@ -135,7 +137,7 @@ class KecApp(App):
         self.keystats.flush()                     # on exit, here: nothing counted is lost
 
     def action_training(self, what: str) -> None:
-        from kec_tui.training.panel import ensure_panel, TrainingPanel
+        from kec_tui.training.panel import TrainingPanel, ensure_panel
 
         if what == "menu":
             self.trainer.menu()

@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from kec_tui import config, db
 
-    settings = config.load(args.config, db=args.db, operator=args.operator)
+    try:
+        settings = config.load(args.config, db=args.db, operator=args.operator)
+    except config.SettingsError as e:
+        return fail(str(e))
     from kec_tui.services import fees
 
     fees.configure(settings)
@@ -160,9 +163,20 @@ def cmd_demo(settings, args) -> int:
             summary = build_demo(accounts=args.accounts, months=args.months, seed=args.seed, progress=tick)
         except ValueError as e:
             return fail(str(e))
-    print(f"Demo co-op ready at {url}: {summary}")
+    from kec_tui.services import passwords
+
+    passwords.set_password("super", DEMO_SUPERVISOR_PASSWORD)
+    print(f"Demo co-op ready at {db.redact(url)}: {summary}")
+    db_flag = f" --db {db.redact(url)}" if settings.db else ""
+    print(f"You are msr1 (an MSR) by default. To sign in as the demo supervisor: kec-tui{db_flag} --operator super\n"
+          f"The supervisor's password (asked for an override, over serve-ssh and serve-web): "
+          f"{DEMO_SUPERVISOR_PASSWORD}")
     db.database.close()
     return 0
+
+
+# A demo co-op is for trying the program: its supervisor gets a known password, printed by `kec-tui demo`.
+DEMO_SUPERVISOR_PASSWORD = "demo-super"
 
 
 def cmd_import_payments(settings, args) -> int:
@@ -282,7 +296,7 @@ def cmd_train(settings, args) -> int:
     import dataclasses
 
     from kec_tui import db
-    from kec_tui.training import (NotPractice, build_practice, open_practice, practice_path, trainee_operator)
+    from kec_tui.training import NotPractice, build_practice, open_practice, practice_path, trainee_operator
     from kec_tui.training.walkthroughs import CATALOG, by_name
 
     if args.list:
@@ -312,8 +326,7 @@ def cmd_train(settings, args) -> int:
         return fail(str(e))
     op = trainee_operator(settings.operator or None)
     practice_dir = str(path.parent / "practice-reports")
-    settings = dataclasses.replace(settings, db=str(path),
-                                   extra={**settings.extra, "reports_dir": practice_dir, "tickets_dir": practice_dir})
+    settings = dataclasses.replace(settings, db=str(path), reports_dir=practice_dir, tickets_dir=practice_dir)
     from kec_tui.app import KecApp
     from kec_tui.keymap import KeymapError
 

@@ -1,6 +1,11 @@
-"""Settings: built-in defaults < TOML file < environment < command-line flags."""
+"""Settings: built-in defaults < TOML file < environment (KEC_TUI_<NAME>) < command-line flags.
+
+Every setting is a typed field of `Settings`; an unknown key or a value of the
+wrong type is a `SettingsError` naming the key (the command line prints it as one line).
+"""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +25,10 @@ def default_data_dir() -> Path:
     return Path(base) / "kec-tui"
 
 
+class SettingsError(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class Settings:
     db: str = ""                       # URL or path; empty = the demo database in the data dir
@@ -27,14 +36,24 @@ class Settings:
     keymap: str = ""                   # a user keymap TOML overriding keymaps/default.toml
     theme: str = "textual-dark"
     idle_lock_minutes: int = 10        # lock the screen after this long without input; 0 = never
-    scan_account_width: int = 10
+    tenkey: bool = False               # the payment form starts in 10-key mode (implied decimal)
+    scan_account_width: int = 10       # the bill printer's scan line layout
     scan_amount_width: int = 10
+    reports_dir: str = ""              # posted batches' reports; empty = reports/ in the data dir
+    tickets_dir: str = ""              # work tickets; empty = reports_dir, else tickets/ in the data dir
+    practice_db: str = ""              # training's practice database; empty = practice.db in the data dir
+    # The fee schedule (services/fees.py). Cents are whole numbers; the percent is text, never float.
     late_fee_percent: str = "1.5"
     late_fee_minimum_cents: int = 200
     returned_payment_fee_cents: int = 2500
     reconnect_fee_cents: int = 4000
     reconnect_after_hours_fee_cents: int = 16000
-    extra: dict = field(default_factory=dict)
+    membership_fee_cents: int = 500
+    trip_fee_cents: int = 2500
+    deposit_flat_cents: int = 20000
+    deposit_months: int = 2
+    holidays: tuple[dt.date, ...] = ()  # count as after hours (reconnect fees)
+    lockbox_csv_columns: dict[str, str] = field(default_factory=dict)  # the bank's CSV header -> our column
 
     @property
     def db_url(self) -> str:
@@ -42,23 +61,95 @@ class Settings:
 
 
 ENV_PREFIX = "KEC_TUI_"
+NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
+                "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
+                "deposit_months"}
+AT_LEAST_ONE = {"scan_account_width", "scan_amount_width"}
+TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _date(key: str, value) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise SettingsError(f"setting {key}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check(key: str, value):
+    """`value` as the type of setting `key`, or SettingsError naming the key."""
+    kind = TYPES.get(key)
+    if kind is None:
+        raise SettingsError(f"unknown setting {key!r} (known: {', '.join(sorted(TYPES))})")
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"setting {key} must be a whole number, not {value!r}")
+        if key in NOT_NEGATIVE and value < 0 or key in AT_LEAST_ONE and value < 1:
+            raise SettingsError(f"setting {key} must be {'at least 1' if key in AT_LEAST_ONE else '0 or more'}, "
+                                f"not {value}")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise SettingsError(f"setting {key} must be true or false, not {value!r}")
+    elif key == "late_fee_percent":
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            if isinstance(value, bool) or Decimal(str(value)) < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise SettingsError(f"setting {key} must be a percentage such as \"1.5\", not {value!r}") from None
+        return str(value)
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise SettingsError(f"setting {key} must be text, not {value!r}")
+    elif key == "holidays":
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(f"setting {key} must be a list of dates, not {value!r}")
+        return tuple(_date(key, d) for d in value)
+    elif key == "lockbox_csv_columns":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise SettingsError(f"setting {key} must be a table of column names, not {value!r}")
+        return {str(k): v for k, v in value.items()}
+    return value
+
+
+def _from_env(key: str, text: str):
+    kind = TYPES[key]
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {text!r}") from None
+    if kind == "bool":
+        if text.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise SettingsError(f"{ENV_PREFIX}{key.upper()} must be true or false, not {text!r}")
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if key == "holidays":
+        return [d.strip() for d in text.split(",") if d.strip()]
+    return text
 
 
 def load(path: Path | None = None, **overrides) -> Settings:
     """Read the TOML file (if any), then KEC_TUI_* variables, then explicit overrides."""
     values: dict = {}
     path = path or default_config_path()
-    known = {f.name for f in fields(Settings)} - {"extra"}
-    extra: dict = {}
     if path.exists():
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-        for k, v in data.items():
-            (values if k in known else extra)[k] = v
-    for name in known:
-        env = os.environ.get(ENV_PREFIX + name.upper())
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read the settings file {path}: {exc}") from None
+        for key, value in data.items():
+            try:
+                values[key] = check(key, value)
+            except SettingsError as exc:
+                raise SettingsError(f"{path}: {exc}") from None
+    for key in TYPES:
+        if key == "lockbox_csv_columns":
+            continue
+        env = os.environ.get(ENV_PREFIX + key.upper())
         if env is not None:
-            f = next(f for f in fields(Settings) if f.name == name)
-            values[name] = int(env) if f.type == "int" else env
-    values.update({k: v for k, v in overrides.items() if v not in (None, "")})
-    return replace(Settings(), **values, extra=extra)
+            values[key] = check(key, _from_env(key, env))
+    values.update({k: check(k, v) for k, v in overrides.items() if v not in (None, "")})
+    return replace(Settings(), **values)

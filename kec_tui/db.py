@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, ParamSpec, TypeVar
@@ -594,7 +593,3 @@ def drop_all() -> None:
             database.execute_sql(f"DROP SEQUENCE IF EXISTS {n.sequence}")
     else:
         database.drop_tables(list(reversed(MODELS)), safe=True)
-
-
-def env_db_url() -> str | None:
-    return os.environ.get("KEC_TUI_DB")

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 from textual.binding import Binding
 
-DEFAULT_KEYMAP = Path(__file__).resolve().parent.parent / "keymaps" / "default.toml"
+
+def default_keymap_path() -> Path:
+    """keymaps/default.toml: the top-level file in a checkout, the copy the wheel carries when installed."""
+    checkout = Path(__file__).resolve().parent.parent / "keymaps" / "default.toml"
+    if checkout.is_file():
+        return checkout
+    return Path(str(resources.files("kec_tui") / "keymaps" / "default.toml"))
+
+
+DEFAULT_KEYMAP = default_keymap_path()
 
 
 class KeymapError(ValueError):

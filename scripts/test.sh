@@ -17,4 +17,6 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "note: ${missing[*]} not installed; the real-terminal or browser tests will skip" >&2
     fi
 fi
+# Lint first (pyproject.toml [tool.ruff]): a finding fails the run before the slow part.
+.venv/bin/ruff check kec_tui tests
 exec .venv/bin/python -m pytest -n 2 "$@"

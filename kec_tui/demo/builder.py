@@ -38,10 +38,9 @@ from typing import Callable
 
 from kec_tui import db
 from kec_tui.checkdigit import make_account_number
-from kec_tui.services import fees, search_index
+from kec_tui.services import fees, operators as operators_svc, search_index
 from kec_tui.services.memberships import TAX_ID_SALT_KEY, hash_tax_id
 from kec_tui.services.returns import RETURN_CODES
-from kec_tui.services import operators as operators_svc
 
 ACCOUNT_BASE_START = 10000        # account number = make_account_number(10000 + i)
 MEMBER_NO_START = 100001

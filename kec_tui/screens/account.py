@@ -146,7 +146,8 @@ class AccountScreen(Screen):
         for label, width in (("Date", 10), ("Type", 10), ("Description", 16), ("Ref", 10), ("Amount", 10),
                              ("Balance", 10)):
             t.add_column(label, width=width, key=label.lower())
-        self.query_one("#orders-table", DataTable).add_columns("Order", "Type", "Status", "Pri", "Due", "Created", "Notes")
+        self.query_one("#orders-table", DataTable).add_columns("Order", "Type", "Status", "Pri", "Due", "Created",
+                                                              "Notes")
         self.query_one("#notes-table", DataTable).add_columns("When", "By", "Note")
         self.query_one("#history-table", DataTable).add_columns("When", "By", "Action", "Field", "Before", "After")
         self.refresh_all()

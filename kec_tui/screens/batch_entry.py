@@ -73,9 +73,8 @@ ACCOUNT_WARNINGS = ("closed_account", "cash_only")
 
 
 def reports_dir(settings) -> Path:
-    """Where posted batches' reports go: settings.extra reports_dir, else the data dir."""
-    extra = getattr(settings, "extra", None) or {}
-    return Path(str(extra.get("reports_dir") or default_data_dir() / "reports")).expanduser()
+    """Where posted batches' reports go: settings reports_dir, else the data dir."""
+    return Path(settings.reports_dir or default_data_dir() / "reports").expanduser()
 
 
 def scan_layout(settings) -> ScanLayout:
@@ -567,7 +566,7 @@ class BatchEntryScreen(Screen):
         self.batch_id = batch_id
         self.batch = batches.get_batch(batch_id)
         self.totals = batches.batch_totals(batch_id)
-        self.layout_ = scan_layout(getattr(self.app, "settings", None))
+        self.layout_ = scan_layout(self.app.settings)
         self.ask_check_no = self.batch.tender == "check"
         self._info: dict[str, batches.EntryAccount] = {}
         self._scan: tuple[str, str] | None = None
@@ -616,7 +615,7 @@ class BatchEntryScreen(Screen):
                       default=self._amount_due),
             FieldSpec("check_no", "Check no", "digits", 10),
         ]
-        tenkey = bool((getattr(getattr(self.app, "settings", None), "extra", None) or {}).get("tenkey", False))
+        tenkey = self.app.settings.tenkey
         yield BatchPaymentForm(fields, on_submit=self._submit, after_exit=self._after_exit,
                                on_accept=self._accept, tenkey=tenkey, id="form")
         yield Footer(compact=True, show_command_palette=False)

@@ -168,7 +168,8 @@ class AddPersonScreen(ModalScreen[tuple | None]):
                                           record["relation"], record["phone"], account_id=self.view.id)
         except ServiceError as e:
             return SubmitResult(e.field if e.field in ("name", "relation") else "phone", e.message)
-        self.dismiss((pid, record["name"].strip(), record["relation"].strip(), contacts.normalize_phone(record["phone"])))
+        self.dismiss((pid, record["name"].strip(), record["relation"].strip(),
+                      contacts.normalize_phone(record["phone"])))
         return None
 
     def action_cancel(self) -> None:

@@ -12,8 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import (PaymentForm, ReasonScreen, accept_warnings, account_info_line,
-                                         warning_message)
+from kec_tui.screens.batch_entry import PaymentForm, ReasonScreen, accept_warnings, account_info_line, warning_message
 from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
@@ -69,7 +68,8 @@ class ApplyExceptionScreen(ModalScreen[batches.LineInfo | None]):
         with Vertical():
             yield Label(Text("Apply to an account (Enter), Esc cancels", style="bold"), id="title")
             yield Static(what, id="what")
-            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept, on_escape=lambda: self.dismiss(None))
+            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept,
+                              on_escape=lambda: self.dismiss(None))
 
     def on_mount(self) -> None:
         self.query_one(PaymentForm).focus()

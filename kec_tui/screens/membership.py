@@ -33,8 +33,8 @@ from textual.widgets import Footer, Header, Static
 
 from kec_tui import db
 from kec_tui.keymap import bind
-from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.money import fmt_dollars
+from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
@@ -265,7 +265,8 @@ def next_business_day() -> str:
 def location_fields(validate) -> list[FieldSpec]:
     return [
         FieldSpec("location", "Service location", "text", 40, mandatory_entry=True, validate=validate),
-        FieldSpec("new_street", "Street", "text", 50, validate=required("Street", check_contact("mail_street", "Street"))),
+        FieldSpec("new_street", "Street", "text", 50,
+                  validate=required("Street", check_contact("mail_street", "Street"))),
         FieldSpec("new_city", "City", "text", 30, validate=check_contact("mail_city", "City"),
                   default=lambda r: "Coeur d'Alene"),
         FieldSpec("new_zip", "ZIP", "text", 10, validate=check_contact("mail_zip", "ZIP")),

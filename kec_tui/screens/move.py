@@ -22,12 +22,22 @@ from textual.widgets import Footer, Header, Static
 from kec_tui import db
 from kec_tui.money import fmt_dollars
 from kec_tui.screens.dialogs import AskScreen, ResultScreen
-from kec_tui.screens.membership import (NEW, NEW_LOCATION_FIELDS, LocationPicker, StepForm,
-                                        check_contact, location_fields, must_be_yes, next_business_day, not_past,
-                                        required, LOCATION_HINT)
+from kec_tui.screens.membership import (
+    LOCATION_HINT,
+    NEW,
+    NEW_LOCATION_FIELDS,
+    LocationPicker,
+    StepForm,
+    check_contact,
+    location_fields,
+    must_be_yes,
+    next_business_day,
+    not_past,
+    required,
+)
+from kec_tui.screens.orders import LastRead, last_read
 from kec_tui.services import accounts, contacts, fees, memberships as ms, moves, orders
 from kec_tui.services.accounts import AccountView
-from kec_tui.screens.orders import LastRead, last_read
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 
@@ -64,7 +74,7 @@ def reading_check(screen: "FinalScreen"):
 
 
 class FinalScreen(Screen):
-    """Shared by the move and the closure: the account, its last read, leaving."""
+    """Shared by the move and the closure: the account, its last read, leaving; each draws its own show_panel()."""
 
     DEFAULT_CSS = """
     FinalScreen #account { height: auto; padding: 0 1; background: $primary-background; }
@@ -111,9 +121,6 @@ class FinalScreen(Screen):
     def on_mount(self) -> None:
         self.form.focus()
         self.show_panel()
-
-    def show_panel(self) -> None:  # pragma: no cover - each screen has its own
-        pass
 
     def estimate(self, record: Record) -> tuple[int, int, int] | None:
         if self.view.status == "pending" or not record.get("reading"):

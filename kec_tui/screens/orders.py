@@ -62,8 +62,7 @@ def last_read(account_id: int) -> LastRead:
 
 def tickets_dir(settings) -> Path:
     """Where work tickets go: settings tickets_dir, else reports_dir, else the data dir."""
-    extra = getattr(settings, "extra", None) or {}
-    where = extra.get("tickets_dir") or extra.get("reports_dir") or default_data_dir() / "tickets"
+    where = settings.tickets_dir or settings.reports_dir or default_data_dir() / "tickets"
     return Path(str(where)).expanduser()
 
 

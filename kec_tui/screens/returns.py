@@ -66,8 +66,7 @@ class ReturnPaymentScreen(ModalScreen[ReturnResult | None]):
         self.account_id = account_id
         self.account_number = account_number
         self.payment = payment
-        self.default_fee = getattr(getattr(self.app, "settings", None), "returned_payment_fee_cents",
-                                   returns.RETURN_FEE_CENTS)
+        self.default_fee = self.app.settings.returned_payment_fee_cents
         self.fee_cents = self.default_fee
         self.today = dt.date.today()
 

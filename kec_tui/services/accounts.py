@@ -72,7 +72,8 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
     where = (T.term >= driver) & (T.term < driver + si.UPPER)
     for w in others:
         T2 = db.SearchTerm.alias()
-        where &= fn.EXISTS(T2.select(T2.term).where((T2.account == T.account) & (T2.term >= w) & (T2.term < w + si.UPPER)))
+        where &= fn.EXISTS(T2.select(T2.term).where((T2.account == T.account) & (T2.term >= w)
+                                                    & (T2.term < w + si.UPPER)))
 
     def after_row(row: tuple[str, int]):
         return (T.term > row[0]) | ((T.term == row[0]) & (T.account > row[1]))
@@ -264,7 +265,8 @@ def view(account_id: int, today: dt.date | None = None) -> AccountView:
     usage = list(db.Reading.select(db.Reading.read_date, db.Reading.kwh).where(db.Reading.account == account_id)
                  .order_by(db.Reading.read_date.desc()).limit(24).tuples())
     authorized = [(p.id, p.name, p.relation, p.phone) for p in
-                  db.AuthorizedPerson.select().where(db.AuthorizedPerson.member == m.id).order_by(db.AuthorizedPerson.id)]
+                  db.AuthorizedPerson.select().where(db.AuthorizedPerson.member == m.id)
+                  .order_by(db.AuthorizedPerson.id)]
     others = [n for (n,) in db.Account.select(db.Account.number)
               .where(db.Account.member == m.id, db.Account.id != account_id).tuples()]
     return AccountView(

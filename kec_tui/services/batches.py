@@ -29,8 +29,7 @@ from peewee import JOIN, fn
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanError, ScanLayout, ScanLine, parse_scan_line, valid_account_number
 from kec_tui.services import audit
-from kec_tui.services.accounts import balance as account_balance
-from kec_tui.services.accounts import display_name, flags_for
+from kec_tui.services.accounts import balance as account_balance, display_name, flags_for
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -457,13 +456,6 @@ def get_batch(batch_id: int) -> BatchInfo:
     found = _batch_infos(db.PaymentBatch.select().where(db.PaymentBatch.id == batch_id))
     if not found:
         raise NotFound("No such batch")
-    return found[0]
-
-
-def batch_by_number(number: int) -> BatchInfo:
-    found = _batch_infos(db.PaymentBatch.select().where(db.PaymentBatch.number == number))
-    if not found:
-        raise NotFound(f"No batch {number}", "batch")
     return found[0]
 
 

@@ -4,10 +4,9 @@ hours, the simple rate used for final bills, and posting a charge to the ledger.
 Integer cents throughout; percentages are Decimal from text, never float.
 
 The schedule comes from `config.Settings` (reconnect fees, late fee, returned
-payment fee) plus keys of the settings file that have no field of their own
-(they land in `Settings.extra`): `membership_fee_cents`, `trip_fee_cents`,
-`deposit_flat_cents`, `deposit_months`, `holidays` (a list of ISO dates that
-count as after hours). The application calls `configure(settings)` once at
+payment fee, `membership_fee_cents`, `trip_fee_cents`, `deposit_flat_cents`,
+`deposit_months`, `holidays`: dates that count as after hours; the settings
+check their types). The application calls `configure(settings)` once at
 start; until then the built-in defaults apply.
 """
 from __future__ import annotations
@@ -55,26 +54,17 @@ class FeeSchedule:
 
 
 def schedule_from(settings: config.Settings) -> FeeSchedule:
-    extra = settings.extra or {}
-
-    def cents(key: str, default: int) -> int:
-        value = extra.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"Setting {key} must be whole cents (an integer >= 0), not {value!r}")
-        return value
-
-    holidays = frozenset(dt.date.fromisoformat(str(d)) for d in extra.get("holidays", ()))
     return FeeSchedule(
         reconnect_cents=settings.reconnect_fee_cents,
         reconnect_after_hours_cents=settings.reconnect_after_hours_fee_cents,
-        trip_cents=cents("trip_fee_cents", TRIP_FEE_CENTS),
-        membership_cents=cents("membership_fee_cents", MEMBERSHIP_FEE_CENTS),
-        deposit_flat_cents=cents("deposit_flat_cents", DEPOSIT_FLAT_CENTS),
-        deposit_months=cents("deposit_months", DEPOSIT_MONTHS),
+        trip_cents=settings.trip_fee_cents,
+        membership_cents=settings.membership_fee_cents,
+        deposit_flat_cents=settings.deposit_flat_cents,
+        deposit_months=settings.deposit_months,
         late_fee_percent=Decimal(str(settings.late_fee_percent)),
         late_fee_minimum_cents=settings.late_fee_minimum_cents,
         returned_payment_cents=settings.returned_payment_fee_cents,
-        holidays=holidays,
+        holidays=frozenset(settings.holidays),
     )
 
 

@@ -442,8 +442,8 @@ def parse_bytes(data: bytes, mapping: Mapping[str, str] | None = None) -> Parsed
 
 def mapping_from_settings(settings) -> dict[str, str] | None:
     """The CSV column mapping from the config file's [lockbox_csv_columns] table, if any."""
-    m = (getattr(settings, "extra", None) or {}).get("lockbox_csv_columns")
-    return {str(k): str(v) for k, v in m.items()} if isinstance(m, dict) and m else None
+    m = settings.lockbox_csv_columns
+    return dict(m) if m else None
 
 
 def _classify(payments: list[FilePayment]) -> list[tuple[FilePayment, int | None, str]]:

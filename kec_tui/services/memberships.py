@@ -374,15 +374,6 @@ def audit_applicant(applicant: Applicant, location_id: int | None = None) -> Bad
                           tax_id=applicant.tax_id or None, location_id=location_id)
 
 
-def audit_member(member_id: int, location_id: int | None = None) -> BadDebtAudit:
-    """The audit for an existing member opening another account (their own earlier
-    accounts are hits too)."""
-    m = db.Member.get_or_none(db.Member.id == member_id)
-    if m is None:
-        raise NotFound("That member no longer exists", "member")
-    return _audit_member(m, location_id)
-
-
 def _audit_member(m: db.Member, location_id: int | None = None) -> BadDebtAudit:
     return _audit(name_words=_name_words((m.first_name, m.last_name)), last4=m.tax_id_last4, hash_=m.tax_id_hash,
                   birth_date=m.birth_date, phones=_phones([m.phone_home, m.phone_mobile, m.phone_work]),

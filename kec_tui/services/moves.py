@@ -28,7 +28,6 @@ from kec_tui.services.accounts import balance, display_name
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
-
 # ---- dataclasses ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

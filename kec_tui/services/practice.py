@@ -23,9 +23,9 @@ from peewee import fn
 
 from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
+from kec_tui.demo import build_demo
 from kec_tui.services import audit, memberships, operators, passwords, search_index
 from kec_tui.services.accounts import format_phone
-from kec_tui.demo import build_demo
 from kec_tui.services.keystats import Counts, add_counts
 from kec_tui.services.operators import OperatorInfo
 
@@ -153,8 +153,8 @@ def ensure_bad_debt_scenario() -> dict:
                               birth_date=dt.date(1979, 4, 12), phone_mobile=APPLICANT["phone"],
                               mail_street=APPLICANT["prior_street"], mail_city="Coeur d'Alene", mail_zip="83815",
                               joined=today - dt.timedelta(days=900))
-            loc = L.create(location_no=db.next_number(L.location_no), street=APPLICANT["prior_street"], city="Coeur d'Alene",
-                           zip="83815", map_location="T50N R4W S02")
+            loc = L.create(location_no=db.next_number(L.location_no), street=APPLICANT["prior_street"],
+                           city="Coeur d'Alene", zip="83815", map_location="T50N R4W S02")
             opened, closed = today - dt.timedelta(days=900), today - dt.timedelta(days=240)
             prior = A.create(number=make_account_number(base), member=member, location=loc, status="final",
                              opened=opened, closed=closed)

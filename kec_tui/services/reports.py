@@ -1,7 +1,7 @@
 """Reports of a posted payment batch: text (and the same as PDF) and the bank deposit CSV.
 
-The PDF is written by a few lines of our own (one monospaced font, text only):
-no dependency for a report that is a listing.
+The PDF is the text report as a listing (fpdf2: Courier, US letter, paged);
+the work tickets of services/orders.py use the same writer.
 """
 from __future__ import annotations
 
@@ -78,42 +78,27 @@ def deposit_csv(batch_id: int) -> str:
     return buf.getvalue()
 
 
-def _pdf_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
 def text_pdf(text: str, *, font_size: int = 9, lines_per_page: int = 64) -> bytes:
-    """A text-only PDF (US letter, Courier) of `text`, paged."""
-    all_lines = text.rstrip("\n").split("\n") or [""]
-    pages = [all_lines[i:i + lines_per_page] for i in range(0, len(all_lines), lines_per_page)] or [[""]]
-    objects: list[bytes] = []
-    n_pages = len(pages)
-    # 1 catalog, 2 pages, 3 font, then (page, content) pairs.
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n_pages))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
+    """A text-only PDF (US letter, Courier) of `text`, `lines_per_page` lines a page."""
+    from fpdf import FPDF  # imported here: only posting and tickets need it, not the start-up
+
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_margins(36, 40)
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Courier", size=font_size)
     leading = font_size + 2
-    for i, page in enumerate(pages):
-        body = [f"BT /F1 {font_size} Tf {leading} TL 36 {792 - 40} Td"]
-        for ln in page:
-            body.append(f"({_pdf_escape(ln)}) '")
-        body.append("ET")
-        stream = "\n".join(body).encode("cp1252", "replace")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode())
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n".encode() + obj + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    lines = text.rstrip("\n").split("\n")
+    for i in range(0, len(lines), lines_per_page):
+        pdf.add_page()
+        for ln in lines[i:i + lines_per_page]:
+            # Characters Courier cannot show become "?" (as the old writer did), never an error at posting.
+            shown = ln.encode("cp1252", "replace").decode("cp1252")
+            if shown.strip():
+                pdf.cell(text=shown, h=leading, new_x="LMARGIN", new_y="NEXT")
+            else:
+                pdf.ln(leading)
+    return bytes(pdf.output())
 
 
 def write_batch_reports(batch_id: int, directory: str | Path, *, pdf: bool = True) -> ReportFiles:

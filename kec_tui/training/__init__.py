@@ -21,7 +21,12 @@ from kec_tui.services import practice
 from kec_tui.services.errors import first_line
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.services.practice import (  # noqa: F401 - the training API (cli, tests)
-    NotPractice, build_practice, ensure_bad_debt_scenario, open_practice, trainee_operator)
+    NotPractice,
+    build_practice,
+    ensure_bad_debt_scenario,
+    open_practice,
+    trainee_operator,
+)
 from kec_tui.training.walkthroughs import CATALOG, Ctx, NotPossible, Walkthrough, by_name, text
 
 MARKER = "TRAINING — practice database"
@@ -34,8 +39,7 @@ FLASH_SECONDS = 5.0
 def practice_path(settings) -> Path:
     from kec_tui.config import default_data_dir
 
-    extra = getattr(settings, "extra", None) or {}
-    return Path(str(extra.get("practice_db") or default_data_dir() / "practice.db")).expanduser()
+    return Path(settings.practice_db or default_data_dir() / "practice.db").expanduser()
 
 
 # ---- the trainer ---------------------------------------------------------------------------------------

@@ -37,3 +37,21 @@ def test_operator_add_and_list(small_coop):
 def test_demo_refuses_to_overwrite(small_coop):
     r = run("--db", str(small_coop), "demo", "--accounts", "10", "--months", "1")
     assert r.returncode == 2 and "add --force" in r.stderr
+
+
+def test_demo_says_how_to_sign_in_as_its_supervisor(tmp_path):
+    from kec_tui import db
+    from kec_tui.cli import DEMO_SUPERVISOR_PASSWORD
+    from kec_tui.services import passwords
+
+    path = tmp_path / "demo.db"
+    r = run("--db", str(path), "demo", "--accounts", "20", "--months", "1")
+    assert r.returncode == 0, r.stderr
+    assert f"To sign in as the demo supervisor: kec-tui --db {path} --operator super" in r.stdout
+    assert f"password (asked for an override, over serve-ssh and serve-web): {DEMO_SUPERVISOR_PASSWORD}" in r.stdout
+    db.connect(str(path))
+    try:
+        boss = db.Operator.get(db.Operator.username == "super")
+        assert boss.role == "supervisor" and passwords.verify_password(DEMO_SUPERVISOR_PASSWORD, boss.password_hash)
+    finally:
+        db.database.close()

@@ -197,7 +197,8 @@ def posting_and_import(post_lines: int, import_lines: int, accounts: int) -> dic
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return {"post_lines": figures["lines"], "post_s": figures["post_s"], "post_goal_met": figures["post_goal_met"],
             "import_lines": figures["import_lines"],
-            "import_csv_s": figures["import"]["csv"]["import_s"], "import_bai2_s": figures["import"]["bai2"]["import_s"],
+            "import_csv_s": figures["import"]["csv"]["import_s"],
+            "import_bai2_s": figures["import"]["bai2"]["import_s"],
             "import_csv_lines_per_s": figures["import"]["csv"]["lines_per_s"]}
 
 
@@ -208,7 +209,7 @@ async def main_async(args) -> dict:
         db.connect(str(dbfile))
         op = operators.create("bench", "Bench Keyer", "msr")
         numbers = build_accounts(max(args.accounts, args.payments))
-        settings = Settings(db=str(dbfile), extra={"reports_dir": str(tmp / "reports")})
+        settings = Settings(db=str(dbfile), reports_dir=str(tmp / "reports"))
         strokes = await keystrokes(settings, op, numbers)
 
         keys, lines, records = mixed_burst(numbers, args.payments)

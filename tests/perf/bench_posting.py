@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict:
         "reports_s": round(reports_s, 3),
         "import_lines": args.import_lines, "import": imports, "build_accounts_s": round(build_s, 2),
     }
-    print(f"SQLite, {n_accounts:,} accounts (built in {build_s:.2f} s), scratch {tmp}{'' if args.keep else ' (removed)'}")
+    print(f"SQLite, {n_accounts:,} accounts (built in {build_s:.2f} s), "
+          f"scratch {tmp}{'' if args.keep else ' (removed)'}")
     print(f"key_line (committed each): mean {figures['key_line_ms_mean']} ms, p95 {figures['key_line_ms_p95']} ms;"
           f" account lookup for entry (mean of {len(info_samples)}) {figures['account_info_ms']} ms")
     print(f"post a {args.lines:,}-line batch: {post_s * 1000:.1f} ms ({figures['post_lines_per_s']:,} lines/s;"

@@ -7,6 +7,7 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.services import accounts, operators
 from tests import factories
+from tests.support.keys import settle_workers
 
 
 @pytest.fixture
@@ -34,11 +35,7 @@ def app(coop, msr_op, sqlite_db):
     return KecApp(Settings(db=sqlite_db, theme="textual-dark"), msr_op)
 
 
-async def settle(pilot) -> None:
-    """Let workers finish and the screen catch up."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+settle = settle_workers  # the screen tests' name for it
 
 
 __all__ = ["settle", "accounts"]

@@ -53,9 +53,10 @@ async def test_tabs_and_note(app, coop):
 
 
 async def test_ledger_pages_as_you_scroll(app, sqlite_db):
+    import datetime as dt
+
     from kec_tui import db
     from tests import factories
-    import datetime as dt
 
     acct = factories.account(first="Many", last="Lines", phone="2089990000", meter_no="399999999")
     db.LedgerEntry.insert_many([

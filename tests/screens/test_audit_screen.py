@@ -1,3 +1,4 @@
+import pytest
 from textual.widgets import DataTable, Static
 
 from kec_tui.app import KecApp
@@ -7,8 +8,6 @@ from kec_tui.screens.lookup import LookupScreen
 from kec_tui.services import accounts, audit, contacts, operators
 from kec_tui.services.errors import PermissionDenied
 from tests.screens.conftest import settle
-
-import pytest
 
 
 @pytest.fixture

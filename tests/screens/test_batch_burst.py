@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from kec_tui.checkdigit import make_scan_line
 from kec_tui.services import batches, operators
-from tests.screens.test_batch_support import accounts, db_lines, entry_screen, expand, make_app, open_batch
-from tests.screens.test_entry_form import send_burst, settle
+from tests.support.batch import accounts, db_lines, entry_screen, expand, make_app, open_batch
+from tests.support.keys import send_burst, settle
 
 PAYMENTS = 500
 

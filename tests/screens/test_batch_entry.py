@@ -17,9 +17,8 @@ from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.screens.help import keys_table
 from kec_tui.services import audit, batches, operators
 from tests import factories
-from tests.screens.test_batch_support import (accounts, db_lines, entry_screen, expand, make_app, open_batch,
-                                              press)
-from tests.screens.test_entry_form import key_event
+from tests.support.batch import accounts, db_lines, entry_screen, expand, make_app, open_batch, press
+from tests.support.keys import key_event
 
 
 @pytest.fixture

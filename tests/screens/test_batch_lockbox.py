@@ -10,7 +10,7 @@ from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.screens.lockbox import ApplyExceptionScreen, LockboxScreen
 from kec_tui.services import batches, lockbox, operators
 from tests import factories
-from tests.screens.test_batch_support import make_app, press
+from tests.support.batch import make_app, press
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.screens.returns import ReturnPaymentScreen
 from kec_tui.services import operators
 from tests import factories
-from tests.screens.test_batch_support import make_app, press
+from tests.support.batch import make_app, press
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kec_tui.checkdigit import make_scan_line
 from kec_tui.services import batches, operators
-from tests.screens.test_batch_support import accounts, entry_screen, make_app, open_batch, press
+from tests.support.batch import accounts, entry_screen, make_app, open_batch, press
 
 
 def _setup(sqlite_db, tmp_path):

@@ -7,15 +7,14 @@ the way Textual's driver delivers a burst read from the terminal;
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.keys import _character_to_key, key_to_character
 from textual.widgets import Footer, Input
 
 from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
+from tests.support.keys import send_burst, settle
 
 # --------------------------------------------------------------------------
 # A small stand-in for a payment screen.
@@ -95,37 +94,6 @@ class FormApp(App):
 
 # --------------------------------------------------------------------------
 # Bursts
-
-
-def key_event(key: str) -> events.Key:
-    """A Key event as the terminal driver makes it ("1", "enter", "ctrl+e", "." ...)."""
-    if len(key) == 1:
-        return events.Key(_character_to_key(key) if not key.isalnum() else key, key)
-    return events.Key(key, key_to_character(key))
-
-
-def send_burst(app: App, keys: list[str]) -> None:
-    """Deliver keys like Textual's driver does (Driver.process_message ->
-    send_message -> App._post_message), all at once, awaiting nothing."""
-    for key in keys:
-        event = key_event(key)
-        event.set_sender(app)
-        app._driver.send_message(event)
-
-
-async def settle(pilot, done=lambda: True, timeout: float = 30.0) -> None:
-    """Pause until ``done()`` holds and every message queue stayed empty twice running."""
-    app = pilot.app
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    idle = 0
-    while loop.time() < deadline:
-        await pilot.pause()
-        busy = any(not node._message_queue.empty() for node in (app, app.screen, *app.screen.walk_children()))
-        idle = 0 if busy or not done() else idle + 1
-        if idle >= 2:
-            return
-    raise AssertionError("burst not processed in time")
 
 
 async def press(pilot, *keys: str) -> None:

@@ -1,5 +1,11 @@
-import pytest
+import importlib
+import pkgutil
 
+import pytest
+from textual.binding import Binding
+from textual.dom import DOMNode
+
+import kec_tui
 from kec_tui import keymap
 from kec_tui.app import KecApp
 from kec_tui.config import Settings
@@ -7,35 +13,31 @@ from kec_tui.screens.lookup import LookupScreen
 from tests.screens.conftest import settle
 
 
-def all_binding_ids():
-    """Every Binding with an id declared by our screens, widgets and the app."""
-    import importlib
-    import pkgutil
-
-    import kec_tui.screens
-    import kec_tui.widgets
-    from textual.binding import Binding
-
-    ids = {}
-    classes = [KecApp]
-    for pkg in (kec_tui.screens, kec_tui.widgets):
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            m = importlib.import_module(f"{pkg.__name__}.{mod.name}")
-            classes += [v for v in vars(m).values()
-                        if isinstance(v, type) and hasattr(v, "BINDINGS") and v.__module__ == m.__name__]
-    for cls in classes:
-        for b in cls.__dict__.get("BINDINGS", []):
-            if isinstance(b, Binding):
-                ids[b.id] = cls.__name__
-    return ids
+def declared_bindings() -> dict[str, list]:
+    """Every BINDINGS entry of every App, Screen and Widget class defined in kec_tui, by class."""
+    found: dict[str, list] = {}
+    for mod in pkgutil.walk_packages(kec_tui.__path__, "kec_tui."):
+        if mod.name.endswith("__main__"):
+            continue
+        m = importlib.import_module(mod.name)
+        for v in vars(m).values():
+            if isinstance(v, type) and issubclass(v, DOMNode) and v.__module__ == m.__name__:
+                found[f"{v.__module__}.{v.__qualname__}"] = list(v.__dict__.get("BINDINGS", []))
+    return found
 
 
 def test_every_binding_has_an_id_in_default_toml():
-    ids = all_binding_ids()
-    assert None not in ids, f"a binding without an id in {ids.get(None)}"
+    declared = declared_bindings()
+    assert "kec_tui.app.KecApp" in declared and "kec_tui.screens.lookup.LookupScreen" in declared
+    without_id = [f"{cls}: {b!r}" for cls, bs in declared.items() for b in bs
+                  if not isinstance(b, Binding) or not b.id]
+    assert not without_id, f"bindings without an id (use keymap.bind): {without_id}"
+    ids = {b.id for bs in declared.values() for b in bs}
     defaults = keymap.load()
-    missing = sorted(i for i in ids if i not in defaults)
+    missing = sorted(ids - defaults.keys())
     assert not missing, f"binding ids missing from keymaps/default.toml: {missing}"
+    unbound = sorted(defaults.keys() - ids)
+    assert not unbound, f"ids in keymaps/default.toml that no BINDINGS declare: {unbound}"
 
 
 def test_user_keymap_overrides(tmp_path):
@@ -45,7 +47,8 @@ def test_user_keymap_overrides(tmp_path):
     assert km["app.lookup"] == "f3" and km["app.help"] == "f1"
 
 
-@pytest.mark.parametrize("text,needle", [("[bindings\n", "not valid TOML"), ('[bindings]\n"app.help" = 3\n', "key string")])
+@pytest.mark.parametrize("text,needle", [("[bindings\n", "not valid TOML"),
+                                         ('[bindings]\n"app.help" = 3\n', "key string")])
 def test_bad_keymap_files_explain(tmp_path, text, needle):
     bad = tmp_path / "bad.toml"
     bad.write_text(text)

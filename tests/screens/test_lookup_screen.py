@@ -1,9 +1,9 @@
-from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.help import HelpScreen
-from kec_tui.screens.lookup import LookupScreen
 from textual import events
 from textual.widgets import DataTable, Input, Static
 
+from kec_tui.screens.account import AccountScreen
+from kec_tui.screens.help import HelpScreen
+from kec_tui.screens.lookup import LookupScreen
 from tests.screens.conftest import settle
 
 

@@ -16,6 +16,7 @@ from kec_tui.screens.membership import NewMembershipScreen, StepForm
 from kec_tui.services import memberships as ms, operators, passwords
 from tests import factories
 from tests.screens.conftest import settle
+from tests.support.keys import burst
 
 TAX_ID = "123-45-6789"
 
@@ -38,15 +39,6 @@ def boss(coop):
     sup = operators.create("super", "Sam Boss", "supervisor")
     passwords.set_password("super", "correct horse")
     return sup
-
-
-async def burst(pilot, *keys: str) -> None:
-    """Keys sent as one burst inside a form (as a fast typist or an SSH link delivers them), then
-    wait for them to be handled: the form is type-ahead safe, and this is 20x faster than pilot.press."""
-    for k in keys:
-        character = " " if k == "space" else (k if len(k) == 1 else None)
-        pilot.app._driver.send_message(events.Key(k, character))
-    await settle(pilot)
 
 
 def screen_text(app) -> str:

@@ -11,7 +11,7 @@ from kec_tui.screens.membership import StepForm
 from kec_tui.screens.move import CloseScreen, MoveScreen
 from kec_tui.services import accounts, memberships as ms, orders
 from tests.screens.conftest import settle
-from tests.screens.test_membership_screen import burst
+from tests.support.keys import burst
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The service order queue: filters, create, complete (once), cancel, tickets, the disconnect rules."""
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -12,7 +13,7 @@ from kec_tui.screens.orders import CancelOrderScreen, CompleteOrderScreen, NewOr
 from kec_tui.services import operators, orders
 from kec_tui.widgets.entry_form import EditForm
 from tests.screens.conftest import settle
-from tests.screens.test_membership_screen import burst
+from tests.support.keys import burst
 
 
 @pytest.fixture
@@ -159,7 +160,7 @@ async def test_create_complete_with_fee_and_complete_twice_refused(app, coop, qu
 
 
 async def test_cancel_with_reason_and_ticket(app, queue, tmp_path):
-    app.settings.extra["tickets_dir"] = str(tmp_path / "tickets")
+    app.settings = dataclasses.replace(app.settings, tickets_dir=str(tmp_path / "tickets"))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_queue(pilot)
         await pilot.press("f11")

@@ -16,10 +16,9 @@ from kec_tui.screens.batch_entry import BatchEntryScreen
 from kec_tui.screens.contacts import ContactScreen
 from kec_tui.screens.lookup import LookupScreen
 from kec_tui.services import operators
-from kec_tui.training import (MARKER, NotPractice, build_practice, open_practice, trainee_operator,
-                              walkthroughs)
+from kec_tui.training import MARKER, NotPractice, build_practice, open_practice, trainee_operator, walkthroughs
 from kec_tui.training.panel import TrainingMenu, TrainingPanel
-from tests.screens.test_entry_form import send_burst, settle
+from tests.support.keys import send_burst, settle
 
 SMALL = {"accounts": 150, "months": 3}
 
@@ -44,7 +43,7 @@ def practice(practice_file, tmp_path):
 def make_app(practice, tmp_path, op=None, training=True) -> KecApp:
     op = op or trainee_operator("trainee1")
     settings = Settings(db=str(practice), theme="textual-dark", idle_lock_minutes=0,
-                        extra={"reports_dir": str(tmp_path / "reports")})
+                        reports_dir=str(tmp_path / "reports"))
     return KecApp(settings, op, training=training)
 
 
@@ -375,9 +374,10 @@ def test_a_rebuild_keeps_the_trainees_statistics(practice_file, tmp_path):
 # ---- the supervisors' keystroke statistics screen ------------------------------------------------------------
 
 async def test_keystats_screen_for_supervisors_refused_politely_to_others(practice, tmp_path):
+    from textual.widgets import DataTable
+
     from kec_tui.screens.keystats import KeystatsScreen
     from kec_tui.services import keystats
-    from textual.widgets import DataTable
 
     msr = trainee_operator("trainee1")
     keystats.add_counts(msr.id, {dt.date.today(): keystats.Counts(keys=8400, corrections=84, active_ms=3_600_000)})

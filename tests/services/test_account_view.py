@@ -5,7 +5,8 @@ from tests import factories
 
 
 def test_view_balance_due_usage_and_ledger(database, msr):
-    a = factories.account(bills=[10000, 12345, 9999], payments=[10000], cash_only_until=dt.date.today() + dt.timedelta(days=30),
+    a = factories.account(bills=[10000, 12345, 9999], payments=[10000],
+                          cash_only_until=dt.date.today() + dt.timedelta(days=30),
                           landlord=True)
     v = accounts.view(a.id)
     assert v.balance_cents == 10000 + 12345 + 9999 - 10000

@@ -5,8 +5,7 @@ import threading
 
 from kec_tui import db
 from kec_tui.checkdigit import valid_account_number
-from kec_tui.services import accounts, batches, contacts, lockbox, operators, orders
-from kec_tui.services import memberships as ms
+from kec_tui.services import accounts, batches, contacts, lockbox, memberships as ms, operators, orders
 from kec_tui.services.errors import ServiceError
 from tests import factories
 

@@ -12,9 +12,8 @@ import sqlite3
 import pytest
 
 from kec_tui import checkdigit, db
-from kec_tui.services import fees
 from kec_tui.demo import builder as demo
-from kec_tui.services import memberships, search_index
+from kec_tui.services import fees, memberships, search_index
 from kec_tui.services.accounts import view
 from tests.conftest import open_database
 

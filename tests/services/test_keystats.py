@@ -6,9 +6,9 @@ import pytest
 
 from kec_tui import db
 from kec_tui.keycounter import KeyCounter
-from kec_tui.widgets.entry_form import EntryForm, FieldSpec
 from kec_tui.services import audit, keystats, operators
 from kec_tui.services.errors import PermissionDenied, ValidationError
+from kec_tui.widgets.entry_form import EntryForm, FieldSpec
 
 DAY = dt.date(2025, 11, 28)
 

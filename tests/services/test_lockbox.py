@@ -135,7 +135,7 @@ def test_csv_mapping_setting(database, msr, tmp_path):
         lockbox.parse_csv(text, {"account": "Cust Ref", "amount": "Amount Paid"})
 
     class S:
-        extra = {"lockbox_csv_columns": mapping}
+        lockbox_csv_columns = mapping
     r = lockbox.import_file(msr, write(tmp_path, "x.csv", text), lockbox.mapping_from_settings(S()))
     assert r.matched_count == 1
 

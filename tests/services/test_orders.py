@@ -11,6 +11,7 @@ from kec_tui import db
 from kec_tui.services import accounts, audit, fees, operators, orders
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from tests import factories
+from tests.support.pdf import pdf_text
 
 WED_10AM = dt.datetime(2025, 10, 1, 10, 0)     # a Wednesday in business hours
 WED_6PM = dt.datetime(2025, 10, 1, 18, 0)
@@ -92,7 +93,8 @@ def test_winter_protection(database, msr):
     sgs = factories.account(first="Acme", last="Mill", rate_class="SGS")
     until = orders.declare_winter_protection(msr, a.id, ["children", "elderly"], today=dt.date(2025, 11, 20))
     assert until == dt.date(2026, 2, 28)
-    assert "WINTER PROTECTION until 02/28/2026 (children, elderly)" in accounts.flags_for(db.Account.get_by_id(a.id), dt.date(2026, 1, 1))
+    assert ("WINTER PROTECTION until 02/28/2026 (children, elderly)"
+            in accounts.flags_for(db.Account.get_by_id(a.id), dt.date(2026, 1, 1)))
     with pytest.raises(orders.DisconnectProtected, match="winter protection .* children, elderly") as e:
         orders.create_order(msr, a.id, "disconnect_nonpay", today=dt.date(2026, 1, 15))
     assert "03/01/2026" in e.value.message
@@ -304,7 +306,7 @@ def test_work_ticket_text_and_pdf(database, msr, tmp_path):
                    "Pine Rentals LLC (208) 555-0111", "trip fee", "Reading: ____"):
         assert needle in text, needle
     assert max(len(line) for line in text.splitlines()) <= 80
-    pdf = files.pdf.read_bytes()
-    assert pdf.startswith(b"%PDF-1.4") and b"Dog in yard \\(friendly\\)" in pdf
+    shown = pdf_text(files.pdf.read_bytes())
+    assert f"SERVICE ORDER {o.order_no}" in shown and "Dog in yard (friendly)" in shown
     orders.complete_order(msr, o.order_no, reading=1100, when=WED_10AM)
     assert "reading 1,100" in orders.work_ticket_text(o.order_no)

@@ -1,6 +1,6 @@
-"""Shared helpers for the batch screen tests (no tests here).
+"""Shared helpers for the batch screen tests.
 
-Keys go through the driver path as bursts (tests/screens/test_entry_form.py):
+Keys go through the driver path as bursts (tests/support/keys.py):
 every key event is queued before anything is awaited, so the type-ahead path
 is what every test exercises.
 """
@@ -14,13 +14,13 @@ from kec_tui.config import Settings
 from kec_tui.screens.batch_entry import BatchEntryScreen
 from kec_tui.services import batches
 from tests import factories
-from tests.screens.test_entry_form import send_burst, settle
+from tests.support.keys import send_burst, settle
 
 BATCH_DATE = dt.date(2025, 10, 1)  # fixed, so screens look the same any day
 
 
-def make_app(sqlite_db, op, tmp_path, **extra) -> KecApp:
-    settings = Settings(db=sqlite_db, theme="textual-dark", extra={"reports_dir": str(tmp_path / "reports"), **extra})
+def make_app(sqlite_db, op, tmp_path, **settings) -> KecApp:
+    settings = Settings(db=sqlite_db, theme="textual-dark", reports_dir=str(tmp_path / "reports"), **settings)
     return KecApp(settings, op)
 
 
