@@ -197,6 +197,8 @@ def cmd_import_payments(settings, args) -> int:
               f"(batch list F3, then Lockbox F7)")
     else:
         print("  Exceptions: none")
+    for line in lockbox.skipped_lines(r):
+        print(f"  {line}")
     return 1 if posted.startswith("NOT") else 0
 
 

@@ -35,6 +35,10 @@ def import_summary(r: ImportResult) -> str:
                  f"to work below.")
     else:
         text += " No exceptions."
+    skipped = lockbox.skipped_lines(r)
+    if skipped:     # fees and transfers in a bank's file: listed, not applied
+        shown = skipped[:6] + ([f"  and {len(skipped) - 6} more"] if len(skipped) > 6 else [])
+        text += "\n" + "\n".join(shown)
     return text
 
 
