@@ -510,3 +510,14 @@ def test_cli_prints_the_report_and_refuses_in_one_line(database, msr, tmp_path, 
     assert cli.main(args + [str(crlf)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refused, nothing applied: This file was already imported as bank.bai" in err
+
+
+def test_the_readme_csv_example_reads():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("    Account,Amount,Check Number,Payment Date,Payer Name")
+    example = "\n".join(ln.strip() for ln in readme[start:].split("\n\n")[0].splitlines())
+    parsed = lockbox.parse_csv(example)
+    assert [(p.account_text, p.amount_cents, p.check_no, p.payment_date, p.payer_name) for p in parsed.payments] \
+        == [("1000771", 12345, "1001", dt.date(2025, 1, 9), "Ada Lovelace")]
