@@ -147,8 +147,9 @@ def skipped_lines(r: ImportResult) -> list[str]:
     """The report's lines on what was in the file but is not a payment (CLI and screen)."""
     if not r.skipped:
         return []
-    return [f"Not payments, skipped: {len(r.skipped):,} {money.fmt_dollars(r.skipped_total_cents)} "
-            f"(fees, transfers and other debits)"] + ["  " + s.line() for s in r.skipped]
+    debits = all(s.why.startswith("debit") for s in r.skipped)
+    return [f"Not payments, skipped: {len(r.skipped):,} {money.fmt_dollars(r.skipped_total_cents)}"
+            + (" (fees, transfers and other debits)" if debits else "")] + ["  " + s.line() for s in r.skipped]
 
 
 @dataclass(frozen=True)

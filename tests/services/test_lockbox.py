@@ -521,3 +521,19 @@ def test_the_readme_csv_example_reads():
     parsed = lockbox.parse_csv(example)
     assert [(p.account_text, p.amount_cents, p.check_no, p.payment_date, p.payer_name) for p in parsed.payments] \
         == [("1000771", 12345, "1001", dt.date(2025, 1, 9), "Ada Lovelace")]
+
+
+def test_a_file_of_fees_and_other_details_only_imports_nothing_and_says_why(database, msr, tmp_path):
+    text = ("01,121000248,KOOTENAIEC,250110,0830,0110B,,,2/\n02,KOOTENAIEC,121000248,1,250109,,USD,2/\n"
+            "03,4159876543,USD,400,2500,1,/\n16,475,2500,0,FEE1,,MONTHLY SERVICE FEE/\n"
+            "16,115,0,0,LBX2,1230/\n16,901,700,,BANK3,,BANK DEFINED/\n49,5700,5/\n98,5700,1,7/\n99,5700,1,9/\n")
+    r = lockbox.import_file(msr, write(tmp_path, "fees.bai", text))
+    assert (r.record_count, r.total_cents, r.batch_id, r.exception_count) == (0, 0, None, 0)
+    assert lockbox.skipped_lines(r) == [
+        "Not payments, skipped: 3 $32.00",
+        "  Record 4: $25.00 debit (type 475), FEE1, MONTHLY SERVICE FEE",
+        "  Record 5: $0.00 zero amount, LBX2, 1230",
+        "  Record 6: $7.00 type 901 is neither a credit nor a debit, BANK3, BANK DEFINED"]
+    with pytest.raises(lockbox.DuplicateImport):          # known, so not imported twice either
+        lockbox.import_file(msr, write(tmp_path, "fees-again.bai", text))
+    assert db.PaymentBatch.select().count() == 0
