@@ -152,3 +152,10 @@ async def test_a_us_bank_bai2_file_on_the_screen(msr, accts, tmp_path, sqlite_db
             "Not payments, skipped: 2 $57.00 (fees, transfers and other debits)",
             "  Record 10: $45.00 debit (type 475), FEE0003, ACCOUNT ANALYSIS FEE",
             "  Record 14: $12.00 debit (type 698), FEE0006, INCOMING WIRE FEE"]
+        # F1 says what a CSV needs and what happens to a BAI2 file's fees
+        await press(pilot, "escape")
+        await press(pilot, "f1")
+        assert type(app.screen).__name__ == "HelpScreen" and app.screen.under is screen
+        help_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "header row naming at least Account and Amount (dollars, 123.45)" in help_text
+        assert "fees and other debits are listed as skipped" in help_text
