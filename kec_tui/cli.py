@@ -192,7 +192,7 @@ def cmd_import_payments(settings, args) -> int:
     try:
         r = lockbox.import_file(op, args.file, lockbox.mapping_from_settings(settings))
     except lockbox.ImportRefused as e:
-        return fail(f"{args.file}: refused, nothing applied: {e.message}")
+        return fail(f"{args.file}: refused, nothing applied: {' '.join(e.message.split())}")  # one line
     except ServiceError as e:
         return fail(e.message)
     print(f"Imported {r.filename} ({r.format.upper()}): {r.record_count:,} payments {fmt_dollars(r.total_cents)}")
@@ -211,6 +211,8 @@ def cmd_import_payments(settings, args) -> int:
               f"(batch list F3, then Lockbox F7)")
     else:
         print("  Exceptions: none")
+    for line in lockbox.skipped_lines(r):
+        print(f"  {line}")
     return 1 if posted.startswith("NOT") else 0
 
 

@@ -238,9 +238,11 @@ LINE_SOURCES = ("keyed", "scanned", "imported")
 
 
 class PaymentImport(BaseModel):
-    """One bank file imported: its sha256 refuses the same file twice."""
+    """One bank file imported: the sha256 of its normalised content (line endings,
+    padding) and, for BAI2, the bank's file identity refuse the same file twice."""
 
     sha256 = pw.CharField(max_length=64, unique=True)
+    bank_file_id = pw.CharField(max_length=200, null=True, unique=True)   # BAI2 01: sender|receiver|date|time|id
     filename = pw.CharField(max_length=255)
     format = pw.CharField(max_length=8)              # csv, bai2
     imported_at = pw.DateTimeField(default=now)

@@ -34,6 +34,10 @@ def import_summary(r: ImportResult) -> str:
                  f"to work below.")
     else:
         text += " No exceptions."
+    skipped = lockbox.skipped_lines(r)
+    if skipped:     # fees and transfers in a bank's file: listed, not applied
+        shown = skipped[:6] + ([f"  and {len(skipped) - 6} more"] if len(skipped) > 6 else [])
+        text += "\n" + "\n".join(shown)
     return text
 
 
@@ -116,7 +120,10 @@ class LockboxScreen(Screen):
 
     HELP = ("Type the path of the bank's file and press Enter. The file is checked whole first (its own totals "
             "and record counts, every row): a file that does not add up is refused and nothing is applied; the "
-            "same file twice is refused. Payments that match an account become a balanced batch (post it "
+            "same file twice is refused (also sent again with other line endings or padding). A CSV has a header "
+            "row naming at least Account and Amount (dollars, 123.45), often Check Number, Payment Date and Payer "
+            "Name; a BAI2 file's fees and other debits are listed as skipped, not applied. "
+            "Payments that match an account become a balanced batch (post it "
             "from the batch list, F3); the rest go to the exceptions queue below. In the queue, Enter applies "
             "the payment to the account you found; F9 returns it to the bank or payer with a reason. "
             "Tab moves between the file box and the queue; F4 shows open / all exceptions.")

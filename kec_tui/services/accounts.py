@@ -244,6 +244,36 @@ def flags_for(a: db.Account, today: dt.date) -> list[str]:
     return flags
 
 
+def last_payment(account_id: int) -> tuple[dt.date, int] | None:
+    """The newest payment that stands: one the bank returned (reversed) is not "last paid"."""
+    L, R = db.LedgerEntry, db.LedgerEntry.alias("r")
+    row = (L.select(L.effective, L.amount_cents).join(R, JOIN.LEFT_OUTER, on=(R.reverses == L.id))
+           .where(L.account == account_id, L.kind == "payment", R.id.is_null())
+           .order_by(L.effective.desc(), L.id.desc()).tuples().first())
+    return (row[0], -row[1]) if row else None
+
+
+def past_due_cents(account_id: int, balance_cents: int, today: dt.date) -> int:
+    """What is owed from bills whose due date has passed: the balance less the
+    charges not yet due. Those are the bills due today or later, and the charges
+    (a returned-payment fee, a trip fee) posted after the last bill that came
+    due: they are on the next bill. A reversal is not a charge but a payment
+    undone, so the bill it paid is owed again."""
+    L = db.LedgerEntry
+    came_due = (L.select(L.id, L.effective).where(L.account == account_id, L.kind == "bill", L.due_date < today)
+                .order_by(L.effective.desc(), L.id.desc()).tuples().first())
+    not_yet = (L.account == account_id) & (L.amount_cents > 0) & (L.kind != "reversal") & (
+        (L.kind == "bill") & (L.due_date.is_null() | (L.due_date >= today)))
+    if came_due:
+        cut_id, cut_day = came_due
+        later = (L.effective > cut_day) | ((L.effective == cut_day) & (L.id > cut_id))
+        not_yet |= (L.account == account_id) & (L.amount_cents > 0) & ~L.kind.in_(("bill", "reversal")) & later
+    else:
+        not_yet |= (L.account == account_id) & (L.amount_cents > 0) & ~L.kind.in_(("bill", "reversal"))
+    not_yet_cents = int(L.select(fn.COALESCE(fn.SUM(L.amount_cents), 0)).where(not_yet).scalar())
+    return max(0, balance_cents - not_yet_cents)
+
+
 def view(account_id: int, today: dt.date | None = None) -> AccountView:
     today = today or dt.date.today()
     a = (db.Account.select(db.Account, db.Member, db.ServiceLocation, db.Meter)
@@ -256,12 +286,8 @@ def view(account_id: int, today: dt.date | None = None) -> AccountView:
     bal = balance(account_id)
     last_bill = (db.LedgerEntry.select().where(db.LedgerEntry.account == account_id, db.LedgerEntry.kind == "bill")
                  .order_by(db.LedgerEntry.effective.desc(), db.LedgerEntry.id.desc()).first())
-    last_pay = (db.LedgerEntry.select().where(db.LedgerEntry.account == account_id, db.LedgerEntry.kind == "payment")
-                .order_by(db.LedgerEntry.effective.desc(), db.LedgerEntry.id.desc()).first())
     due = max(bal, 0)
-    past_due = 0
-    if last_bill:
-        past_due = due if last_bill.due_date and last_bill.due_date < today else max(0, due - last_bill.amount_cents)
+    past_due = min(due, past_due_cents(account_id, bal, today))
     usage = list(db.Reading.select(db.Reading.read_date, db.Reading.kwh).where(db.Reading.account == account_id)
                  .order_by(db.Reading.read_date.desc()).limit(24).tuples())
     authorized = [(p.id, p.name, p.relation, p.phone) for p in
@@ -280,7 +306,7 @@ def view(account_id: int, today: dt.date | None = None) -> AccountView:
         meter_no=a.meter.meter_no if a.meter_id else "",
         balance_cents=bal, amount_due_cents=due, past_due_cents=past_due,
         due_date=last_bill.due_date if last_bill else None,
-        last_payment=(last_pay.effective, -last_pay.amount_cents) if last_pay else None,
+        last_payment=last_payment(account_id),
         deposit_cents=a.deposit_cents, flags=flags_for(a, today), usage=list(reversed(usage)),
         opened=a.opened, closed=a.closed, other_accounts=others,
     )

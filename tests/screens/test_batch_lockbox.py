@@ -124,3 +124,38 @@ def test_cli_import_payments(msr, accts, tmp_path, sqlite_db, capsys, monkeypatc
     bad.write_text("01,BANK,KEC,251001,0800,1,80,,2/\n02,KEC,BANK,1,251001,0800,USD,2/\n")
     assert cli.main(args + [str(bad)]) == 2
     assert "refused, nothing applied" in capsys.readouterr().err
+
+
+async def test_a_us_bank_bai2_file_on_the_screen(msr, accts, tmp_path, sqlite_db):
+    from tests.services.test_lockbox import us_bank_file
+
+    text = us_bank_file(accts)
+    big = tmp_path / "big.bai"
+    big.write_text(text.replace("16,169,6995,", "16,169,12345678901234567890,"))
+    good = tmp_path / "bank.bai"
+    good.write_text(text)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_lockbox(pilot)
+        await press(pilot, str(big), "enter")
+        assert text_of(screen, "#result") == ("Refused, nothing applied: Record 11 (16): amount "
+                                              "'12345678901234567890' has 20 digits: too large for the ledger "
+                                              "(at most $9,999,999,999,999.99)")
+        assert batches.list_batches() == []
+        await press(pilot, "ctrl+u")
+        await press(pilot, str(good), "enter")
+        assert isinstance(app.screen, MessageScreen)
+        number = batches.list_batches()[0].number
+        assert text_of(screen, "#result").splitlines() == [
+            f"Imported bank.bai (BAI2): 4 payments $2,018.40. Batch {number}: 3 matched $518.40, balanced: post "
+            f"it from the batch list (F3). Exceptions: 1 $1,500.00 to work below.",
+            "Not payments, skipped: 2 $57.00 (fees, transfers and other debits)",
+            "  Record 10: $45.00 debit (type 475), FEE0003, ACCOUNT ANALYSIS FEE",
+            "  Record 14: $12.00 debit (type 698), FEE0006, INCOMING WIRE FEE"]
+        # F1 says what a CSV needs and what happens to a BAI2 file's fees
+        await press(pilot, "escape")
+        await press(pilot, "f1")
+        assert type(app.screen).__name__ == "HelpScreen" and app.screen.under is screen
+        help_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "header row naming at least Account and Amount (dollars, 123.45)" in help_text
+        assert "fees and other debits are listed as skipped" in help_text

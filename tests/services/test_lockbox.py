@@ -180,8 +180,18 @@ def test_bai2_totals_that_do_not_match_refuse_the_whole_file(database, msr, tmp_
      "ends without its 99 trailer"),
     ("01,A,B,250110,0800,1,80,,2/\n16,115,100,0,R,123457,X\n99,100,0,3/\n", r"Record 2 \(16\): transaction "
                                                                              "detail outside an account"),
-    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD/\n16,475,100,0,R,123457,X\n"
-     "49,100,3/\n98,100,1,5/\n99,100,1,7/\n", "type code 475 is not a credit"),
+    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD/\n16,15,100,0,R,123457,X\n",
+     r"Record 4 \(16\): type code '15' is not three digits"),
+    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD/\n16,115,100,X,R,123457,X\n",
+     r"Record 4 \(16\): unknown funds type 'X'"),
+    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD/\n16,115,100,V,,,R,123457,X\n",
+     r"Record 4 \(16\): funds type V without its value date"),
+    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,4,250110,0800,USD,2/\n", r"group status 4 \(test only\)"),
+    ("01,A,B,250110,0800,1,80,,3/\n", "BAI version '3': only version 2"),
+    ("01,A,B,250110,25:00,1,80,,2/\n", r"Record 1 \(01\): file creation time '25:00' is not a time"),
+    ("01,A,B,250110,0800,,80,,2/\n", "needs the sender, receiver, creation date and file id"),
+    ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD,010,500,,,,015,400,,/\n",
+     r"Record 3 \(03\): an amount without its type code"),
     ("01,A,B,250110,0800,1,80,,2/\n02,B,A,1,250110,0800,USD,2/\n03,1,USD/\n16,115,1x0,0,R,123457,X\n",
      r"Record 4 \(16\): amount '1x0'"),
     ("01,A,B,250110,0800,1,80,,2/\n77,junk/\n", "unknown BAI2 record type '77'"),
@@ -287,3 +297,243 @@ def test_big_numbers_of_accounts_match_in_chunks(database, msr, tmp_path):
     r = lockbox.import_file(msr, write(tmp_path, "many.csv", csv_text(rows)))
     assert (r.matched_count, r.exception_count) == (lockbox.CHUNK + 20, 1)
     assert batches.batch_totals(r.batch_id).balanced
+
+
+# ---- files as US banks write them ------------------------------------------------------------
+# Balances and summaries on the 03 continued by 88s; ACH credits with the customer
+# reference on an 88; a lockbox check with funds type V (value date and a time with a
+# colon); an incoming wire with availability S and no reference; two fee debits; a
+# colon in the 01 time; a blank 99 total. The totals were added up by hand:
+#   03 amounts 1,250,000 + 1,446,140 + 1,250,000 + 1,296,140 + 201,840 + 5,700 = 5,449,820
+#   16 amounts 32,500 + 12,345 + 4,500 + 6,995 + 150,000 + 1,200 = 207,540 (S amounts are not added)
+#   49 = 5,449,820 + 207,540 = 5,657,360
+US_BANK_BAI2 = """\
+01,121000248,KOOTENAIEC,250110,08:30,0110A,80,1,2/
+02,KOOTENAIEC,121000248,1,250109,2400,USD,2/
+03,4159876543,USD,010,+1250000,,,015,+1446140,,/
+88,040,1250000,,,045,+1296140,,,100,201840,4,/
+88,400,5700,2,/
+16,165,32500,0,ACH0001/
+88,{a},PPD ELECTRIC BILL ADA LOVELACE
+16,115,12345,V,250110,08:00,LBX0002,{b}/
+88,CHECK 5001 GRACE HOPPER
+16,475,4500,0,FEE0003,,ACCOUNT ANALYSIS FEE/
+16,169,6995,Z,ACH0004,{c}/
+88,WEB ONLINE PMT ALAN TURING
+16,195,150000,S,100000,50000,0,FW0005,,ACME SOLAR LLC/
+16,698,1200,0,FEE0006,,INCOMING WIRE FEE/
+49,+5657360,13/
+98,5657360,1,15/
+99,,1,17/
+"""
+
+
+def us_bank_file(accts, **replace) -> str:
+    text = US_BANK_BAI2.format(a=accts[0].number, b=accts[1].number, c=accts[2].number)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return text
+
+
+def test_a_us_bank_bai2_file_imports_with_its_debits_skipped_and_reported(database, msr, tmp_path):
+    a, b, c = _accounts()
+    r = lockbox.import_file(msr, write(tmp_path, "bank.bai", us_bank_file((a, b, c))))
+    assert (r.format, r.record_count, r.total_cents) == ("bai2", 4, 32500 + 12345 + 6995 + 150000)
+    assert (r.matched_count, r.matched_total_cents, r.exception_count, r.exception_total_cents) == \
+           (3, 32500 + 12345 + 6995, 1, 150000)
+    assert lockbox.skipped_lines(r) == [
+        "Not payments, skipped: 2 $57.00 (fees, transfers and other debits)",
+        "  Record 10: $45.00 debit (type 475), FEE0003, ACCOUNT ANALYSIS FEE",
+        "  Record 14: $12.00 debit (type 698), FEE0006, INCOMING WIRE FEE"]
+    batch = batches.get_batch(r.batch_id)
+    assert (batch.status, batch.batch_date, batch.control_total_cents) == ("balanced", dt.date(2025, 1, 9), 51840)
+    assert [(ln.account_id, ln.amount_cents, ln.check_no) for ln in batches.lines(r.batch_id)] == \
+           [(a.id, 32500, ""), (b.id, 12345, "5001"), (c.id, 6995, "")]
+    x, = lockbox.list_exceptions()
+    assert (x.record_no, x.account_text, x.amount_cents, x.payer_name, x.reason) == \
+           (13, "", 150000, "ACME SOLAR LLC", "no account number")
+    assert db.PaymentImport.get_by_id(r.import_id).bank_file_id == "121000248|KOOTENAIEC|250110|0830|0110A"
+    assert "skipped 2 not payments 57.00" in db.AuditLog.select().order_by(db.AuditLog.id.desc()).first().after
+
+
+def test_the_payers_and_references_of_a_us_bank_file():
+    parsed = lockbox.parse_bai2(us_bank_file([type("A", (), {"number": n}) for n in (1230, 4561, 7892)]))
+    assert [(p.record_no, p.account_text, p.amount_cents, p.check_no, p.payer_name, p.bank_ref)
+            for p in parsed.payments] == [
+        (6, "1230", 32500, "", "PPD ELECTRIC BILL ADA LOVELACE", "ACH0001"),
+        (8, "4561", 12345, "5001", "GRACE HOPPER", "LBX0002"),
+        (11, "7892", 6995, "", "WEB ONLINE PMT ALAN TURING", "ACH0004"),
+        (13, "", 150000, "", "ACME SOLAR LLC", "FW0005")]
+    assert [(s.record_no, s.type_code, s.amount_cents, s.why) for s in parsed.skipped] == \
+           [(10, 475, 4500, "debit (type 475)"), (14, 698, 1200, "debit (type 698)")]
+    assert parsed.as_of == dt.date(2025, 1, 9)
+
+
+def test_an_03_split_across_88s_with_signed_balances_and_d_availability():
+    # The 03's summaries break between a type code and its amount; a negative balance;
+    # funds type D (two distributions) whose amounts are not in the control total.
+    text = ("01,BANK,KEC,250110,0800,7,,,2/\n02,KEC,BANK,1,250110,,,2/\n"
+            "03,9876543210,,010,-500000,,,100,1000000,,,400,2000000,,,190/\n"
+            "88,500000,,,110,1000000,,,072,500000,,,074,500000,,,040/\n88,-1500000,,/\n"
+            "16,115,500000,D,2,0,200000,1,300000,LBX1,1230,LOCK BOX NO.68751\n"
+            "49,4000000,5/\n98,4000000,1,7/\n99,4000000,1,9/\n")
+    parsed = lockbox.parse_bai2(text)
+    assert [(p.account_text, p.amount_cents, p.payer_name) for p in parsed.payments] == \
+           [("1230", 500000, "LOCK BOX NO.68751")]
+    with pytest.raises(lockbox.ImportRefused, match=r"Record 7 \(49\): account 9876543210 control total "
+                                                    r"45,000.00 but its records add to 40,000.00"):
+        lockbox.parse_bai2(text.replace("49,4000000", "49,4500000"))
+
+
+@pytest.mark.parametrize("old,new,needle", [
+    ("02,KOOTENAIEC,121000248,1,250109,2400,USD,2/", "02,KOOTENAIEC,121000248,1,250109,2400,CAD,2/",
+     r"Record 2 \(02\): the group is in CAD, not US dollars \(USD\)"),
+    ("03,4159876543,USD,", "03,4159876543,EUR,", r"Record 3 \(03\): the account is in EUR, not US dollars"),
+    ("16,169,6995,", "16,169,12345678901234567890,",
+     r"Record 11 \(16\): amount '12345678901234567890' has 20 digits: too large for the ledger "
+     r"\(at most \$9,999,999,999,999.99\)"),
+    ("49,+5657360,13/", "49,+99999999999999999999,12/", r"Record 15 \(49\): account control total "
+                                                        r"'\+99999999999999999999' has 20 digits"),
+    ("99,,1,17/", "99,,1,12345678901234567890/", r"Record 17 \(99\): number of records '12345678901234567890' "
+                                                 r"is too large"),
+    ("98,5657360,1,15/", "98,5657361,1,15/", r"Record 16 \(98\): group control total"),
+    ("16,165,32500,0,ACH0001/", "16,165,32500,0,ACH0001,123456789012345678901234567890123456789012/",
+     r"Record 6 \(16\): customer reference '12345678901234567890'... has 42 characters"),
+])
+def test_us_bank_files_that_are_refused_whole(database, msr, tmp_path, old, new, needle):
+    accts = _accounts()
+    text = us_bank_file(accts)
+    assert old in text
+    with pytest.raises(lockbox.ImportRefused, match=needle):
+        lockbox.import_file(msr, write(tmp_path, "bank.bai", text.replace(old, new)))
+    assert db.PaymentImport.select().count() == 0 and db.BatchLine.select().count() == 0
+    assert db.PaymentException.select().count() == 0
+
+
+def test_blank_trailer_totals_are_read_and_the_counts_still_checked(database, msr, tmp_path):
+    accts = _accounts()
+    text = us_bank_file(accts, **{"98,5657360,1,15/": "98,,1,15/"})
+    assert lockbox.import_file(msr, write(tmp_path, "bank.bai", text)).matched_count == 3
+    with pytest.raises(lockbox.ImportRefused, match=r"Record 17 \(99\): file says 16 records but has 17"):
+        lockbox.parse_bai2(text.replace("99,,1,17/", "99,,1,16/"))
+
+
+def test_the_same_bank_file_with_crlf_or_80_column_records_is_the_same_file(database, msr, tmp_path):
+    accts = _accounts()
+    text = us_bank_file(accts)
+    lockbox.import_file(msr, write(tmp_path, "bank.bai", text))
+    padded = "".join(line.ljust(80) + "\r\n" for line in text.splitlines())
+    crlf = tmp_path / "bank-crlf.bai"
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    for path in (crlf, write(tmp_path, "bank-80.bai", padded)):
+        with pytest.raises(lockbox.DuplicateImport, match="This file was already imported as bank.bai on"):
+            lockbox.import_file(msr, path)
+    # the same 01 record (sender, receiver, created, file id) with other content: the same bank file
+    resent = text.replace("02,KOOTENAIEC,121000248,1,250109,2400", "02,KOOTENAIEC,121000248,1,250109,2359")
+    with pytest.raises(lockbox.DuplicateImport, match=r"The bank's file 0110A \(same sender, receiver, creation "
+                                                      r"date and time\) was already imported as bank.bai"):
+        lockbox.import_file(msr, write(tmp_path, "resent.bai", resent))
+    # 08:30 and 0830 are the same creation time
+    with pytest.raises(lockbox.DuplicateImport):
+        lockbox.import_file(msr, write(tmp_path, "colon.bai", resent.replace("08:30", "0830")))
+    # the next day's file (a new file id) is a new file
+    nxt = text.replace("08:30,0110A", "08:30,0111A")
+    assert lockbox.import_file(msr, write(tmp_path, "next.bai", nxt)).matched_count == 3
+    assert db.PaymentImport.select().count() == 2 and db.BatchLine.select().count() == 6
+
+
+def test_the_same_csv_with_other_line_endings_and_blanks_is_the_same_file(database, msr, tmp_path):
+    a, = _accounts(1)
+    text = f"Account,Amount,Check Number\n{a.number},10.00,77\n"
+    lockbox.import_file(msr, write(tmp_path, "one.csv", text))
+    again = tmp_path / "two.csv"
+    again.write_bytes(f"\ufeffAccount , Amount,Check Number  \r\n {a.number},10.00 ,77\r\n\r\n".encode())
+    with pytest.raises(lockbox.DuplicateImport, match="already imported as one.csv"):
+        lockbox.import_file(msr, again)
+    assert db.BatchLine.select().count() == 1
+
+
+@pytest.mark.parametrize("row,needle", [
+    ("{a},123456789012345678.90,1", r"Line 2: amount '123456789012345678.90' is too large for the ledger"),
+    ("{a},10.00,123456789012345678901", r"Line 2: check number '123456789012345678901' is longer than 20"),
+    ("12345678901234567890123456789012345678901,10.00,1", r"Line 2: account '12345678901234567890'... has 41"),
+])
+def test_csv_numbers_beyond_their_columns_are_refused(database, msr, tmp_path, row, needle):
+    a, = _accounts(1)
+    text = "Account,Amount,Check Number\n" + row.format(a=a.number) + "\n"
+    with pytest.raises(lockbox.ImportRefused, match=needle):
+        lockbox.import_file(msr, write(tmp_path, "big.csv", text))
+    assert db.PaymentImport.select().count() == 0
+
+
+def test_a_20_digit_account_reference_is_an_exception_not_an_overflow(database, msr, tmp_path):
+    number = str(make_account_number(1234567890123456789))          # 20 digits, a valid check digit
+    r = lockbox.import_file(msr, write(tmp_path, "x.csv", f"Account,Amount\n{number},5.00\n"))
+    assert (r.matched_count, r.exception_count) == (0, 1)
+    assert lockbox.list_exceptions()[0].reason == f"account {number} is too long for an account number"
+
+
+def test_a_number_the_database_cannot_hold_is_refused_not_a_traceback(database, msr, tmp_path, monkeypatch):
+    # Past the parser's bounds (lifted here), the database's own overflow is still a refusal.
+    monkeypatch.setattr(lockbox, "MAX_AMOUNT_DIGITS", 25)
+    monkeypatch.setattr(lockbox, "MAX_AMOUNT_CENTS", 10 ** 25 - 1)
+    monkeypatch.setattr(lockbox, "MAX_LEDGER_CENTS", 10 ** 25)
+    with pytest.raises(lockbox.ImportRefused, match="A number in big.csv is too large for the database: "
+                                                    "nothing applied"):
+        lockbox.import_file(msr, write(tmp_path, "big.csv", "Account,Amount\n123457,123456789012345678.90\n"))
+    assert db.PaymentImport.select().count() == 0 and db.PaymentException.select().count() == 0
+
+
+def test_cli_prints_the_report_and_refuses_in_one_line(database, msr, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KEC_TUI_CONFIG", str(tmp_path / "none.toml"))
+    from kec_tui import cli
+    accts = _accounts()
+    args = ["--db", database, "--operator", "msr1", "import-payments"]
+    big = write(tmp_path, "big.bai", us_bank_file(accts).replace("16,169,6995,", "16,169,12345678901234567890,"))
+    assert cli.main(args + [str(big)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"kec-tui: {big}: refused, nothing applied: Record 11 (16): amount "
+                                 f"'12345678901234567890' has 20 digits: too large for the ledger "
+                                 f"(at most $9,999,999,999,999.99)\n")
+    good = write(tmp_path, "bank.bai", us_bank_file(accts))
+    assert cli.main(args + [str(good)]) == 0
+    number = batches.list_batches()[0].number
+    assert capsys.readouterr().out.splitlines() == [
+        "Imported bank.bai (BAI2): 4 payments $2,018.40",
+        f"  Batch {number}: 3 matched $518.40, balanced, to post (batch list F3, or --post)",
+        "  Exceptions: 1 $1,500.00 to work (batch list F3, then Lockbox F7)",
+        "  Not payments, skipped: 2 $57.00 (fees, transfers and other debits)",
+        "    Record 10: $45.00 debit (type 475), FEE0003, ACCOUNT ANALYSIS FEE",
+        "    Record 14: $12.00 debit (type 698), FEE0006, INCOMING WIRE FEE"]
+    crlf = tmp_path / "bank-crlf.bai"
+    crlf.write_bytes(us_bank_file(accts).replace("\n", "\r\n").encode())
+    assert cli.main(args + [str(crlf)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused, nothing applied: This file was already imported as bank.bai" in err
+
+
+def test_the_readme_csv_example_reads():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("    Account,Amount,Check Number,Payment Date,Payer Name")
+    example = "\n".join(ln.strip() for ln in readme[start:].split("\n\n")[0].splitlines())
+    parsed = lockbox.parse_csv(example)
+    assert [(p.account_text, p.amount_cents, p.check_no, p.payment_date, p.payer_name) for p in parsed.payments] \
+        == [("1000771", 12345, "1001", dt.date(2025, 1, 9), "Ada Lovelace")]
+
+
+def test_a_file_of_fees_and_other_details_only_imports_nothing_and_says_why(database, msr, tmp_path):
+    text = ("01,121000248,KOOTENAIEC,250110,0830,0110B,,,2/\n02,KOOTENAIEC,121000248,1,250109,,USD,2/\n"
+            "03,4159876543,USD,400,2500,1,/\n16,475,2500,0,FEE1,,MONTHLY SERVICE FEE/\n"
+            "16,115,0,0,LBX2,1230/\n16,901,700,,BANK3,,BANK DEFINED/\n49,5700,5/\n98,5700,1,7/\n99,5700,1,9/\n")
+    r = lockbox.import_file(msr, write(tmp_path, "fees.bai", text))
+    assert (r.record_count, r.total_cents, r.batch_id, r.exception_count) == (0, 0, None, 0)
+    assert lockbox.skipped_lines(r) == [
+        "Not payments, skipped: 3 $32.00",
+        "  Record 4: $25.00 debit (type 475), FEE1, MONTHLY SERVICE FEE",
+        "  Record 5: $0.00 zero amount, LBX2, 1230",
+        "  Record 6: $7.00 type 901 is neither a credit nor a debit, BANK3, BANK DEFINED"]
+    with pytest.raises(lockbox.DuplicateImport):          # known, so not imported twice either
+        lockbox.import_file(msr, write(tmp_path, "fees-again.bai", text))
+    assert db.PaymentBatch.select().count() == 0
