@@ -40,7 +40,9 @@ from typing import Callable, ClassVar, Sequence
 
 from rich.text import Text
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import BindingType
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.widget import Widget
 
@@ -130,6 +132,16 @@ def parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(f"not a date: {text!r}")
+
+
+# Esc then a digit (or - =) inside the terminal's escape delay is read by Textual as one key:
+# the macOS Option character of that key ("\x1b1" -> "¡"). In a form it is Esc then the key.
+_ESC_THEN = {value: seq[1] for seq, value in ANSI_SEQUENCES_KEYS.items()
+             if isinstance(value, str) and len(seq) == 2 and seq[0] == "\x1b" and len(value) == 1}
+
+
+def _key_of(character: str) -> str:
+    return character if character.isalnum() else _character_to_key(character)
 
 
 def _allowed(kind: str, ch: str, tenkey: bool) -> bool:
@@ -493,11 +505,15 @@ class EntryForm(Widget, can_focus=True):
 
     def _on_key(self, event: events.Key) -> None:
         key = event.key
+        after_esc = _ESC_THEN.get(event.character or "")
         if key.startswith("alt+") and key not in self._key_actions():
             # Esc then a key within the terminal's escape delay arrives as one Alt+key: it is both.
             plain = key[4:]
             self._press("escape", None)
             self._press(plain, event.character or (plain if len(plain) == 1 else None))
+        elif after_esc is not None and key not in self._key_actions():
+            self._press("escape", None)
+            self._press(_key_of(after_esc), after_esc)
         elif not self._press(key, event.character):
             return  # not ours (F1, ctrl+q ...): let it bubble to the screen / app
         # Handled here, now, in order: no other handler and no bubbling.

@@ -212,3 +212,22 @@ async def test_esc_then_digit_as_alt_digit_clears_then_keys(batch_setup):
         send_burst(app, [*str(second.number), "enter", "x", "alt+4", *"5.67", "enter", *"5002", "enter"])
         await settle(pilot, lambda: screen.form.commits >= 2)
         assert db_lines(batch.id)[1:] == [(str(second.number), 4567, "5002", "keyed")]
+
+
+async def test_esc_then_digit_read_as_one_key_by_the_terminal_parser():
+    """Textual reads "\\x1b1" (Esc, then 1 within the escape delay) as the key "¡": Esc then 1 in a form."""
+    from textual._xterm_parser import XTermParser
+
+    [esc_one] = [e for e in XTermParser().feed("\x1b1") if isinstance(e, events.Key)]
+    assert esc_one.character == "¡"
+    app = FormApp()
+    async with app.run_test() as pilot:
+        for key in ["9", "9", "¡", *"23457", "enter", "x", "¡", *"2.5", "enter", "enter"]:
+            if key == "¡":
+                event = events.Key(esc_one.key, esc_one.character)  # as the parser made it
+            else:
+                event = events.Key(key, "\r" if key == "enter" else key)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await settle(pilot)
+        assert app.committed == [{"account": "123457", "amount": "12.50", "check_no": ""}]
