@@ -564,7 +564,8 @@ class EntryForm(Widget, can_focus=True):
         spec = self._spec
         if "\n" in text or "\t" in text:  # rows or cells of a spreadsheet: never split across fields
             rows = text.count("\n") + 1
-            return f"{spec.label}: a paste of {rows} line{'s' if rows != 1 else ''} is refused: paste one value"
+            what = f"{rows} lines" if rows > 1 else f"{text.count(chr(9)) + 1} cells"
+            return f"{spec.label}: a paste of {what} is refused: paste one value"
         if spec.kind == "choice":
             return None if text in spec.choices or not text else f"{spec.label}: one of {', '.join(spec.choices)}"
         if not all(ch.isprintable() and _allowed(spec.kind, ch, self._tenkey) for ch in text):

@@ -109,6 +109,10 @@ async def test_a_paste_is_one_event_refused_whole():
         assert form.locked and form.error == "Account: a paste of 2 lines is refused: paste one value"
         assert form.held_keys == 3
         await press(pilot, "escape")
+        form.post_message(events.Paste("123457\t12.43"))  # one row, two cells: not split either
+        await settle(pilot)
+        assert form.error == "Account: a paste of 2 cells is refused: paste one value" and form.values["account"] == ""
+        await press(pilot, "escape")
         form.post_message(events.Paste("123457\n"))  # one line that fits: taken whole, its line end exits
         await settle(pilot)
         assert form.current == "amount" and form.values["account"] == ACCOUNT and not form.locked
