@@ -20,32 +20,29 @@ were meant for (DESIGN.md, type-ahead). Focus never moves while keying.
   crash, a dropped SSH link or a closed terminal loses nothing; reopening the
   batch shows every line and keying continues.
 
-Warnings and type-ahead (our choice, tested in tests/screens/test_batch_entry.py):
-a line with a warning (final/closed account, cash-only paying by check, far
-above the balance, the same account and amount already in this batch) is NOT
-written. The form holds it, shows the warning at the field, and from then on
-takes only F8 (accept: the line is written with the acknowledgement; a closed
-account also asks a reason, for unapplied cash) or Esc (release the hold to
-change the line; it is checked again on Enter). Every other key is refused
-and counted, because it was typed ahead by someone who had not yet seen the
-warning: Enter in particular can never acknowledge, and the next stub's digits
-never slip into the held line. The lines committed before the warning stay
-committed; the keys typed after it are not used and the message says how many,
-so the operator re-keys from the stub after the held one.
+Errors and type-ahead (tests/screens/test_batch_entry.py, test_entry_lock.py):
+any refusal (a truncated scan line, a wrong check digit, a refused amount) locks
+the form (EntryForm): the keys typed after it are held, counted and not used,
+and Esc (Reset) clears the refused field and keying goes on there. A line with a
+warning (final/closed account, cash-only paying by check, far above the balance,
+the same account and amount already in this batch) is NOT written: it locks the
+same way, and F8 accepts it (the line is written with the acknowledgement; a
+closed account also asks a reason, for unapplied cash). Enter can never
+acknowledge, and the next stub's digits never slip into the held line. The
+lines committed before the refusal stay committed; the operator re-keys from
+the stub after the refused one.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Callable
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual._time import get_time
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
@@ -57,19 +54,13 @@ from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches, reports
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
 
 PAGE = 100          # lines loaded into the table at a time
 MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
 
 TENDER_NAMES = {"check": "Check", "cash": "Cash", "money_order": "Money order", "lockbox": "Lockbox", "ach": "ACH"}
-WARNING_SHORT = {
-    "closed_account": "Closed account!",
-    "cash_only": "CASH ONLY!",
-    "overpayment": "Far above due!",
-    "duplicate": "Duplicate?",
-}
-ACCOUNT_WARNINGS = ("closed_account", "cash_only")
 
 
 def reports_dir(settings) -> Path:
@@ -108,16 +99,6 @@ def totals_text(t: BatchTotals) -> Text:
 def signed_dollars(cents: int) -> str:
     """-76544 -> "-$765.44", 1200 -> "+$12.00", 0 -> "$0.00"."""
     return ("+" if cents > 0 else "") + money.fmt_dollars(cents)
-
-
-def warning_field(warnings: list[LineWarning]) -> str:
-    return "account" if all(w.code in ACCOUNT_WARNINGS for w in warnings) else "amount"
-
-
-def warning_message(warnings: list[LineWarning]) -> str:
-    """The short message at the field; the warning bar above the form gives the details."""
-    short = "; ".join(WARNING_SHORT.get(w.code, w.code) for w in warnings)
-    return f"{short} F8 accepts, Esc changes"
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,167 +150,7 @@ class ReasonScreen(ModalScreen[str | None]):
 # The form
 
 
-class PaymentForm(EntryForm):
-    """EntryForm for payments: the warning hold (F8 accepts) and Record Advance.
-
-    ``hold(warnings, record)`` is called by the screen's on_submit when the
-    service refused a line for its warnings. While held the form takes only
-    the keys in HOLD_ACTIONS (plus keys that are not the form's, like F1);
-    everything else was typed ahead of the warning and is refused and counted.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        bind("batch_entry.accept", "accept_warning", "Accept"),
-        bind("batch_entry.record_advance", "record_advance", "Write line", show=False),
-    ]
-    HOLD_ACTIONS: ClassVar[frozenset[str]] = frozenset({"accept_warning", "clear_record"})
-
-    class HoldChanged(Message):
-        """The form started or stopped holding a line with warnings."""
-
-    def __init__(self, fields, *, on_submit=None, on_accept: Callable[[list[LineWarning], Record], None]
-                 | None = None, on_escape: Callable[[], None] | None = None, **kwargs) -> None:
-        self.commits = 0
-
-        def counted(record: Record) -> SubmitResult | None:
-            result = on_submit(record) if on_submit is not None else None
-            if result is None:
-                self.commits += 1
-            return result
-
-        super().__init__(fields, on_submit=counted, **kwargs)
-        self._on_accept = on_accept
-        self._on_escape = on_escape
-        self.held: tuple[list[LineWarning], Record] | None = None
-        self.ignored = 0
-        self._hold_message = ""
-        self.accept_after = 0.0
-        """Keys read from the terminal before this time (the screen opening) are refused, see _on_key."""
-        self.early = 0
-
-    # -- the hold ---------------------------------------------------------------------
-    def hold(self, warnings: list[LineWarning], record: Record) -> None:
-        self.held = (list(warnings), dict(record))
-        self.ignored = 0
-        self._hold_message = warning_message(warnings)
-        self.post_message(self.HoldChanged())
-        self.refresh_bindings()
-        self.app.bell()  # heads-down: the operator's eyes are on the stubs, so the stop is heard
-
-    def release(self, message: str | None = None) -> None:
-        if self.held is None:
-            return
-        self.held = None
-        self.error = message
-        self.post_message(self.HoldChanged())
-        self.refresh_bindings()
-        self.refresh()
-
-    def submit_held(self) -> None:
-        """Write the held line (the screen has recorded the acknowledgement)."""
-        self.held = None
-        self.post_message(self.HoldChanged())
-        self.refresh_bindings()
-        self._submit()
-        self.refresh()
-
-    def _ours(self, event: events.Key, action: str | None) -> bool:
-        return action is not None or event.is_printable or event.key in self._EDIT_KEYS
-
-    def _on_key(self, event: events.Key) -> None:
-        action = self._key_actions().get(event.key)
-        if event.time < self.accept_after and self._ours(event, action):
-            # Typed before this screen opened (a remote MSR's burst across a screen change): the keys
-            # before it went to the screen underneath, so these are the tail of a stub. Not used.
-            self.early += 1
-            self.error = (f"{self.early} key{'s' * (self.early != 1)} typed before this screen opened "
-                          f"{'were' if self.early != 1 else 'was'} not used: key that stub again")
-            event.stop()
-            event.prevent_default()
-            self.refresh()
-            return
-        if self.held is None:
-            return  # EntryForm._on_key handles it
-        if action in self.HOLD_ACTIONS:
-            getattr(self, f"action_{action}")()
-        elif not self._ours(event, action):
-            return  # not the form's (F1 help, F3 batches ...): let it bubble
-        else:
-            self.ignored += 1  # typed ahead of the warning: never the acknowledgement, never into the line
-            self.error = self._hold_message
-            self.post_message(self.HoldChanged())
-            if self.ignored == 1:
-                self.app.bell()
-        event.stop()
-        event.prevent_default()
-        self.refresh()
-
-    def _on_paste(self, event: events.Paste) -> None:
-        if self.held is None:
-            return
-        event.stop()
-        event.prevent_default()
-        self.ignored += len(event.text)
-        self.error = self._hold_message
-        self.post_message(self.HoldChanged())
-        self.refresh()
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "accept_warning":
-            return self.held is not None  # in the Footer only while a warning holds the line
-        return True
-
-    # -- actions ----------------------------------------------------------------------
-    def action_accept_warning(self) -> None:
-        if self.held is None:
-            self._fail("No warning to accept")
-            return
-        warnings, record = self.held
-        if self._on_accept is not None:
-            self._on_accept(warnings, record)
-
-    def action_clear_record(self) -> None:
-        if self.held is not None:
-            self.release("Change the line, then Enter: it is checked again (Esc again clears it)")
-            return
-        if self._on_escape is not None:
-            self._on_escape()
-            return
-        super().action_clear_record()
-
-    def action_record_advance(self) -> None:
-        """Write the record from any field: Field Exit through the rest (defaults apply)."""
-        commits = self.commits
-        for _ in range(len(self.fields) + 1):
-            self.action_field_exit()
-            if self.error or self.commits != commits or self.held is not None:
-                return
-
-
-class BatchPaymentForm(PaymentForm):
-    """The entry screen's form: adds Lines, Find and the check-number switch, run in key order."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # The 5250 keys every operator knows stay out of the Footer here (F1 lists them), so the
-        # batch keys fit at 80 columns. Same ids: a keymap still rebinds them.
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
-        bind("entry_form.clear_record", "clear_record", "Clear", show=False),
-        bind("batch_entry.lines", "lines", "Lines"),
-        bind("batch_entry.check_no", "toggle_check_no", "Check no.", show=False),
-    ]
-    HOLD_ACTIONS = PaymentForm.HOLD_ACTIONS | {"lines"}
-
-    def action_lines(self) -> None:
-        self.screen.focus_lines()
-
-    def action_toggle_check_no(self) -> None:
-        self.screen.toggle_check_no()
-
-    def action_toggle_tenkey(self) -> None:
-        super().action_toggle_tenkey()
-        self.screen.show_header()
+# The form: kec_tui/widgets/payment_form.py (PaymentForm, BatchPaymentForm).
 
 
 # ---------------------------------------------------------------------------------------
@@ -534,8 +355,10 @@ class BatchEntryScreen(Screen):
             "Or scan the stub: the scan line fills account and amount and is saved at once. "
             "Keypad * saves the line from any field. Ctrl+T switches 10-key mode (12345 is 123.45); "
             "Ctrl+K switches asking the check number; Ctrl+D/F4 repeats the previous line's field.\n"
-            "A warning (closed account, cash only, far above the balance, a duplicate stub) stops the line: "
-            "F8 accepts it, Esc lets you change it. Keys typed after a warning are not used.\n"
+            "An error locks the keyboard: the keys typed after it are held, counted and not used. "
+            "Esc (Reset) clears the refused field and keying goes on there, the fields before it kept.\n"
+            "A warning (closed account, cash only, far above the balance, a duplicate stub) locks the same way: "
+            "F8 accepts the line, Esc changes it.\n"
             "F6 moves to the lines: Enter changes the line, F9/Delete voids it, Esc returns to keying. "
             "F7 finds a line by account, amount or #number. F11 corrects the control tape. "
             "F10 posts the batch when it balances (a supervisor may post a difference with a reason); "
@@ -682,7 +505,7 @@ class BatchEntryScreen(Screen):
         held = self.form.held
         if held:
             text = Text("\n".join(w.message for w in held[0]))
-            n = self.form.ignored
+            n = self.form.held_keys
             if n:
                 text.append(f"\n{n} key{'s were' if n != 1 else ' was'} typed after this warning and not used: "
                             f"key them again after this line.", style="bold")
@@ -820,15 +643,11 @@ class BatchEntryScreen(Screen):
             else:
                 self._info[text] = batches.account_info_for_entry(text)
         except ServiceError as e:
-            self.app.bell()
             return e.message
         return None
 
     def _check_amount(self, text: str, record: Record) -> str | None:
-        message = check_amount_text(text, record)
-        if message:
-            self.app.bell()
-        return message
+        return check_amount_text(text, record)
 
     def _after_exit(self, name: str, record: Record) -> str | None:
         form = self.form
@@ -1038,7 +857,7 @@ class BatchEntryScreen(Screen):
         if self._posting:
             return
         form = self.form
-        if self.keyable and (form.held or any(form.values.values())):
+        if self.keyable and (form.locked or any(form.values.values())):
             self.message("Finish the line in the form (Enter) or clear it (Esc) before posting", error=True)
             return
         op = self.app.operator

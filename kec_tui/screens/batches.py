@@ -13,11 +13,12 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import PaymentForm, ReasonScreen, open_batch_screen, signed_dollars
+from kec_tui.screens.batch_entry import ReasonScreen, open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.payment_form import PaymentForm
 
 PAGE = 50
 FILTERS = ("all", "unposted", "posted")

@@ -12,12 +12,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import PaymentForm, ReasonScreen, accept_warnings, account_info_line, warning_message
+from kec_tui.screens.batch_entry import ReasonScreen, accept_warnings, account_info_line
 from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
+from kec_tui.widgets.payment_form import PaymentForm, warning_message
 
 PAGE = 50
 

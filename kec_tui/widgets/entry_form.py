@@ -21,6 +21,13 @@ the characters typed behind it.  The bindings are still declared as
 
 Validation, defaults and the lookups that decide the next field are plain
 synchronous callables run on Field Exit, before the next key is handled.
+
+An error locks the keyboard (the 5250's input inhibited): after any refusal
+(a character the field cannot take, a failed check, a submit refused) every
+key of the form typed after it is held, counted and not applied, because it
+was typed by someone who had not yet seen the error. Clear (Esc) resumes as
+Reset: the refused field is cleared, the fields before it stay, the cursor is
+in it. This lives in ``_on_key``/``_fail`` so no form built on this can opt out.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from typing import Callable, ClassVar, Sequence
 
 from rich.text import Text
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import BindingType
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.widget import Widget
 
@@ -123,6 +132,16 @@ def parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(f"not a date: {text!r}")
+
+
+# Esc then a digit (or - =) inside the terminal's escape delay is read by Textual as one key:
+# the macOS Option character of that key ("\x1b1" -> "¡"). In a form it is Esc then the key.
+_ESC_THEN = {value: seq[1] for seq, value in ANSI_SEQUENCES_KEYS.items()
+             if isinstance(value, str) and len(seq) == 2 and seq[0] == "\x1b" and len(value) == 1}
+
+
+def _key_of(character: str) -> str:
+    return character if character.isalnum() else _character_to_key(character)
 
 
 def _allowed(kind: str, ch: str, tenkey: bool) -> bool:
@@ -244,6 +263,11 @@ class EntryForm(Widget, can_focus=True):
         self._label_width = max(len(spec.label) for spec in self._specs)
         self._actions: dict[str, str] = {}
         self._actions_keymap: object = None  # the App keymap _actions was built from
+        self.locked = False
+        """Input inhibited: a refusal (``error``) holds every key of the form until Reset."""
+        self.held_keys = 0
+        """Keys typed after the refusal and not used (a paste counts as one)."""
+        self._refused = 0  # index of the refused field: Reset clears it and puts the cursor there
 
     def _check_specs(self) -> None:
         if not self._specs:
@@ -307,9 +331,10 @@ class EntryForm(Widget, can_focus=True):
         self.refresh()
 
     def focus_field(self, name: str) -> None:
-        """Put the cursor at the end of field ``name`` (clears the message)."""
+        """Put the cursor at the end of field ``name`` (clears the message unless locked)."""
         self._go(self._by_name[name])
-        self.error = None
+        if not self.locked:
+            self.error = None
         self.refresh()
 
     def set_info(self, text: str) -> None:
@@ -334,9 +359,32 @@ class EntryForm(Widget, can_focus=True):
             self._buf[spec.name] = ""
             self._negative[spec.name] = False
         self._go(0)
+        self._unlock()
         self.error = None
         self.info = ""
         self.refresh()
+
+    def resume(self) -> None:
+        """Reset after a refusal: the refused field is cleared and the cursor is in it; the
+        other fields keep their values (an edit form's loaded values are never lost)."""
+        name = self._specs[self._refused].name
+        self._buf[name] = ""
+        self._negative[name] = False
+        self._go(self._refused)
+        self._unlock()
+        self.error = None
+        self.refresh()
+
+    @property
+    def error_text(self) -> str | None:
+        """The line shown at the field: the error, and while locked the keys held and how to go on."""
+        if not self.error or not self.locked:
+            return self.error
+        text = self.error.rstrip(". ")
+        if self.held_keys:
+            n = self.held_keys
+            text += f". {n:,} key{'s' if n != 1 else ''} typed after it {'were' if n != 1 else 'was'} not used"
+        return f"{text}. {self._reset_key()} to go on"
 
     # ------------------------------------------------------------------
     # Field text
@@ -385,7 +433,41 @@ class EntryForm(Widget, can_focus=True):
         self._pos = len(self._buf[self._specs[index].name])
 
     def _fail(self, message: str) -> None:
+        """A refusal: say why, and lock the keyboard until Reset (the bell rings once)."""
         self.error = message
+        if self.locked:
+            return
+        self.locked = True
+        self.held_keys = 0
+        self._refused = self._index
+        self._lock_changed()
+        if self.is_attached:
+            self.app.bell()  # heads-down: the operator's eyes are on the stubs, so the stop is heard
+
+    def _unlock(self) -> None:
+        if self.locked:
+            self.locked = False
+            self.held_keys = 0
+            self._lock_changed()
+
+    def _hold(self) -> None:
+        """A key of the form typed while locked: not used, counted."""
+        self.held_keys += 1
+        self._lock_changed()
+
+    def _lock_changed(self) -> None:
+        """Called when the lock starts, holds a key or ends (a subclass may show it elsewhere)."""
+        if self.is_attached:
+            self.refresh_bindings()
+
+    def _allowed_while_locked(self, action: str | None) -> bool:
+        """Actions a subclass still runs while locked (the warning's accept key); Reset always runs."""
+        return False
+
+    def _reset_key(self) -> str:
+        keys = [key for key, action in self._key_actions().items() if action == "clear_record"]
+        key = keys[0] if keys else "escape"
+        return {"escape": "Esc"}.get(key, key.capitalize())
 
     # ------------------------------------------------------------------
     # Keys
@@ -414,41 +496,103 @@ class EntryForm(Widget, can_focus=True):
         # Characters and edit keys are ours: hide ancestors' bindings on them.
         return (character is not None and character.isprintable()) or key in self._EDIT_KEYS
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # While locked only Reset (and a subclass's allowed keys) runs, from the Footer too:
+        # None shows the others disabled (False would let a screen's binding on the key show instead).
+        if self.locked and action != "clear_record" and not self._allowed_while_locked(action):
+            return None
+        return True
+
     def _on_key(self, event: events.Key) -> None:
-        action = self._key_actions().get(event.key)
-        # A subclass binding to another namespace ("app.quit") is left to Textual.
-        method = getattr(self, f"action_{action}", None) if action else None
-        if method is not None:
-            method()
-        elif event.key in self._EDIT_KEYS:
-            self._edit(event.key)
-        elif event.is_printable:
-            refused = self._type_char(event.character or "")
-            if refused:
-                self._fail(refused)
-        else:
+        key = event.key
+        after_esc = _ESC_THEN.get(event.character or "")
+        if key.startswith("alt+") and key not in self._key_actions():
+            # Esc then a key within the terminal's escape delay arrives as one Alt+key: it is both.
+            plain = key[4:]
+            self._press("escape", None)
+            self._press(plain, event.character or (plain if len(plain) == 1 else None))
+        elif after_esc is not None and key not in self._key_actions():
+            self._press("escape", None)
+            self._press(_key_of(after_esc), after_esc)
+        elif not self._press(key, event.character):
             return  # not ours (F1, ctrl+q ...): let it bubble to the screen / app
         # Handled here, now, in order: no other handler and no bubbling.
         event.stop()
         event.prevent_default()
         self.refresh()
 
+    def _press(self, key: str, character: str | None) -> bool:
+        """Handle one key of the form; False: the key is not the form's."""
+        action = self._key_actions().get(key)
+        # A subclass binding to another namespace ("app.quit") is left to Textual.
+        method = getattr(self, f"action_{action}", None) if action else None
+        printable = character is not None and character.isprintable()
+        if method is None and key not in self._EDIT_KEYS and not printable:
+            return False
+        if self.locked and action != "clear_record" and not self._allowed_while_locked(action):
+            self._hold()  # typed after the refusal: never applied
+        elif method is not None:
+            method()
+        elif key in self._EDIT_KEYS:
+            self._edit(key)
+        else:
+            refused = self._type_char(character or "")
+            if refused:
+                self._fail(refused)
+        return True
+
     def _on_paste(self, event: events.Paste) -> None:
-        """Pasted text goes through the same per-character path as keys."""
+        """A paste is one event: taken whole into the current field, or refused whole."""
         event.stop()
-        refused = 0
-        message = ""
-        for ch in event.text.replace("\r\n", "\n"):
-            if ch in "\r\n\t":  # a line end in the clipboard is a Field Exit
+        event.prevent_default()
+        if self.locked:
+            self._hold()
+        else:
+            text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+            field_exit = text.endswith("\n")  # one line with its line end: Field Exit after it
+            text = text[:-1] if field_exit else text
+            refused = self._paste_refusal(text)
+            if refused:
+                self._fail(refused)
+            elif text:
+                self._paste(text, field_exit)
+            elif field_exit:
                 self.action_field_exit()
-                continue
-            reason = self._type_char(ch) if ch.isprintable() else f"{self._spec.label}: character refused"
-            if reason:
-                refused += 1
-                message = reason
-        if refused:
-            self._fail(message if refused == 1 else f"{message}: {refused:,} characters refused")
         self.refresh()
+
+    def _paste_refusal(self, text: str) -> str | None:
+        spec = self._spec
+        if "\n" in text or "\t" in text:  # rows or cells of a spreadsheet: never split across fields
+            rows = text.count("\n") + 1
+            what = f"{rows} lines" if rows > 1 else f"{text.count(chr(9)) + 1} cells"
+            return f"{spec.label}: a paste of {what} is refused: paste one value"
+        if spec.kind == "choice":
+            return None if text in spec.choices or not text else f"{spec.label}: one of {', '.join(spec.choices)}"
+        if not all(ch.isprintable() and _allowed(spec.kind, ch, self._tenkey) for ch in text):
+            return f"{_refusal(spec, self._tenkey)}: the paste is refused"
+        buf = self._buf[spec.name]
+        pos = len(buf) if spec.kind == "money" and self._tenkey else self._pos
+        candidate = buf[:pos] + text + buf[pos:]
+        if len(candidate) > spec.width:
+            return f"{spec.label} takes {spec.width} characters: the paste has {len(text):,}, refused"
+        if spec.kind == "money" and not self._tenkey and not _MONEY_RE.match(candidate):
+            return f"{spec.label}: the paste is not an amount"
+        return None
+
+    def _paste(self, text: str, field_exit: bool) -> None:
+        spec = self._spec
+        if spec.kind == "choice":
+            self._buf[spec.name] = text
+            self._pos = len(text)
+        else:
+            buf = self._buf[spec.name]
+            pos = len(buf) if spec.kind == "money" and self._tenkey else self._pos
+            self._buf[spec.name] = buf[:pos] + text + buf[pos:]
+            self._pos = pos + len(text)
+        self.error = None
+        full = spec.mandatory_fill and len(self._buf[spec.name]) == spec.width
+        if field_exit or full:
+            self.action_field_exit()
 
     def _on_focus(self, event: events.Focus) -> None:
         self.refresh()
@@ -470,6 +614,8 @@ class EntryForm(Widget, can_focus=True):
             return _refusal(spec, self._tenkey)
         buf = self._buf[name]
         if len(buf) >= spec.width:
+            if spec.kind == "scan":
+                return f"{spec.label}: more than {spec.width} digits (two scans run together?)"
             return f"{spec.label} is full ({spec.width} characters)"
         if spec.kind == "money":
             if self._tenkey:
@@ -652,6 +798,13 @@ class EntryForm(Widget, can_focus=True):
             self._fail(f"{spec.label}: Field- is for amounts")
 
     def action_clear_record(self) -> None:
+        """Esc: Reset while locked, else the form's clear (``clear_record``)."""
+        if self.locked:
+            self.resume()
+        else:
+            self.clear_record()
+
+    def clear_record(self) -> None:
         self.reset()
 
     def action_toggle_tenkey(self) -> None:
@@ -699,13 +852,14 @@ class EntryForm(Widget, can_focus=True):
                 at = self._pos if shown == self._buf[spec.name] else len(shown)
                 value.stylize(cursor_style, at, at + 1)
             line.append_text(value)
-            if current and self.error:
-                if line.cell_len + 2 + len(self.error) <= width:
-                    line.append("  " + self.error, style=error_style)
+            message = self.error_text if current else None
+            if message:
+                if line.cell_len + 2 + len(message) <= width:
+                    line.append("  " + message, style=error_style)
                 else:
-                    error_below = self.error  # too long beside the field: the line under the fields
+                    error_below = message  # too long beside the field: the line under the fields
             lines.append(line)
-        lines.append(Text(error_below, style=error_style, end=""))
+        below = Text(error_below, style=error_style, end="")  # wraps: a message is never cut
         lines.append(Text(self.info, style=style("entry-form--info"), end=""))
         if self.previous is not None:
             previous = "  ".join(f"{spec.label} {self.previous.get(spec.name, '')}" for spec in self._specs)
@@ -714,6 +868,7 @@ class EntryForm(Widget, can_focus=True):
             lines.append(Text("", end=""))
         for line in lines:
             line.truncate(width, overflow="ellipsis")
+        lines.insert(len(self._specs), below)
         return Text("\n", end="").join(lines)
 
 
@@ -723,5 +878,5 @@ class EditForm(EntryForm):
 
     BINDINGS: ClassVar[list[BindingType]] = [bind("entry_form.clear_record", "clear_record", "Cancel")]
 
-    def action_clear_record(self) -> None:
+    def clear_record(self) -> None:
         self.screen.action_cancel()

@@ -95,6 +95,9 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
             shown = await term.wait_for("Wrong operator name or password")
             assert "not-the-password" not in shown and "****" not in shown.split("Password", 1)[1][:6]
             assert "Search for" not in shown              # the palette did not open
+            await term.type("\x1b")                       # the refusal locked the form: Esc (Reset) goes on
+            await term.wait_for("Password  ", timeout=5)
+            await asyncio.sleep(0.5)                      # beyond the escape delay: a lone Esc
             await term.type(PASSWORD)
             shown = await term.wait_for("*" * len(PASSWORD))  # shown as asterisks, never as typed
             assert PASSWORD not in shown

@@ -94,9 +94,9 @@ def mixed_burst(numbers: list[int], count: int) -> tuple[Keys, list[tuple[int, i
         if kind == 1 and previous:                             # Dup: the previous line's check no.
             keys += text_keys(f"{n}\r", "account") + text_keys(f"{amount}\r", "amount") + [("ctrl+d", "check_no")]
             lines.append((n, cents, previous, "keyed"))
-        elif kind == 3:                                        # a mis-keyed check digit, caught, erased
+        elif kind == 3:                                        # a mis-keyed check digit, caught, Reset (Esc)
             wrong = str(n)[:-1] + str((n % 10 + 1) % 10)
-            keys += text_keys(f"{wrong}\r", "account") + [("ctrl+e", "account")] + text_keys(str(n), "account")
+            keys += text_keys(f"{wrong}\r", "account") + [("escape", "account")] + text_keys(str(n), "account")
             keys += [("tab", "account")] + text_keys(amount, "amount") + [("plus", "amount")]
             keys += text_keys(f"{check}\r", "check_no")
             lines.append((n, cents, check, "keyed"))

@@ -10,7 +10,7 @@ committed exactly as keyed, and misrouted keys (keys handled while a field
 other than the one they were keyed for was current).  Ends with one JSON line.
 
 The keys are the same for both forms and use only Enter as Field Exit, plus
-ctrl+e (Erase Input) after a mis-keyed check digit.
+Esc (Reset: the refused field cleared) after a mis-keyed check digit.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def burst(records: int) -> tuple[list[tuple[str, str]], list[Record]]:
         base = str(10000 + 7 * i)
         account = base + check_digit(base)
         check = str(1000 + i)
-        if i % 3 == 2:  # a mis-keyed check digit, refused, Erase Input, then the right number
-            key("account", *base, str((int(check_digit(base)) + 1) % 10), "enter", "ctrl+e")
+        if i % 3 == 2:  # a mis-keyed check digit, refused (locked), Reset, then the right number
+            key("account", *base, str((int(check_digit(base)) + 1) % 10), "enter", "escape")
         key("account", *account, "enter")
         if i % 3 == 1:  # keyed amount, no check number
             amount = f"{i + 1}.{i % 100:02d}"
@@ -116,7 +116,7 @@ class EntryFormApp(App):
 class LoggingInput(Input):
     def on_key(self, event: events.Key) -> None:
         self.app.received.append((event.seq, self.id))
-        if event.key == "ctrl+e":  # Erase Input (Input's own ctrl+e is "end")
+        if event.key == "escape":  # Reset: clear the field
             self.value = ""
             event.stop()
             event.prevent_default()

@@ -6,7 +6,7 @@ line must be in the database exactly as keyed (account, cents, check no.,
 source), in order. The shapes mixed in: scan lines with exact amounts (one
 Enter, from the scanner), keyed accounts with odd amounts and check numbers,
 Enter for the amount due, Dup of the previous check number, Record Advance (*),
-a mis-keyed check digit caught and erased, and Field Exit by Tab and keypad +.
+a mis-keyed check digit caught and reset (Esc), and Field Exit by Tab and keypad +.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def payment_burst(accts: list, count: int) -> tuple[list[str], list[tuple[str, i
             continue
         if kind == 2:                                                  # a mis-keyed check digit, erased
             wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
-            keys += expand(wrong, "enter", "ctrl+e", number, "tab", amount, "plus", check, "enter")
+            keys += expand(wrong, "enter", "escape", number, "tab", amount, "plus", check, "enter")
         elif kind == 6:                                                # Record Advance: no check no.
             keys += expand(number, "enter", amount, "asterisk")
             expected.append((number, cents, "", "keyed"))

@@ -136,25 +136,26 @@ async def test_bad_input_is_refused_at_the_field_and_nothing_is_lost(msr, accts,
         # a wrong check digit in a scan line
         scan = make_scan_line(a.number, 10_000)
         wrong = scan[:-1] + str((int(scan[-1]) + 1) % 10)
-        await press(pilot, "ctrl+e", wrong, "\r")
+        await press(pilot, "escape", wrong, "\r")  # Reset clears the refused field
         assert "Scan line check digit does not match" in form.error and form.values["account"] == wrong
         # a truncated scan line
-        await press(pilot, "ctrl+e", scan[:15], "\r")
+        await press(pilot, "escape", scan[:15], "\r")
         assert "has 15 digits, expected 21 (truncated?)" in form.error
-        # letters and symbols in an amount: refused as typed, the digits kept
-        await press(pilot, "ctrl+e", str(a.number), "\r", "12", "x", "$")
+        # letters and symbols in an amount: the first refused locks, the keys after it are held
+        await press(pilot, "escape", str(a.number), "\r", "12", "x", "$", "3.4")
         assert form.error == "Amount: digits and one decimal point only"
-        await press(pilot, "3.4")
-        assert form.values["amount"] == "123.40"
+        assert form.values["amount"] == "12.00" and form.held_keys == 4
+        await press(pilot, "escape", "123.4")  # Reset: the amount cleared, the account kept
+        assert form.values == {"account": str(a.number), "amount": "123.40", "check_no": ""}
         # over $99,999.99
         await press(pilot, "ctrl+e", "100000", "\r")
         assert form.current == "amount" and "over the $99,999.99 limit" in form.error
         # negative (Field-)
-        await press(pilot, "ctrl+e", "12.50", "minus")
+        await press(pilot, "escape", "12.50", "minus")
         assert form.current == "amount" and "cannot be negative" in form.error
         assert form.values["amount"] == "-12.50"
         assert db_lines(b.id) == []  # nothing written ...
-        await press(pilot, "ctrl+e", "12.50", "\r\r")
+        await press(pilot, "escape", "12.50", "\r\r")
         assert db_lines(b.id) == [(str(a.number), 1_250, "", "keyed")]  # ... until the line is right
         assert app.is_running
 
@@ -167,7 +168,7 @@ async def test_unknown_account_and_nothing_due(msr, tmp_path, sqlite_db):
         screen = await entry_screen(pilot, b.id)
         await press(pilot, "123457\r")
         assert screen.form.error == "No account 123457"
-        await press(pilot, "ctrl+e", str(credit.number), "\r\r")
+        await press(pilot, "escape", str(credit.number), "\r\r")
         assert "nothing is due" in screen.form.error and screen.form.current == "amount"
 
 
@@ -187,7 +188,7 @@ async def test_duplicate_warning_holds_and_typed_ahead_keys_never_acknowledge(ms
         assert form.held is not None and [w.code for w in form.held[0]] == ["duplicate"]
         assert form.values == {"account": n0, "amount": "25.00", "check_no": "77"}
         assert form.current == "amount" and form.error.startswith("Duplicate?")
-        assert form.ignored == len(n1) + 7  # the next stub: account, Enter, 30, Enter, 88, Enter
+        assert form.locked and form.held_keys == len(n1) + 7  # the next stub: account, Enter, 30, Enter, 88, Enter
         bar = text_of(screen, "#warning")
         assert "Line 1 already has $25.00" in bar and f"{len(n1) + 7} keys were typed after this warning" in bar
         await press(pilot, "enter", "enter")  # Enter is never the acknowledgement
@@ -202,7 +203,7 @@ async def test_duplicate_warning_holds_and_typed_ahead_keys_never_acknowledge(ms
         assert db_lines(b.id)[-1] == (n1, 3_000, "88", "keyed")
 
 
-async def test_esc_releases_a_held_line_to_change_it(msr, accts, tmp_path, sqlite_db):
+async def test_esc_resets_a_held_line_to_change_it(msr, accts, tmp_path, sqlite_db):
     b = open_batch(msr)
     n0 = str(accts[0].number)
     app = make_app(sqlite_db, msr, tmp_path)
@@ -210,9 +211,11 @@ async def test_esc_releases_a_held_line_to_change_it(msr, accts, tmp_path, sqlit
         screen = await entry_screen(pilot, b.id)
         await press(pilot, n0, "\r25\r\r", n0, "\r25\r\r")
         assert screen.form.held
-        await press(pilot, "escape")  # release: change the line
-        assert screen.form.held is None and screen.form.values["amount"] == "25.00"
-        await press(pilot, "ctrl+e", "52\r\r")  # it was 52, not 25: no warning now
+        await press(pilot, "escape")  # Reset: the refused amount is cleared, the account kept
+        assert screen.form.held is None and not screen.form.locked
+        assert screen.form.current == "amount" and screen.form.values["account"] == n0
+        assert screen.form.values["amount"] == ""
+        await press(pilot, "52\r\r")  # it was 52, not 25: no warning now
         assert [c for _, c, _, _ in db_lines(b.id)] == [2_500, 5_200]
         await press(pilot, n0, "\r25\r\r", "escape", "escape")  # Esc twice: the held line is cleared
         assert screen.form.values["account"] == "" and len(db_lines(b.id)) == 2
@@ -404,11 +407,11 @@ async def test_new_batch_from_the_tape(msr, tmp_path, sqlite_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await press(pilot, "f3", "f5")
         form = app.screen.query_one("PaymentForm")
-        await press(pilot, "\r", "x")  # today; a tender that is not one
-        assert "one of Check, Cash, Money order" in form.error
-        await press(pilot, "m", "\r", "0\r")
+        await press(pilot, "\r", "x", "m", "\r")  # today; a tender that is not one: the keys after it held
+        assert "one of Check, Cash, Money order" in form.error and form.held_keys == 2
+        await press(pilot, "escape", "m", "\r", "0\r")
         assert "1 to 99,999" in form.error
-        await press(pilot, "ctrl+e", "12\r", "1234.56\r")
+        await press(pilot, "escape", "12\r", "1234.56\r")
         screen = app.screen
         assert isinstance(screen, BatchEntryScreen)
         b = screen.batch

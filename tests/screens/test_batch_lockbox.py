@@ -71,7 +71,7 @@ async def test_import_a_file_then_work_its_exceptions(msr, accts, tmp_path, sqli
         form = app.screen.query_one("PaymentForm")
         await press(pilot, "Lockbox1", "enter")
         assert "Key the account number" in form.error and str(accts[1].number) in form.info
-        await press(pilot, "ctrl+e", str(accts[1].number), "enter")
+        await press(pilot, "escape", str(accts[1].number), "enter")  # Reset, then the number
         assert isinstance(app.screen, LockboxScreen)
         assert "$12.00 applied to" in text_of(screen, "#result")
         assert table.row_count == 0

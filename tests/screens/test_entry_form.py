@@ -11,98 +11,11 @@ from decimal import Decimal
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
-from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
+from tests.support.entry_form import FormApp, account_no, amount_due, payment_fields, press
 from tests.support.keys import send_burst, settle
-
-# --------------------------------------------------------------------------
-# A small stand-in for a payment screen.
-
-
-def check_digit(base: str) -> str:
-    """Mod 10, weights 3,1,3,1... from the rightmost digit of the base number."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(base)))
-    return str((10 - total % 10) % 10)
-
-
-def account_no(base: int) -> str:
-    return f"{base}{check_digit(str(base))}"
-
-
-def valid_account(text: str, record: Record) -> str | None:
-    if len(text) < 2 or check_digit(text[:-1]) != text[-1]:
-        return "Check digit is wrong"
-    return None
-
-
-def amount_due(account: str) -> str:
-    """The 'looked up' amount due: derived from the number, as Decimal text."""
-    return f"{Decimal(int(account) % 50000 + 1000).scaleb(-2):f}"
-
-
-def positive(text: str, record: Record) -> str | None:
-    return "Amount must be more than zero" if Decimal(text) <= 0 else None
-
-
-def payment_fields(**amount_overrides) -> list[FieldSpec]:
-    amount = dict(
-        name="amount",
-        label="Amount",
-        kind="money",
-        width=9,
-        mandatory_entry=True,
-        validate=positive,
-        default=lambda record: amount_due(record["account"]),
-    )
-    amount.update(amount_overrides)
-    return [
-        FieldSpec("account", "Account", "digits", 8, mandatory_entry=True, validate=valid_account, dup=False),
-        FieldSpec(**amount),
-        FieldSpec("check_no", "Check no", "digits", 6),
-    ]
-
-
-class FormApp(App):
-    def __init__(self, fields=None, on_submit=None, after_exit=None, tenkey=False) -> None:
-        super().__init__()
-        self.committed: list[Record] = []
-        self.submitted_messages: list[Record] = []
-        self._fields = fields or payment_fields()
-        self._on_submit = on_submit or self.commit
-        self._after_exit = after_exit
-        self._tenkey = tenkey
-
-    def commit(self, record: Record) -> SubmitResult | None:
-        self.committed.append(record)  # stands in for the service's DB commit
-        return None
-
-    def compose(self) -> ComposeResult:
-        yield EntryForm(self._fields, on_submit=self._on_submit, after_exit=self._after_exit, tenkey=self._tenkey)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(EntryForm).focus()
-
-    def on_entry_form_submitted(self, message: EntryForm.Submitted) -> None:
-        self.submitted_messages.append(message.record)
-
-    @property
-    def form(self) -> EntryForm:
-        return self.query_one(EntryForm)
-
-
-# --------------------------------------------------------------------------
-# Bursts
-
-
-async def press(pilot, *keys: str) -> None:
-    """Type keys through the driver path as one burst, then wait until handled.
-
-    Faster than ``pilot.press`` (which waits for idle after every key) and it
-    exercises the type-ahead path in every test."""
-    send_burst(pilot.app, list(keys))
-    await settle(pilot)
 
 
 def payment_burst(records: int) -> tuple[list[str], list[Record]]:
@@ -119,9 +32,9 @@ def payment_burst(records: int) -> tuple[list[str], list[Record]]:
             amount = f"{i + 1}.{i % 100:02d}"
             keys += [*account, "tab", *amount, "plus", "enter"]
             expected.append({"account": account, "amount": amount, "check_no": ""})
-        else:  # a mis-keyed check digit, refused; Erase Input; the right number
+        else:  # a mis-keyed check digit, refused (locked); Esc (Reset); the right number
             wrong = account[:-1] + str((int(account[-1]) + 1) % 10)
-            keys += [*wrong, "enter", "ctrl+e", *account, "enter", "enter", *check, "enter"]
+            keys += [*wrong, "enter", "escape", *account, "enter", "enter", *check, "enter"]
             expected.append({"account": account, "amount": amount_due(account), "check_no": check})
     return keys, expected
 
@@ -202,15 +115,17 @@ async def test_field_exit_keys_default_amount_and_submit():
         assert app.form.values == {"account": "", "amount": "", "check_no": ""}
 
 
-async def test_wrong_check_digit_keeps_cursor_and_text_then_erase_input():
+async def test_wrong_check_digit_locks_until_reset_clears_the_field():
     app = FormApp()
     async with app.run_test() as pilot:
         await press(pilot, *"123458", "enter")
         assert app.form.current == "account"
-        assert app.form.error == "Check digit is wrong"
-        assert app.form.values["account"] == "123458"  # nothing keyed is lost
-        await press(pilot, "ctrl+e")  # Erase Input
-        assert app.form.values["account"] == ""
+        assert app.form.error == "Check digit is wrong" and app.form.locked
+        assert app.form.values["account"] == "123458"  # shown as keyed until Reset
+        await press(pilot, "ctrl+e")  # Erase Input is held too
+        assert app.form.values["account"] == "123458" and app.form.held_keys == 1
+        await press(pilot, "escape")  # Reset
+        assert app.form.values["account"] == "" and not app.form.locked
         assert app.form.error is None
         await press(pilot, *"123457", "enter")
         assert app.form.current == "amount"
@@ -253,11 +168,11 @@ async def test_dup_copies_previous_record_and_exits():
     app = FormApp()
     async with app.run_test() as pilot:
         await press(pilot, "ctrl+d")  # Dup is not allowed on the account field
-        assert app.form.error == "Account: Dup is not allowed here"
-        await press(pilot, *"123457", "enter")
+        assert app.form.error == "Account: Dup is not allowed here" and app.form.locked
+        await press(pilot, "escape", *"123457", "enter")
         await press(pilot, "f4")
         assert app.form.error == "Dup: no previous record"
-        await press(pilot, *"20", "enter", *"501", "enter")
+        await press(pilot, "escape", *"20", "enter", *"501", "enter")
         await press(pilot, *account_no(10000), "enter", "ctrl+d")
         assert app.form.values["amount"] == "20.00"
         assert app.form.current == "check_no"
@@ -270,11 +185,11 @@ async def test_field_minus_negative_amount_and_the_validator_decides():
     async with app.run_test() as pilot:
         await press(pilot, *"123457", "enter", "minus")
         assert app.form.error == "Amount: key the amount, then Field-"
-        await press(pilot, *"12.34", "minus")
+        await press(pilot, "escape", *"12.34", "minus")
         assert app.form.current == "amount"
         assert app.form.values["amount"] == "-12.34"
         assert app.form.error == "Amount must be more than zero"
-        await press(pilot, "ctrl+e", *"12.34", "enter")
+        await press(pilot, "escape", *"12.34", "enter")
         assert app.form.values["amount"] == "12.34"
         assert app.form.current == "check_no"
         await press(pilot, "minus")
@@ -296,7 +211,7 @@ async def test_auto_advance_when_mandatory_fill_field_is_full():
     async with app.run_test() as pilot:
         await press(pilot, *"12", "enter")
         assert app.form.error == "Route: fill all 3 positions"
-        await press(pilot, "3")  # full: Field Exit by itself
+        await press(pilot, "escape", *"123")  # full: Field Exit by itself
         assert app.form.current == "reading"
         await press(pilot, *"045678", "enter")
         assert app.committed == [{"route": "123", "reading": "045678"}]
@@ -309,7 +224,7 @@ async def test_tenkey_implied_decimal_and_toggle():
         assert app.form.values["amount"] == "123.45"
         await press(pilot, ".")
         assert "implied" in app.form.error
-        await press(pilot, "backspace")
+        await press(pilot, "escape", *"1234")
         assert app.form.values["amount"] == "12.34"
         app.form.toggle_tenkey()  # the amount keyed so far is kept
         assert app.form.values["amount"] == "12.34"
@@ -324,16 +239,17 @@ async def test_letters_in_money_refused_and_nothing_lost():
     app = FormApp()
     async with app.run_test() as pilot:
         await press(pilot, *"123457", "enter", *"12", "x", *"34")
-        assert app.form.values["amount"] == "1234.00"
-        await press(pilot, "ctrl+e", *"12.5", "q")
+        assert app.form.values["amount"] == "12.00"  # the keys after the letter are held
+        assert app.form.held_keys == 2
+        await press(pilot, "escape", *"12.5", "q")
         assert app.form.error == "Amount: digits and one decimal point only"
         assert app.form.values["amount"] == "12.50"
-        await press(pilot, "7", "7")  # a third decimal is refused too
+        await press(pilot, "escape", *"12.57", "7")  # a third decimal is refused too
         assert app.form.values["amount"] == "12.57"
         assert "two decimals" in app.form.error
 
 
-async def test_paste_goes_through_the_key_path_and_huge_paste_is_refused():
+async def test_paste_is_taken_whole_or_refused_whole():
     app = FormApp()
     async with app.run_test() as pilot:
         app.form.post_message(events.Paste("123457\n"))
@@ -342,13 +258,13 @@ async def test_paste_goes_through_the_key_path_and_huge_paste_is_refused():
         assert app.form.values["account"] == "123457"
         app.form.post_message(events.Paste("9" * 10_000))
         await pilot.pause()
-        assert app.form.values["amount"] == "999999999.00"  # the field's 9 characters
-        assert app.form.error == "Amount is full (9 characters): 9,991 characters refused"
-        await press(pilot, "ctrl+e")
+        assert app.form.values["amount"] == ""  # refused whole, not cut to the field
+        assert app.form.error == "Amount takes 9 characters: the paste has 10,000, refused"
+        await press(pilot, "escape")
         app.form.post_message(events.Paste("ab"))
         await pilot.pause()
         assert app.form.values["amount"] == ""
-        assert "2 characters refused" in app.form.error
+        assert app.form.error == "Amount: digits and one decimal point only: the paste is refused"
 
 
 async def test_submit_error_keeps_values_and_moves_to_named_field():
@@ -412,12 +328,12 @@ async def test_choice_and_date_fields():
         assert app.form.values["method"] == "Money order"
         await press(pilot, "x")
         assert app.form.error == "Paid by: one of Check, Cash, Money order"
-        await press(pilot, "backspace")
+        await press(pilot, "escape")
         assert app.form.values["method"] == ""
         await press(pilot, "m")
         await press(pilot, "enter", *"1125", "enter")
         assert app.form.error == "Paid on: not a date (MMDDYY or MM/DD/YYYY)"
-        await press(pilot, "ctrl+e", *"013125", "enter")
+        await press(pilot, "escape", *"013125", "enter")
         assert app.committed == [{"method": "Money order", "paid_on": "01/31/2025"}]
 
 

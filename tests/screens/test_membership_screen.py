@@ -78,16 +78,16 @@ async def test_hit_acknowledged_and_overridden_by_a_supervisor(app, pine, debtor
         assert "supervisor" in shown.lower()
         await burst(pilot, "enter")
         assert form.current == "ack" and "key Y" in form.error
-        await burst(pilot, "y", "enter")
+        await burst(pilot, "escape", "y", "enter")  # the refusal locked the form: Reset first
         assert form.current == "sup_user"
         await burst(pilot, *"super", "enter", *"wrong pass", "enter")
         assert form.current == "sup_password" and "refused" in form.error
         assert "wrong pass" not in screen_text(app) and "**********" in screen_text(app)
-        await burst(pilot, "ctrl+e", *"correct horse", "enter")
+        await burst(pilot, "escape", *"correct horse", "enter")
         assert form.current == "override_reason", form.error
         await burst(pilot, "enter")
         assert "required" in form.error
-        await burst(pilot, *"paid in full at the counter", "enter")
+        await burst(pilot, "escape", *"paid in full at the counter", "enter")
         assert form.current == "rental"
         await burst(pilot, "y", "enter", *"Pine Rentals LLC", "enter", *"208-555-0111", "enter")
         assert form.step == "Deposit, fee and connect"
@@ -96,7 +96,7 @@ async def test_hit_acknowledged_and_overridden_by_a_supervisor(app, pine, debtor
         await burst(pilot, "enter", "enter", "enter", *"key under mat", "enter", "enter")
         assert form.current == "confirm" and "Key Y" in form.error       # nothing happens without Y
         assert db.Account.select().count() == 4
-        await burst(pilot, "y", "enter")
+        await burst(pilot, "escape", "y", "enter")  # Reset, then Y
         await settle(pilot)
         assert isinstance(app.screen, ResultScreen), form.error
         a = db.Account.select().order_by(db.Account.id.desc()).first()
@@ -154,13 +154,13 @@ async def test_location_in_service_and_a_new_location(app, coop):
         await burst(pilot, *"88 W Prairie", "enter")
         assert form.current == "location"
         assert f"already in service on account {coop['smith'].number} (Smith, John, active)" in form.error
-        await burst(pilot, "ctrl+e", *"Smy", "enter")                     # one match, in service too
+        await burst(pilot, "escape", *"Smy", "enter")                     # one match, in service too
         assert "already in service" in form.error
-        await burst(pilot, "ctrl+e", *"nowhere", "enter")
+        await burst(pilot, "escape", *"nowhere", "enter")
         assert "No service location matches 'nowhere': key NEW" in form.error
-        await burst(pilot, "ctrl+e", *"new", "enter", *"400 Lakeview Dr", "enter", "enter", *"8381", "enter")
+        await burst(pilot, "escape", *"new", "enter", *"400 Lakeview Dr", "enter", "enter", *"8381", "enter")
         assert form.current == "new_zip" and "ZIP" in form.error
-        await burst(pilot, "ctrl+e", *"83814", "enter", "enter")
+        await burst(pilot, "escape", *"83814", "enter", "enter")
         # No earlier membership matches: straight on to the rental question.
         assert form.current == "rental", form.error
         await burst(pilot, "enter", "enter", "o", "enter")

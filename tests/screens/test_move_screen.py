@@ -42,14 +42,14 @@ async def test_move_final_bill_carried_balance_new_account(app, coop, pine):
         # The account's own location, and one still in service, are refused at the field.
         await burst(pilot, *"88 W Prairie", "enter")
         assert form.current == "location" and "own service location" in form.error
-        await burst(pilot, "ctrl+e", *"5 Smyth", "enter")
+        await burst(pilot, "escape", *"5 Smyth", "enter")  # Reset clears the refused field
         assert form.current == "location"
         assert f"already in service on account {coop['smithson'].number} (Smithson, Mary, active)" in form.error
-        await burst(pilot, "ctrl+e", *"77 pine", "enter")
+        await burst(pilot, "escape", *"77 pine", "enter")
         assert form.current == "reading"
         await burst(pilot, *"5999", "enter")
         assert "below the last reading 6,000" in form.error and form.values["reading"] == "5999"
-        await burst(pilot, "ctrl+e", *"6400", "enter")
+        await burst(pilot, "escape", *"6400", "enter")
         assert form.current == "rate"
         panel = str(app.screen.query_one("#panel-text", Static).render())
         assert "77 Pine St" in panel and "400 kWh" in panel and "$150.00 moves" in panel
@@ -96,7 +96,7 @@ async def test_move_refused_while_an_order_is_open_nothing_lost(app, coop, pine,
         assert f"has open service order {o.order_no}" in form.error and "complete or cancel it first" in form.error
         assert form.values["reading"] == "6400" and form.values["location"] == "77 pine"
         assert db.Account.get_by_id(coop["smith"].id).status == "active" and db.Account.select().count() == 3
-        await burst(pilot, "escape")
+        await burst(pilot, "escape", "escape")  # Reset, then leave
         assert "Leave without the move?" in screen_text(app)
         await burst(pilot, "y")
         assert isinstance(app.screen, AccountScreen)
@@ -113,7 +113,7 @@ async def test_close_applies_deposit_and_refunds_the_credit(app, coop):
         form = app.screen.query_one(StepForm)
         await burst(pilot, "enter")
         assert form.current == "reading" and "final reading" in form.error
-        await burst(pilot, *"100", "enter", *"moving out of state", "enter")
+        await burst(pilot, "escape", *"100", "enter", *"moving out of state", "enter")
         panel = str(app.screen.query_one("#panel-text", Static).render())
         assert "$200.00 applied" in panel and "refunded by check" in panel
         await burst(pilot, "y", "enter")

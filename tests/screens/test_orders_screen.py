@@ -133,7 +133,7 @@ async def test_create_complete_with_fee_and_complete_twice_refused(app, coop, qu
         assert f"Order {queue['reread'].order_no} is already completed by msr2" in form.error
         assert form.values["reading"] == "6600"                          # nothing keyed is lost
         assert db.Reading.select().where(db.Reading.reading == 6600).count() == 0
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # Reset, then leave
         await settle(pilot)
         # With every status shown, F7 on a completed order says so at once.
         await burst(pilot, "enter", "a", "f10")
@@ -175,7 +175,7 @@ async def test_cancel_with_reason_and_ticket(app, queue, tmp_path):
         form = app.screen.query_one(EditForm)
         await pilot.press("enter")
         assert "reason is required" in form.error.lower()
-        await burst(pilot, *"paid at the counter", "enter")
+        await burst(pilot, "escape", *"paid at the counter", "enter")
         await settle(pilot)
         assert isinstance(app.screen, OrderQueueScreen)
         o = orders.get_order(queue["reconnect"].order_no)
@@ -201,7 +201,7 @@ async def test_disconnect_refused_in_winter_protection(app, coop, msr_op, monkey
         assert form.current == "kind" and "winter protection" in form.error
         assert form.values["notes"] == "past due"
         assert db.ServiceOrder.select().count() == 0
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # Reset, then leave
         await settle(pilot)
         assert isinstance(app.screen, AccountScreen)
 
