@@ -40,7 +40,6 @@ from typing import Callable
 
 from rich.text import Text
 from textual import on, work
-from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
@@ -54,6 +53,7 @@ from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches, reports
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
+from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
 from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
 
@@ -345,7 +345,7 @@ class LinesTable(DataTable):
         self.screen.load_lines()
 
 
-class BatchEntryScreen(Screen):
+class BatchEntryScreen(CachedBindingChainScreen):
     """Mail payment batch: key or scan each stub; every line is saved on Enter."""
 
     AUTO_FOCUS = "#form"
@@ -401,21 +401,6 @@ class BatchEntryScreen(Screen):
         self._posting = False
 
     @property
-    def _binding_chain(self):
-        """Textual rebuilds this chain (copies of every binding map, keymap applied) for every key the
-        App receives, before it forwards the key: at 20 keys a payment that was half the time a burst
-        took. The chain only changes with the focused widget or the keymap, so it is kept until one
-        changes. (Readers of the chain only read it.)"""
-        focused = self.focused
-        key = (id(focused), getattr(focused, "loading", False), id(self.app._keymap))
-        cached = getattr(self, "_chain_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        chain = super()._binding_chain
-        self._chain_cache = (key, chain)
-        return chain
-
-    @property
     def editable(self) -> bool:
         return self.batch.status in batches.EDITABLE
 
@@ -450,7 +435,7 @@ class BatchEntryScreen(Screen):
             table.add_column(label, width=width, key=key)
         self.load_lines()
         form = self.form
-        form.accept_after = get_time()
+        form.accept_after = event_clock()
         form.display = self.keyable
         if self.keyable:
             last = self._last_line()

@@ -5,7 +5,6 @@ import datetime as dt
 
 from rich.text import Text
 from textual import on
-from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
@@ -17,6 +16,7 @@ from kec_tui.screens.batch_entry import ReasonScreen, open_batch_screen, signed_
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
+from kec_tui.textual_internals import event_clock
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.payment_form import PaymentForm
 
@@ -67,7 +67,7 @@ class BatchFormScreen(ModalScreen[BatchInfo | batches.BatchTotals | None]):
 
     def on_mount(self) -> None:
         form = self.query_one(PaymentForm)
-        form.accept_after = get_time()  # keys typed before the form appeared are not taken as the tape
+        form.accept_after = event_clock()  # keys typed before the form appeared are not taken as the tape
         if self.batch is not None:
             form.set_value("count", str(self.batch.control_count))
             form.set_value("total", str(money.to_decimal(self.batch.control_total_cents)))

@@ -38,6 +38,7 @@ from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
+from kec_tui.textual_internals import app_keymap, node_bindings
 from kec_tui.widgets.entry_form import SUBMIT, EditForm, FieldSpec, Record, SubmitResult, parse_date
 
 NEW = "new"
@@ -152,9 +153,9 @@ class StepForm(EditForm):
         super()._on_key(event)
 
     def _pass_on(self, key: str) -> None:
-        keymap = getattr(self.app, "_keymap", None)
+        keymap = app_keymap(self.app)
         for node in (self.screen, self.app):
-            bindings = node._bindings.copy()
+            bindings = node_bindings(node).copy()
             if keymap:
                 bindings.apply_keymap(keymap)
             found = bindings.key_to_bindings.get(key)

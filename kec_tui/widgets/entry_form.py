@@ -40,13 +40,12 @@ from typing import Callable, ClassVar, Sequence
 
 from rich.text import Text
 from textual import events
-from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import BindingType
-from textual.keys import _character_to_key
 from textual.message import Message
 from textual.widget import Widget
 
 from kec_tui.keymap import bind
+from kec_tui.textual_internals import app_keymap, escape_then_key, key_name, node_bindings
 
 Record = dict[str, str]
 """The current texts of the form's fields, by field name (money and dates in
@@ -136,12 +135,7 @@ def parse_date(text: str) -> date:
 
 # Esc then a digit (or - =) inside the terminal's escape delay is read by Textual as one key:
 # the macOS Option character of that key ("\x1b1" -> "¡"). In a form it is Esc then the key.
-_ESC_THEN = {value: seq[1] for seq, value in ANSI_SEQUENCES_KEYS.items()
-             if isinstance(value, str) and len(seq) == 2 and seq[0] == "\x1b" and len(value) == 1}
-
-
-def _key_of(character: str) -> str:
-    return character if character.isalnum() else _character_to_key(character)
+_ESC_THEN = escape_then_key()
 
 
 def _allowed(kind: str, ch: str, tenkey: bool) -> bool:
@@ -476,12 +470,12 @@ class EntryForm(Widget, can_focus=True):
         """key -> action name for this form's bindings, with the App's keymap applied.
 
         Rebuilt only when the keymap changes (App.set_keymap / update_keymap
-        assign a new dict to the private ``App._keymap``), so a key costs one
+        assign a new dict: textual_internals.app_keymap), so a key costs one
         dict lookup.
         """
-        keymap = getattr(self.app, "_keymap", None)
+        keymap = app_keymap(self.app)
         if keymap is not self._actions_keymap or not self._actions:
-            bindings = self._bindings.copy()
+            bindings = node_bindings(self).copy()
             if keymap:
                 bindings.apply_keymap(keymap)
             self._actions = {
@@ -513,7 +507,7 @@ class EntryForm(Widget, can_focus=True):
             self._press(plain, event.character or (plain if len(plain) == 1 else None))
         elif after_esc is not None and key not in self._key_actions():
             self._press("escape", None)
-            self._press(_key_of(after_esc), after_esc)
+            self._press(key_name(after_esc), after_esc)
         elif not self._press(key, event.character):
             return  # not ours (F1, ctrl+q ...): let it bubble to the screen / app
         # Handled here, now, in order: no other handler and no bubbling.
