@@ -176,26 +176,37 @@ def ensure_current() -> None:
 
 
 def rebuild_all(batch: int = 5000) -> None:
-    """Every account's terms and pairs, written in bulk in one transaction."""
+    """Every account's terms and pairs, written in bulk in one transaction. On SQLite
+    the rows are gathered in temporary tables and inserted in key order: inserting
+    at random into the clustered keys of a large index is many times slower."""
+    sqlite = not db.is_postgres()
+    tables = {"search_term": "term", "search_pair": "key"}
     with db.write_txn():
         db.SearchTerm.delete().execute()
         db.SearchPair.delete().execute()
         cursor = db.database.cursor()
-        terms: list[tuple] = []
-        pairs: list[tuple] = []
+        if sqlite:
+            for table, key in tables.items():
+                cursor.execute(f'CREATE TEMP TABLE "_new_{table}" ("{key}" TEXT, account_id INTEGER, kind INTEGER)')
         last_id = 0
         while True:
             rows = list(_account_text(db.Account.id > last_id).order_by(db.Account.id).limit(batch))
             if not rows:
                 break
+            terms: list[tuple] = []
+            pairs: list[tuple] = []
             for r in rows:
                 t, p = _rows(r)
                 terms += t
                 pairs += p
             last_id = rows[-1][0]
-            _bulk(cursor, "search_term", "term", terms)
-            _bulk(cursor, "search_pair", "key", pairs)
-            terms, pairs = [], []
+            for (table, key), table_rows in zip(tables.items(), (terms, pairs)):
+                _bulk(cursor, f'temp."_new_{table}"' if sqlite else f'"{table}"', key, table_rows)
+        if sqlite:
+            for table, key in tables.items():
+                cursor.execute(f'INSERT INTO "{table}" ("{key}", account_id, kind) SELECT "{key}", account_id, kind '
+                               f'FROM temp."_new_{table}" ORDER BY "{key}", account_id')
+                cursor.execute(f'DROP TABLE temp."_new_{table}"')
         db.set_meta("search_index_version", INDEX_VERSION)
 
 
@@ -204,7 +215,7 @@ def _bulk(cursor, table: str, key: str, rows: list[tuple]) -> None:
         return
     if db.is_postgres():
         from psycopg2.extras import execute_values
-        execute_values(cursor, f'INSERT INTO "{table}" ("{key}", "account_id", "kind") VALUES %s', rows,
+        execute_values(cursor, f'INSERT INTO {table} ("{key}", "account_id", "kind") VALUES %s', rows,
                        page_size=5000)
     else:
-        cursor.executemany(f'INSERT INTO "{table}" ("{key}", "account_id", "kind") VALUES (?, ?, ?)', rows)
+        cursor.executemany(f'INSERT INTO {table} ("{key}", "account_id", "kind") VALUES (?, ?, ?)', rows)
