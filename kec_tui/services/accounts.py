@@ -73,9 +73,7 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
     if spelled and _search(words + spelled, 1, None)[0]:
         words = words + spelled
     seen, more, cursor = _search(words, limit, after)
-    hits = _hits(seen)
-    if len(words) > 1:
-        hits = _whole_words_first(hits, words)
+    hits = _hits(seen, words if len(words) > 1 else [])
     if not hits and not message:
         message = f"Nothing found for {text.strip()[:40]!r}"
     return SearchResult(hits, message, more, cursor if more else None)
@@ -149,24 +147,8 @@ def _page(table, key, where, limit: int, after: tuple[str, int] | None):
     return seen, more, cursor
 
 
-def _whole_words_first(hits: list[Hit], words: list[str]) -> list[Hit]:
-    """Within a page, accounts that have every typed word whole (9428 canfield) before
-    those that only start with them (94281 canfieldview)."""
-    if not hits:
-        return hits
-    T = db.SearchTerm
-    whole = dict(T.select(T.account, fn.COUNT(T.term)).where(T.account.in_([h.account_id for h in hits]),
-                                                             T.term.in_(words)).group_by(T.account).tuples())
-    return sorted(hits, key=lambda h: -whole.get(h.account_id, 0))
-
-
 _HIT_COLUMNS = (db.Account.id, db.Account.number, db.Account.status, db.Member.first_name, db.Member.last_name,
                 db.ServiceLocation.street, db.ServiceLocation.city)
-
-
-def _hit_rows(where) -> list[tuple]:
-    return list(db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account).join(db.ServiceLocation)
-                .where(where).tuples())
 
 
 def _hit(r: tuple, term: str, kind: int) -> Hit:
@@ -182,11 +164,21 @@ def _prefix_count(word: str) -> int:
     return db.BaseModel.select(fn.COUNT(db.pw.SQL("*"))).from_(inner.alias("c")).scalar()
 
 
-def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
+def _hits(found: dict[int, tuple[str, int]], words: list[str]) -> list[Hit]:
+    """The page's accounts in the index's order; of several typed words, those that have
+    every word whole (9428 canfield) before those that only start with them (94280 canfieldview)."""
     if not found:
         return []
-    by_id = {r[0]: r for r in _hit_rows(db.Account.id.in_(list(found)))}
-    return [_hit(by_id[i], term, kind) for i, (term, kind) in found.items() if i in by_id]
+    columns = _HIT_COLUMNS
+    if words:
+        T = db.SearchTerm.alias("w")
+        columns += (T.select(fn.COUNT(T.term)).where((T.account == db.Account.id) & T.term.in_(words)),)
+    by_id = {r[0]: r for r in db.Account.select(*columns).join(db.Member).switch(db.Account)
+             .join(db.ServiceLocation).where(db.Account.id.in_(list(found))).tuples()}
+    order = list(found)
+    if words:
+        order.sort(key=lambda i: -by_id[i][-1] if i in by_id else 0)
+    return [_hit(by_id[i], *found[i]) for i in order if i in by_id]
 
 
 _EXACT_SQL: dict[type, str] = {}

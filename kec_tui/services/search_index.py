@@ -208,6 +208,8 @@ def rebuild_all(batch: int = 5000) -> None:
                                f'FROM temp."_new_{table}" ORDER BY "{key}", account_id')
                 cursor.execute(f'DROP TABLE temp."_new_{table}"')
         db.set_meta("search_index_version", INDEX_VERSION)
+    if not sqlite:
+        db.database.execute_sql("ANALYZE search_term, search_pair")   # plans for the new contents
 
 
 def _bulk(cursor, table: str, key: str, rows: list[tuple]) -> None:

@@ -150,6 +150,8 @@ def main() -> None:
         print(f"  built in {build_s:.1f} s, {Path(target).stat().st_size / 1e6:,.0f} MB")
     db.connect(target)
     raw = Raw(target)
+    if postgres:    # fresh statistics after a bulk load, as autovacuum would leave them in a while
+        raw.conn.cursor().execute("ANALYZE")
     rng = random.Random(1)
     n_accounts = raw.rows("SELECT count(*) FROM account")[0][0]
     numbers = [r[0] for r in raw.rows("SELECT number FROM account ORDER BY random() LIMIT ?", (args.queries,))]
@@ -214,7 +216,7 @@ def main() -> None:
 
     figures.update({
         "account_p50_ms": round(pct(svc, 50), 4), "account_p95_ms": round(pct(svc, 95), 4),
-        "account_raw_sql_p95_ms": round(pct(raw_ms, 95), 4),
+        "account_raw_sql_p50_ms": round(pct(raw_ms, 50), 4), "account_raw_sql_p95_ms": round(pct(raw_ms, 95), 4),
         "build_s": round(build_s, 1) if build_s else None,
         "db_mb": None if postgres else round(Path(target).stat().st_size / 1e6),
     })
