@@ -715,7 +715,8 @@ class _Builder:
             db.database.execute_sql("CREATE TEMP TABLE _demo_pairs (key TEXT, account_id INTEGER, kind INTEGER)")
             self.t_pair.sql = "INSERT INTO temp._demo_pairs VALUES (?, ?, ?)"
             indexed = [m for m in (db.Member, db.ServiceLocation, db.Meter, db.Account, db.LedgerEntry,
-                                   db.ReturnedPayment, db.Reading, db.ServiceOrder, db.Note, db.SearchTerm, db.SearchPair)]
+                                   db.ReturnedPayment, db.Reading, db.ServiceOrder, db.Note, db.SearchTerm,
+                                   db.SearchPair)]
             for model in indexed:
                 model._schema.drop_indexes(safe=True)
         person = _Person()
