@@ -210,7 +210,8 @@ def main() -> None:
     figures["like_name_common_p95_ms"] = round(pct(like, 95), 3)
     like2 = timed(lambda q: raw.rows(
         "SELECT a.id FROM account a JOIN member m ON m.id=a.member_id "
-        "WHERE (m.first_name LIKE ? AND m.last_name LIKE ?) OR (m.last_name LIKE ? AND m.first_name LIKE ?) ORDER BY m.last_name, m.first_name LIMIT 30",
+        "WHERE (m.first_name LIKE ? AND m.last_name LIKE ?) OR (m.last_name LIKE ? AND m.first_name LIKE ?) "
+        "ORDER BY m.last_name, m.first_name LIMIT 30",
         (q.split()[0] + "%", q.split()[1] + "%") * 2), (two_word + sparse) * reps)
     figures["like_two_words_p95_ms"] = round(pct(like2, 95), 3)
 
