@@ -181,13 +181,35 @@ def rebuild_all(batch: int = 5000) -> None:
     at random into the clustered keys of a large index is many times slower."""
     sqlite = not db.is_postgres()
     tables = {"search_term": "term", "search_pair": "key"}
+    models = (db.SearchTerm, db.SearchPair)
+    if sqlite and not db.database.in_transaction():
+        # With foreign keys on, SQLite's DROP TABLE deletes row by row first (minutes at
+        # a million accounts); these tables are only children, nothing refers to them.
+        db.database.execute_sql("PRAGMA foreign_keys = OFF")
+        try:
+            _rebuild(models, tables, sqlite, batch)
+        finally:
+            db.database.execute_sql("PRAGMA foreign_keys = ON")
+    else:
+        _rebuild(models, tables, sqlite, batch)
+    if not sqlite:
+        db.database.execute_sql("ANALYZE search_term, search_pair")   # plans for the new contents
+
+
+def _rebuild(models, tables: dict[str, str], sqlite: bool, batch: int) -> None:
     with db.write_txn():
-        db.SearchTerm.delete().execute()
-        db.SearchPair.delete().execute()
         cursor = db.database.cursor()
         if sqlite:
+            # Emptied by making them again: deleting millions of rows one by one takes minutes.
+            db.database.drop_tables(models)
+            for model in models:
+                model._meta.without_rowid = True
+                model.create_table()
+                model._schema.drop_indexes(safe=True)      # made again once, after the rows
             for table, key in tables.items():
                 cursor.execute(f'CREATE TEMP TABLE "_new_{table}" ("{key}" TEXT, account_id INTEGER, kind INTEGER)')
+        else:
+            cursor.execute("TRUNCATE search_term, search_pair")
         last_id = 0
         while True:
             rows = list(_account_text(db.Account.id > last_id).order_by(db.Account.id).limit(batch))
@@ -207,9 +229,9 @@ def rebuild_all(batch: int = 5000) -> None:
                 cursor.execute(f'INSERT INTO "{table}" ("{key}", account_id, kind) SELECT "{key}", account_id, kind '
                                f'FROM temp."_new_{table}" ORDER BY "{key}", account_id')
                 cursor.execute(f'DROP TABLE temp."_new_{table}"')
+            for model in models:
+                model._schema.create_indexes(safe=True)
         db.set_meta("search_index_version", INDEX_VERSION)
-    if not sqlite:
-        db.database.execute_sql("ANALYZE search_term, search_pair")   # plans for the new contents
 
 
 def _bulk(cursor, table: str, key: str, rows: list[tuple]) -> None:
