@@ -170,12 +170,11 @@ def reindex_member(member_id: int) -> None:
 def ensure_current() -> None:
     """Re-index every account when the index was made by an older format (or before
     the pair index existed); a no-op on a database already current."""
-    if db.get_meta("search_index_version") == INDEX_VERSION:
-        return
-    rebuild_all()
+    if db.get_meta("search_index_version") != INDEX_VERSION:
+        rebuild_all(unless_current=True)
 
 
-def rebuild_all(batch: int = 5000) -> None:
+def rebuild_all(batch: int = 5000, *, unless_current: bool = False) -> None:
     """Every account's terms and pairs, written in bulk in one transaction. On SQLite
     the rows are gathered in temporary tables and inserted in key order: inserting
     at random into the clustered keys of a large index is many times slower."""
@@ -187,17 +186,19 @@ def rebuild_all(batch: int = 5000) -> None:
         # a million accounts); these tables are only children, nothing refers to them.
         db.database.execute_sql("PRAGMA foreign_keys = OFF")
         try:
-            _rebuild(models, tables, sqlite, batch)
+            _rebuild(models, tables, sqlite, batch, unless_current)
         finally:
             db.database.execute_sql("PRAGMA foreign_keys = ON")
     else:
-        _rebuild(models, tables, sqlite, batch)
+        _rebuild(models, tables, sqlite, batch, unless_current)
     if not sqlite:
         db.database.execute_sql("ANALYZE search_term, search_pair")   # plans for the new contents
 
 
-def _rebuild(models, tables: dict[str, str], sqlite: bool, batch: int) -> None:
+def _rebuild(models, tables: dict[str, str], sqlite: bool, batch: int, unless_current: bool) -> None:
     with db.write_txn():
+        if unless_current and db.get_meta("search_index_version") == INDEX_VERSION:
+            return      # another process starting at the same time has just rebuilt it
         cursor = db.database.cursor()
         if sqlite:
             # Emptied by making them again: deleting millions of rows one by one takes minutes.
