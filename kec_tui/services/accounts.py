@@ -73,7 +73,7 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
     if spelled and _search(words + spelled, 1, None)[0]:
         words = words + spelled
     seen, more, cursor = _search(words, limit, after)
-    hits = _hits(seen, words if len(words) > 1 else [])
+    hits = _closest_first(_hits(seen), si.words(text))
     if not hits and not message:
         message = f"Nothing found for {text.strip()[:40]!r}"
     return SearchResult(hits, message, more, cursor if more else None)
@@ -164,21 +164,29 @@ def _prefix_count(word: str) -> int:
     return db.BaseModel.select(fn.COUNT(db.pw.SQL("*"))).from_(inner.alias("c")).scalar()
 
 
-def _hits(found: dict[int, tuple[str, int]], words: list[str]) -> list[Hit]:
-    """The page's accounts in the index's order; of several typed words, those that have
-    every word whole (9428 canfield) before those that only start with them (94280 canfieldview)."""
+def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
     if not found:
         return []
-    columns = _HIT_COLUMNS
-    if words:
-        T = db.SearchTerm.alias("w")
-        columns += (T.select(fn.COUNT(T.term)).where((T.account == db.Account.id) & T.term.in_(words)),)
-    by_id = {r[0]: r for r in db.Account.select(*columns).join(db.Member).switch(db.Account)
+    by_id = {r[0]: r for r in db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account)
              .join(db.ServiceLocation).where(db.Account.id.in_(list(found))).tuples()}
-    order = list(found)
-    if words:
-        order.sort(key=lambda i: -by_id[i][-1] if i in by_id else 0)
-    return [_hit(by_id[i], *found[i]) for i in order if i in by_id]
+    return [_hit(by_id[i], term, kind) for i, (term, kind) in found.items() if i in by_id]
+
+
+def _closest_first(hits: list[Hit], typed: list[str]) -> list[Hit]:
+    """Of several typed words, within the page: accounts with more of the words as typed
+    (direction and street type too: 464 E Seltice Way before 464 W Seltice Way), then
+    the address with fewer words not typed (12373 E Garwood Rd before ... Rd Apt 21)."""
+    if len(typed) < 2:
+        return hits
+    typed = [si.street_word(w) for w in typed]
+
+    def rank(h: Hit) -> tuple[int, int]:
+        street = [si.street_word(w) for w in si.words(h.service_address.rsplit(",", 1)[0])]
+        have = set(street) | set(si.name_words(h.name))
+        typed_street = sum(w in street for w in set(typed))
+        return -sum(w in have for w in set(typed)), (len(street) - typed_street) if typed_street else 0
+
+    return sorted(hits, key=rank)
 
 
 _EXACT_SQL: dict[type, str] = {}

@@ -190,7 +190,7 @@ def main() -> None:
         figures[f"{label}_p50_ms"] = round(pct(ms, 50), 3)
         figures[f"{label}_p95_ms"] = round(pct(ms, 95), 3)
     figures["address_as_typed_found"] = sum(
-        accounts.lookup(q, limit=30).hits[0].service_address.lower().startswith(q.lower()) for q in as_typed[:k])
+        accounts.lookup(q, limit=30).hits[0].service_address.startswith(q + ",") for q in as_typed[:k])
     # Best matches first: an exact word leads, then shorter/alphabetical words.
     r = accounts.lookup(names[0][0], limit=30)
     figures["best_first_ok"] = all(a.term <= b.term for a, b in zip(r.hits, r.hits[1:]))

@@ -189,6 +189,15 @@ def test_demo_addresses_as_typed(demo_co_op):
     assert tried == 10
 
 
+def test_every_demo_street_as_written_finds_its_own_address_first(demo_co_op):
+    """Lot and Apt numbers, E beside W on the same street, a member named like the street:
+    the whole address as written is first."""
+    rows = db.ServiceLocation.select(db.ServiceLocation.street).join(
+        db.Account, on=db.Account.location == db.ServiceLocation.id).order_by(db.Account.id).limit(150).tuples()
+    for (street,) in rows:
+        assert streets(accounts.lookup(street))[0] == street, street
+
+
 @pytest.mark.parametrize("q", ["obrien", "o'brien", "O’Brien", "OBRIEN brian", "brien", "o brien"])
 def test_apostrophes_fold(demo_co_op, q):
     assert "O'Brien" in [h.name.split(",")[0] for h in accounts.lookup(q, limit=100).hits]
