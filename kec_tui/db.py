@@ -229,6 +229,19 @@ class SearchTerm(BaseModel):
         indexes = ((("account", "term"), False),)
 
 
+class SearchPair(BaseModel):
+    """Two words of one account typed together: key `b[:3] a` for its name/address
+    words a, b (services/search_index.py). Two typed prefixes are one range of the
+    primary key, so a pair of common words never walks either word's whole list."""
+
+    key = pw.CharField(max_length=72)
+    account = pw.ForeignKeyField(Account, column_name="account_id", on_delete="CASCADE", index=True)
+    kind = pw.SmallIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("key", "account")
+
+
 # ---- payment batches, lockbox imports, returned payments (services/batches.py, lockbox.py, returns.py)
 
 BATCH_STATUSES = ("open", "balanced", "out_of_balance", "posted", "void")
@@ -346,7 +359,7 @@ class KeyStats(BaseModel):
 
 
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
-          LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm]
+          LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 MODELS += [KeyStats]
 
@@ -534,9 +547,10 @@ def migrate() -> None:
         raise DatabaseUnavailable(
             f"This database has schema version {current}; this kec-tui knows {SCHEMA_VERSION}. Upgrade kec-tui.")
     with database.atomic():
+        # SQLite clusters the search indexes in their primary keys (WITHOUT ROWID).
+        SearchTerm._meta.without_rowid = SearchPair._meta.without_rowid = not is_postgres()
+        new_pair_table = not SearchPair.table_exists()
         if current == 0:
-            # SQLite clusters the search index in its primary key (WITHOUT ROWID).
-            SearchTerm._meta.without_rowid = not is_postgres()
             database.create_tables(MODELS, safe=True)
             if is_postgres():
                 # Byte order for the prefix ranges, whatever the server's locale.
@@ -547,11 +561,16 @@ def migrate() -> None:
             database.create_tables(MODELS, safe=True)
         if is_postgres():
             _create_sequences()
+        if new_pair_table and is_postgres():
+            database.execute_sql('ALTER TABLE search_pair ALTER COLUMN key TYPE varchar(72) COLLATE "C"')
         for version in range(current + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version]()
             current = version
         Meta_.insert(key="schema_version", value=str(current)).on_conflict(
             conflict_target=[Meta_.key], update={Meta_.value: str(current)}).execute()
+    # The search index is derived data: (re)built here when its format is older than the code's.
+    from kec_tui.services import search_index
+    search_index.ensure_current()
 
 
 def _add_missing_columns() -> None:

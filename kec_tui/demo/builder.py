@@ -632,9 +632,10 @@ class _Builder:
                                                "resolution"], pg)
         self.t_note = _Table(D.Note, ["id", "account", "created_at", "operator", "text"], pg)
         self.t_term = _Table(D.SearchTerm, ["term", "account", "kind"], pg)
+        self.t_pair = _Table(D.SearchPair, ["key", "account", "kind"], pg)
         # Parents before children: the flush order is the foreign-key order.
         self.tables = [self.t_member, self.t_auth, self.t_loc, self.t_meter, self.t_acct, self.t_ledger,
-                       self.t_return, self.t_read, self.t_order, self.t_note, self.t_term]
+                       self.t_return, self.t_read, self.t_order, self.t_note, self.t_term, self.t_pair]
         self.moves: list[tuple[int, int]] = []        # (old account id, new account id)
         self.member_id = self.auth_id = self.loc_id = self.meter_id = 0
         self.ledger_id = self.read_id = self.order_id = self.note_id = self.return_id = 0
@@ -700,8 +701,11 @@ class _Builder:
             # faster than inserting into the clustered (term, account) key at random.
             db.database.execute_sql("CREATE TEMP TABLE _demo_terms (term TEXT, account_id INTEGER, kind INTEGER)")
             self.t_term.sql = "INSERT INTO temp._demo_terms VALUES (?, ?, ?)"
+            db.database.execute_sql("CREATE TEMP TABLE _demo_pairs (key TEXT, account_id INTEGER, kind INTEGER)")
+            self.t_pair.sql = "INSERT INTO temp._demo_pairs VALUES (?, ?, ?)"
             indexed = [m for m in (db.Member, db.ServiceLocation, db.Meter, db.Account, db.LedgerEntry,
-                                   db.ReturnedPayment, db.Reading, db.ServiceOrder, db.Note, db.SearchTerm)]
+                                   db.ReturnedPayment, db.Reading, db.ServiceOrder, db.Note, db.SearchTerm,
+                                   db.SearchPair)]
             for model in indexed:
                 model._schema.drop_indexes(safe=True)
         person = _Person()
@@ -730,6 +734,9 @@ class _Builder:
             db.database.execute_sql('INSERT INTO "search_term" ("term", "account_id", "kind") SELECT term, '
                                     'account_id, kind FROM temp._demo_terms ORDER BY term, account_id')
             db.database.execute_sql("DROP TABLE temp._demo_terms")
+            db.database.execute_sql('INSERT INTO "search_pair" ("key", "account_id", "kind") SELECT key, '
+                                    'account_id, kind FROM temp._demo_pairs ORDER BY key, account_id')
+            db.database.execute_sql("DROP TABLE temp._demo_pairs")
             if self.progress:
                 self.progress(n + (self.total - n) // 2, self.total)
             for model in indexed:
@@ -1310,6 +1317,7 @@ class _Builder:
         terms = search_index.terms_for(first_name=p.first, last_name=p.last, street=street, phones=p.phones,
                                        email=p.email, meter_no=meter_no, account_number=number)
         self.t_term.rows.extend([(t, aid, k) for t, k in terms.items()])
+        self.t_pair.rows.extend([(t, aid, k) for t, k in search_index.pairs_for(terms).items()])
 
         self._orders_and_notes(aid, origin, status, opened, closed, close_kind, pending, is_new, delinquent,
                                disconnect, bankrupt, landlord, medical, winter_until, wrote_off, returned_on,

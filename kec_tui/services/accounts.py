@@ -44,17 +44,22 @@ def display_name(first: str, last: str) -> str:
 def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) -> SearchResult:
     """Find accounts by any of: account no., name words (any order, prefixes),
     phone, email, service address, meter no. Best matches first: an exact word,
-    then longer words alphabetically."""
+    then longer words alphabetically; of several words, accounts where each is a
+    whole word first."""
     text = query[:MAX_QUERY]
-    words = list(dict.fromkeys(si.words(text)))[:MAX_WORDS]
     if not text.strip():
         return SearchResult([], "Type an account number, name, phone, email, address or meter number")
-    if not words:
+    typed = list(dict.fromkeys(si.words(text)))[:MAX_WORDS]
+    if not typed:
         return SearchResult([], f"Nothing to search for in {text.strip()[:30]!r}: use letters or digits")
-    if "@" in text and len(words) > 1:      # an e-mail address is one term
+    spelled: list[str] = []
+    if "@" in text and len(typed) > 1:      # an e-mail address is one term
         words = [si.email_term(text)]
-    elif _PHONE_LIKE.match(text) and len(words) > 1:   # (208) 555-0100 is one number
-        words = ["".join(words)]
+    elif _PHONE_LIKE.match(text) and len(typed) > 1:   # (208) 555-0100 is one number
+        words = ["".join(typed)]
+    else:
+        q = si.query_words(text, MAX_WORDS)     # normalized as the index is (9428 W Canfield Ave: 9428 canfield)
+        words, spelled = q.words, q.spelled_out
     message = ""
     if len(words) == 1 and words[0].isdigit() and 5 <= len(words[0]) <= 9 and not after:
         if valid_account_number(words[0]):
@@ -64,19 +69,60 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
             message = f"No account {words[0]}"
         else:
             message = f"{words[0]} is not an account number (check digit); showing other matches"
-    # Drive from the rarest word: every row it yields is checked for the others,
-    # and a common word as the check passes often, so the page fills early.
+    # A street word written out (west, lane) may be a name: kept when it finds someone.
+    if spelled and _search(words + spelled, 1, None)[0]:
+        words = words + spelled
+    seen, more, cursor = _search(words, limit, after)
+    hits = _closest_first(_hits(seen), si.words(text))
+    if not hits and not message:
+        message = f"Nothing found for {text.strip()[:40]!r}"
+    return SearchResult(hits, message, more, cursor if more else None)
+
+
+def _search(words: list[str], limit: int, after: tuple[str, int] | None):
+    """Accounts (id -> (term, kind)) with a word starting with each of `words`, one page."""
+    # A word that begins another typed word adds nothing (smith sm): each may match the same word.
+    words = [w for w in words if not any(o != w and o.startswith(w) for o in words)]
+    pair_plan = len(words) > 1 and max(len(w) for w in words) >= si.PAIR_HEAD
+    if pair_plan and (after is None or " " in after[0]):    # a pair key has a space, a term none
+        found = _page(*_pair_query(words), limit, after)
+        if found[0] or after:
+            return found
+    return _page(*_term_query(words), limit, after)
+
+
+def _pair_query(words: list[str]):
+    """Two words answered by one range of the pair index: `b[:3] a...` in the order
+    of a; the rest of b and any further words checked per row."""
+    b = max(words, key=len)
+    a = next(w for w in words if w is not b)
+    P = db.SearchPair.alias("p")
+    lo = si.pair_key(b, a)
+    where = (P.key >= lo) & (P.key < lo + si.UPPER)
+    checks = [w for w in words if w is not a and (w is not b or len(b) > si.PAIR_HEAD)]
+    return P, P.key, where & _has_words(P.account, checks)
+
+
+def _term_query(words: list[str]):
+    """Drive from the rarest word: every row it yields is checked for the others
+    (multi-word queries the pair index cannot answer: phone or meter with a name)."""
     driver = min(words, key=lambda w: (_prefix_count(w), -len(w))) if len(words) > 1 else words[0]
-    others = [w for w in words if w is not driver]
     T = db.SearchTerm.alias("t")
     where = (T.term >= driver) & (T.term < driver + si.UPPER)
-    for w in others:
-        T2 = db.SearchTerm.alias()
-        where &= fn.EXISTS(T2.select(T2.term).where((T2.account == T.account) & (T2.term >= w)
-                                                    & (T2.term < w + si.UPPER)))
+    return T, T.term, where & _has_words(T.account, [w for w in words if w is not driver])
 
+
+def _has_words(account, words: list[str]):
+    cond = db.pw.SQL("1 = 1")
+    for w in words:
+        T2 = db.SearchTerm.alias()
+        cond &= fn.EXISTS(T2.select(T2.term).where((T2.account == account) & (T2.term >= w) & (T2.term < w + si.UPPER)))
+    return cond
+
+
+def _page(table, key, where, limit: int, after: tuple[str, int] | None):
     def after_row(row: tuple[str, int]):
-        return (T.term > row[0]) | ((T.term == row[0]) & (T.account > row[1]))
+        return (key > row[0]) | ((key == row[0]) & (table.account > row[1]))
 
     if after:
         where &= after_row(after)
@@ -87,30 +133,22 @@ def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) ->
     more = False
     page_where = where
     while True:
-        rows = list(T.select(T.term, T.account, T.kind).where(page_where).order_by(T.term, T.account)
+        rows = list(table.select(key, table.account, table.kind).where(page_where).order_by(key, table.account)
                     .limit(limit + 1).tuples())
-        for term, account_id, kind in rows:
+        for k, account_id, kind in rows:
             if len(seen) == limit:
                 more = True
                 break
-            cursor = (term, account_id)
-            seen.setdefault(account_id, (term, kind))
+            cursor = (k, account_id)
+            seen.setdefault(account_id, (k.split(" ", 1)[-1], kind))
         if more or len(rows) <= limit:
             break
         page_where = where & after_row(cursor)     # duplicates filled the page: read on
-    hits = _hits(seen)
-    if not hits and not message:
-        message = f"Nothing found for {text.strip()[:40]!r}"
-    return SearchResult(hits, message, more, cursor if more else None)
+    return seen, more, cursor
 
 
 _HIT_COLUMNS = (db.Account.id, db.Account.number, db.Account.status, db.Member.first_name, db.Member.last_name,
                 db.ServiceLocation.street, db.ServiceLocation.city)
-
-
-def _hit_rows(where) -> list[tuple]:
-    return list(db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account).join(db.ServiceLocation)
-                .where(where).tuples())
 
 
 def _hit(r: tuple, term: str, kind: int) -> Hit:
@@ -129,13 +167,41 @@ def _prefix_count(word: str) -> int:
 def _hits(found: dict[int, tuple[str, int]]) -> list[Hit]:
     if not found:
         return []
-    by_id = {r[0]: r for r in _hit_rows(db.Account.id.in_(list(found)))}
+    by_id = {r[0]: r for r in db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account)
+             .join(db.ServiceLocation).where(db.Account.id.in_(list(found))).tuples()}
     return [_hit(by_id[i], term, kind) for i, (term, kind) in found.items() if i in by_id]
 
 
+def _closest_first(hits: list[Hit], typed: list[str]) -> list[Hit]:
+    """Of several typed words, within the page: accounts with more of the words as typed
+    (direction and street type too: 464 E Seltice Way before 464 W Seltice Way), then
+    the address with fewer words not typed (12373 E Garwood Rd before ... Rd Apt 21)."""
+    if len(typed) < 2:
+        return hits
+    typed = [si.street_word(w) for w in typed]
+
+    def rank(h: Hit) -> tuple[int, int]:
+        street = [si.street_word(w) for w in si.words(h.service_address.rsplit(",", 1)[0])]
+        have = set(street) | set(si.name_words(h.name))
+        typed_street = sum(w in street for w in set(typed))
+        return -sum(w in have for w in set(typed)), (len(street) - typed_street) if typed_street else 0
+
+    return sorted(hits, key=rank)
+
+
+_EXACT_SQL: dict[type, str] = {}
+
+
 def _exact_account(number: int) -> Hit | None:
-    rows = _hit_rows(db.Account.number == number)   # one indexed query: the counter's most common lookup
-    return _hit(rows[0], str(number), si.ACCOUNT) if rows else None
+    """One indexed query: the counter's most common lookup. Its SQL is built once per
+    kind of database; building it with the query builder each time cost ~60x the query."""
+    engine = type(db.database.obj)
+    sql = _EXACT_SQL.get(engine)
+    if sql is None:
+        sql = _EXACT_SQL[engine] = (db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account)
+                                    .join(db.ServiceLocation).where(db.Account.number == 0)).sql()[0]
+    row = db.database.execute_sql(sql, (number,)).fetchone()
+    return _hit(row, str(number), si.ACCOUNT) if row else None
 
 
 def account_id_for_number(text: str) -> int:

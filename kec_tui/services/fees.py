@@ -20,7 +20,7 @@ from kec_tui.services import audit
 from kec_tui.services.operators import OperatorInfo
 
 # Class -> (monthly base charge cents, energy in mills per kWh): the demo co-op's
-# schedule (services/demo.py), street lights added. Final bills only; the
+# schedule (kec_tui/demo), street lights added. Final bills only; the
 # billing run owns the real rate schedules.
 RATES: dict[str, tuple[int, int]] = {
     "RES": (2500, 98),

@@ -415,16 +415,41 @@ def get_location(location_id: int) -> LocationInfo:
     return _location_info(loc)
 
 
+MAX_WORDS_RANK = 99
+
+
 def find_locations(text: str, limit: int = 20) -> list[LocationInfo]:
-    """Service locations by location no., street text or map location; whether each is in service."""
+    """Service locations by location no., street words or map location; whether each
+    is in service. Street words are read as the account lookup reads them (the same
+    normalization: 7368 coeur and 7368 E Coeur d'Alene Ave find the same place),
+    whole-word matches first."""
     text = (text or "").strip()
     if not text:
         return []
     L = db.ServiceLocation
-    cond = L.street.contains(text) | L.map_location.contains(text)
+    typed = [si.street_word(w) for w in si.query_words(text).words]
+    cond = L.map_location.contains(text)
     if text.isdigit():
         cond |= L.location_no == int(text)
-    return [_location_info(loc) for loc in L.select().where(cond).order_by(L.street, L.id).limit(limit)]
+    if typed:
+        # A house number narrows the most; the words are checked below, normalized.
+        cond |= L.street.contains(max(typed, key=lambda w: (w.isdigit(), len(w))))
+    scored = []
+    for loc_id, location_no, street, map_location in L.select(L.id, L.location_no, L.street, L.map_location) \
+            .where(cond).tuples():
+        have = [si.street_word(w) for w in si.words(street)]
+        if text.isdigit() and location_no == int(text):
+            whole = MAX_WORDS_RANK          # the location no. itself
+        elif typed and all(any(h.startswith(w) for h in have) for w in typed):
+            whole = sum(w in have for w in typed)
+        elif text.lower() in map_location.lower():
+            whole = 0
+        else:
+            continue
+        scored.append((-whole, street.lower(), loc_id))
+    chosen = [loc_id for _, _, loc_id in sorted(scored)[:limit]]
+    by_id = {loc.id: loc for loc in L.select().where(L.id.in_(chosen))} if chosen else {}
+    return [_location_info(by_id[i]) for i in chosen]
 
 
 def add_location(op: OperatorInfo, street: str, city: str, zip_code: str, state: str = "ID",

@@ -1,7 +1,10 @@
+import datetime as dt
+
 import pytest
 
+from kec_tui import db, demo
 from kec_tui.checkdigit import make_account_number
-from kec_tui.services import accounts
+from kec_tui.services import accounts, contacts, memberships, moves, search_index
 from tests import factories
 
 
@@ -108,3 +111,184 @@ def test_account_id_for_number(people):
         accounts.account_id_for_number(str(make_account_number(77777)))
     with pytest.raises(ValidationError, match="digits"):
         accounts.account_id_for_number("12a")
+
+
+# ---- addresses and names as people type them, on a demo co-op ------------------------------------
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo_url(request, tmp_path_factory):
+    """A small demo co-op (both backends), plus the addresses and names the cases below type."""
+    from tests.conftest import pg_url, worker_id
+    if request.param == "postgres":
+        url = pg_url("demo" + worker_id(request))
+        db.connect(url, create=False)
+        db.drop_all()
+        db.migrate()
+    else:
+        url = str(tmp_path_factory.mktemp("lookup") / "demo.db")
+        db.connect(url)
+    demo.build_demo(accounts=300, months=1, seed=5)
+    factories.account(first="Ada", last="Quill", street="9428 W Canfield Ave", base=900_001)
+    factories.account(first="Bo", last="Quill", street="94280 N Canfield Rd", base=900_008)
+    factories.account(first="Cy", last="Quill", street="9428 W Canfieldview Ave", base=900_015)
+    factories.account(first="Brian", last="O'Brien", street="12 S Alpha St", base=900_022)
+    factories.account(first="Nora", last="Lane", street="77 W Pine Ave", base=900_029)
+    factories.account(first="Rex", last="Way", street="3 E Birch Ln", base=900_036)
+    # A new-construction location: no account yet, only the forms' location search finds it.
+    db.ServiceLocation.create(location_no=900_043, street="7368 E Coeur d'Alene Ave", city="Coeur d'Alene",
+                              zip="83814", map_location="T50N R4W S1")
+    db.database.close()
+    return url
+
+
+@pytest.fixture
+def demo_co_op(demo_url):
+    db.connect(demo_url, create=False)
+    yield
+    db.database.close()
+
+
+def streets(result):
+    return [h.service_address.split(",")[0] for h in result.hits]
+
+
+@pytest.mark.parametrize("q", ["9428 W Canfield Ave", "9428 w canfield", "9428 West Canfield Avenue",
+                               "9428 w. canfield ave.", "canfield 9428"])
+def test_an_address_as_typed_finds_it_first(demo_co_op, q):
+    r = accounts.lookup(q)
+    assert streets(r)[0] == "9428 W Canfield Ave"
+    assert "94280 N Canfield Rd" in streets(r)            # a longer house number is a prefix match, after it
+    assert streets(r).index("94280 N Canfield Rd") > 0
+
+
+def test_street_and_type_without_house_number(demo_co_op):
+    r = accounts.lookup("canfield ave", limit=200)
+    found = streets(r)
+    assert "9428 W Canfield Ave" in found and "94280 N Canfield Rd" in found
+    assert all("canfield" in s.lower() for s in found)
+    # The exact street word before longer ones (canfield before canfieldview).
+    assert found.index("9428 W Canfieldview Ave") > found.index("9428 W Canfield Ave")
+
+
+def test_demo_addresses_as_typed(demo_co_op):
+    """Every form of a demo street: with and without direction and street type, lower case."""
+    import re
+    pattern = re.compile(r"^(\d+) ([NSEW]) ([A-Z][a-z]+) (Ave|St|Rd|Dr|Ln)$")
+    tried = 0
+    for (street,) in db.ServiceLocation.select(db.ServiceLocation.street).join(
+            db.Account, on=db.Account.location == db.ServiceLocation.id).tuples():
+        m = pattern.match(street)
+        if not m:
+            continue
+        num, direction, name, kind = m.groups()
+        for q in (street, f"{num} {direction.lower()} {name.lower()}", f"{num} {name}", f"{name} {kind} {num}"):
+            assert streets(accounts.lookup(q))[0] == street, q
+        tried += 1
+        if tried == 10:
+            break
+    assert tried == 10
+
+
+def test_every_demo_street_as_written_finds_its_own_address_first(demo_co_op):
+    """Lot and Apt numbers, E beside W on the same street, a member named like the street:
+    the whole address as written is first."""
+    rows = db.ServiceLocation.select(db.ServiceLocation.street).join(
+        db.Account, on=db.Account.location == db.ServiceLocation.id).order_by(db.Account.id).limit(150).tuples()
+    for (street,) in rows:
+        assert streets(accounts.lookup(street))[0] == street, street
+
+
+@pytest.mark.parametrize("q", ["obrien", "o'brien", "O’Brien", "OBRIEN brian", "brien", "o brien"])
+def test_apostrophes_fold(demo_co_op, q):
+    assert "O'Brien" in [h.name.split(",")[0] for h in accounts.lookup(q, limit=100).hits]
+
+
+def test_demo_names_with_apostrophes(demo_co_op):
+    names = {last for (last,) in db.Member.select(db.Member.last_name).where(db.Member.last_name.contains("'"))
+             .tuples()}
+    assert names
+    for last in names:
+        hits = accounts.lookup(last.replace("'", ""), limit=100).hits
+        assert last in [h.name.split(",")[0] for h in hits], last
+
+
+def test_a_query_of_only_street_words_searches_them(demo_co_op):
+    assert "Way, Rex" in [h.name for h in accounts.lookup("way", limit=100).hits]
+    r = accounts.lookup("ave st")
+    assert isinstance(r.hits, list) and (r.hits or "Nothing found" in r.message)
+
+
+def test_a_spelled_out_street_word_may_be_a_name(demo_co_op):
+    assert accounts.lookup("nora lane").hits[0].name == "Lane, Nora"
+    assert accounts.lookup("77 west pine").hits[0].name == "Lane, Nora"
+
+
+def test_two_common_words_page_without_repeats(demo_co_op):
+    first = accounts.lookup("quill canfield", limit=2)
+    assert first.more and len(first.hits) == 2
+    second = accounts.lookup("quill canfield", limit=2, after=first.cursor)
+    assert {h.name for h in first.hits + second.hits} == {"Quill, Ada", "Quill, Bo", "Quill, Cy"}
+
+
+def test_a_name_with_a_phone_still_found(demo_co_op):
+    ada = accounts.lookup("quill ada").hits[0]
+    assert ada.name == "Quill, Ada"
+    assert [h.number for h in accounts.lookup("quill 5550100", limit=50).hits].count(ada.number) == 1
+
+
+@pytest.mark.parametrize("q", ["7368 coeur", "7368 e coeur", "7368 East Coeur d'Alene Avenue",
+                               "7368 E Coeur d'Alene Ave", "7368 coeur dalene"])
+def test_the_forms_location_search_reads_streets_like_the_lookup(demo_co_op, q):
+    found = memberships.find_locations(q, limit=30)
+    assert [x.address.split(",")[0] for x in found][:1] == ["7368 E Coeur d'Alene Ave"], q
+
+
+def test_the_forms_location_search_puts_the_whole_address_first(demo_co_op):
+    found = [x.address.split(",")[0] for x in memberships.find_locations("9428 w canfield")]
+    assert found[0] == "9428 W Canfield Ave" and "94280 N Canfield Rd" in found
+    assert memberships.find_locations("900043")[0].address.startswith("7368 E Coeur")
+
+
+# ---- the pair index stays right ---------------------------------------------------------------------
+
+def stored_index() -> tuple[set, set]:
+    return (set(db.SearchTerm.select(db.SearchTerm.term, db.SearchTerm.account, db.SearchTerm.kind).tuples()),
+            set(db.SearchPair.select(db.SearchPair.key, db.SearchPair.account, db.SearchPair.kind).tuples()))
+
+
+def rebuilt_index() -> tuple[set, set]:
+    before = stored_index()
+    with db.database.atomic() as txn:
+        search_index.rebuild_all()
+        after = stored_index()
+        txn.rollback()
+    assert stored_index() == before
+    return after
+
+
+def test_the_pair_index_follows_every_write(database, msr):
+    a = factories.account(first="Zed", last="Quimby", street="12 N Alpha Rd", phone="2085551234")
+    assert stored_index() == rebuilt_index()
+    assert numbers(accounts.lookup("zed alpha")) == [a.number]
+    contacts.update_contacts(msr, a.member_id, {"phone_home": "2085559999", "email": "zq@example.com"})
+    assert stored_index() == rebuilt_index()
+    assert numbers(accounts.lookup("zed quim")) == [a.number]
+    loc = memberships.add_location(msr, "40 S Bravo Ave", "Post Falls", "83854")
+    db.Reading.create(account=a, meter=a.meter, read_date=dt.date(2025, 1, 10), reading=1000, kwh=800)
+    moved = moves.transfer_service(msr, a.id, loc.id, 1500, when=dt.datetime(2025, 2, 10, 10))
+    assert stored_index() == rebuilt_index()
+    new_number = db.Account.get_by_id(moved.new_account_id).number
+    assert numbers(accounts.lookup("quimby bravo")) == [new_number]
+    assert numbers(accounts.lookup("quimby 40 bravo avenue")) == [new_number]
+
+
+def test_an_index_of_an_older_format_is_rebuilt_on_start(database):
+    a = factories.account(first="Ida", last="O'Hara", street="5 W Cedar St")
+    db.database.execute_sql('DROP TABLE "search_pair"')
+    db.SearchTerm.delete().where(db.SearchTerm.term == "ohara").execute()     # the old folding kept no "ohara"
+    db.Meta_.delete().where(db.Meta_.key == "search_index_version").execute()
+    db.database.close()
+    db.connect(database)
+    assert numbers(accounts.lookup("ohara cedar")) == [a.number]
+    assert db.get_meta("search_index_version") == search_index.INDEX_VERSION
+    assert stored_index() == rebuilt_index()
