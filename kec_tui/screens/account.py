@@ -79,11 +79,12 @@ class AccountScreen(Screen):
     """One account: balance and due, flags, contacts, location, usage, ledger, orders, notes, history."""
 
     HELP = ("The account at a glance. The ledger is newest first with the running balance; scroll "
-            "down for older entries. F6 updates contact details (each change is logged with your name), "
-            "F7 adds a note. F9-F12 switch between ledger, orders, notes and change history. "
-            "Ctrl+N creates a service order for the account, Ctrl+O moves the service to a new location "
-            "(final read, balance carried), Ctrl+X closes the account. "
-            "F2 goes back to lookup from anywhere.")
+            "down for older entries. {account.contacts} updates contact details (each change is logged with your "
+            "name), {account.note} adds a note. {account.ledger}, {account.orders}, {account.notes} and "
+            "{account.history} switch between ledger, orders, notes and change history. "
+            "{account.order} creates a service order for the account, {account.move} moves the service to a new "
+            "location (final read, balance carried), {account.close} closes the account. "
+            "{app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),

@@ -46,7 +46,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
@@ -58,6 +58,7 @@ from kec_tui.services import batches
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.dialog import Dialog
 
 PAGE = 100          # lines loaded into the table at a time
 MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
@@ -125,10 +126,10 @@ def warning_message(warnings: list[LineWarning]) -> str:
 # Small modals shared by the batch screens
 
 
-class ReasonScreen(ModalScreen[str | None]):
+class ReasonScreen(Dialog[str | None]):
     """Give a reason."""
 
-    HELP = "Type the reason and press Enter; Esc cancels. The reason is kept with your name in the audit log."
+    HELP = "Type the reason and press Enter; {modal.cancel} cancels. The reason is kept with your name in the audit log."
     BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ReasonScreen { align: center middle; }
@@ -337,12 +338,12 @@ class BatchPaymentForm(PaymentForm):
 # Editing one line
 
 
-class LineEditScreen(ModalScreen[LineInfo | None]):
+class LineEditScreen(Dialog[LineInfo | None]):
     """Change a keyed line (account, amount, check no.): audited."""
 
     HELP = ("The line's account, amount and check number, as keyed. Change what is wrong and press Enter "
-            "through the fields (or * to save at once): the change is checked like a new line and kept in "
-            "the audit log with the before and after. A warning stops it: F8 accepts it. Esc cancels.")
+            "through the fields (or {batch_entry.record_advance} to save at once): the change is checked like a new line and kept in "
+            "the audit log with the before and after. A warning stops it: {batch_entry.accept} accepts it. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     LineEditScreen { align: center middle; }
     LineEditScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
@@ -462,7 +463,7 @@ def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarnin
 # Finding a line
 
 
-class FindScreen(ModalScreen[str | None]):
+class FindScreen(Dialog[str | None]):
     """Find a line by account or amount."""
 
     HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
@@ -533,15 +534,16 @@ class BatchEntryScreen(Screen):
     HELP = ("Key the account number and Enter (the member, address and amount due appear), the amount and "
             "Enter (Enter alone takes the amount due), the check number and Enter: the line is saved. "
             "Or scan the stub: the scan line fills account and amount and is saved at once. "
-            "Keypad * saves the line from any field. Ctrl+T switches 10-key mode (12345 is 123.45); "
-            "Ctrl+K switches asking the check number; Ctrl+D/F4 repeats the previous line's field.\n"
+            "Keypad {batch_entry.record_advance} saves the line from any field. {entry_form.toggle_tenkey} switches "
+            "10-key mode (12345 is 123.45); {batch_entry.check_no} switches asking the check number; "
+            "{entry_form.dup} repeats the previous line's field.\n"
             "A warning (closed account, cash only, far above the balance, a duplicate stub) stops the line: "
-            "F8 accepts it, Esc lets you change it. Keys typed after a warning are not used.\n"
-            "F6 moves to the lines: Enter changes the line, F9/Delete voids it, Esc returns to keying. "
-            "F7 finds a line by account, amount or #number. F11 corrects the control tape. "
-            "F10 posts the batch when it balances (a supervisor may post a difference with a reason); "
+            "{batch_entry.accept} accepts it, {entry_form.clear_record} lets you change it. Keys typed after a warning are not used.\n"
+            "{batch_entry.lines} moves to the lines: Enter changes the line, {batch_entry.void} voids it, "
+            "{batch_entry.keying} returns to keying. {batch_entry.find} finds a line by account, amount or "
+            "#number. {batch_entry.controls} corrects the control tape. {batch_entry.post} posts the batch when it balances (a supervisor may post a difference with a reason); "
             "the report and deposit file are written and their paths shown. "
-            "Nothing is lost by leaving: F3 goes to the batch list, where the batch can be reopened.")
+            "Nothing is lost by leaving: {app.batches} goes to the batch list, where the batch can be reopened.")
     BINDINGS = [
         bind("batch_entry.find", "find", "Find"),
         bind("batch_entry.post", "post", "Post"),

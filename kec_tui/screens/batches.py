@@ -8,7 +8,7 @@ from textual import on
 from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
@@ -18,6 +18,7 @@ from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.dialog import Dialog
 
 PAGE = 50
 FILTERS = ("all", "unposted", "posted")
@@ -28,12 +29,12 @@ SHORT_TENDER = {"check": "Check", "cash": "Cash", "money_order": "M.O.", "lockbo
 _FIELD_OF = {"batch_date": "date", "tender": "tender", "control_count": "count", "control_total": "total"}
 
 
-class BatchFormScreen(ModalScreen[BatchInfo | batches.BatchTotals | None]):
+class BatchFormScreen(Dialog[BatchInfo | batches.BatchTotals | None]):
     """Open a batch from the adding-machine tape (or correct the tape of an open one)."""
 
     HELP = ("Key the batch from the adding-machine tape: the date (Enter takes today), the tender "
             "(C check, A cash, M money order; Enter takes Check), the count of stubs and their total. "
-            "Enter on the total opens the batch; its number is assigned. Esc cancels.")
+            "Enter on the total opens the batch; its number is assigned. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     BatchFormScreen { align: center middle; }
     BatchFormScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
@@ -131,9 +132,9 @@ class BatchListScreen(Screen):
 
     HELP = ("Unposted batches come first (open, balanced, out of balance: also one left behind when the "
             "program stopped), then the posted ones, newest first. Enter reopens a batch where keying "
-            "stopped (every line keyed was saved), or shows a posted one. F5 opens a new batch from the "
-            "adding-machine tape. F4 shows all / unposted / posted. F8 imports a bank lockbox file and works "
-            "its exceptions. F9 voids an empty batch opened by mistake.")
+            "stopped (every line keyed was saved), or shows a posted one. {batches.new} opens a new batch "
+            "from the adding-machine tape. {batches.filter} shows all / unposted / posted. {batches.import} "
+            "imports a bank lockbox file and works its exceptions. {batches.void} voids an empty batch opened by mistake.")
     BINDINGS = [
         bind("batches.new", "new", "New batch"),
         bind("batches.filter", "filter", "Show"),

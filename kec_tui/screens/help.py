@@ -1,28 +1,91 @@
-"""F1: the keys of the screen underneath and how its work is done."""
+"""F1: the keys of the screen underneath (its own first, then the general ones) and how its work is done.
+
+Everything about keys is read from the live bindings (the keymap applied), so the help can
+never disagree with the keys: the tables come from the screen's binding chain, and a HELP text
+names a key by its binding id in braces ("{contacts.save} saves"), shown as that id's keys.
+"""
 from __future__ import annotations
 
+import io
+import re
+
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, load as load_keymap
+
+BINDING_ID = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
+Keys = list[tuple[str, str]]
 
 
-def keys_table(screen: Screen) -> Table:
-    """Every active binding of `screen` (its widgets', its own and the app's), with its key."""
-    table = Table(box=None, show_header=True, header_style="bold", expand=True)
-    table.add_column("Key", style="bold cyan", no_wrap=True)
-    table.add_column("Does")
-    seen = set()
-    for key, active in screen.active_bindings.items():
-        b = active.binding
-        if not b.description or (b.action, b.description) in seen:
+_NAMES = {"escape": "Esc", "asterisk": "*", "plus": "+", "minus": "-", "space": "Space", "pageup": "PgUp",
+          "pagedown": "PgDn"}
+
+
+def key_display(key: str) -> str:
+    """A Textual key name as printed on the keyboard and in the prose: "ctrl+s" -> "Ctrl+S"."""
+    if key in _NAMES:
+        return _NAMES[key]
+    return "+".join(part.upper() if len(part) == 1 or part[0] == "f" and part[1:].isdigit()
+                    else _NAMES.get(part, part.capitalize()) for part in key.split("+"))
+
+
+def live_keys(screen: Screen) -> tuple[Keys, Keys]:
+    """(own, general): the (keys, what it does) of every binding that works on `screen` now.
+
+    Own: the focused widget's and the screen's. General: the app's; a dialog (modal screen)
+    takes only the app's priority keys and its own Help key. A key bound twice does what the nearest binding says.
+    """
+    app = screen.app
+    active = dict(screen.active_bindings)       # keymap applied, check_action consulted
+    if screen.is_modal:
+        app_map = app._bindings.copy()
+        app_map.apply_keymap(app._keymap)
+        for key, bindings in app_map.key_to_bindings.items():
+            for b in bindings:
+                if b.priority and key not in active and app._check_action_state(b.action, app) is not False:
+                    active[key] = ActiveBinding(app, b, True, b.tooltip)
+    own: dict[tuple, list[str]] = {}
+    general: dict[tuple, list[str]] = {}
+    for item in active.values():
+        b = item.binding
+        if not b.description or not b.id:      # ours all have ids; Textual's own (Input's) stay out
             continue
-        seen.add((b.action, b.description))
-        table.add_row(screen.app.get_key_display(b), b.description)
+        is_general = item.node is app or b.id.startswith("app.")   # a dialog's own F1 is the app's
+        keys = (general if is_general else own).setdefault((b.action, b.description), [])
+        shown = key_display(b.key)
+        if shown not in keys:
+            keys.append(shown)
+    return ([("/".join(k), d) for (_, d), k in own.items()],
+            [("/".join(k), d) for (_, d), k in general.items()])
+
+
+def key_names(app, binding_id: str) -> str:
+    """The keys of `binding_id` as the operator sees them ("F10/Ctrl+S"), from the live keymap."""
+    keymap = getattr(app, "user_keymap", None) or load_keymap()
+    keys = keymap.get(binding_id)
+    if not keys:
+        return binding_id
+    return "/".join(key_display(k) for k in keys.split(","))
+
+
+def help_text(app, text: str) -> str:
+    """A HELP text with each {binding.id} replaced by its keys."""
+    return BINDING_ID.sub(lambda m: key_names(app, m.group(1)), text)
+
+
+def keys_table(rows: Keys) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column("Key", style="bold cyan", no_wrap=True, min_width=16)
+    table.add_column("Does")
+    for keys, does in rows:
+        table.add_row(keys, does)
     return table
 
 
@@ -38,12 +101,29 @@ class HelpScreen(ModalScreen):
         super().__init__()
         self.under = under
 
-    def compose(self) -> ComposeResult:
+    def parts(self) -> list:
+        """What the help shows, in order: title, this screen's keys, the general ones, the text."""
         title = (self.under.__doc__ or type(self.under).__name__).strip().splitlines()[0]
+        own, general = live_keys(self.under)
+        parts: list = [Text(title, style="bold")]
+        if own:
+            parts += [Text("\nKeys here", style="bold"), keys_table(own)]
+        if general:
+            parts += [Text("\nEverywhere", style="bold"), keys_table(general)]
+        text = getattr(self.under, "HELP", "")
+        if text:
+            parts.append(Text("\n" + help_text(self.app, text)))
+        parts.append(Text(help_text(self.app, "\n{help.close} closes this help."), style="dim"))
+        return parts
+
+    def as_text(self, width: int = 200) -> str:
+        """The help as plain text (what a test or a screen reader reads)."""
+        console = Console(width=width, record=True, file=io.StringIO())
+        for part in self.parts():
+            console.print(part)
+        return console.export_text()
+
+    def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(Text(title, style="bold"))
-            help_text = getattr(self.under, "HELP", "")
-            if help_text:
-                yield Static(help_text + "\n")
-            yield Static(keys_table(self.under))
-            yield Static(Text("Esc or F1 closes this help.", style="dim"))
+            for part in self.parts():
+                yield Static(part)

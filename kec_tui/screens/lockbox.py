@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
@@ -19,6 +19,7 @@ from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
+from kec_tui.widgets.dialog import Dialog
 
 PAGE = 50
 
@@ -38,13 +39,13 @@ def import_summary(r: ImportResult) -> str:
     return text
 
 
-class ApplyExceptionScreen(ModalScreen[batches.LineInfo | None]):
+class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
     """Apply an unmatched bank payment to the right account."""
 
     HELP = ("Key the account number the payment belongs to and press Enter: the member shows, and the payment "
             "goes into the open exceptions batch (post it from the batch list). Typing a name instead lists "
-            "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: F8 accepts. "
-            "Esc cancels.")
+            "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: {batch_entry.accept} "
+            "accepts. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     ApplyExceptionScreen { align: center middle; }
     ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
@@ -117,9 +118,9 @@ class LockboxScreen(Screen):
     HELP = ("Type the path of the bank's file and press Enter. The file is checked whole first (its own totals "
             "and record counts, every row): a file that does not add up is refused and nothing is applied; the "
             "same file twice is refused. Payments that match an account become a balanced batch (post it "
-            "from the batch list, F3); the rest go to the exceptions queue below. In the queue, Enter applies "
-            "the payment to the account you found; F9 returns it to the bank or payer with a reason. "
-            "Tab moves between the file box and the queue; F4 shows open / all exceptions.")
+            "from the batch list, {app.batches}); the rest go to the exceptions queue below. In the queue, Enter applies "
+            "the payment to the account you found; {lockbox.return} returns it to the bank or payer with a reason. "
+            "Tab moves between the file box and the queue; {lockbox.filter} shows open / all exceptions.")
     BINDINGS = [
         bind("lockbox.return", "return_exception", "Return it"),
         bind("lockbox.filter", "filter", "Show"),

@@ -460,8 +460,8 @@ class NewMembershipScreen(Screen):
             "the account signed in as themselves. Then landlord / owner for a rental, the deposit (rule and amount "
             "shown; waive for good credit or with a reason) and the membership fee, the connect date. Y on the "
             "last field opens the account, bills the deposit and fee and creates the connect order. Enter / Tab "
-            "moves on, Up goes back, Ctrl+E erases a field; choices: space cycles or key the first letter. "
-            "Esc leaves (asks first).")
+            "moves on, Up goes back, {entry_form.erase_input} erases a field; choices: space cycles or key the first letter. "
+            "{entry_form.clear_record} leaves (asks first).")
     DEFAULT_CSS = """
     NewMembershipScreen #form { height: auto; }
     NewMembershipScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }

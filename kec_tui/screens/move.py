@@ -155,7 +155,7 @@ class MoveScreen(FinalScreen):
             "rate class, landlord for a rental, the connect date, notes. Y on the last field confirms: the old "
             "account gets its final bill and is closed, its balance and deposit move to a new account at the new "
             "location, and a connect order is created. Open service orders on the account must be completed or "
-            "cancelled first. Enter / Tab moves on, Up goes back, Esc leaves (asks first).")
+            "cancelled first. Enter / Tab moves on, Up goes back, {entry_form.clear_record} leaves (asks first).")
     doing = "move"
 
     def __init__(self, account_id: int) -> None:
@@ -325,8 +325,8 @@ class CloseScreen(FinalScreen):
     HELP = ("Close the account for good. Key the final reading (an account never connected has none), notes, "
             "then Y to confirm. The final bill is posted, the deposit held is applied to it, a credit left over "
             "is refunded by check to the mailing address (a note says so), and the account ends closed, or final "
-            "while a balance is still owed. Open service orders must be completed or cancelled first. Esc leaves "
-            "(asks first).")
+            "while a balance is still owed. Open service orders must be completed or cancelled first. {entry_form.clear_record} "
+            "leaves (asks first).")
     doing = "closure"
 
     def compose(self) -> ComposeResult:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import db
@@ -22,6 +22,7 @@ from kec_tui.services import accounts, fees, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.dialog import Dialog
 
 PAGE = 50
 
@@ -148,11 +149,11 @@ class OrderQueueScreen(Screen):
     HELP = ("The filters sit on top: Type (space cycles, or key the first letter: c connect, d disconnect, "
             "r reconnect / re-read / remote ..., m meter and move reads), Status (to do = open and dispatched; "
             "open, dispatched, completed, cancelled, all), Due by (overdue work: today's date) and Account. "
-            "Enter on the last filter or F10 applies them; the most urgent come first (due date, priority). "
-            "F9 (or Down) moves into the list, Esc back to the filters, Esc again leaves. The keys act on the "
-            "highlighted order: F7 completes it (reading, meter no., notes; the fee shown is charged), F12 "
-            "cancels it with a reason, F11 prints its work ticket (text and PDF, the path is shown); F6 "
-            "creates an order; Enter in the list opens the order's account.")
+            "Enter on the last filter or {orders.apply} applies them; the most urgent come first (due date, priority). "
+            "{orders.list} moves into the list, {orders.back} back to the filters, again leaves. The keys act on the "
+            "highlighted order: {orders.complete} completes it (reading, meter no., notes; the fee shown is "
+            "charged), {orders.cancel} cancels it with a reason, {orders.ticket} prints its work ticket (text "
+            "and PDF, the path is shown); {orders.new} creates an order; Enter in the list opens the order's account.")
     BINDINGS = [
         bind("orders.apply", "apply", "Apply"),
         bind("orders.list", "list", "List", show=False),
@@ -373,7 +374,7 @@ def completion_text(done: orders.CompletedOrder) -> str:
 
 # ---- create ----------------------------------------------------------------------------------
 
-class NewOrderScreen(ModalScreen[OrderInfo | None]):
+class NewOrderScreen(Dialog[OrderInfo | None]):
     """New service order."""
 
     HELP = ("Key the account number (check digit checked; the member, status and flags show), the type "
@@ -381,7 +382,7 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
             "test / replace / move reads, o other), the priority (1 most urgent to 5), the due date (Enter takes "
             "the next business day), whether the member asked for it (a re-read or meter test they ask for "
             "carries the trip fee) and notes for the serviceman. Enter on the last field creates it. A disconnect "
-            "is refused under winter protection or a medical certificate. Esc cancels.")
+            "is refused under winter protection or a medical certificate. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     NewOrderScreen { align: center middle; }
     NewOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
@@ -462,14 +463,14 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
 
 # ---- complete ----------------------------------------------------------------------------------
 
-class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
+class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
     """Complete a service order."""
 
     HELP = ("Key what the serviceman reports: the reading on the register, the meter number (a connect or "
             "move-in sets the meter; a meter replace keys the old meter's final read, the new meter's number and "
             "its starting read) and notes. The fee shown (reconnect in or after business hours, trip fee for a "
             "requested re-read or test) is charged on completion unless a waiver reason is keyed. Enter on the "
-            "last field completes the order, once: a second completion is refused. Esc cancels.")
+            "last field completes the order, once: a second completion is refused. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     CompleteOrderScreen { align: center middle; }
     CompleteOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
@@ -555,10 +556,10 @@ class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
 
 # ---- cancel ---------------------------------------------------------------------------------------
 
-class CancelOrderScreen(ModalScreen[OrderInfo | None]):
+class CancelOrderScreen(Dialog[OrderInfo | None]):
     """Cancel a service order."""
 
-    HELP = "Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, Esc keeps it."
+    HELP = "Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, {entry_form.clear_record} keeps it."
     DEFAULT_CSS = """
     CancelOrderScreen { align: center middle; }
     CancelOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $warning;
