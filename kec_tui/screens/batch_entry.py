@@ -547,7 +547,7 @@ class BatchEntryScreen(Screen):
     BINDINGS = [
         bind("batch_entry.find", "find", "Find"),
         bind("batch_entry.post", "post", "Post"),
-        bind("batch_entry.void", "void", "Void line", show=False),
+        bind("batch_entry.void", "void", "Void line"),
         bind("batch_entry.keying", "keying", "Keying", show=False),
         bind("batch_entry.controls", "controls", "Controls", show=False),
         bind("batch_entry.report", "report", "Report", show=False),

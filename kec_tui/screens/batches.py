@@ -139,7 +139,7 @@ class BatchListScreen(Screen):
         bind("batches.new", "new", "New batch"),
         bind("batches.filter", "filter", "Show"),
         bind("batches.import", "lockbox", "Lockbox"),
-        bind("batches.void", "void", "Void batch", show=False),
+        bind("batches.void", "void", "Void batch"),
         bind("batches.back", "back", "Back"),
     ]
     DEFAULT_CSS = """

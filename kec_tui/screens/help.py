@@ -39,29 +39,39 @@ def key_display(key: str) -> str:
 def live_keys(screen: Screen) -> tuple[Keys, Keys]:
     """(own, general): the (keys, what it does) of every binding that works on `screen` now.
 
-    Own: the focused widget's and the screen's. General: the app's; a dialog (modal screen)
-    takes only the app's priority keys and its own Help key. A key bound twice does what the nearest binding says.
+    Own: the focused widget's and the screen's. General: the app's, each key as it is everywhere
+    else; where this screen gives one of them another meaning, the row says so ("here: Ledger").
+    A dialog (modal screen) takes only the app's priority keys and its own Help key.
     """
     app = screen.app
-    active = dict(screen.active_bindings)       # keymap applied, check_action consulted
-    if screen.is_modal:
-        app_map = app._bindings.copy()
-        app_map.apply_keymap(app._keymap)
-        for key, bindings in app_map.key_to_bindings.items():
-            for b in bindings:
-                if b.priority and key not in active and app._check_action_state(b.action, app) is not False:
-                    active[key] = ActiveBinding(app, b, True, b.tooltip)
+    active = screen.active_bindings              # keymap applied, check_action consulted
+    app_map = app._bindings.copy()
+    app_map.apply_keymap(app._keymap)
     own: dict[tuple, list[str]] = {}
     general: dict[tuple, list[str]] = {}
-    for item in active.values():
+
+    def add(group: dict, b, key: str, does: str) -> None:
+        keys = group.setdefault((b.action, does), [])
+        if key_display(key) not in keys:
+            keys.append(key_display(key))
+
+    for key, item in active.items():
         b = item.binding
-        if not b.description or not b.id:      # ours all have ids; Textual's own (Input's) stay out
+        if b.description and b.id and item.node is not app and not b.id.startswith("app."):
+            add(own, b, key, b.description)
+    for key, bindings in app_map.key_to_bindings.items():
+        b = bindings[0]
+        if not b.description or app._check_action_state(b.action, app) is False:
             continue
-        is_general = item.node is app or b.id.startswith("app.")   # a dialog's own F1 is the app's
-        keys = (general if is_general else own).setdefault((b.action, b.description), [])
-        shown = key_display(b.key)
-        if shown not in keys:
-            keys.append(shown)
+        here = active.get(key)
+        if here is None:
+            if not b.priority and not (screen.is_modal and b.id == "app.help"):
+                continue                        # a dialog hides the app's keys
+            add(general, b, key, b.description)
+        elif here.node is app or here.binding.id == b.id or not here.binding.description:
+            add(general, b, key, b.description)  # its own, or passed on to the app
+        else:
+            add(general, b, key, f"{b.description} (here: {here.binding.description})")
     return ([("/".join(k), d) for (_, d), k in own.items()],
             [("/".join(k), d) for (_, d), k in general.items()])
 

@@ -64,7 +64,7 @@ class StepForm(EditForm):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = EditForm.COMPONENT_CLASSES | {"entry-form--step"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("entry_form.dup", "dup", "Dup", show=False),
+        bind("entry_form.dup", "dup", "", show=False),   # no Dup here: passed on (see _on_key)
         bind("entry_form.field_minus", "field_minus", "Field-", show=False),
         bind("entry_form.clear_record", "clear_record", "Leave"),
     ]

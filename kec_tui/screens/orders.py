@@ -156,7 +156,7 @@ class OrderQueueScreen(Screen):
             "and PDF, the path is shown); {orders.new} creates an order; Enter in the list opens the order's account.")
     BINDINGS = [
         bind("orders.apply", "apply", "Apply"),
-        bind("orders.list", "list", "List", show=False),
+        bind("orders.list", "list", "List"),
         bind("orders.new", "new", "New"),
         bind("orders.complete", "complete", "Complete"),
         bind("orders.cancel", "cancel_order", "Cancel"),

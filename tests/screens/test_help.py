@@ -143,3 +143,30 @@ async def test_f1_typed_right_behind_the_key_that_opens_a_dialog_helps_with_that
         await press(pilot, "f7", "f1")            # one burst: Note, then its help
         assert isinstance(app.screen, HelpScreen) and type(app.screen.under).__name__ == "NoteScreen"
         assert "Ctrl+S saves it to the account" in app.screen.as_text()
+
+
+@pytest.mark.parametrize("name", ["LookupScreen", "AccountScreen", "BatchListScreen", "LockboxScreen",
+                                  "BatchEntryScreen", "OrderQueueScreen", "MoveScreen", "CloseScreen",
+                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen"])
+async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, name):
+    """F9 is New member everywhere but means Ledger on an account: the Footer shows the screen's
+    meaning, and F1's general keys say "New member (here: Ledger)"."""
+    app, coop, b, order = setup
+    async with app.run_test(size=(100, 40)) as pilot:
+        await SCREENS[name](pilot, coop, b, order)
+        under = app.screen
+        changed = []
+        for key, bindings in app._bindings.key_to_bindings.items():
+            general, here = bindings[0], under.active_bindings.get(key)
+            if general.description and here and here.node is not app and here.binding.description \
+                    and here.binding.id != general.id:
+                changed.append((key_display(key), general.description, here.binding))
+        await press(pilot, "f1")
+        text = app.screen.as_text()
+        for key, does, local in changed:
+            assert re.search(rf"{re.escape(key)}\S*\s+{does} \(here: {re.escape(local.description)}\)", text), \
+                (key, does, text)
+            # In the Footer, unless it is one of the 5250 keys of the entry form (listed by F1).
+            assert local.show or local.id.startswith("entry_form."), (key, local)
+        if name == "AccountScreen":
+            assert ("F9", "New member") in [(k, d) for k, d, _ in changed]
