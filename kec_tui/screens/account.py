@@ -65,7 +65,9 @@ def location_text(v: AccountView) -> Text:
         t.append("Owner   ", style="dim")
         t.append(v.owner + "\n")
     t.append("Member  ", style="dim")
-    t.append(f"#{v.member_no}  Tax ID {v.tax_id_masked}")
+    t.append(f"#{v.member_no}\n")             # each number on a line of its own: never split at 80 columns
+    t.append("Tax ID  ", style="dim")
+    t.append(v.tax_id_masked)
     if v.bank_masked:
         t.append("\nAutopay ", style="dim")
         t.append(f"bank {v.bank_masked}")
@@ -195,9 +197,14 @@ class AccountScreen(Screen):
             table.add_row(f"{ln.effective:%m/%d/%Y}", ln.kind, ln.description, ln.reference,
                           Text.assemble(amount, justify="right"), Text(fmt(ln.balance_cents), justify="right"),
                           key=str(ln.id))
+        self.fit_ledger()
 
     def on_resize(self) -> None:
-        fill_width(self.query_one("#ledger-table", DataTable), "description", self.size.width, minimum=16)
+        self.fit_ledger()
+
+    def fit_ledger(self) -> None:
+        fill_width(self.query_one("#ledger-table", DataTable), "description", self.size.width, minimum=10,
+                   ids=("ref", "amount", "balance"))
 
     @on(DataTable.RowHighlighted, "#ledger-table")
     def ledger_scrolled(self, event: DataTable.RowHighlighted) -> None:

@@ -59,6 +59,7 @@ from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import SUBMIT, EntryForm, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 100          # lines loaded into the table at a time
 MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
@@ -649,10 +650,8 @@ class BatchEntryScreen(Screen):
 
     def on_resize(self) -> None:
         # The name gets what the fixed columns leave (each column pads 1 each side).
-        table = self.query_one("#lines", DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "name")
-        table.columns["name"].width = max(16, min(30, self.size.width - fixed - 2 * len(table.columns) - 2))
-        table.refresh()
+        fill_width(self.query_one("#lines", DataTable), "name", self.size.width, minimum=10,
+                   ids=("seq", "account", "check", "amount"))
 
     @property
     def form(self) -> BatchPaymentForm:
@@ -712,6 +711,7 @@ class BatchEntryScreen(Screen):
         self._first_offset = offset
         for ln in batches.lines(self.batch_id, limit=limit, offset=offset):
             self._add_row(ln)
+        self.on_resize()
         if cursor_seq is not None:
             self._move_to_seq(cursor_seq)
         elif table.row_count:
@@ -755,6 +755,7 @@ class BatchEntryScreen(Screen):
             self.load_lines()
             return
         self._add_row(ln)
+        self.on_resize()                          # a longer account or check number widens its column
         while table.row_count > MAX_ROWS:
             first = table.coordinate_to_cell_key((0, 0)).row_key
             table.remove_row(first)

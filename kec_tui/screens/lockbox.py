@@ -20,6 +20,7 @@ from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 50
 
@@ -189,12 +190,11 @@ class LockboxScreen(Screen):
                           Text(x.check_no, style=style), Text(x.payer_name, style=style),
                           Text(reason, style=style), key=str(x.id))
             self._rows[str(x.id)] = x
+        self.on_resize()
 
     def on_resize(self) -> None:
-        table = self.query_one(DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "reason")
-        table.columns["reason"].width = max(16, self.size.width - fixed - 2 * len(table.columns) - 2)
-        table.refresh()
+        fill_width(self.query_one(DataTable), "reason", self.size.width, minimum=10,
+                   ids=("file", "account", "amount", "check"))
 
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -23,6 +23,7 @@ from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 50
 
@@ -200,10 +201,7 @@ class OrderQueueScreen(Screen):
         self.fit_columns()
 
     def fit_columns(self) -> None:
-        table = self.query_one(DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "who")
-        table.columns["who"].width = max(14, self.size.width - fixed - 2 * len(table.columns) - 2)
-        table.refresh()
+        fill_width(self.query_one(DataTable), "who", self.size.width, minimum=10, ids=("order", "account"))
 
     # -- filters and pages
     def apply(self, record: Record) -> SubmitResult | None:
@@ -248,6 +246,7 @@ class OrderQueueScreen(Screen):
                           SHORT_KIND.get(o.kind, o.kind), Text(o.status, style=STATUS_STYLE.get(o.status, "")),
                           str(o.account_number), Text(f"{o.name} - {o.service_address.split(',')[0]}"),
                           key=str(o.order_no))
+        self.fit_columns()
         what = {None: "to do (open and dispatched)", "all": "of every status"}.get(self.filters["status"],
                                                                                    self.filters["status"])
         shown = table.row_count
