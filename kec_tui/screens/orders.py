@@ -40,6 +40,14 @@ SHORT_KIND = {
     "meter_replace": "Meter replace", "reread": "Re-read", "remote_disconnect": "Remote disc.",
     "remote_reconnect": "Remote recon.", "other": "Other",
 }
+
+
+def type_choices() -> Text:
+    """The order types the Type field takes, under the form: a choice field shows only its value."""
+    return Text.assemble(("Types: ", "bold"), " / ".join(KIND_OF),
+                         "  (space cycles; or key the first letter)")
+
+
 STATUS_OF = {"to do": None, "open": "open", "dispatched": "dispatched", "completed": "completed",
              "cancelled": "cancelled", "all": "all"}
 STATUS_STYLE = {"open": "bold", "dispatched": "bold cyan", "completed": "dim", "cancelled": "dim strike"}
@@ -388,6 +396,7 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
         border: round $primary; background: $panel; }
     NewOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     NewOrderScreen #who { padding: 0 1; height: auto; }
+    NewOrderScreen #choices { padding: 0 1; height: auto; color: $text-muted; }
     """
 
     def __init__(self, account_id: int | None = None) -> None:
@@ -413,6 +422,7 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
             yield Static("New service order", classes="modal-title")
             yield Static(self.who(), id="who")
             yield StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
+            yield Static(type_choices(), id="choices")
         yield Footer()
 
     def on_mount(self) -> None:
