@@ -369,7 +369,8 @@ def print_ticket(app, order_no: int) -> str:
 
 def completion_text(done: orders.CompletedOrder) -> str:
     o = done.order
-    parts = [f"Order {o.order_no} completed ({o.kind_label})", f"account {o.account_number} is {done.account_status}"]
+    parts = [f"Order {o.order_no} completed ({o.kind_label})",
+             done.then or f"account {o.account_number} is {done.account_status}"]
     for r in done.readings:
         parts.append(f"read {r.meter_no} {r.reading:,}" + (f" ({r.kwh:,} kWh)" if r.kwh else ""))
     if done.fee_cents:

@@ -142,7 +142,7 @@ def _finish(op: OperatorInfo, a: db.Account, to: str, day: dt.date, why: str, **
                  after=f"{to} ({why})")
 
 
-def _later(on: dt.date | None, today: dt.date) -> bool:
+def is_later(on: dt.date | None, today: dt.date) -> bool:
     """Whether `on` sets the move / closure for a later day; refuses a past one or one too far."""
     if on is None or on == today:
         return False
@@ -208,7 +208,7 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
     notes = orders.clean_notes(notes)
     if connect_due is not None and connect_due < day:
         raise ValidationError("The connect due date is in the past", "connect_due")
-    later = _later(on, day)
+    later = is_later(on, day)
     with orders.write_txn():
         a = _account_for_final(account_id)
         if a.status == "pending":
@@ -287,7 +287,7 @@ def close_account(op: OperatorInfo, account_id: int, reading=None, *, when: dt.d
     when = when or db.now()
     day = when.date()
     notes = orders.clean_notes(notes)
-    later = _later(on, day)
+    later = is_later(on, day)
     with orders.write_txn():
         a = _account_for_final(account_id)
         _open_orders_error(a)
