@@ -54,26 +54,28 @@ def contact_text(v: AccountView) -> Text:
 
 
 def location_text(v: AccountView) -> Text:
+    """Numbers first, each on a line of its own, the address last: at 80 columns the box is
+    short, and what it cuts must be the end of an address, never a number."""
     t = Text()
-    t.append("Service ", style="dim")
-    t.append(v.service_address + "\n")
-    t.append("Map     ", style="dim")
-    t.append((v.map_location or "-") + "\n")
     t.append("Meter   ", style="dim")
     t.append((v.meter_no or "none") + f"   Rate {v.rate_class}\n")
+    t.append("Member  ", style="dim")
+    t.append(f"#{v.member_no}\n")
+    t.append("Tax ID  ", style="dim")
+    t.append(v.tax_id_masked + "\n")
+    if v.bank_masked:
+        t.append("Autopay ", style="dim")
+        t.append(f"bank {v.bank_masked}\n")
+    if v.other_accounts:
+        t.append("Also    ", style="dim")
+        t.append(", ".join(str(n) for n in v.other_accounts[:4]) + "\n")
+    t.append("Map     ", style="dim")
+    t.append((v.map_location or "-") + "\n")
     if v.owner:
         t.append("Owner   ", style="dim")
         t.append(v.owner + "\n")
-    t.append("Member  ", style="dim")
-    t.append(f"#{v.member_no}\n")             # each number on a line of its own: never split at 80 columns
-    t.append("Tax ID  ", style="dim")
-    t.append(v.tax_id_masked)
-    if v.bank_masked:
-        t.append("\nAutopay ", style="dim")
-        t.append(f"bank {v.bank_masked}")
-    if v.other_accounts:
-        t.append("\nAlso    ", style="dim")
-        t.append(", ".join(str(n) for n in v.other_accounts[:4]))
+    t.append("Service ", style="dim")
+    t.append(v.service_address)
     return t
 
 
