@@ -11,7 +11,8 @@ from kec_tui.config import Settings
 from kec_tui.screens.batch_entry import BatchEntryScreen, ReasonScreen
 from kec_tui.screens.dialogs import AskScreen, ConfirmScreen, MessageScreen
 from kec_tui.screens.help import HelpScreen, key_display
-from kec_tui.services import batches, operators, orders
+from kec_tui import db
+from kec_tui.services import batches, lockbox, operators, orders
 from tests.screens.test_batch_support import open_batch, press
 
 # A key named in the help's text: a function key, a chord, or Esc.
@@ -28,6 +29,10 @@ def setup(coop, boss, tmp_path, sqlite_db):
     b = open_batch(boss)
     batches.key_line(boss, b.id, str(coop["ada"].number), 1_000)
     order = orders.create_order(boss, coop["ada"].id, "meter_test")
+    db.AuthorizedPerson.create(member=coop["smith"].member_id, name="Jane Smith", relation="spouse")
+    bank = tmp_path / "lockbox.csv"                     # one payment for no account: an exception to work
+    bank.write_text("Account,Amount,Check Number,Payment Date,Payer Name\n999999,12.00,799,2025-10-01,Ada L\n")
+    lockbox.import_file(boss, bank)
     app = KecApp(Settings(db=sqlite_db, theme="textual-dark",
                           extra={"reports_dir": str(tmp_path / "reports")}), boss)
     return app, coop, b, order
@@ -69,6 +74,8 @@ SCREENS = {
     "AccountScreen": lambda p, c, b, o: account(p, c),
     "ContactScreen": lambda p, c, b, o: account(p, c, "f6"),
     "AddPersonScreen": lambda p, c, b, o: account(p, c, "f6", "f7"),
+    "RemovePersonScreen": lambda p, c, b, o: account(p, c, "f6", "f8"),
+    "ApplyExceptionScreen": lambda p, c, b, o: press(p, "f3", "f7", "tab", "enter"),
     "NoteScreen": lambda p, c, b, o: account(p, c, "f7"),
     "NewOrderScreen": lambda p, c, b, o: account(p, c, "ctrl+n"),
     "MoveScreen": lambda p, c, b, o: account(p, c, "ctrl+o"),
