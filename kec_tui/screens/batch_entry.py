@@ -52,7 +52,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanLayout
 from kec_tui.config import default_data_dir
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
@@ -120,7 +120,7 @@ def warning_field(warnings: list[LineWarning]) -> str:
 def warning_message(warnings: list[LineWarning]) -> str:
     """The short message at the field; the warning bar above the form gives the details."""
     short = "; ".join(WARNING_SHORT.get(w.code, w.code) for w in warnings)
-    return f"{short} F8 accepts, Esc changes"
+    return f"{short} {keys_text('batch_entry.accept')} accepts, {keys_text('entry_form.clear_record')} changes"
 
 
 # ---------------------------------------------------------------------------------------
@@ -450,7 +450,8 @@ def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarnin
     def done(reason: str | None) -> None:
         form.focus()
         if not reason:
-            form.error = "Not accepted: F8 to accept with a reason, Esc to change the line"
+            form.error = (f"Not accepted: {keys_text('batch_entry.accept')} to accept with a reason, "
+                          f"{keys_text('entry_form.clear_record')} to change the line")
             form.refresh()
             return
         remember(codes, reason)
@@ -643,9 +644,10 @@ class BatchEntryScreen(Screen):
             table.focus()
             if self.batch.status == "posted":
                 self.message(f"Posted {self.batch.posted_at:%m/%d/%Y %H:%M} by {self.batch.posted_by}. "
-                             f"F12 writes its report again.")
+                             f"{keys_text('batch_entry.report')} writes its report again.")
             elif self.editable:
-                self.message(f"An {self.batch.source} batch: lines come from the bank file; F10 posts it.")
+                self.message(f"An {self.batch.source} batch: lines come from the bank file; "
+                             f"{keys_text('batch_entry.post')} posts it.")
         self.show_header()
 
     def on_resize(self) -> None:
@@ -790,7 +792,8 @@ class BatchEntryScreen(Screen):
             self.message("No lines yet", error=True)
             return
         table.focus()
-        self.message("Lines: Enter changes the line, F9 voids it, F7 finds, Esc or F6 back to keying")
+        self.message(f"Lines: Enter changes the line, {keys_text('batch_entry.void')} voids it, {keys_text('batch_entry.find')} finds, "
+                     f"{keys_text('batch_entry.keying')} back to keying")
 
     def action_keying(self) -> None:
         """Esc/F6 in the lines table: back to the form."""
@@ -902,11 +905,11 @@ class BatchEntryScreen(Screen):
         self._append_line(line)
         self.show_header()
         if self.totals.balanced:
-            self.message("The batch balances: F10 posts it")
+            self.message(f"The batch balances: {keys_text('batch_entry.post')} posts it")
         elif self.totals.count >= self.totals.control_count:
             self.message(f"All {self.totals.control_count} stubs keyed but the total is off by "
-                         f"{signed_dollars(self.totals.total_difference_cents)}: F7 finds a line, "
-                         f"F11 corrects the tape", error=True)
+                         f"{signed_dollars(self.totals.total_difference_cents)}: {keys_text('batch_entry.find')} finds a line, "
+                         f"{keys_text('batch_entry.controls')} corrects the tape", error=True)
         else:
             self.message("")
         return None
@@ -952,7 +955,7 @@ class BatchEntryScreen(Screen):
 
     def action_void(self) -> None:
         if not self.query_one("#lines", DataTable).has_focus:
-            self.message("F6 first, then choose the line to void with the arrows", error=True)
+            self.message(f"{keys_text('batch_entry.lines')} first, then choose the line to void with the arrows", error=True)
             return
         ln = self._highlighted()
         if ln is None:
@@ -991,7 +994,7 @@ class BatchEntryScreen(Screen):
             i = (i + 1) % len(seqs)
             self._find = (q, seqs, i)
             self.goto_seq(seqs[i])
-            self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} (F7, Enter: the next)")
+            self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} ({keys_text('batch_entry.find')}, Enter: the next)")
             return
         try:
             if query.startswith("#") or query.lower().startswith("line"):
@@ -1014,7 +1017,7 @@ class BatchEntryScreen(Screen):
         self._find = (query, seqs, 0)
         self.goto_seq(seqs[0])
         shown = ", ".join(map(str, seqs[:8])) + (" ..." if len(seqs) > 8 else "")
-        self.message(f"{len(seqs)} found: line {shown}" + ("  (F7, Enter: the next)" if len(seqs) > 1 else ""))
+        self.message(f"{len(seqs)} found: line {shown}" + (f"  ({keys_text('batch_entry.find')}, Enter: the next)" if len(seqs) > 1 else ""))
 
     def action_controls(self) -> None:
         from kec_tui.screens.batches import BatchFormScreen
@@ -1066,7 +1069,7 @@ class BatchEntryScreen(Screen):
                     f"(difference {totals.count_difference:+,} lines, "
                     f"{signed_dollars(totals.total_difference_cents)})")
         if not op.can("batch.approve"):
-            self.message(f"{describe}. Correct the lines or the tape (F11); only a supervisor may post "
+            self.message(f"{describe}. Correct the lines or the tape ({keys_text('batch_entry.controls')}); only a supervisor may post "
                          f"a difference.", error=True)
             return
         self.app.push_screen(ReasonScreen(f"Post batch {self.batch.number} out of balance?",
@@ -1124,7 +1127,7 @@ class BatchEntryScreen(Screen):
             text.append("Deposit  ", style="dim")
             text.append(f"{files.csv}")
         if error:
-            text.append(f"\nThe reports were not written: {error}. F12 on the batch tries again.", style="bold red")
+            text.append(f"\nThe reports were not written: {error}. {keys_text('batch_entry.report')} on the batch tries again.", style="bold red")
         return text
 
     def _after_posted(self, _=None) -> None:

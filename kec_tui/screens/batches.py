@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.batch_entry import PaymentForm, ReasonScreen, open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
@@ -201,7 +201,7 @@ class BatchListScreen(Screen):
         if keep is not None and str(keep) in self._rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
         if not table.row_count:
-            self.message("No batches yet: F5 opens one from the adding-machine tape")
+            self.message(f"No batches yet: {keys_text('batches.new')} opens one from the adding-machine tape")
         elif n and self.filter != "posted":
             self.message(f"{n} unposted batch{'es' * (n != 1)}: Enter reopens where keying stopped")
         else:

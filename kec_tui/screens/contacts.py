@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.services import contacts
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
@@ -92,7 +92,7 @@ class ContactScreen(Dialog[bool]):
 
     def people_text(self) -> Text:
         if not self.authorized:
-            return Text("Authorized persons: none (F7 adds)")
+            return Text(f"Authorized persons: none ({keys_text('contacts.add_person')} adds)")
         return Text("Authorized: " + "; ".join(f"{n} ({r}) {format_phone(p)}".replace(" ()", "")
                                                for _, n, r, p in self.authorized))
 

@@ -18,22 +18,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from kec_tui.keymap import bind, load as load_keymap
+from kec_tui.keymap import bind, key_display, keys_text
 
 BINDING_ID = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
 Keys = list[tuple[str, str]]
-
-
-_NAMES = {"escape": "Esc", "asterisk": "*", "plus": "+", "minus": "-", "space": "Space", "pageup": "PgUp",
-          "pagedown": "PgDn"}
-
-
-def key_display(key: str) -> str:
-    """A Textual key name as printed on the keyboard and in the prose: "ctrl+s" -> "Ctrl+S"."""
-    if key in _NAMES:
-        return _NAMES[key]
-    return "+".join(part.upper() if len(part) == 1 or part[0] == "f" and part[1:].isdigit()
-                    else _NAMES.get(part, part.capitalize()) for part in key.split("+"))
 
 
 def live_keys(screen: Screen) -> tuple[Keys, Keys]:
@@ -76,18 +64,9 @@ def live_keys(screen: Screen) -> tuple[Keys, Keys]:
             [("/".join(k), d) for (_, d), k in general.items()])
 
 
-def key_names(app, binding_id: str) -> str:
-    """The keys of `binding_id` as the operator sees them ("F10/Ctrl+S"), from the live keymap."""
-    keymap = getattr(app, "user_keymap", None) or load_keymap()
-    keys = keymap.get(binding_id)
-    if not keys:
-        return binding_id
-    return "/".join(key_display(k) for k in keys.split(","))
-
-
-def help_text(app, text: str) -> str:
+def help_text(text: str) -> str:
     """A HELP text with each {binding.id} replaced by its keys."""
-    return BINDING_ID.sub(lambda m: key_names(app, m.group(1)), text)
+    return BINDING_ID.sub(lambda m: keys_text(m.group(1)), text)
 
 
 def keys_table(rows: Keys) -> Table:
@@ -122,8 +101,8 @@ class HelpScreen(ModalScreen):
             parts += [Text("\nEverywhere", style="bold"), keys_table(general)]
         text = getattr(self.under, "HELP", "")
         if text:
-            parts.append(Text("\n" + help_text(self.app, text)))
-        parts.append(Text(help_text(self.app, "\n{help.close} closes this help."), style="dim"))
+            parts.append(Text("\n" + help_text(text)))
+        parts.append(Text(help_text("\n{help.close} closes this help."), style="dim"))
         return parts
 
     def as_text(self, width: int = 200) -> str:

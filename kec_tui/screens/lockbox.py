@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.batch_entry import (PaymentForm, ReasonScreen, accept_warnings, account_info_line,
                                          warning_message)
 from kec_tui.screens.dialogs import MessageScreen
@@ -30,8 +30,9 @@ def import_summary(r: ImportResult) -> str:
     text = (f"Imported {r.filename} ({r.format.upper()}): {r.record_count:,} payments "
             f"{money.fmt_dollars(r.total_cents)}.")
     if r.batch_number:
+        to_post = f", balanced: post it from the batch list ({keys_text('app.batches')})"
         text += (f" Batch {r.batch_number}: {r.matched_count:,} matched {money.fmt_dollars(r.matched_total_cents)}"
-                 f"{', posted' if r.posted else ', balanced: post it from the batch list (F3)'}.")
+                 f"{', posted' if r.posted else to_post}.")
     if r.exception_count:
         text += (f" Exceptions: {r.exception_count:,} {money.fmt_dollars(r.exception_total_cents)} "
                  f"to work below.")
@@ -176,7 +177,7 @@ class LockboxScreen(Screen):
         open_count = db.PaymentException.select().where(db.PaymentException.status == "open").count()
         self.query_one("#queue-title", Static).update(
             f"Exceptions: {open_count:,} open" + ("" if self.show == "open" else " (showing all)")
-            + ("   Enter applies, F9 returns" if open_count else ""))
+            + (f"   Enter applies, {keys_text('lockbox.return')} returns" if open_count else ""))
 
     def _more(self) -> None:
         table = self.query_one(DataTable)

@@ -30,6 +30,7 @@ from kec_tui.services.accounts import AccountView
 from kec_tui.screens.orders import LastRead, last_read
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.keymap import keys_text
 
 
 def final_bill_estimate(v: AccountView, last: LastRead, reading: int) -> tuple[int, int, int]:
@@ -48,7 +49,7 @@ def open_orders(account_id: int) -> list[orders.OrderInfo]:
 def open_orders_text(found: list[orders.OrderInfo], doing: str) -> Text:
     listed = ", ".join(f"{o.order_no} ({o.kind_label}, {o.status})" for o in found)
     return Text(f"Open service order{'s' if len(found) > 1 else ''} {listed}: complete or cancel "
-                f"{'them' if len(found) > 1 else 'it'} before the {doing} (F4 order queue)", style="bold red")
+                f"{'them' if len(found) > 1 else 'it'} before the {doing} ({keys_text('app.orders')} order queue)", style="bold red")
 
 
 def date_check(value: str, record: Record) -> str | None:
@@ -139,7 +140,8 @@ class FinalScreen(Screen):
     def scheduled(self, s: moves.Scheduled) -> None:
         self.done = True
         lines = [Text.assemble(("Final read  ", "dim"), f"order {s.order_no} due ", (f"{s.on:%m/%d/%Y}", "bold")),
-                 Text(f"The {s.doing} is done when that order is completed with the reading (F4 order queue).")]
+                 Text(f"The {s.doing} is done when that order is completed with the reading "
+                      f"({keys_text('app.orders')} order queue).")]
         self.app.push_screen(ResultScreen(f"{s.doing.capitalize()} of account {s.account_number} set for "
                                           f"{s.on:%m/%d/%Y}", lines), lambda _: self.app.leave(self))
 
@@ -244,7 +246,7 @@ class MoveScreen(FinalScreen):
             contacts.update_contacts(self.app.operator, self.view.member_id, values,
                                      original={f: getattr(c, f) for f in values}, account_id=account_id)
         except ServiceError as e:
-            return Text.assemble(("Mail        ", "dim"), (f"not changed: {e.message} (F6 on the account)", "bold red"))
+            return Text.assemble(("Mail        ", "dim"), (f"not changed: {e.message} ({keys_text('account.contacts')} on the account)", "bold red"))
         return Text.assemble(("Mail        ", "dim"), f"now to {values['mail_street']}, {values['mail_city']}")
 
     def applies(self, name: str, record: Record) -> bool:

@@ -12,7 +12,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kec_tui import money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import returns
 from kec_tui.services.errors import ServiceError
@@ -29,7 +29,7 @@ def consequence_text(account_id: int, amount_cents: int, fee_cents: int, when: d
     t.append(f"+{money.fmt_dollars(amount_cents)} back on the balance\n")
     t.append("Fee        ", style="dim")
     t.append(f"{money.fmt_dollars(fee_cents)}" if fee_cents else "waived", style="bold" if fee_cents else "yellow")
-    t.append("  (F5 waives / charges)\n", style="dim")
+    t.append(f"  ({keys_text('returns.waive_fee')} waives / charges)\n", style="dim")
     t.append("Returns    ", style="dim")
     t.append(f"{before} in the last {returns.WINDOW_MONTHS} months, {after} with this one\n")
     if after >= returns.CASH_ONLY_AFTER_RETURNS:

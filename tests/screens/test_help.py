@@ -10,7 +10,8 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.screens.batch_entry import BatchEntryScreen, ReasonScreen
 from kec_tui.screens.dialogs import AskScreen, ConfirmScreen, MessageScreen
-from kec_tui.screens.help import HelpScreen, key_display
+from kec_tui.keymap import key_display
+from kec_tui.screens.help import HelpScreen
 from kec_tui import db
 from kec_tui.services import batches, lockbox, operators, orders
 from tests.screens.test_batch_support import open_batch, press
@@ -177,3 +178,17 @@ async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, n
             assert local.show or local.id.startswith("entry_form."), (key, local)
         if name == "AccountScreen":
             assert ("F9", "New member") in [(k, d) for k, d, _ in changed]
+
+
+async def test_messages_name_the_keys_of_the_keymap(coop, msr_op, sqlite_db, tmp_path):
+    from kec_tui import keymap
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[bindings]\n"batches.new" = "f11"\n')
+    app = KecApp(Settings(db=sqlite_db, keymap=str(mine)), msr_op)
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await press(pilot, "f3")
+            assert "No batches yet: F11 opens one" in str(app.screen.query_one("#message").render())
+    finally:
+        keymap.use(keymap.load())                 # the next app in this process has the default keys
