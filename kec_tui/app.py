@@ -7,7 +7,7 @@ from textual import events
 from textual.app import App
 
 from kec_tui.config import Settings
-from kec_tui.keymap import bind, load as load_keymap
+from kec_tui.keymap import bind, load as load_keymap, use as use_keymap
 from kec_tui.services.operators import OperatorInfo
 
 MIN_COLUMNS = 80  # the screens are laid out for 80x24
@@ -46,6 +46,7 @@ class KecApp(App):
         self.start_account = start_account
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
         self.user_keymap = load_keymap(settings.keymap or None)
+        use_keymap(self.user_keymap)              # texts that name a key name this one
         self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
         from kec_tui.keycounter import KeyCounter
 

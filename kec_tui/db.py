@@ -194,6 +194,20 @@ class ServiceOrder(BaseModel):
     resolution = pw.CharField(max_length=200, default="", constraints=[pw.SQL("DEFAULT ''")])  # cancel reason ...
 
 
+class ScheduledFinal(BaseModel):
+    """A move or closure a member called ahead for: done when its final-read order is completed."""
+    order = pw.ForeignKeyField(ServiceOrder, unique=True, backref="+")   # the move-out read, due that day
+    kind = pw.CharField(max_length=8)                                    # move, close
+    new_location = pw.ForeignKeyField(ServiceLocation, null=True, backref="+")
+    rate_class = pw.CharField(max_length=8, default="")
+    owner_name = pw.CharField(max_length=80, default="")
+    owner_phone = pw.CharField(max_length=20, default="")
+    connect_due = pw.DateField(null=True)
+    notes = pw.TextField(default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
 class Note(BaseModel):
     account = pw.ForeignKeyField(Account, backref="notes")
     created_at = pw.DateTimeField(default=now)
@@ -362,6 +376,7 @@ MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Acc
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 MODELS += [KeyStats]
+MODELS += [ScheduledFinal]
 
 
 def is_postgres() -> bool:

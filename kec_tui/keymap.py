@@ -51,6 +51,30 @@ def keys_for(binding_id: str, keymap: dict[str, str] | None = None) -> str:
 
 
 _DEFAULTS = read(DEFAULT_KEYMAP)
+_active: dict[str, str] | None = None       # the running app's keymap (one app per process)
+
+_NAMES = {"escape": "Esc", "asterisk": "*", "plus": "+", "minus": "-", "space": "Space", "pageup": "PgUp",
+          "pagedown": "PgDn"}
+
+
+def use(keymap: dict[str, str]) -> None:
+    """The keymap the app runs with: what keys_text names."""
+    global _active
+    _active = keymap
+
+
+def key_display(key: str) -> str:
+    """A Textual key name as printed on the keyboard and in messages: "ctrl+s" -> "Ctrl+S"."""
+    if key in _NAMES:
+        return _NAMES[key]
+    return "+".join(part.upper() if len(part) == 1 or part[0] == "f" and part[1:].isdigit()
+                    else _NAMES.get(part, part.capitalize()) for part in key.split("+"))
+
+
+def keys_text(binding_id: str) -> str:
+    """The keys of a binding id as the operator sees them ("F10/Ctrl+S"): for any text naming a key."""
+    keys = (_active or _DEFAULTS).get(binding_id) or _DEFAULTS[binding_id]
+    return "/".join(key_display(k) for k in keys.split(","))
 
 
 def bind(binding_id: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:

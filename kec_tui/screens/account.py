@@ -54,24 +54,28 @@ def contact_text(v: AccountView) -> Text:
 
 
 def location_text(v: AccountView) -> Text:
+    """Numbers first, each on a line of its own, the address last: at 80 columns the box is
+    short, and what it cuts must be the end of an address, never a number."""
     t = Text()
-    t.append("Service ", style="dim")
-    t.append(v.service_address + "\n")
-    t.append("Map     ", style="dim")
-    t.append((v.map_location or "-") + "\n")
     t.append("Meter   ", style="dim")
     t.append((v.meter_no or "none") + f"   Rate {v.rate_class}\n")
+    t.append("Member  ", style="dim")
+    t.append(f"#{v.member_no}\n")
+    t.append("Tax ID  ", style="dim")
+    t.append(v.tax_id_masked + "\n")
+    if v.bank_masked:
+        t.append("Autopay ", style="dim")
+        t.append(f"bank {v.bank_masked}\n")
+    if v.other_accounts:
+        t.append("Also    ", style="dim")
+        t.append(", ".join(str(n) for n in v.other_accounts[:4]) + "\n")
+    t.append("Map     ", style="dim")
+    t.append((v.map_location or "-") + "\n")
     if v.owner:
         t.append("Owner   ", style="dim")
         t.append(v.owner + "\n")
-    t.append("Member  ", style="dim")
-    t.append(f"#{v.member_no}  Tax ID {v.tax_id_masked}")
-    if v.bank_masked:
-        t.append("\nAutopay ", style="dim")
-        t.append(f"bank {v.bank_masked}")
-    if v.other_accounts:
-        t.append("\nAlso    ", style="dim")
-        t.append(", ".join(str(n) for n in v.other_accounts[:4]))
+    t.append("Service ", style="dim")
+    t.append(v.service_address)
     return t
 
 
@@ -79,11 +83,12 @@ class AccountScreen(Screen):
     """One account: balance and due, flags, contacts, location, usage, ledger, orders, notes, history."""
 
     HELP = ("The account at a glance. The ledger is newest first with the running balance; scroll "
-            "down for older entries. F6 updates contact details (each change is logged with your name), "
-            "F7 adds a note. F9-F12 switch between ledger, orders, notes and change history. "
-            "Ctrl+N creates a service order for the account, Ctrl+O moves the service to a new location "
-            "(final read, balance carried), Ctrl+X closes the account. "
-            "F2 goes back to lookup from anywhere.")
+            "down for older entries. {account.contacts} updates contact details (each change is logged with your "
+            "name), {account.note} adds a note. {account.ledger}, {account.orders}, {account.notes} and "
+            "{account.history} switch between ledger, orders, notes and change history. "
+            "{account.order} creates a service order for the account, {account.move} moves the service to a new "
+            "location (final read, balance carried), {account.close} closes the account. "
+            "{app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -195,9 +200,14 @@ class AccountScreen(Screen):
             table.add_row(f"{ln.effective:%m/%d/%Y}", ln.kind, ln.description, ln.reference,
                           Text.assemble(amount, justify="right"), Text(fmt(ln.balance_cents), justify="right"),
                           key=str(ln.id))
+        self.fit_ledger()
 
     def on_resize(self) -> None:
-        fill_width(self.query_one("#ledger-table", DataTable), "description", self.size.width, minimum=16)
+        self.fit_ledger()
+
+    def fit_ledger(self) -> None:
+        fill_width(self.query_one("#ledger-table", DataTable), "description", self.size.width, minimum=10,
+                   ids=("ref", "amount", "balance"))
 
     @on(DataTable.RowHighlighted, "#ledger-table")
     def ledger_scrolled(self, event: DataTable.RowHighlighted) -> None:

@@ -35,8 +35,8 @@ class AuditScreen(Screen):
     """Audit log: every change, by operator, account, date and action."""
 
     HELP = ("Fill any filters (all empty shows everything, newest first) and press Enter on the last one, or "
-            "F10 from any field. Operator is a login name, Action matches the start (contact, payment, "
-            "order ...). Dates like 11/28/2026. Down in the list loads older entries. Esc goes back.")
+            "{audit.apply} from any field. Operator is a login name, Action matches the start (contact, payment, "
+            "order ...). Dates like 11/28/2026. Down in the list loads older entries. {audit.back} goes back.")
     BINDINGS = [
         bind("audit.apply", "apply", "Apply"),
         bind("audit.list", "list", "List"),

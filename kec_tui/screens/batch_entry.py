@@ -42,20 +42,22 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanLayout
 from kec_tui.config import default_data_dir
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches, reports
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
+from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 100          # lines loaded into the table at a time
 MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
@@ -105,10 +107,11 @@ def signed_dollars(cents: int) -> str:
 # Small modals shared by the batch screens
 
 
-class ReasonScreen(ModalScreen[str | None]):
+class ReasonScreen(Dialog[str | None]):
     """Give a reason."""
 
-    HELP = "Type the reason and press Enter; Esc cancels. The reason is kept with your name in the audit log."
+    HELP = ("Type the reason and press Enter; {modal.cancel} cancels. The reason is kept with your name in the "
+            "audit log.")
     BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ReasonScreen { align: center middle; }
@@ -157,12 +160,14 @@ class ReasonScreen(ModalScreen[str | None]):
 # Editing one line
 
 
-class LineEditScreen(ModalScreen[LineInfo | None]):
+class LineEditScreen(Dialog[LineInfo | None]):
     """Change a keyed line (account, amount, check no.): audited."""
 
     HELP = ("The line's account, amount and check number, as keyed. Change what is wrong and press Enter "
-            "through the fields (or * to save at once): the change is checked like a new line and kept in "
-            "the audit log with the before and after. A warning stops it: F8 accepts it. Esc cancels.")
+            "through the fields (or {batch_entry.record_advance} to save at once): the change is checked like a "
+            "new line and kept in "
+            "the audit log with the before and after. A warning stops it: {batch_entry.accept} accepts it. "
+            "{entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     LineEditScreen { align: center middle; }
     LineEditScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
@@ -268,7 +273,8 @@ def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarnin
     def done(reason: str | None) -> None:
         form.focus()
         if not reason:
-            form.error = "Not accepted: F8 to accept with a reason, Esc to change the line"
+            form.error = (f"Not accepted: {keys_text('batch_entry.accept')} to accept with a reason, "
+                          f"{keys_text('entry_form.clear_record')} to change the line")
             form.refresh()
             return
         remember(codes, reason)
@@ -282,7 +288,7 @@ def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarnin
 # Finding a line
 
 
-class FindScreen(ModalScreen[str | None]):
+class FindScreen(Dialog[str | None]):
     """Find a line by account or amount."""
 
     HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
@@ -353,21 +359,24 @@ class BatchEntryScreen(CachedBindingChainScreen):
     HELP = ("Key the account number and Enter (the member, address and amount due appear), the amount and "
             "Enter (Enter alone takes the amount due), the check number and Enter: the line is saved. "
             "Or scan the stub: the scan line fills account and amount and is saved at once. "
-            "Keypad * saves the line from any field. Ctrl+T switches 10-key mode (12345 is 123.45); "
-            "Ctrl+K switches asking the check number; Ctrl+D/F4 repeats the previous line's field.\n"
+            "Keypad {batch_entry.record_advance} saves the line from any field. {entry_form.toggle_tenkey} switches "
+            "10-key mode (12345 is 123.45); {batch_entry.check_no} switches asking the check number; "
+            "{entry_form.dup} repeats the previous line's field.\n"
             "An error locks the keyboard: the keys typed after it are held, counted and not used. "
-            "Esc (Reset) clears the refused field and keying goes on there, the fields before it kept.\n"
+            "{entry_form.clear_record} (Reset) clears the refused field and keying goes on there, the fields before "
+            "it kept.\n"
             "A warning (closed account, cash only, far above the balance, a duplicate stub) locks the same way: "
-            "F8 accepts the line, Esc changes it.\n"
-            "F6 moves to the lines: Enter changes the line, F9/Delete voids it, Esc returns to keying. "
-            "F7 finds a line by account, amount or #number. F11 corrects the control tape. "
-            "F10 posts the batch when it balances (a supervisor may post a difference with a reason); "
+            "{batch_entry.accept} accepts the line, {entry_form.clear_record} changes it.\n"
+            "{batch_entry.lines} moves to the lines: Enter changes the line, {batch_entry.void} voids it, "
+            "{batch_entry.keying} returns to keying. {batch_entry.find} finds a line by account, amount or "
+            "#number. {batch_entry.controls} corrects the control tape. {batch_entry.post} posts the batch when it "
+            "balances (a supervisor may post a difference with a reason); "
             "the report and deposit file are written and their paths shown. "
-            "Nothing is lost by leaving: F3 goes to the batch list, where the batch can be reopened.")
+            "Nothing is lost by leaving: {app.batches} goes to the batch list, where the batch can be reopened.")
     BINDINGS = [
         bind("batch_entry.find", "find", "Find"),
         bind("batch_entry.post", "post", "Post"),
-        bind("batch_entry.void", "void", "Void line", show=False),
+        bind("batch_entry.void", "void", "Void line"),
         bind("batch_entry.keying", "keying", "Keying", show=False),
         bind("batch_entry.controls", "controls", "Controls", show=False),
         bind("batch_entry.report", "report", "Report", show=False),
@@ -447,17 +456,16 @@ class BatchEntryScreen(CachedBindingChainScreen):
             table.focus()
             if self.batch.status == "posted":
                 self.message(f"Posted {self.batch.posted_at:%m/%d/%Y %H:%M} by {self.batch.posted_by}. "
-                             f"F12 writes its report again.")
+                             f"{keys_text('batch_entry.report')} writes its report again.")
             elif self.editable:
-                self.message(f"An {self.batch.source} batch: lines come from the bank file; F10 posts it.")
+                self.message(f"An {self.batch.source} batch: lines come from the bank file; "
+                             f"{keys_text('batch_entry.post')} posts it.")
         self.show_header()
 
     def on_resize(self) -> None:
         # The name gets what the fixed columns leave (each column pads 1 each side).
-        table = self.query_one("#lines", DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "name")
-        table.columns["name"].width = max(16, min(30, self.size.width - fixed - 2 * len(table.columns) - 2))
-        table.refresh()
+        fill_width(self.query_one("#lines", DataTable), "name", self.size.width, minimum=10,
+                   ids=("seq", "account", "check", "amount"))
 
     @property
     def form(self) -> BatchPaymentForm:
@@ -517,6 +525,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self._first_offset = offset
         for ln in batches.lines(self.batch_id, limit=limit, offset=offset):
             self._add_row(ln)
+        self.on_resize()
         if cursor_seq is not None:
             self._move_to_seq(cursor_seq)
         elif table.row_count:
@@ -560,6 +569,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
             self.load_lines()
             return
         self._add_row(ln)
+        self.on_resize()                          # a longer account or check number widens its column
         while table.row_count > MAX_ROWS:
             first = table.coordinate_to_cell_key((0, 0)).row_key
             table.remove_row(first)
@@ -594,7 +604,9 @@ class BatchEntryScreen(CachedBindingChainScreen):
             self.message("No lines yet", error=True)
             return
         table.focus()
-        self.message("Lines: Enter changes the line, F9 voids it, F7 finds, Esc or F6 back to keying")
+        self.message(f"Lines: Enter changes the line, {keys_text('batch_entry.void')} voids it, "
+                     f"{keys_text('batch_entry.find')} finds, "
+                     f"{keys_text('batch_entry.keying')} back to keying")
 
     def action_keying(self) -> None:
         """Esc/F6 in the lines table: back to the form."""
@@ -702,11 +714,12 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self._append_line(line)
         self.show_header()
         if self.totals.balanced:
-            self.message("The batch balances: F10 posts it")
+            self.message(f"The batch balances: {keys_text('batch_entry.post')} posts it")
         elif self.totals.count >= self.totals.control_count:
             self.message(f"All {self.totals.control_count} stubs keyed but the total is off by "
-                         f"{signed_dollars(self.totals.total_difference_cents)}: F7 finds a line, "
-                         f"F11 corrects the tape", error=True)
+                         f"{signed_dollars(self.totals.total_difference_cents)}: "
+                         f"{keys_text('batch_entry.find')} finds a line, "
+                         f"{keys_text('batch_entry.controls')} corrects the tape", error=True)
         else:
             self.message("")
         return None
@@ -752,7 +765,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
 
     def action_void(self) -> None:
         if not self.query_one("#lines", DataTable).has_focus:
-            self.message("F6 first, then choose the line to void with the arrows", error=True)
+            self.message(f"{keys_text('batch_entry.lines')} first, then choose the line to void with the "
+                         f"arrows", error=True)
             return
         ln = self._highlighted()
         if ln is None:
@@ -791,7 +805,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
             i = (i + 1) % len(seqs)
             self._find = (q, seqs, i)
             self.goto_seq(seqs[i])
-            self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} (F7, Enter: the next)")
+            self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} ({keys_text('batch_entry.find')}, "
+                         f"Enter: the next)")
             return
         try:
             if query.startswith("#") or query.lower().startswith("line"):
@@ -814,7 +829,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self._find = (query, seqs, 0)
         self.goto_seq(seqs[0])
         shown = ", ".join(map(str, seqs[:8])) + (" ..." if len(seqs) > 8 else "")
-        self.message(f"{len(seqs)} found: line {shown}" + ("  (F7, Enter: the next)" if len(seqs) > 1 else ""))
+        self.message(f"{len(seqs)} found: line "
+                     f"{shown}" + (f"  ({keys_text('batch_entry.find')}, Enter: the next)" if len(seqs) > 1 else ""))
 
     def action_controls(self) -> None:
         from kec_tui.screens.batches import BatchFormScreen
@@ -866,7 +882,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
                     f"(difference {totals.count_difference:+,} lines, "
                     f"{signed_dollars(totals.total_difference_cents)})")
         if not op.can("batch.approve"):
-            self.message(f"{describe}. Correct the lines or the tape (F11); only a supervisor may post "
+            self.message(f"{describe}. Correct the lines or the tape ({keys_text('batch_entry.controls')}); "
+                         f"only a supervisor may post "
                          f"a difference.", error=True)
             return
         self.app.push_screen(ReasonScreen(f"Post batch {self.batch.number} out of balance?",
@@ -924,7 +941,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
             text.append("Deposit  ", style="dim")
             text.append(f"{files.csv}")
         if error:
-            text.append(f"\nThe reports were not written: {error}. F12 on the batch tries again.", style="bold red")
+            text.append(f"\nThe reports were not written: {error}. {keys_text('batch_entry.report')} on the "
+                        f"batch tries again.", style="bold red")
         return text
 
     def _after_posted(self, _=None) -> None:

@@ -7,16 +7,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.batch_entry import ReasonScreen, open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import event_clock
+from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.payment_form import PaymentForm
 
@@ -29,12 +30,12 @@ SHORT_TENDER = {"check": "Check", "cash": "Cash", "money_order": "M.O.", "lockbo
 _FIELD_OF = {"batch_date": "date", "tender": "tender", "control_count": "count", "control_total": "total"}
 
 
-class BatchFormScreen(ModalScreen[BatchInfo | batches.BatchTotals | None]):
+class BatchFormScreen(Dialog[BatchInfo | batches.BatchTotals | None]):
     """Open a batch from the adding-machine tape (or correct the tape of an open one)."""
 
     HELP = ("Key the batch from the adding-machine tape: the date (Enter takes today), the tender "
             "(C check, A cash, M money order; Enter takes Check), the count of stubs and their total. "
-            "Enter on the total opens the batch; its number is assigned. Esc cancels.")
+            "Enter on the total opens the batch; its number is assigned. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     BatchFormScreen { align: center middle; }
     BatchFormScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
@@ -132,14 +133,15 @@ class BatchListScreen(Screen):
 
     HELP = ("Unposted batches come first (open, balanced, out of balance: also one left behind when the "
             "program stopped), then the posted ones, newest first. Enter reopens a batch where keying "
-            "stopped (every line keyed was saved), or shows a posted one. F5 opens a new batch from the "
-            "adding-machine tape. F4 shows all / unposted / posted. F8 imports a bank lockbox file and works "
-            "its exceptions. F9 voids an empty batch opened by mistake.")
+            "stopped (every line keyed was saved), or shows a posted one. {batches.new} opens a new batch "
+            "from the adding-machine tape. {batches.filter} shows all / unposted / posted. {batches.import} "
+            "imports a bank lockbox file and works its exceptions. {batches.void} voids an empty batch opened "
+            "by mistake.")
     BINDINGS = [
         bind("batches.new", "new", "New batch"),
         bind("batches.filter", "filter", "Show"),
         bind("batches.import", "lockbox", "Lockbox"),
-        bind("batches.void", "void", "Void batch", show=False),
+        bind("batches.void", "void", "Void batch"),
         bind("batches.back", "back", "Back"),
     ]
     DEFAULT_CSS = """
@@ -201,7 +203,7 @@ class BatchListScreen(Screen):
         if keep is not None and str(keep) in self._rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
         if not table.row_count:
-            self.message("No batches yet: F5 opens one from the adding-machine tape")
+            self.message(f"No batches yet: {keys_text('batches.new')} opens one from the adding-machine tape")
         elif n and self.filter != "posted":
             self.message(f"{n} unposted batch{'es' * (n != 1)}: Enter reopens where keying stopped")
         else:

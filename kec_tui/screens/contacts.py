@@ -6,14 +6,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.services import contacts
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import EditForm, FieldSpec, Record, SubmitResult
 
 
@@ -45,15 +45,18 @@ AUTH_FIELDS = (
 )
 
 
-class ContactScreen(ModalScreen[bool]):
+class ContactScreen(Dialog[bool]):
     """Update contact details."""
 
     AUTO_FOCUS = "EditForm"   # focused as the screen activates, so keys typed right behind F6 land in it
 
-    HELP = ("The fields hold what is on file. Type over a field (Ctrl+E erases it), Enter or Tab moves on, "
-            "Up goes back. Enter on the last field or F10 saves: each changed field is checked, written and "
-            "logged with your name; a bad value puts the cursor back on it with the reason. F7 adds an "
-            "authorized person, F8 removes one. Esc leaves without saving.")
+    HELP = ("The fields hold what is on file. Type over a field ({entry_form.erase_input} erases it), Enter or "
+            "Tab moves on, "
+            "Up goes back. Enter on the last field or {contacts.save} saves: each changed field is checked, "
+            "written and "
+            "logged with your name; a bad value puts the cursor back on it with the reason. "
+            "{contacts.add_person} adds an "
+            "authorized person, {contacts.remove_person} removes one. {contacts.cancel} leaves without saving.")
     BINDINGS = [
         bind("contacts.save", "save", "Save"),
         bind("contacts.add_person", "add_person", "Add person"),
@@ -92,7 +95,7 @@ class ContactScreen(ModalScreen[bool]):
 
     def people_text(self) -> Text:
         if not self.authorized:
-            return Text("Authorized persons: none (F7 adds)")
+            return Text(f"Authorized persons: none ({keys_text('contacts.add_person')} adds)")
         return Text("Authorized: " + "; ".join(f"{n} ({r}) {format_phone(p)}".replace(" ()", "")
                                                for _, n, r, p in self.authorized))
 
@@ -141,10 +144,11 @@ class ContactScreen(ModalScreen[bool]):
         self.app.push_screen(RemovePersonScreen(self.authorized), removed)
 
 
-class AddPersonScreen(ModalScreen[tuple | None]):
+class AddPersonScreen(Dialog[tuple | None]):
     """Add an authorized person."""
 
-    HELP = "Name is required; relation and phone are optional. Enter on the last field adds; Esc cancels."
+    HELP = ("Name is required; relation and phone are optional. Enter on the last field adds; "
+            "{entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     AddPersonScreen { align: center middle; }
     AddPersonScreen > Vertical { width: 64; height: auto; border: round $primary; background: $panel; }
@@ -176,10 +180,10 @@ class AddPersonScreen(ModalScreen[tuple | None]):
         self.dismiss(None)
 
 
-class RemovePersonScreen(ModalScreen[int | None]):
+class RemovePersonScreen(Dialog[int | None]):
     """Remove an authorized person."""
 
-    HELP = "Up/Down picks the person, Enter removes them (logged), Esc cancels."
+    HELP = "Up/Down picks the person, Enter removes them (logged), {contacts.cancel} cancels."
     BINDINGS = [bind("contacts.cancel", "cancel", "Cancel")]
     DEFAULT_CSS = """
     RemovePersonScreen { align: center middle; }

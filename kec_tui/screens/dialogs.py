@@ -6,16 +6,16 @@ from typing import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from kec_tui.keymap import bind
+from kec_tui.widgets.dialog import Dialog
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """A question before something is done."""
 
-    HELP = "Enter or Y says yes; Esc or N says no."
+    HELP = "{confirm.yes} says yes; {confirm.no} says no."
     BINDINGS = [bind("confirm.yes", "answer(True)", "Yes"), bind("confirm.no", "answer(False)", "No")]
     HINT = "Enter/Y: yes    Esc/N: no"
     DEFAULT_CSS = """
@@ -43,15 +43,15 @@ class ConfirmScreen(ModalScreen[bool]):
 class AskScreen(ConfirmScreen):
     """A question whose yes loses something: only Y says yes, so an Enter typed ahead cannot."""
 
-    HELP = "Y answers yes; N or Esc answers no."
+    HELP = "{ask.yes} answers yes; {ask.no} answers no."
     BINDINGS = [bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
     HINT = "Y yes   N no"
 
 
-class MessageScreen(ModalScreen[None]):
+class MessageScreen(Dialog[None]):
     """What was done, with the numbers to give the member."""
 
-    HELP = "Enter or Esc continues."
+    HELP = "{message.close} continues."
     BINDINGS = [bind("message.close", "close", "Continue")]
     DEFAULT_CSS = """
     MessageScreen { align: center middle; }

@@ -35,8 +35,8 @@ class KeystatsScreen(Screen):
             "less than a minute apart), Keys/h (keys per active hour; skilled 10-key operators key 8,000 to "
             "12,000), Corr. (Backspace, Delete, Erase Input, Field Back) and its share of the keys, and "
             "payment lines voided or changed. Sessions add their counts about once a minute. The last lines "
-            "sum each operator over the period. F4 changes the period (1, 7, 30, 90 days), F5 reloads, Esc "
-            "goes back.")
+            "sum each operator over the period. {keystats.days} changes the period (1, 7, 30, 90 days), "
+            "{keystats.refresh} reloads, {keystats.back} goes back.")
     BINDINGS = [
         bind("keystats.days", "days", "Period"),
         bind("keystats.refresh", "reload", "Reload"),

@@ -7,18 +7,20 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from kec_tui import db, money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.batch_entry import ReasonScreen, accept_warnings, account_info_line
 from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
+from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.payment_form import PaymentForm, warning_message
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 50
 
@@ -28,8 +30,9 @@ def import_summary(r: ImportResult) -> str:
     text = (f"Imported {r.filename} ({r.format.upper()}): {r.record_count:,} payments "
             f"{money.fmt_dollars(r.total_cents)}.")
     if r.batch_number:
+        to_post = f", balanced: post it from the batch list ({keys_text('app.batches')})"
         text += (f" Batch {r.batch_number}: {r.matched_count:,} matched {money.fmt_dollars(r.matched_total_cents)}"
-                 f"{', posted' if r.posted else ', balanced: post it from the batch list (F3)'}.")
+                 f"{', posted' if r.posted else to_post}.")
     if r.exception_count:
         text += (f" Exceptions: {r.exception_count:,} {money.fmt_dollars(r.exception_total_cents)} "
                  f"to work below.")
@@ -42,13 +45,13 @@ def import_summary(r: ImportResult) -> str:
     return text
 
 
-class ApplyExceptionScreen(ModalScreen[batches.LineInfo | None]):
+class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
     """Apply an unmatched bank payment to the right account."""
 
     HELP = ("Key the account number the payment belongs to and press Enter: the member shows, and the payment "
             "goes into the open exceptions batch (post it from the batch list). Typing a name instead lists "
-            "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: F8 accepts. "
-            "Esc cancels.")
+            "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: {batch_entry.accept} "
+            "accepts. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     ApplyExceptionScreen { align: center middle; }
     ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
@@ -124,10 +127,10 @@ class LockboxScreen(Screen):
             "same file twice is refused (also sent again with other line endings or padding). A CSV has a header "
             "row naming at least Account and Amount (dollars, 123.45), often Check Number, Payment Date and Payer "
             "Name; a BAI2 file's fees and other debits are listed as skipped, not applied. "
-            "Payments that match an account become a balanced batch (post it "
-            "from the batch list, F3); the rest go to the exceptions queue below. In the queue, Enter applies "
-            "the payment to the account you found; F9 returns it to the bank or payer with a reason. "
-            "Tab moves between the file box and the queue; F4 shows open / all exceptions.")
+            "Payments that match an account become a balanced batch (post it from the batch list, {app.batches}); "
+            "the rest go to the exceptions queue below. In the queue, Enter applies the payment to the account "
+            "you found; {lockbox.return} returns it to the bank or payer with a reason. "
+            "Tab moves between the file box and the queue; {lockbox.filter} shows open / all exceptions.")
     BINDINGS = [
         bind("lockbox.return", "return_exception", "Return it"),
         bind("lockbox.filter", "filter", "Show"),
@@ -182,7 +185,7 @@ class LockboxScreen(Screen):
         open_count = db.PaymentException.select().where(db.PaymentException.status == "open").count()
         self.query_one("#queue-title", Static).update(
             f"Exceptions: {open_count:,} open" + ("" if self.show == "open" else " (showing all)")
-            + ("   Enter applies, F9 returns" if open_count else ""))
+            + (f"   Enter applies, {keys_text('lockbox.return')} returns" if open_count else ""))
 
     def _more(self) -> None:
         table = self.query_one(DataTable)
@@ -196,12 +199,11 @@ class LockboxScreen(Screen):
                           Text(x.check_no, style=style), Text(x.payer_name, style=style),
                           Text(reason, style=style), key=str(x.id))
             self._rows[str(x.id)] = x
+        self.on_resize()
 
     def on_resize(self) -> None:
-        table = self.query_one(DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "reason")
-        table.columns["reason"].width = max(16, self.size.width - fixed - 2 * len(table.columns) - 2)
-        table.refresh()
+        fill_width(self.query_one(DataTable), "reason", self.size.width, minimum=10,
+                   ids=("file", "account", "amount", "check"))
 
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -62,7 +62,10 @@ class LookupScreen(Screen):
         self.call_after_refresh(self.app.release_input)
 
     def on_resize(self) -> None:
-        fill_width(self.query_one(DataTable), "address", self.size.width, minimum=16)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        fill_width(self.query_one(DataTable), "address", self.size.width, minimum=10, ids=("number",))
 
     def focus_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -92,6 +95,7 @@ class LookupScreen(Screen):
                 continue
             table.add_row(str(h.number), h.name, h.service_address, h.status, h.matched, key=str(h.account_id))
         self._result = result
+        self.fit_columns()
         count = table.row_count
         more = " (more below)" if result.more else ""
         text = result.message or (f"{count} account{'s' * (count != 1)}{more}" if count else "")

@@ -65,7 +65,7 @@ class StepForm(EditForm):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = EditForm.COMPONENT_CLASSES | {"entry-form--step"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("entry_form.dup", "dup", "Dup", show=False),
+        bind("entry_form.dup", "dup", "", show=False),   # no Dup here: passed on (see _on_key)
         bind("entry_form.field_minus", "field_minus", "Field-", show=False),
         bind("entry_form.clear_record", "clear_record", "Leave"),
     ]
@@ -377,8 +377,9 @@ def audit_headline(found: ms.BadDebtAudit, supervisor_here: bool) -> Text:
     """One or two lines on what the audit found and what it asks of the MSR."""
     if not found.hits:
         return Text("Bad-debt audit: no earlier membership matches", style="green")
+    back = returning_line(found)
     if not found.owing:
-        return Text(f"Bad-debt audit: {len(found.hits)} earlier account(s) match; none owes", style="green")
+        return Text.assemble((f"Bad-debt audit: {found.none_owes()}", "green"), back)
     owing = len(found.owing)
     head = Text(f"Bad-debt audit: {owing} earlier account{'s' * (owing != 1)} owe{'s' * (owing == 1)} "
                 f"{fmt_dollars(found.owed_cents)}. ", style="bold red" if found.blocking else "bold yellow")
@@ -387,7 +388,17 @@ def audit_headline(found: ms.BadDebtAudit, supervisor_here: bool) -> Text:
                     + ("." if supervisor_here else " (signing in here)."))
     else:
         head.append("Weak match (name, birth date or last 4 only): acknowledge it (Y) to continue.")
+    head.append_text(back)
     return head
+
+
+def returning_line(found: ms.BadDebtAudit) -> Text:
+    """A returning member (same tax ID and birth date): the account is theirs, no second membership."""
+    back = found.returning
+    if back is None:
+        return Text("")
+    return Text(f"\nReturning member #{back.member_no} ({back.name}, same tax ID and birth date): the account "
+                f"opens under that membership, no membership fee.", style="bold")
 
 
 # ---- the new membership screen ----------------------------------------------------------------
@@ -462,8 +473,9 @@ class NewMembershipScreen(Screen):
             "the account signed in as themselves. Then landlord / owner for a rental, the deposit (rule and amount "
             "shown; waive for good credit or with a reason) and the membership fee, the connect date. Y on the "
             "last field opens the account, bills the deposit and fee and creates the connect order. Enter / Tab "
-            "moves on, Up goes back, Ctrl+E erases a field; choices: space cycles or key the first letter. "
-            "Esc leaves (asks first).")
+            "moves on, Up goes back, {entry_form.erase_input} erases a field; choices: space cycles or key the "
+            "first letter. "
+            "{entry_form.clear_record} leaves (asks first).")
     DEFAULT_CSS = """
     NewMembershipScreen #form { height: auto; }
     NewMembershipScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
@@ -679,7 +691,7 @@ class NewMembershipScreen(Screen):
 
     def show_deposit(self, record: Record) -> None:
         quote = self.deposit()
-        fee = fees.schedule().membership_cents
+        fee = 0 if self.audit and self.audit.returning else fees.schedule().membership_cents
         waive = record["waive"]
         t = Text()
         t.append("Deposit        ", style="dim")
@@ -689,7 +701,8 @@ class NewMembershipScreen(Screen):
             t.append(f"waived ({waive if waive == 'good credit' else 'reason below'}); the rule says "
                      f"{fmt_dollars(quote.amount_cents)} ({quote.basis})\n")
         t.append("Membership fee ", style="dim")
-        t.append(f"{fmt_dollars(fee)}\n")
+        t.append(f"{fmt_dollars(fee)}" + (" (returning member)" if fee == 0 and self.audit and self.audit.returning
+                                         else "") + "\n")
         billed = fee + (quote.amount_cents if waive in ("no", "") else 0)
         t.append("Billed now     ", style="dim")
         t.append(f"{fmt_dollars(billed)}, due in {fees.DUE_DAYS} days\n", style="bold")
@@ -721,7 +734,7 @@ def audit_outcome(found: ms.BadDebtAudit, acknowledged: bool, override_reason: s
     if not found.hits:
         return "no earlier membership matches"
     if not found.owing:
-        return f"{len(found.hits)} earlier account(s) match; none owes"
+        return found.none_owes()
     n = len(found.owing)
     text = f"{n} earlier account{'s' * (n != 1)} owe{'s' * (n == 1)} {fmt_dollars(found.owed_cents)}"
     if acknowledged:
@@ -734,7 +747,8 @@ def audit_outcome(found: ms.BadDebtAudit, acknowledged: bool, override_reason: s
 def result_lines(r: ms.OpenedAccount) -> list[Text]:
     lines = [Text.assemble(("Account   ", "dim"), (f"{r.account_number}", "bold"),
                            "  pending until the connect is completed"),
-             Text.assemble(("Member    ", "dim"), f"#{r.member_no}" + ("  new member" if r.new_member else "")),
+             Text.assemble(("Member    ", "dim"), f"#{r.member_no}" + ("  new member" if r.new_member else
+                                                                        "  returning: same membership")),
              Text.assemble(("Deposit   ", "dim"), f"{fmt_dollars(r.deposit_cents)} billed ({r.deposit_basis})"
                            if r.deposit_cents else r.deposit_basis),
              Text.assemble(("Fee       ", "dim"), f"membership {fmt_dollars(r.membership_fee_cents)}"),

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from kec_tui import db
+from kec_tui.keymap import keys_text
 from kec_tui.money import fmt_dollars
 from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.screens.membership import (
@@ -58,7 +59,21 @@ def open_orders(account_id: int) -> list[orders.OrderInfo]:
 def open_orders_text(found: list[orders.OrderInfo], doing: str) -> Text:
     listed = ", ".join(f"{o.order_no} ({o.kind_label}, {o.status})" for o in found)
     return Text(f"Open service order{'s' if len(found) > 1 else ''} {listed}: complete or cancel "
-                f"{'them' if len(found) > 1 else 'it'} before the {doing} (F4 order queue)", style="bold red")
+                f"{'them' if len(found) > 1 else 'it'} before the {doing} ({keys_text('app.orders')} order "
+                f"queue)", style="bold red")
+
+
+def date_check(value: str, record: Record) -> str | None:
+    """The day the member names: today or later, not too far ahead (the service's rule, at the field)."""
+    try:
+        moves.is_later(parse_date(value), dt.date.today())
+    except ServiceError as e:
+        return e.message
+    return None
+
+
+def on_field(label: str) -> FieldSpec:
+    return FieldSpec("on", label, "date", 10, default=lambda r: f"{dt.date.today():%m/%d/%Y}", validate=date_check)
 
 
 def reading_check(screen: "FinalScreen"):
@@ -122,6 +137,22 @@ class FinalScreen(Screen):
         self.form.focus()
         self.show_panel()
 
+    def later(self, record: Record) -> dt.date | None:
+        """The day the member named, when it is after today (then only the final-read order is made)."""
+        try:
+            on = parse_date(record.get("on") or "")
+        except ValueError:
+            return None
+        return on if on > dt.date.today() else None
+
+    def scheduled(self, s: moves.Scheduled) -> None:
+        self.done = True
+        lines = [Text.assemble(("Final read  ", "dim"), f"order {s.order_no} due ", (f"{s.on:%m/%d/%Y}", "bold")),
+                 Text(f"The {s.doing} is done when that order is completed with the reading "
+                      f"({keys_text('app.orders')} order queue).")]
+        self.app.push_screen(ResultScreen(f"{s.doing.capitalize()} of account {s.account_number} set for "
+                                          f"{s.on:%m/%d/%Y}", lines), lambda _: self.app.leave(self))
+
     def estimate(self, record: Record) -> tuple[int, int, int] | None:
         if self.view.status == "pending" or not record.get("reading"):
             return None
@@ -145,12 +176,13 @@ class FinalScreen(Screen):
 
 MOVE_STEPS = {
     **dict.fromkeys(("location", *NEW_LOCATION_FIELDS), "New service location"),
-    "reading": "Final read at the old location",
+    **dict.fromkeys(("on", "reading"), "Final read at the old location"),
     **dict.fromkeys(("rate", "rental", "owner_name", "owner_phone", "connect_due", "mail", "notes", "confirm"),
                     "New service and confirm"),
 }
-MOVE_FIELD_OF = {"location": "location", "reading": "reading", "rate_class": "rate", "owner_name": "owner_name",
-                 "connect_due": "connect_due", "notes": "notes", **{f: f for f in NEW_LOCATION_FIELDS}}
+MOVE_FIELD_OF = {"location": "location", "on": "on", "reading": "reading", "rate_class": "rate",
+                 "owner_name": "owner_name", "connect_due": "connect_due", "notes": "notes",
+                 **{f: f for f in NEW_LOCATION_FIELDS}}
 
 
 class MoveScreen(FinalScreen):
@@ -158,11 +190,13 @@ class MoveScreen(FinalScreen):
 
     HELP = ("Move the member's service to a new location in one step. Key the new service location (a location "
             "no., street words, or NEW to add one; a location still in service on another account is refused), "
+            "the day of the move (Enter takes today; for a later day, up to 60 ahead, only the final-read order "
+            "is made, due that day, and the move is done when it is completed with the reading), "
             "the final reading at the old location (the final bill is shown as you go), then the new service: "
             "rate class, landlord for a rental, the connect date, notes. Y on the last field confirms: the old "
             "account gets its final bill and is closed, its balance and deposit move to a new account at the new "
             "location, and a connect order is created. Open service orders on the account must be completed or "
-            "cancelled first. Enter / Tab moves on, Up goes back, Esc leaves (asks first).")
+            "cancelled first. Enter / Tab moves on, Up goes back, {entry_form.clear_record} leaves (asks first).")
     doing = "move"
 
     def __init__(self, account_id: int) -> None:
@@ -173,6 +207,7 @@ class MoveScreen(FinalScreen):
         v = self.view
         fields = [
             *location_fields(self._pick_location),
+            on_field("Move on (date)"),
             FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
             FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: v.rate_class),
             FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
@@ -220,7 +255,9 @@ class MoveScreen(FinalScreen):
             contacts.update_contacts(self.app.operator, self.view.member_id, values,
                                      original={f: getattr(c, f) for f in values}, account_id=account_id)
         except ServiceError as e:
-            return Text.assemble(("Mail        ", "dim"), (f"not changed: {e.message} (F6 on the account)", "bold red"))
+            return Text.assemble(("Mail        ", "dim"),
+                                 (f"not changed: {e.message} ({keys_text('account.contacts')} on the account)",
+                                  "bold red"))
         return Text.assemble(("Mail        ", "dim"), f"now to {values['mail_street']}, {values['mail_city']}")
 
     def applies(self, name: str, record: Record) -> bool:
@@ -228,6 +265,8 @@ class MoveScreen(FinalScreen):
             return record["location"].strip().lower() == NEW
         if name in ("owner_name", "owner_phone"):
             return record["rental"] == "yes"
+        if name in ("reading", "mail"):
+            return self.later(record) is None      # read on the day; mail changed then (F6)
         return True
 
     def _pick_location(self, value: str, record: Record) -> str | None:
@@ -287,9 +326,13 @@ class MoveScreen(FinalScreen):
                 return SubmitResult("location", LOCATION_HINT)
             r = moves.transfer_service(op, self.account_id, loc.id, record["reading"],
                                        connect_due=parse_date(record["connect_due"]) if record["connect_due"] else None,
-                                       rate_class=record["rate"] or None, landlord=owner, notes=record["notes"])
+                                       rate_class=record["rate"] or None, landlord=owner, notes=record["notes"],
+                                       on=self.later(record))
         except ServiceError as e:
             return SubmitResult(MOVE_FIELD_OF.get(e.field or ""), e.message)
+        if isinstance(r, moves.Scheduled):
+            self.scheduled(r)
+            return None
         self.done = True
         mail = self.move_mail(record, r.new_account_id)
         lines = []
@@ -323,21 +366,25 @@ class MoveScreen(FinalScreen):
 
 # ---- closure ------------------------------------------------------------------------------------
 
-CLOSE_STEPS = dict.fromkeys(("reading", "notes", "confirm"), "Close the account")
+CLOSE_STEPS = dict.fromkeys(("on", "reading", "notes", "confirm"), "Close the account")
 
 
 class CloseScreen(FinalScreen):
     """Close the account: final read, final bill, deposit applied, credit refunded."""
 
-    HELP = ("Close the account for good. Key the final reading (an account never connected has none), notes, "
+    HELP = ("Close the account for good. Key the day (Enter takes today; for a later day, up to 60 ahead, the "
+            "final-read order is made for that day and the closure is done when it is completed), "
+            "the final reading (an account never connected has none), notes, "
             "then Y to confirm. The final bill is posted, the deposit held is applied to it, a credit left over "
             "is refunded by check to the mailing address (a note says so), and the account ends closed, or final "
-            "while a balance is still owed. Open service orders must be completed or cancelled first. Esc leaves "
-            "(asks first).")
+            "while a balance is still owed. Open service orders must be completed or cancelled first. "
+            "{entry_form.clear_record} "
+            "leaves (asks first).")
     doing = "closure"
 
     def compose(self) -> ComposeResult:
         fields = [
+            on_field("Close on (date)"),
             FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
             FieldSpec("notes", "Notes", "text", 50),
             FieldSpec("confirm", "Close now (Y)", "choice", 3, choices=("yes",),
@@ -353,7 +400,9 @@ class CloseScreen(FinalScreen):
             self.form.focus_field("notes")
 
     def applies(self, name: str, record: Record) -> bool:
-        return name != "reading" or self.view.status != "pending"
+        if name == "on":
+            return self.view.status != "pending"     # nothing to read: closed today
+        return name != "reading" or (self.view.status != "pending" and self.later(record) is None)
 
     def show_panel(self, step: str | None = None) -> None:
         v = self.view
@@ -393,12 +442,15 @@ class CloseScreen(FinalScreen):
     def close(self, record: Record) -> SubmitResult | None:
         try:
             r = moves.close_account(self.app.operator, self.account_id, record["reading"] or None,
-                                    notes=record["notes"])
+                                    notes=record["notes"], on=self.later(record))
         except ServiceError as e:
-            field = {"reading": "reading", "notes": "notes"}.get(e.field or "")
+            field = {"on": "on", "reading": "reading", "notes": "notes"}.get(e.field or "")
             if field == "reading" and not self.applies("reading", record):
                 field = None
             return SubmitResult(field, e.message)
+        if isinstance(r, moves.Scheduled):
+            self.scheduled(r)
+            return None
         self.done = True
         lines = []
         if r.final_bill:

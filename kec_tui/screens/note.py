@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static, TextArea
 
 from kec_tui.keymap import bind
 from kec_tui.services import accounts
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialog import Dialog
 
 
-class NoteScreen(ModalScreen[bool]):
+class NoteScreen(Dialog[bool]):
     """Add a note to the account."""
 
-    HELP = "Type the note; Ctrl+S saves it to the account with your name and the time, Esc cancels."
+    HELP = "Type the note; {note.save} saves it to the account with your name and the time, {note.cancel} cancels."
     BINDINGS = [bind("note.save", "save", "Save"), bind("note.cancel", "cancel", "Cancel")]
     DEFAULT_CSS = """
     NoteScreen { align: center middle; }

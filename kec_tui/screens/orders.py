@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import db
@@ -21,7 +21,9 @@ from kec_tui.screens.membership import StepForm, next_business_day, not_past, re
 from kec_tui.services import accounts, fees, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
+from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.tables import fill_width
 
 PAGE = 50
 
@@ -38,6 +40,14 @@ SHORT_KIND = {
     "meter_replace": "Meter replace", "reread": "Re-read", "remote_disconnect": "Remote disc.",
     "remote_reconnect": "Remote recon.", "other": "Other",
 }
+
+
+def type_choices() -> Text:
+    """The order types the Type field takes, under the form: a choice field shows only its value."""
+    return Text.assemble(("Types: ", "bold"), " / ".join(KIND_OF),
+                         "  (space cycles; or key the first letter)")
+
+
 STATUS_OF = {"to do": None, "open": "open", "dispatched": "dispatched", "completed": "completed",
              "cancelled": "cancelled", "all": "all"}
 STATUS_STYLE = {"open": "bold", "dispatched": "bold cyan", "completed": "dim", "cancelled": "dim strike"}
@@ -147,14 +157,14 @@ class OrderQueueScreen(Screen):
     HELP = ("The filters sit on top: Type (space cycles, or key the first letter: c connect, d disconnect, "
             "r reconnect / re-read / remote ..., m meter and move reads), Status (to do = open and dispatched; "
             "open, dispatched, completed, cancelled, all), Due by (overdue work: today's date) and Account. "
-            "Enter on the last filter or F10 applies them; the most urgent come first (due date, priority). "
-            "F9 (or Down) moves into the list, Esc back to the filters, Esc again leaves. The keys act on the "
-            "highlighted order: F7 completes it (reading, meter no., notes; the fee shown is charged), F12 "
-            "cancels it with a reason, F11 prints its work ticket (text and PDF, the path is shown); F6 "
-            "creates an order; Enter in the list opens the order's account.")
+            "Enter on the last filter or {orders.apply} applies them; the most urgent come first (due date, priority). "
+            "{orders.list} moves into the list, {orders.back} back to the filters, again leaves. The keys act on the "
+            "highlighted order: {orders.complete} completes it (reading, meter no., notes; the fee shown is "
+            "charged), {orders.cancel} cancels it with a reason, {orders.ticket} prints its work ticket (text "
+            "and PDF, the path is shown); {orders.new} creates an order; Enter in the list opens the order's account.")
     BINDINGS = [
         bind("orders.apply", "apply", "Apply"),
-        bind("orders.list", "list", "List", show=False),
+        bind("orders.list", "list", "List"),
         bind("orders.new", "new", "New"),
         bind("orders.complete", "complete", "Complete"),
         bind("orders.cancel", "cancel_order", "Cancel"),
@@ -198,10 +208,7 @@ class OrderQueueScreen(Screen):
         self.fit_columns()
 
     def fit_columns(self) -> None:
-        table = self.query_one(DataTable)
-        fixed = sum(c.width for k, c in table.columns.items() if k.value != "who")
-        table.columns["who"].width = max(14, self.size.width - fixed - 2 * len(table.columns) - 2)
-        table.refresh()
+        fill_width(self.query_one(DataTable), "who", self.size.width, minimum=10, ids=("order", "account"))
 
     # -- filters and pages
     def apply(self, record: Record) -> SubmitResult | None:
@@ -246,6 +253,7 @@ class OrderQueueScreen(Screen):
                           SHORT_KIND.get(o.kind, o.kind), Text(o.status, style=STATUS_STYLE.get(o.status, "")),
                           str(o.account_number), Text(f"{o.name} - {o.service_address.split(',')[0]}"),
                           key=str(o.order_no))
+        self.fit_columns()
         what = {None: "to do (open and dispatched)", "all": "of every status"}.get(self.filters["status"],
                                                                                    self.filters["status"])
         shown = table.row_count
@@ -360,7 +368,8 @@ def print_ticket(app, order_no: int) -> str:
 
 def completion_text(done: orders.CompletedOrder) -> str:
     o = done.order
-    parts = [f"Order {o.order_no} completed ({o.kind_label})", f"account {o.account_number} is {done.account_status}"]
+    parts = [f"Order {o.order_no} completed ({o.kind_label})",
+             done.then or f"account {o.account_number} is {done.account_status}"]
     for r in done.readings:
         parts.append(f"read {r.meter_no} {r.reading:,}" + (f" ({r.kwh:,} kWh)" if r.kwh else ""))
     if done.fee_cents:
@@ -372,7 +381,7 @@ def completion_text(done: orders.CompletedOrder) -> str:
 
 # ---- create ----------------------------------------------------------------------------------
 
-class NewOrderScreen(ModalScreen[OrderInfo | None]):
+class NewOrderScreen(Dialog[OrderInfo | None]):
     """New service order."""
 
     HELP = ("Key the account number (check digit checked; the member, status and flags show), the type "
@@ -380,13 +389,14 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
             "test / replace / move reads, o other), the priority (1 most urgent to 5), the due date (Enter takes "
             "the next business day), whether the member asked for it (a re-read or meter test they ask for "
             "carries the trip fee) and notes for the serviceman. Enter on the last field creates it. A disconnect "
-            "is refused under winter protection or a medical certificate. Esc cancels.")
+            "is refused under winter protection or a medical certificate. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     NewOrderScreen { align: center middle; }
     NewOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $panel; }
     NewOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     NewOrderScreen #who { padding: 0 1; height: auto; }
+    NewOrderScreen #choices { padding: 0 1; height: auto; color: $text-muted; }
     """
 
     def __init__(self, account_id: int | None = None) -> None:
@@ -412,6 +422,7 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
             yield Static("New service order", classes="modal-title")
             yield Static(self.who(), id="who")
             yield StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
+            yield Static(type_choices(), id="choices")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -461,14 +472,14 @@ class NewOrderScreen(ModalScreen[OrderInfo | None]):
 
 # ---- complete ----------------------------------------------------------------------------------
 
-class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
+class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
     """Complete a service order."""
 
     HELP = ("Key what the serviceman reports: the reading on the register, the meter number (a connect or "
             "move-in sets the meter; a meter replace keys the old meter's final read, the new meter's number and "
             "its starting read) and notes. The fee shown (reconnect in or after business hours, trip fee for a "
             "requested re-read or test) is charged on completion unless a waiver reason is keyed. Enter on the "
-            "last field completes the order, once: a second completion is refused. Esc cancels.")
+            "last field completes the order, once: a second completion is refused. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
     CompleteOrderScreen { align: center middle; }
     CompleteOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
@@ -554,10 +565,11 @@ class CompleteOrderScreen(ModalScreen[orders.CompletedOrder | None]):
 
 # ---- cancel ---------------------------------------------------------------------------------------
 
-class CancelOrderScreen(ModalScreen[OrderInfo | None]):
+class CancelOrderScreen(Dialog[OrderInfo | None]):
     """Cancel a service order."""
 
-    HELP = "Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, Esc keeps it."
+    HELP = ("Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, "
+            "{entry_form.clear_record} keeps it.")
     DEFAULT_CSS = """
     CancelOrderScreen { align: center middle; }
     CancelOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $warning;

@@ -8,16 +8,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kec_tui import money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import returns
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.returns import RETURN_CODES, ReturnResult
+from kec_tui.widgets.dialog import Dialog
 
 
 def consequence_text(account_id: int, amount_cents: int, fee_cents: int, when: dt.date) -> Text:
@@ -29,7 +29,7 @@ def consequence_text(account_id: int, amount_cents: int, fee_cents: int, when: d
     t.append(f"+{money.fmt_dollars(amount_cents)} back on the balance\n")
     t.append("Fee        ", style="dim")
     t.append(f"{money.fmt_dollars(fee_cents)}" if fee_cents else "waived", style="bold" if fee_cents else "yellow")
-    t.append("  (F5 waives / charges)\n", style="dim")
+    t.append(f"  ({keys_text('returns.waive_fee')} waives / charges)\n", style="dim")
     t.append("Returns    ", style="dim")
     t.append(f"{before} in the last {returns.WINDOW_MONTHS} months, {after} with this one\n")
     if after >= returns.CASH_ONLY_AFTER_RETURNS:
@@ -41,14 +41,15 @@ def consequence_text(account_id: int, amount_cents: int, fee_cents: int, when: d
     return t
 
 
-class ReturnPaymentScreen(ModalScreen[ReturnResult | None]):
+class ReturnPaymentScreen(Dialog[ReturnResult | None]):
     """Return a payment: NSF check or ACH return, with the fee and the cash-only rule."""
 
     HELP = ("The payment the bank sent back. Choose the return reason (arrows, or 1-9 for R01-R09 and 0 for R10; "
             "an NSF paper check is R01) and press Enter, then confirm. The payment is reversed on the ledger, "
-            "the returned-payment fee is charged (F5 waives it), the return is counted, and a second return "
+            "the returned-payment fee is charged ({returns.waive_fee} waives it), the return is counted, and a "
+            "second return "
             "within 12 months makes the account cash-only for 12 months. All of it is in the account's history. "
-            "Esc cancels.")
+            "{modal.cancel} cancels.")
     BINDINGS = [
         bind("returns.waive_fee", "toggle_fee", "Fee"),
         bind("modal.cancel", "cancel", "Cancel"),

@@ -15,6 +15,9 @@ the MSR; a *strong* one (matched by the full tax ID, a phone or an address, or
 by two criteria or more) also needs a supervisor's override with a reason.
 Name, birth date or last 4 alone are shared by strangers: they are shown and
 acknowledged, not blocking.
+
+A hit with the same full tax ID and birth date is the applicant, back again: the
+new account is opened for that member (no second membership, no second fee).
 """
 from __future__ import annotations
 
@@ -150,11 +153,22 @@ class BadDebtAudit:
     def owed_cents(self) -> int:
         return sum(h.owed_cents for h in self.owing)
 
+    @property
+    def returning(self) -> AuditHit | None:
+        """An earlier member with the same full tax ID and birth date: the applicant is that member,
+        back again. The new account is theirs (no second membership, no second fee)."""
+        return next((h for h in self.hits if {"tax_id", "birth_date"} <= set(h.matched)), None)
+
+    def none_owes(self) -> str:
+        """Which earlier accounts match, when none of them owes."""
+        named = "; ".join(h.describe() for h in self.hits[:3]) + (" ..." if len(self.hits) > 3 else "")
+        return f"{len(self.hits)} earlier account(s) match, none owes: {named}"
+
     def summary(self) -> str:
         if not self.hits:
             return "Bad-debt audit: no earlier membership matches"
         if not self.owing:
-            return f"Bad-debt audit: {len(self.hits)} earlier account(s) match; none owes"
+            return f"Bad-debt audit: {self.none_owes()}"
         return (f"Bad-debt audit: {len(self.owing)} earlier account(s) owe {money.fmt_dollars(self.owed_cents)}: "
                 + "; ".join(h.describe() for h in self.owing[:3]) + (" ..." if len(self.owing) > 3 else ""))
 
@@ -624,7 +638,13 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
                 raise NotFound("That member no longer exists", "member")
             found = _audit_member(member, loc.id)
         reason = _check_override(found, acknowledged, override)
-        if ap is not None:
+        back = found.returning if ap is not None else None
+        if back is not None:
+            # A returning member: a new account of the membership on file, not a second membership.
+            member = db.Member.get_by_id(back.member_id)
+            audit.record(op, "member.returning", "member", member.id, field="member",
+                         after=f"{member.member_no}: same tax ID and birth date as account {back.account_number}")
+        elif ap is not None:
             member_no = db.next_number(db.Member.member_no)
             mail = {k: ap[k] for k in ("mail_street", "mail_city", "mail_state", "mail_zip") if k in ap} or \
                 {"mail_street": loc.street, "mail_city": loc.city, "mail_state": loc.state, "mail_zip": loc.zip}
@@ -661,7 +681,7 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
                              before=before, after=f"{owner[0]} {owner[1]}".strip())
         # -- fees and deposit
         fee = 0
-        if ap is not None and sched.membership_cents:
+        if ap is not None and back is None and sched.membership_cents:
             fee = sched.membership_cents
             entries.append(fees.post(op, a.id, "fee", fee, "Membership fee", reference="MEMBERSHIP",
                                      effective=today, due_date=today + dt.timedelta(days=fees.DUE_DAYS)))
@@ -687,5 +707,6 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
                              due_date=connect_due or orders.next_business_day(today),
                              notes=f"New service connect for {display_name(member.first_name, member.last_name)}"
                                    + (f"; rental, owner {owner[0]}" if owner else ""), today=today)
-    return OpenedAccount(a.id, number, member.id, member.member_no, ap is not None, "pending", deposit, basis, fee,
-                         o.order_no, found, override.supervisor.username if reason else "", entries)
+    return OpenedAccount(a.id, number, member.id, member.member_no, ap is not None and back is None, "pending",
+                         deposit, basis, fee, o.order_no, found, override.supervisor.username if reason else "",
+                         entries)

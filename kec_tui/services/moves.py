@@ -16,11 +16,17 @@ new one.
 A closure applies the deposit held to the balance, refunds a remaining credit
 (an adjustment entry, and a note for the refund check to the mailing address),
 and ends 'closed' when nothing is owed, 'final' while a balance is still due.
+
+Members call ahead: a move or closure may be set `on` a later day (up to
+MAX_DAYS_AHEAD). Then only the move-out read order is made, due that day, with
+what was asked kept beside it (ScheduledFinal); completing that order with the
+reading does the move or closure as above (orders.complete_order calls
+complete_scheduled). Today (the default) does it at once.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kec_tui import db, money
 from kec_tui.services import audit, fees, memberships, orders, search_index
@@ -29,6 +35,19 @@ from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
 # ---- dataclasses ------------------------------------------------------------------------------
+
+MAX_DAYS_AHEAD = 60
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A move or closure set for a later day: its final-read order is due then."""
+    account_id: int
+    account_number: int
+    doing: str                     # move, closure
+    on: dt.date
+    order_no: int
+
 
 @dataclass(frozen=True)
 class FinalBill:
@@ -40,6 +59,7 @@ class FinalBill:
     kwh: int
     days: int
     amount_cents: int
+    completed: orders.CompletedOrder | None = None   # the move-out read order's completion
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ def _final_read_and_bill(op: OperatorInfo, a: db.Account, reading, when: dt.date
     cents = fees.bill_cents(a.rate_class, r.kwh, days)
     fees.post(op, a.id, "bill", cents, f"Final bill: {r.kwh:,} kWh, {days} days", reference="FINAL",
               effective=day, due_date=day + dt.timedelta(days=fees.DUE_DAYS), audit_action="bill.final")
-    return FinalBill(o.order_no, r.meter_no, r.reading, r.previous, r.previous_date, r.kwh, days, cents)
+    return FinalBill(o.order_no, r.meter_no, r.reading, r.previous, r.previous_date, r.kwh, days, cents, done)
 
 
 def _account_for_final(account_id: int) -> db.Account:
@@ -121,14 +141,63 @@ def _finish(op: OperatorInfo, a: db.Account, to: str, day: dt.date, why: str, **
                  after=f"{to} ({why})")
 
 
+def is_later(on: dt.date | None, today: dt.date) -> bool:
+    """Whether `on` sets the move / closure for a later day; refuses a past one or one too far."""
+    if on is None or on == today:
+        return False
+    if on < today:
+        raise ValidationError("That date is in the past: key today's date or a later one", "on")
+    if on > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        last = today + dt.timedelta(days=MAX_DAYS_AHEAD)
+        raise ValidationError(f"At most {MAX_DAYS_AHEAD} days ahead (by {last:%m/%d/%Y})", "on")
+    return True
+
+
+def _schedule(op: OperatorInfo, a: db.Account, kind: str, on: dt.date, today: dt.date, what: str,
+              **asked) -> Scheduled:
+    """The move-out read order due `on`, with what was asked beside it (in the caller's transaction)."""
+    O = db.ServiceOrder
+    if O.select().where(O.account == a.id, O.kind == "move_out_read", O.status.in_(orders.ACTIVE)).exists():
+        raise orders.OrderStateError(f"Account {a.number} already has a final read order: complete or cancel "
+                                     f"it first", "order_no")
+    o = orders.new_order(op, a, "move_out_read", priority=2, due_date=on, today=today, check=False,
+                         notes=f"Final read: {what} on {on:%m/%d/%Y}")
+    db.ScheduledFinal.create(order=o.id, kind=kind, operator=op.id, **asked)
+    audit.record(op, f"account.{kind}_scheduled", "account", a.id, account_id=a.id, field="status",
+                 after=f"{what} on {on:%m/%d/%Y}: final read order {o.order_no}"[:200])
+    return Scheduled(a.id, a.number, "move" if kind == "move" else "closure", on, o.order_no)
+
+
+def complete_scheduled(op: OperatorInfo, s: db.ScheduledFinal, reading, *, when: dt.datetime | None = None,
+                       notes: str = "") -> orders.CompletedOrder:
+    """Complete the final read of a move or closure set ahead: the move / closure happens now."""
+    o = db.ServiceOrder.get_by_id(s.order_id)
+    notes = "\n".join(n for n in (s.notes, notes) if n)
+    if s.kind == "move":
+        day = (when or db.now()).date()
+        owner = memberships.Landlord(s.owner_name, s.owner_phone) if s.owner_name else None
+        r = transfer_service(op, o.account_id, s.new_location_id, reading, when=when,
+                             connect_due=s.connect_due if s.connect_due and s.connect_due >= day else None,
+                             rate_class=s.rate_class or None, landlord=owner, notes=notes)
+        then = f"Service moved to account {r.new_account_number} (connect order {r.connect_order_no})"
+        final = r.final_bill
+    else:
+        c = close_account(op, o.account_id, reading, when=when, notes=notes)
+        then = (f"Account {c.account_number} closed" if c.status == "closed"
+                else f"Account {c.account_number} final: {money.fmt_dollars(c.balance_cents)} still owed")
+        final = c.final_bill
+    return replace(final.completed, then=then)
+
+
 # ---- transfer of service ---------------------------------------------------------------------------
 
 def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, reading=None, *,
                      when: dt.datetime | None = None, connect_due: dt.date | None = None,
                      rate_class: str | None = None, landlord: memberships.Landlord | None = None,
-                     notes: str = "") -> MoveResult:
+                     notes: str = "", on: dt.date | None = None) -> MoveResult | Scheduled:
     """Move a member's service from the account's location to `new_location_id`, in one
-    transaction (see the module doc). `reading` is the final reading at the old location."""
+    transaction (see the module doc). `reading` is the final reading at the old location;
+    `on` a later day sets the move for then (Scheduled)."""
     require(op, "account.move")
     when = when or db.now()
     day = when.date()
@@ -138,6 +207,7 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
     notes = orders.clean_notes(notes)
     if connect_due is not None and connect_due < day:
         raise ValidationError("The connect due date is in the past", "connect_due")
+    later = is_later(on, day)
     with db.write_txn():
         a = _account_for_final(account_id)
         if a.status == "pending":
@@ -152,6 +222,10 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
         if busy:
             raise memberships.location_in_service_error(loc, busy)
         _open_orders_error(a)
+        if later:
+            return _schedule(op, a, "move", on, day, f"move to {loc.street}, {loc.city}", new_location=loc.id,
+                             rate_class=rate_class or "", owner_name=owner[0] if owner else "",
+                             owner_phone=owner[1] if owner else "", connect_due=connect_due, notes=notes)
         final = _final_read_and_bill(op, a, reading, when)
         # The new account.
         number = memberships.new_account_number()
@@ -204,16 +278,23 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
 # ---- closure ------------------------------------------------------------------------------------------
 
 def close_account(op: OperatorInfo, account_id: int, reading=None, *, when: dt.datetime | None = None,
-                  notes: str = "") -> ClosureResult:
+                  notes: str = "", on: dt.date | None = None) -> ClosureResult | Scheduled:
     """Final read, final bill, deposit applied, a credit refunded; the account ends closed
-    (or final while a balance is due). Refused while the account has an open order."""
+    (or final while a balance is due). Refused while the account has an open order.
+    `on` a later day sets the closure for then (Scheduled)."""
     require(op, "account.close")
     when = when or db.now()
     day = when.date()
     notes = orders.clean_notes(notes)
+    later = is_later(on, day)
     with db.write_txn():
         a = _account_for_final(account_id)
         _open_orders_error(a)
+        if later:
+            if a.status == "pending":
+                raise ServiceError(f"Account {a.number} was never connected: there is no final read to wait "
+                                   f"for, close it today", "on")
+            return _schedule(op, a, "close", on, day, "closure", notes=notes)
         final = _final_read_and_bill(op, a, reading, when)
         applied = a.deposit_cents
         if applied:

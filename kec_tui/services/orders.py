@@ -163,6 +163,7 @@ class CompletedOrder:
     readings: list[ReadingResult]
     fee_cents: int
     fee_description: str
+    then: str = ""                  # what the completion did besides: a scheduled move or closure
 
 
 @dataclass(frozen=True)
@@ -628,6 +629,14 @@ def complete_order(op: OperatorInfo, order_no: int, reading=None, meter_no: str 
     account's state and charge the fee (see the module doc). A second completion,
     however close in time, gets AlreadyCompleted."""
     require(op, "order.complete")
+    row = db.ServiceOrder.get_or_none(db.ServiceOrder.order_no == order_no)
+    scheduled = (db.ScheduledFinal.get_or_none(db.ScheduledFinal.order == row.id)
+                 if row is not None and row.kind == "move_out_read" and row.status in ACTIVE else None)
+    if scheduled is not None:
+        # The final read of a move or closure set for this day: completing it does the move / closure.
+        from kec_tui.services import moves  # moves builds on this module: imported where needed
+
+        return moves.complete_scheduled(op, scheduled, reading, when=when, notes=notes)
     with db.write_txn():
         o = _order_row(order_no)
         return complete(op, o, reading=reading, meter_no=meter_no, old_reading=old_reading, notes=notes,

@@ -17,12 +17,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kec_tui.keymap import bind
+from kec_tui.widgets.dialog import Dialog
 
 TALL = 30            # terminal lines from which the panel shows more text
 SHORT_BODY = 2       # text lines of the panel below TALL (the band is then 4 lines)
@@ -195,12 +195,12 @@ def ensure_panel(screen) -> None:
         screen.call_after_refresh(ensure_panel, screen)   # being mounted: right after its first frame
 
 
-class TrainingMenu(ModalScreen[None]):
+class TrainingMenu(Dialog[None]):
     """Training: the walkthroughs."""
 
     HELP = ("The guided walkthroughs of the standard workflows, on the practice database. Up/Down picks one, "
             "Enter starts it (a running one is left). Each step checks what you did and moves on by itself; "
-            "Ctrl+G shows the next hint and why the procedure is so. Esc closes this list.")
+            "{app.training_next} shows the next hint and why the procedure is so. {training.close} closes this list.")
     BINDINGS = [bind("training.close", "close", "Close")]
     DEFAULT_CSS = """
     TrainingMenu { align: center middle; }

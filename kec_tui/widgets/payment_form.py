@@ -14,7 +14,7 @@ from textual import events
 from textual.binding import BindingType
 from textual.message import Message
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.services.batches import LineWarning
 from kec_tui.widgets.entry_form import EntryForm, Record, SubmitResult
 
@@ -34,7 +34,7 @@ def warning_field(warnings: list[LineWarning]) -> str:
 def warning_message(warnings: list[LineWarning]) -> str:
     """The short message at the field (the lock adds "Esc to go on"); the warning bar gives the details."""
     short = "; ".join(WARNING_SHORT.get(w.code, w.code) for w in warnings)
-    return f"{short} F8 accepts"
+    return f"{short} {keys_text('batch_entry.accept')} accepts"
 
 
 class PaymentForm(EntryForm):

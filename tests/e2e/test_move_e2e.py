@@ -37,6 +37,8 @@ def test_move_in_tmux(moving_coop):
         term.wait_for("New service location")
         term.type("77 pine")
         term.send("Enter")
+        term.wait_for("Move on (date)")
+        term.send("Enter")                                       # today, as offered
         term.wait_for("Final reading")
         term.type("2600")
         term.send("Enter")

@@ -236,3 +236,34 @@ def test_snapshot_audit_hit_at_80x24(app, pine, debtor, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_returning_member_opens_an_account_of_the_same_membership(app, pine, msr_op):
+    """Grace was a member before (same tax ID and birth date) and owes nothing: the audit says which
+    account matched, and the new account is hers under the same membership, with no second fee."""
+    old_loc = ms.add_location(msr_op, "12 Old Rd", "Hayden", "83835")
+    ap = ms.Applicant(first_name="Grace", last_name="Hopper", tax_id=TAX_ID, birth_date=dt.date(1980, 5, 5),
+                      phone_mobile="2085550123",
+                      mail_street="12 Old Rd", mail_city="Hayden", mail_state="ID", mail_zip="83835")
+    before = ms.open_account(msr_op, old_loc.id, ap, deposit_waiver="good credit")
+    db.LedgerEntry.delete().where(db.LedgerEntry.account == before.account_id).execute()
+    db.Account.update(status="closed", closed=dt.date(2025, 2, 1)).where(db.Account.id == before.account_id).execute()
+    members = db.Member.select().count()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await start(pilot)
+        await burst(pilot, *IDENTITY, *MAILING, *"77 pine", "enter")
+        assert form.current == "rental", form.error                   # nothing owed: no acknowledgement
+        shown = screen_text(app)
+        assert f"none owes: account {before.account_number}" in shown, shown
+        assert f"Returning member #{before.member_no}" in shown
+        await burst(pilot, "enter")
+        panel = str(app.screen.query_one("#panel-text", Static).render())
+        assert "$0.00 (returning member)" in panel, panel
+        await burst(pilot, "enter", "enter", "enter", "enter", "y", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen), form.error
+        body = str(app.screen.query_one("#result-body", Static).render())
+        assert f"#{before.member_no}  returning: same membership" in body and "membership $0.00" in body
+    a = db.Account.select().order_by(db.Account.id.desc()).first()
+    assert a.member_id == before.member_id and db.Member.select().count() == members
+    assert [e.kind for e in db.LedgerEntry.select().where(db.LedgerEntry.account == a.id)] == ["deposit"]

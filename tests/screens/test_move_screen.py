@@ -1,4 +1,5 @@
 """Transfer of service and closure from the account screen, with the bad inputs answered."""
+import datetime as dt
 import re
 
 import pytest
@@ -46,6 +47,8 @@ async def test_move_final_bill_carried_balance_new_account(app, coop, pine):
         assert form.current == "location"
         assert f"already in service on account {coop['smithson'].number} (Smithson, Mary, active)" in form.error
         await burst(pilot, "escape", *"77 pine", "enter")
+        assert form.current == "on"
+        await burst(pilot, "enter")                                  # Enter takes today: as before
         assert form.current == "reading"
         await burst(pilot, *"5999", "enter")
         assert "below the last reading 6,000" in form.error and form.values["reading"] == "5999"
@@ -90,7 +93,7 @@ async def test_move_refused_while_an_order_is_open_nothing_lost(app, coop, pine,
         await settle(pilot)
         assert f"Open service order {o.order_no} (Meter test, open)" in screen_text(app)   # told up front
         form = app.screen.query_one(StepForm)
-        await burst(pilot, *"77 pine", "enter", *"6400", "enter", *["enter"] * 5, "y", "enter")
+        await burst(pilot, *"77 pine", "enter", "enter", *"6400", "enter", *["enter"] * 5, "y", "enter")
         await settle(pilot)
         assert isinstance(app.screen, MoveScreen)
         assert f"has open service order {o.order_no}" in form.error and "complete or cancel it first" in form.error
@@ -111,7 +114,7 @@ async def test_close_applies_deposit_and_refunds_the_credit(app, coop):
         await settle(pilot)
         assert isinstance(app.screen, CloseScreen)
         form = app.screen.query_one(StepForm)
-        await burst(pilot, "enter")
+        await burst(pilot, "enter", "enter")                       # today, then no reading
         assert form.current == "reading" and "final reading" in form.error
         await burst(pilot, "escape", *"100", "enter", *"moving out of state", "enter")
         panel = str(app.screen.query_one("#panel-text", Static).render())
@@ -142,7 +145,7 @@ async def test_close_refused_with_an_open_order(app, coop, msr_op):
         await settle(pilot)
         form = app.screen.query_one(StepForm)
         assert f"Open service order {o.order_no} (Meter re-read, open)" in screen_text(app)
-        await burst(pilot, *"6400", "enter", "enter", "y", "enter")
+        await burst(pilot, "enter", *"6400", "enter", "enter", "y", "enter")
         await settle(pilot)
         assert isinstance(app.screen, CloseScreen)
         assert f"has open service order {o.order_no}" in form.error
@@ -158,3 +161,73 @@ async def test_a_pending_account_is_not_moved(app, msr_op, pine):
         await settle(pilot)
         assert isinstance(app.screen, AccountScreen)
         assert f"Account {new.account_number} was never connected" in " ".join(n.message for n in app._notifications)
+
+
+async def test_a_move_set_for_a_later_day_makes_the_final_read_order_for_it(app, coop, pine):
+    """One burst: location, the day the member names, then the new service; no reading today."""
+    smith = coop["smith"]
+    on = dt.date.today() + dt.timedelta(days=14)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_account(pilot, "john smith")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        form = app.screen.query_one(StepForm)
+        await burst(pilot, *"77 pine", "enter", "ctrl+e", *f"{on:%m%d%Y}", "enter",
+                    "enter", "enter", "enter", *"call ahead", "enter", "y", "enter")  # rate, rental, connect
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen), form.error
+        assert f"set for {on:%m/%d/%Y}" in screen_text(app)
+        await burst(pilot, "enter")
+        await settle(pilot)
+    assert db.Account.get_by_id(smith.id).status == "active"            # moved on the day, not now
+    o = db.ServiceOrder.get(db.ServiceOrder.account == smith.id, db.ServiceOrder.kind == "move_out_read")
+    assert (o.status, o.due_date) == ("open", on)
+    s = db.ScheduledFinal.get(db.ScheduledFinal.order == o.id)
+    assert (s.kind, s.new_location_id, s.notes) == ("move", pine.id, "call ahead")
+    today_reads = db.Reading.select().where(db.Reading.account == smith.id, db.Reading.read_date == dt.date.today())
+    assert today_reads.count() == 0
+
+
+@pytest.mark.parametrize("days, needle", [(-1, "in the past"), (61, "days ahead")])
+async def test_a_date_past_or_too_far_is_refused_and_the_keys_behind_it_write_nothing(app, coop, pine, days, needle):
+    smith = coop["smith"]
+    on = dt.date.today() + dt.timedelta(days=days)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_account(pilot, "john smith")
+        await pilot.press("ctrl+x")
+        await settle(pilot)
+        form = app.screen.query_one(StepForm)
+        await burst(pilot, "ctrl+e", *f"{on:%m%d%Y}", "enter")
+        assert form.current == "on" and needle in form.error, form.error
+        # Refused, and the rest of the closure typed ahead of the refusal: nothing is written.
+        await burst(pilot, "ctrl+e", *f"{on:%m%d%Y}", "enter", *"6400", "enter", *"gone", "enter", "y", "enter")
+        await settle(pilot)
+        assert form.current == "on" and form.error, form.error
+        assert db.Account.get_by_id(smith.id).status == "active"
+        assert db.ScheduledFinal.select().count() == 0
+        assert not db.ServiceOrder.select().where(db.ServiceOrder.account == smith.id).exists()
+        assert db.Reading.select().where(db.Reading.reading == 6400).count() == 0
+
+
+async def test_completing_the_final_read_of_a_move_set_ahead_moves_the_service(app, coop, pine, msr_op):
+    from kec_tui.screens.orders import CompleteOrderScreen, OrderQueueScreen
+    from kec_tui.services import moves
+    from tests.screens.test_orders_screen import highlight, notices
+
+    smith = coop["smith"]
+    s = moves.transfer_service(msr_op, smith.id, pine.id, on=dt.date.today() + dt.timedelta(days=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("f9")
+        highlight(app, s.order_no)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert isinstance(app.screen, CompleteOrderScreen)
+        form = app.screen.query_one(StepForm)
+        await burst(pilot, *"6400", "enter", *"read at the gate", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OrderQueueScreen), form.error
+        assert "Service moved to account" in notices(app) or "Service moved to account" in screen_text(app)
+    old = db.Account.get_by_id(smith.id)
+    assert old.status == "closed" and db.Account.get_by_id(old.transferred_to_id).location_id == pine.id

@@ -248,3 +248,33 @@ def test_add_location_refuses_a_duplicate(database, msr):
         _location(msr, street="77 PINE ST")
     assert e.value.field == "street"
     assert [i.address for i in ms.find_locations("pine")] == ["77 Pine St, Hayden, ID 83835"]
+
+
+def test_a_returning_member_gets_a_new_account_of_the_same_membership(database, msr):
+    first = ms.open_account(msr, _location(msr).id, _applicant(), today=TODAY)
+    # Paid up and gone: the account is closed with nothing owed.
+    fees.post(msr, first.account_id, "payment", -20_500, "Payment", reference="chk 1", effective=TODAY)
+    db.Account.update(status="closed", closed=TODAY).where(db.Account.id == first.account_id).execute()
+    members = db.Member.select().count()
+
+    loc = _location(msr, "3 Fir St")
+    found = ms.audit_applicant(_applicant(phone_mobile="2085550111"), loc.id)
+    assert found.returning.member_id == first.member_id and not found.owing
+    assert f"none owes: account {first.account_number} (Hopper, Grace, closed) matched by" in found.summary()
+    r = ms.open_account(msr, loc.id, _applicant(phone_mobile="2085550111"), today=TODAY)
+    assert (r.member_id, r.member_no, r.new_member, r.membership_fee_cents) == \
+        (first.member_id, first.member_no, False, 0)
+    assert db.Member.select().count() == members
+    assert [k for k, _, _ in _ledger(r.account_id)] == ["deposit"]          # no second membership fee
+    row = db.AuditLog.get(db.AuditLog.action == "member.returning")
+    assert str(first.account_number) in row.after and "123456789" not in row.after
+
+
+def test_same_tax_id_with_another_birth_date_is_not_a_returning_member(database, msr):
+    first = ms.open_account(msr, _location(msr).id, _applicant(), today=TODAY)
+    loc = _location(msr, "3 Fir St")
+    ap = _applicant(first_name="Greta", birth_date=dt.date(1981, 6, 6))
+    found = ms.audit_applicant(ap, loc.id)
+    assert found.hits and found.returning is None
+    r = ms.open_account(msr, loc.id, ap, acknowledged=True, today=TODAY)
+    assert r.new_member and r.member_id != first.member_id and r.membership_fee_cents == fees.MEMBERSHIP_FEE_CENTS

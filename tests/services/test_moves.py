@@ -153,3 +153,61 @@ def test_roles(database, msr):
         moves.close_account(billing, a.id, 2100, when=WHEN)
     with pytest.raises(PermissionDenied):
         moves.transfer_service(billing, a.id, a.location_id, 2100, when=WHEN)
+
+
+# ---- set for a later day ------------------------------------------------------------------------------
+
+def test_a_move_set_ahead_is_done_when_its_final_read_is_completed(database, msr):
+    a = _active()
+    new_loc = ms.add_location(msr, "9 Elm Ave", "Post Falls", "83854", map_location="T50N R5W S3")
+    on = WHEN.date() + dt.timedelta(days=10)
+    before = _snapshot()
+    s = moves.transfer_service(msr, a.id, new_loc.id, when=WHEN, on=on, rate_class="SGS", notes="Call first")
+    assert isinstance(s, moves.Scheduled) and (s.doing, s.on, s.account_number) == ("move", on, a.number)
+    o = orders.get_order(s.order_no)
+    assert (o.kind, o.status, o.due_date, o.account_id) == ("move_out_read", "open", on, a.id)
+    assert db.Account.get_by_id(a.id).status == "active"               # nothing moved yet
+    assert db.LedgerEntry.select().count() == before[0] and db.Account.select().count() == before[3]
+    assert "account.move_scheduled" in {r.action for r in audit.for_account(a.id)}
+    # The member may not be asked twice.
+    with pytest.raises(ServiceError, match="already has a final read order"):
+        moves.close_account(msr, a.id, when=WHEN, on=on)
+    # The day comes: the serviceman's reading completes the order, and with it the move.
+    done = orders.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
+    assert done.then.startswith("Service moved to account") and done.order.status == "completed"
+    old = db.Account.get_by_id(a.id)
+    new = db.Account.get_by_id(old.transferred_to_id)
+    assert (old.status, old.closed, new.location_id, new.rate_class, new.status) == \
+        ("closed", on, new_loc.id, "SGS", "pending")
+    assert str(new.number) in done.then and _ledger_sum(a.id) == 0
+    assert "Call first" in accounts.notes(new.id)[0].text
+    assert db.ServiceOrder.select().where(db.ServiceOrder.account == a.id,
+                                          db.ServiceOrder.kind == "move_out_read").count() == 1
+
+
+def test_a_closure_set_ahead_and_today_as_before(database, msr):
+    a = _active()
+    on = WHEN.date() + dt.timedelta(days=3)
+    s = moves.close_account(msr, a.id, when=WHEN, on=on, notes="Selling the house")
+    assert isinstance(s, moves.Scheduled) and s.doing == "closure"
+    assert db.Account.get_by_id(a.id).status == "active"
+    done = orders.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
+    assert done.then.startswith(f"Account {a.number}") and db.Account.get_by_id(a.id).status in ("closed", "final")
+    # Today (or no date) closes at once, as before.
+    b = _active(first="Bea", last="Today", street="5 Oak St")
+    r = moves.close_account(msr, b.id, 2500, when=WHEN, on=WHEN.date())
+    assert isinstance(r, moves.ClosureResult) and db.Account.get_by_id(b.id).status in ("closed", "final")
+
+
+@pytest.mark.parametrize("days, needle", [(-1, "in the past"), (moves.MAX_DAYS_AHEAD + 1, "days ahead")])
+def test_a_date_in_the_past_or_too_far_ahead_is_refused(database, msr, days, needle):
+    a = _active()
+    new_loc = ms.add_location(msr, "9 Elm Ave", "Post Falls", "83854")
+    before = _snapshot()
+    on = WHEN.date() + dt.timedelta(days=days)
+    with pytest.raises(ValidationError, match=needle) as e:
+        moves.transfer_service(msr, a.id, new_loc.id, when=WHEN, on=on)
+    assert e.value.field == "on"
+    with pytest.raises(ValidationError, match=needle):
+        moves.close_account(msr, a.id, when=WHEN, on=on)
+    assert _snapshot() == before
