@@ -13,11 +13,12 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind
-from kec_tui.screens.batch_entry import PaymentForm, ReasonScreen, open_batch_screen, signed_dollars
+from kec_tui.screens.batch_entry import PaymentForm, open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.prompt import reason_prompt
 
 PAGE = 50
 FILTERS = ("all", "unposted", "posted")
@@ -286,8 +287,8 @@ class BatchListScreen(Screen):
             self.load()
             self.message(f"Batch {b.number} void: {reason}")
 
-        self.app.push_screen(ReasonScreen(f"Void batch {b.number}", "An empty batch opened by mistake.",
-                                          placeholder="Why"), done)
+        self.app.push_screen(reason_prompt(f"Void batch {b.number}", "An empty batch opened by mistake.",
+                                           placeholder="Why"), done)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
