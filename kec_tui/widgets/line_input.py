@@ -124,7 +124,8 @@ class LineInput(EntryForm, inherit_bindings=False):
         if self.value != before:
             self.post_message(self.Changed(self, self.value))
 
-    # -- keys: EntryForm handles them; this only notices the change
+    # -- keys: EntryForm handles them; this only notices the change.  (Textual also calls the
+    # base class's handler unless prevent_default: EntryForm._on_key sets it on a key it used.)
     def _on_key(self, event: events.Key) -> None:
         before = self.value
         super()._on_key(event)
@@ -133,15 +134,14 @@ class LineInput(EntryForm, inherit_bindings=False):
     def _on_paste(self, event: events.Paste) -> None:
         before = self.value
         super()._on_paste(event)
+        event.prevent_default()  # taken once
         self._changed(before)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._selected = bool(self.value)
-        super()._on_focus(event)
 
     def _on_blur(self, event: events.Blur) -> None:
         self._selected = False
-        super()._on_blur(event)
 
     def _type_char(self, ch: str) -> str | None:
         if self._selected:  # typing over the selected text replaces it, as in any text box
