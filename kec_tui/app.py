@@ -80,9 +80,14 @@ class KecApp(App):
             return
         await super().on_event(event)
         if self._in_flight is not None and event is self._in_flight.key:
-            # The key has come back and its binding has run; what the binding posted (a row
-            # selected: open it) is handled before a second barrier comes back.
-            self._hold_behind(self._in_flight.target, event)
+            # The key has come back and its binding has run. If it changed the screen, the keys
+            # behind it are the new screen's (held while it settles); if not, what the binding
+            # posted (a row selected: open it) is handled before a second barrier comes back.
+            target = self._in_flight.target
+            if target.is_attached and target.screen is self.screen:
+                self._hold_behind(target, event)
+            else:
+                await self._landed(self._in_flight)
 
     # -- type-ahead across screen changes ---------------------------------------------------------
     # Textual forwards a key to the widget focused when the App handles it, and runs a binding

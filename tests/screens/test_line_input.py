@@ -198,3 +198,31 @@ async def test_a_screen_without_focus_still_gets_the_keys_typed_behind_its_openi
         await press(pilot, "x", "x", "x")                 # queued before it has mounted
         assert app.screen is quiet and quiet.marks == 3
         assert not app._held_input and app._in_flight is None
+
+
+# ---- more dialogs, keyed right behind the key that opens them --------------------------------------
+
+async def test_contacts_keyed_behind_f6(app, coop):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "john smith", "enter")
+        await press(pilot, "f6", "ctrl+e", "2085550001", "f10")
+        assert db.Member.get_by_id(coop["smith"].member_id).phone_home == "2085550001"
+
+
+async def test_new_order_keyed_behind_ctrl_n_and_behind_f4_f6(app, coop):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "john smith", "enter")
+        await press(pilot, "ctrl+n", "m", "m", "m", "\r", "1\r", "\r", "y\r", "dog in yard\r")
+        await press(pilot, "escape", "escape")
+        await press(pilot, "f4", "f6", str(coop["ada"].number), "\r", "r", "r", "\r", "2\r", "\r", "\r", "\r")
+        got = [(o.account_id, o.kind, o.priority, o.notes) for o in db.ServiceOrder.select().order_by(db.ServiceOrder.id)]
+        assert got == [(coop["smith"].id, "meter_test", 1, "dog in yard"), (coop["ada"].id, "reread", 2, "")]
+
+
+async def test_return_code_keyed_behind_ctrl_r(app, coop):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "john smith", "enter")
+        await press(pilot, "ctrl+r", "3")
+        from textual.widgets import OptionList
+        assert type(app.screen).__name__ == "ReturnPaymentScreen"
+        assert app.screen.query_one(OptionList).highlighted == 2      # R03, from the key behind Ctrl+R
