@@ -77,10 +77,7 @@ async def test_metacharacters_and_long_paste(app, coop):
         search = app.screen.query_one(LineInput)
         search.value = ""
         search.post_message(events.Paste("x" * 10_000))
-        for _ in range(100):   # the search of the pasted text runs in a thread: wait for its answer
-            await settle(pilot)
-            if "10,000" in message(app):
-                break
+        await settle(pilot)
         assert len(search.value) == 10_000   # kept whole; the search reads the first 200
         assert "Nothing found" in message(app) and "first 200 of 10,000" in message(app)
 
