@@ -226,3 +226,27 @@ async def test_return_code_keyed_behind_ctrl_r(app, coop):
         from textual.widgets import OptionList
         assert type(app.screen).__name__ == "ReturnPaymentScreen"
         assert app.screen.query_one(OptionList).highlighted == 2      # R03, from the key behind Ctrl+R
+
+
+async def test_line_edit_keyed_behind_enter_on_the_lines(sqlite_db, tmp_path):
+    """Enter on a row opens the line through a message (RowSelected), not a binding: the keys
+    behind it still wait for the edit form."""
+    msr = operators.create("msr1", "Pat Keyer", "msr")
+    accts = make_accounts(2)
+    b = open_batch(msr, 2, 3_000)
+    for i, cents in enumerate((1_000, 2_000)):
+        batches.key_line(msr, b.id, str(accts[i].number), cents, str(i + 1))
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await entry_screen(pilot, b.id)
+        await press(pilot, "f6", "up", "enter", "\r", "ctrl+e", "40\r\r")
+        assert isinstance(app.screen, BatchEntryScreen)
+        amounts = [ln.amount_cents for ln in batches.lines(b.id)]
+        assert amounts == [4_000, 2_000]
+
+
+async def test_new_member_keyed_behind_f9(app, coop):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "f9", "Grace")
+        form = app.screen.query_one("StepForm")
+        assert form.values["first_name"] == "Grace"
