@@ -62,7 +62,7 @@ class KecApp(App):
         self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
         self.training = training                  # kec-tui train: True, or the walkthrough to start
         self.trainer = None
-        # Type-ahead across screen changes (see KeyHold): keys and pastes are held here, in order,
+        # Type-ahead across screen changes (see below): keys and pastes are held here, in order,
         # while they cannot yet reach the widget they are meant for, and taken when they can.
         self._held_input: list[events.Key | events.Paste] = []
         self._starting = True                     # until the first screen has focus (release_input)

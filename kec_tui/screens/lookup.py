@@ -1,7 +1,6 @@
 """Account lookup: one box, results as you type, arrows and Enter open one."""
 from __future__ import annotations
 
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
