@@ -2,13 +2,28 @@
 from __future__ import annotations
 
 import time
+from weakref import WeakSet
 
 from textual import events
 from textual.app import App
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
 
 from kec_tui.config import Settings
 from kec_tui.keymap import bind, load as load_keymap, use as use_keymap
 from kec_tui.services.operators import OperatorInfo
+from kec_tui.textual_internals import event_clock, modal_binding_chain
+from kec_tui.widgets.entry_form import EntryForm
+
+
+class InputBarrier(Message):
+    """Follows a key through the widgets' queues back to the App: the key has been handled."""
+
+    def __init__(self, target, key: events.Key) -> None:
+        super().__init__()
+        self.target = target
+        self.key = key
 
 MIN_COLUMNS = 80  # the screens are laid out for 80x24
 TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
@@ -53,31 +68,127 @@ class KecApp(App):
         self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
         self.training = training                  # kec-tui train: True, or the walkthrough to start
         self.trainer = None
-        # Keys typed before the first screen has focus (a fast typist, a script) are held
-        # here and replayed in order once it has; without this they would be dropped.
-        self._held_input: list[events.Key | events.Paste] | None = []
+        # Type-ahead across screen changes (see below): keys and pastes are held here, in order,
+        # while they cannot yet reach the widget they are meant for, and taken when they can.
+        self._held_input: list[events.Key | events.Paste] = []
+        self._starting = True                     # until the first screen has focus (release_input)
+        self._in_flight: InputBarrier | None = None
+        self._in_flight_timer: Timer | None = None
+        self._settling: WeakSet[Screen] = WeakSet()   # pushed, focus not yet set: keys held for it
+        self._restamp: Screen | None = None       # held keys are all meant for this new screen
         self.too_narrow = False
 
     async def on_event(self, event: events.Event) -> None:
-        if self._held_input is not None and isinstance(event, (events.Key, events.Paste)):
-            self._held_input.append(event)
-            return
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
             self.last_input_at = time.monotonic()
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            self.keystats.observe(event, self.focused)
+            self._held_input.append(event)        # behind anything still held: order is kept
+            await self._take_held_input()
+            return
         await super().on_event(event)
+        if self._in_flight is not None and event is self._in_flight.key:
+            # The key has come back and its binding has run. If it changed the screen, the keys
+            # behind it are the new screen's (held while it settles); if not, what the binding
+            # posted (a row selected: open it) is handled before a second barrier comes back.
+            target = self._in_flight.target
+            if target.is_attached and target.screen is self.screen:
+                self._hold_behind(target, event)
+            else:
+                await self._landed(self._in_flight)
+
+    # -- type-ahead across screen changes ---------------------------------------------------------
+    # Textual forwards a key to the widget focused when the App handles it, and runs a binding
+    # only when the key has bubbled back to the App: the keys typed behind F7 (a note) were already
+    # forwarded to the account screen. While a pushed screen has not set its focus, keys go to no
+    # widget at all. So the App holds keys (never dropping or reordering one):
+    #  - behind a key a binding may take, until the key is handled: an InputBarrier posted behind
+    #    it comes back to the App (a second one after the key itself came back), or HOLD_LIMIT passes;
+    #  - while the screen on top was just pushed and has no focus yet, until its focus is set, or
+    #    it has mounted and refreshed with nothing focusable (it then gets them as before).
+    # An EntryForm runs its own bindings as it reads the key (in order): no hold for those.
+
+    HOLD_LIMIT = 1.0
+    """Seconds a key may wait for the one in flight before it (a safety net: a key always goes on)."""
+
+    def _input_held(self) -> bool:
+        if self._starting or self._in_flight is not None:
+            return True
+        screen = self.screen
+        return screen.focused is None and screen in self._settling
+
+    async def _take_held_input(self) -> None:
+        """Send on the held keys, in order, while nothing holds them."""
+        while self._held_input and not self._input_held():
+            event = self._held_input.pop(0)
+            if self._restamp is not None:
+                if self._restamp is self.screen:
+                    # Held for this screen from the key that opened it: typed for it, not "before it".
+                    event.time = event_clock()
+                else:
+                    self._restamp = None
+            self.keystats.observe(event, self.focused)
+            target = self.focused or self.screen
+            bound = isinstance(event, events.Key) and self._may_bind(target, event.key)
+            await super().on_event(event)
+            if bound:
+                self._hold_behind(target, event)
+
+    def _may_bind(self, target, key: str) -> bool:
+        """Whether a binding run by the App (once the key has bubbled back) may take this key."""
+        for namespace, bindings in modal_binding_chain(self.screen):
+            if namespace is target and isinstance(target, EntryForm):
+                continue                          # runs its own bindings, in order
+            if bindings.key_to_bindings.get(key):
+                return True
+        return False
+
+    def _hold_behind(self, target, key: events.Key) -> None:
+        """Hold keys until a barrier posted now to `target` comes back to the App."""
+        barrier = InputBarrier(target, key)
+        self._in_flight = barrier
+        if self._in_flight_timer is not None:
+            self._in_flight_timer.stop()
+        self._in_flight_timer = self.set_timer(self.HOLD_LIMIT, lambda: self._landed(barrier))
+        if not (target.is_attached and target.post_message(barrier)):
+            self.call_later(self._landed, barrier)
+
+    async def _landed(self, barrier: InputBarrier) -> None:
+        if barrier is self._in_flight:
+            self._in_flight = None
+            if self._in_flight_timer is not None:
+                self._in_flight_timer.stop()
+                self._in_flight_timer = None
+            await self._take_held_input()
+
+    async def on_input_barrier(self, message: InputBarrier) -> None:
+        await self._landed(message)
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss: bool = False):
+        result = super().push_screen(screen, callback=callback, wait_for_dismiss=wait_for_dismiss)
+        pushed = self.screen
+        if pushed.focused is None:
+            self._settling.add(pushed)
+            if self._in_flight is not None:
+                self._restamp = pushed             # opened by a key: everything held is typed for it
+            pushed.call_after_refresh(lambda: self.call_later(self._settled, pushed))
+        return result
+
+    async def _settled(self, screen: Screen) -> None:
+        """A pushed screen has mounted, refreshed and set its focus (or has nothing to focus)."""
+        self._settling.discard(screen)
+        await self._take_held_input()
+
+    async def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        await self._take_held_input()
 
     def release_input(self) -> None:
         """The first screen has focus: replay what was typed ahead of it, in order."""
-        held, self._held_input = self._held_input, None
-        for event in held or ():
+        for index, event in enumerate(self._held_input):
             if isinstance(event, events.Key) and event.key == "ctrl+j":
                 # Typed while the terminal was still in line mode, Enter arrived as a newline.
-                # No sender, like the driver's keys: a key sent "by the App" does not bubble back
-                # to it, and Enter needs to (that is where an Input's bindings are checked).
-                event = events.Key("enter", "\r").set_sender(None)
-            self.post_message(event)
+                self._held_input[index] = events.Key("enter", "\r").set_sender(None)
+        self._starting = False
+        self.call_later(self._take_held_input)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """While locked only Quit works: no global key may reach the work underneath."""

@@ -28,6 +28,12 @@ def node_bindings(node: DOMNode) -> BindingsMap:
     return node._bindings
 
 
+def modal_binding_chain(screen: Screen) -> list:
+    """(node, bindings) from the focused widget up to the first modal screen: the bindings a key
+    pressed now may run (Textual's own dispatch walks this chain)."""
+    return screen._modal_binding_chain
+
+
 def event_clock() -> float:
     """The clock Textual stamps events with (``event.time``): keys read before a moment can be
     told from keys read after it."""

@@ -56,6 +56,8 @@ async def test_the_keymap_the_bindings_and_the_cached_chain():
         screen.query_one("#two").focus()
         await pilot.pause()
         assert screen._binding_chain is not chain         # a new focus: a new chain
+        nodes = [node for node, _ in ti.modal_binding_chain(screen)]
+        assert nodes[0] is screen.query_one("#two") and screen in nodes
         app.set_keymap({"form.noop": "f4"})
         assert "f4" in {key for _, bmap in screen._binding_chain for key in bmap.key_to_bindings}
 

@@ -43,7 +43,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanLayout
@@ -57,6 +57,7 @@ from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
 from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
+from kec_tui.widgets.prompt import PromptScreen, reason_prompt
 from kec_tui.widgets.tables import fill_width
 
 PAGE = 100          # lines loaded into the table at a time
@@ -105,48 +106,6 @@ def signed_dollars(cents: int) -> str:
 
 # ---------------------------------------------------------------------------------------
 # Small modals shared by the batch screens
-
-
-class ReasonScreen(Dialog[str | None]):
-    """Give a reason."""
-
-    HELP = ("Type the reason and press Enter; {modal.cancel} cancels. The reason is kept with your name in the "
-            "audit log.")
-    BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    ReasonScreen { align: center middle; }
-    ReasonScreen > Vertical { width: 72; max-width: 100%; height: auto; border: round $warning;
-        background: $panel; padding: 0 1; }
-    ReasonScreen #prompt { height: auto; }
-    ReasonScreen #error { color: $error; height: auto; }
-    """
-
-    def __init__(self, title: str, prompt: str, *, placeholder: str = "Reason", value: str = "") -> None:
-        super().__init__()
-        self.title_text = title
-        self.prompt = prompt
-        self.placeholder = placeholder
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(Text(self.prompt), id="prompt")
-            yield Input(self.value, placeholder=self.placeholder, id="reason", max_length=200)
-            yield Static("", id="error")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.query_one("#error", Static).update("A reason is required (Esc cancels)")
-            return
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,44 +239,16 @@ def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarnin
         remember(codes, reason)
         form.submit_held()
 
-    screen.app.push_screen(ReasonScreen("Accept to unapplied cash", details,
-                                        placeholder="Why (e.g. member moved: refund to new address)"), done)
+    screen.app.push_screen(reason_prompt("Accept to unapplied cash", details,
+                                         placeholder="Why (e.g. member moved: refund to new address)"), done)
 
 
 # ---------------------------------------------------------------------------------------
 # Finding a line
 
 
-class FindScreen(Dialog[str | None]):
-    """Find a line by account or amount."""
-
-    HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
-            "(45.67), or #12 for line 12. Enter finds; the same search again goes to the next match.")
-    BINDINGS = [bind("modal.cancel", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    FindScreen { align: center middle; }
-    FindScreen > Vertical { width: 60; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; padding: 0 1; }
-    """
-
-    def __init__(self, value: str = "") -> None:
-        super().__init__()
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text("Find a line: account no., amount (45.67) or #line", style="bold"))
-            yield Input(self.value, placeholder="123457   or   45.67   or   #12", id="find")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+FIND_HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
+             "(45.67), or #12 for line 12. Enter finds; the same search again goes to the next match.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -788,14 +719,15 @@ class BatchEntryScreen(CachedBindingChainScreen):
             self.show_header()
             self.message(f"Line {ln.seq} void: {reason}")
 
-        self.app.push_screen(ReasonScreen(
+        self.app.push_screen(reason_prompt(
             f"Void line {ln.seq}", f"{ln.account_number or ln.account_text}  {ln.name}  "
                                    f"{money.fmt_dollars(ln.amount_cents)}  check {ln.check_no or '-'}",
             placeholder="Why (e.g. stub keyed twice)"), done)
 
     def action_find(self) -> None:
         last = self._find[0] if self._find else ""
-        self.app.push_screen(FindScreen(last), self._found)
+        self.app.push_screen(PromptScreen("Find a line: account no., amount (45.67) or #line", value=last,
+                                          placeholder="123457   or   45.67   or   #12", help=FIND_HELP), self._found)
 
     def _found(self, query: str | None) -> None:
         if not query:
@@ -886,9 +818,9 @@ class BatchEntryScreen(CachedBindingChainScreen):
                          f"only a supervisor may post "
                          f"a difference.", error=True)
             return
-        self.app.push_screen(ReasonScreen(f"Post batch {self.batch.number} out of balance?",
-                                          describe + ". As supervisor, give the reason you accept the difference.",
-                                          placeholder="Why the difference is accepted"),
+        self.app.push_screen(reason_prompt(f"Post batch {self.batch.number} out of balance?",
+                                           describe + ". As supervisor, give the reason you accept the difference.",
+                                           placeholder="Why the difference is accepted"),
                              lambda reason: reason and self.post(reason))
 
     def post(self, reason: str | None) -> None:

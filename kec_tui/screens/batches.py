@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.batch_entry import ReasonScreen, open_batch_screen, signed_dollars
+from kec_tui.screens.batch_entry import open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
@@ -20,6 +20,7 @@ from kec_tui.textual_internals import event_clock
 from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.payment_form import PaymentForm
+from kec_tui.widgets.prompt import reason_prompt
 
 PAGE = 50
 FILTERS = ("all", "unposted", "posted")
@@ -289,8 +290,8 @@ class BatchListScreen(Screen):
             self.load()
             self.message(f"Batch {b.number} void: {reason}")
 
-        self.app.push_screen(ReasonScreen(f"Void batch {b.number}", "An empty batch opened by mistake.",
-                                          placeholder="Why"), done)
+        self.app.push_screen(reason_prompt(f"Void batch {b.number}", "An empty batch opened by mistake.",
+                                           placeholder="Why"), done)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:

@@ -10,10 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from kec_tui import db
 from kec_tui.services import passwords
+from kec_tui.widgets.line_input import LineInput
 
 
 class LockScreen(ModalScreen[None]):
@@ -23,8 +24,9 @@ class LockScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     LockScreen { align: center middle; background: $background; }
     LockScreen > Vertical { width: 60; height: auto; border: heavy $warning; background: $panel; padding: 1 2; }
-    LockScreen #error { color: $error; height: auto; }
     """
+
+    AUTO_FOCUS = "LineInput"
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,23 +41,24 @@ class LockScreen(ModalScreen[None]):
         secret = self.has_password()
         with Vertical():
             yield Static(f"Locked: {op.name} ({op.username}) was idle.\nYour work is kept as you left it.")
-            yield Input(password=secret, placeholder="Password" if secret else "Operator name", id="secret")
-            yield Static("", id="error")
+            yield LineInput(password=secret, placeholder="Password" if secret else "Operator name", id="secret",
+                            max_length=64, validate=self.check)
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def unlock(self, event: Input.Submitted) -> None:
+    def check(self, text: str) -> str | None:
+        """On Enter, before the next key: a wrong try is a refusal (the entry form holds the
+        keys typed behind it) and its text is cleared, so nothing typed later joins it."""
         op = self.app.operator
         if self.has_password():
-            ok = passwords.check_login(op.username, event.value) is not None
+            ok = passwords.check_login(op.username, text) is not None
         else:
-            ok = event.value.strip().lower() == op.username
-        event.input.value = ""
+            ok = text.strip().lower() == op.username
+        self.query_one(LineInput).value = ""
         if ok:
-            self.app.last_input_at = None  # restart the idle clock
-            self.dismiss(None)
-            return
+            return None
         self.failures += 1
-        self.query_one("#error", Static).update(f"Not recognized ({self.failures}); try again")
+        return f"Not recognized ({self.failures}); try again"
+
+    @on(LineInput.Submitted)
+    def unlock(self, event: LineInput.Submitted) -> None:
+        self.app.last_input_at = None  # restart the idle clock
+        self.dismiss(None)

@@ -8,18 +8,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import db, money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.batch_entry import ReasonScreen, accept_warnings, account_info_line
+from kec_tui.screens.batch_entry import accept_warnings, account_info_line
 from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
 from kec_tui.widgets.dialog import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
+from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.payment_form import PaymentForm, warning_message
+from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
 
 PAGE = 50
@@ -154,7 +156,7 @@ class LockboxScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Lockbox: import a bank file", id="heading")
-        yield Input(placeholder="Path of the bank file (CSV or BAI2), then Enter", id="path")
+        yield LineInput(placeholder="Path of the bank file (CSV or BAI2), then Enter", id="path")
         yield Static("", id="result")
         yield Static("", id="queue-title")
         yield DataTable(id="exceptions", cursor_type="row", zebra_stripes=True)
@@ -167,7 +169,7 @@ class LockboxScreen(Screen):
                                   ("Check", 7, "check"), ("Payer", 14, "payer"), ("Why", 20, "reason")):
             table.add_column(label, width=width, key=key)
         self.load()
-        self.query_one("#path", Input).focus()
+        self.query_one("#path", LineInput).focus()
 
     def result(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#result", Static)
@@ -262,7 +264,7 @@ class LockboxScreen(Screen):
                         f"{reason}")
             self.load()
 
-        self.app.push_screen(ReasonScreen(
+        self.app.push_screen(reason_prompt(
             f"Return {money.fmt_dollars(x.amount_cents)}",
             f"{x.payer_name or '(no payer)'}, sent as account {x.account_text or '(none)'}: {x.reason}. "
             f"It is not applied to any account.", placeholder="Why (e.g. not our customer: returned to bank)"), done)
@@ -275,8 +277,8 @@ class LockboxScreen(Screen):
         self.app.leave(self)
 
     # -- importing ---------------------------------------------------------------------
-    @on(Input.Submitted, "#path")
-    def path_submitted(self, event: Input.Submitted) -> None:
+    @on(LineInput.Submitted, "#path")
+    def path_submitted(self, event: LineInput.Submitted) -> None:
         text = event.value.strip()
         if not text:
             self.result("Type the path of the bank file", error=True)
@@ -300,7 +302,7 @@ class LockboxScreen(Screen):
 
     def _imported(self, r: ImportResult) -> None:
         self.result(import_summary(r))
-        self.query_one("#path", Input).value = ""
+        self.query_one("#path", LineInput).value = ""
         self.load()
         if r.exception_count:
             self.query_one(DataTable).focus()

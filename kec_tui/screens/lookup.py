@@ -1,17 +1,16 @@
 """Account lookup: one box, results as you type, arrows and Enter open one."""
 from __future__ import annotations
 
-import os
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import db
 from kec_tui.keymap import bind
 from kec_tui.services import accounts
+from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.tables import fill_width
 
 PAGE = 30
@@ -42,7 +41,8 @@ class LookupScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
-            yield Input(placeholder="Account no., name, phone, e-mail, address or meter no.", id="search")
+            yield LineInput(placeholder="Account no., name, phone, e-mail, address or meter no.", id="search",
+                            max_length=10_000)
             yield Static("", id="message")
             yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -54,9 +54,6 @@ class LookupScreen(Screen):
         table.add_column("Service address", width=20, key="address")
         table.add_column("Status", width=6, key="status")
         table.add_column("Found by", width=8, key="matched")
-        if os.environ.get("KEC_TUI_REMOTE"):
-            # Over SSH a blinking cursor alone costs ~1.7 KB/s per idle session.
-            self.query_one("#search", Input).cursor_blink = False
         self.focus_search()
         self.message(accounts.lookup("").message)
         self.call_after_refresh(self.app.release_input)
@@ -68,13 +65,13 @@ class LookupScreen(Screen):
         fill_width(self.query_one(DataTable), "address", self.size.width, minimum=10, ids=("number",))
 
     def focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.query_one("#search", LineInput).focus()
 
     def message(self, text: str) -> None:
         self.query_one("#message", Static).update(text)
 
-    @on(Input.Changed, "#search")
-    def search_changed(self, event: Input.Changed) -> None:
+    @on(LineInput.Changed, "#search")
+    def search_changed(self, event: LineInput.Changed) -> None:
         self._query = event.value
         self.run_search(event.value)
 
@@ -103,8 +100,8 @@ class LookupScreen(Screen):
             text += f" (searched the first {accounts.MAX_QUERY} of {len(query):,} characters)"
         self.message(text)
 
-    @on(Input.Submitted, "#search")
-    def search_submitted(self, event: Input.Submitted) -> None:
+    @on(LineInput.Submitted, "#search")
+    def search_submitted(self, event: LineInput.Submitted) -> None:
         # Decide on the text as typed, not on a result still in flight.
         result = accounts.lookup(event.value, limit=PAGE)
         self._query = event.value

@@ -589,6 +589,8 @@ class NewMembershipScreen(Screen):
     def _check_supervisor(self, value: str, record: Record) -> str | None:
         who = passwords.check_login(record["sup_user"], value)
         self.supervisor = None
+        if who is None or not who.can("bad_debt.override"):
+            self.form.set_value("sup_password", "")   # a refused password is keyed again whole
         if who is None:
             return ("Supervisor sign-in refused: check the name and password (no password set? the supervisor "
                     "can open the account signed in as themselves)")

@@ -2,6 +2,7 @@ from textual.widgets import DataTable, Sparkline, Static, TabbedContent
 
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.note import NoteScreen
+from kec_tui.widgets.line_input import LineInput
 from tests.screens.conftest import settle
 
 
@@ -39,7 +40,7 @@ async def test_tabs_and_note(app, coop):
         await pilot.press("f7")
         assert isinstance(app.screen, NoteScreen)
         await pilot.press("ctrl+s")
-        assert "needs some text" in str(app.screen.query_one("#error", Static).render())
+        assert "needs some text" in app.screen.query_one(LineInput).error
         await pilot.press(*"Called about the high bill", "ctrl+s")
         await settle(pilot)
         assert app.screen is screen

@@ -10,9 +10,11 @@ from textual.widgets import DataTable, Input
 
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.screens.batch_entry import BatchEntryScreen, FindScreen, LineEditScreen, ReasonScreen
+from kec_tui.screens.batch_entry import BatchEntryScreen, LineEditScreen
 from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import audit, batches, operators
+from kec_tui.widgets.line_input import LineInput
+from kec_tui.widgets.prompt import PromptScreen
 from tests import factories
 from tests.support.batch import accounts, db_lines, entry_screen, expand, make_app, open_batch, press
 from tests.support.keys import key_event
@@ -240,9 +242,9 @@ async def test_cash_only_overpayment_and_closed_account(msr, tmp_path, sqlite_db
         await press(pilot, "\r\r")
         assert form.held and form.error.startswith("Closed account!")
         await press(pilot, "f8")  # a closed account asks why (unapplied cash)
-        assert isinstance(app.screen, ReasonScreen)
+        assert isinstance(app.screen, PromptScreen)
         await press(pilot, "enter")
-        assert "reason is required" in text_of(app.screen, "#error")
+        assert "reason is required" in app.screen.query_one(LineInput).error
         await press(pilot, "moved: refund to new address", "enter")
         assert isinstance(app.screen, BatchEntryScreen)
         lines = batches.lines(b.id)
@@ -276,13 +278,13 @@ async def test_edit_void_and_find_lines(msr, accts, tmp_path, sqlite_db):
         assert ("batch_line.update", "amount", "40.00") in changes
         # void line 1 with a reason
         await press(pilot, "up", "f9")
-        assert isinstance(app.screen, ReasonScreen)
+        assert isinstance(app.screen, PromptScreen)
         await press(pilot, "stub keyed twice", "enter")
         assert [ln.status for ln in batches.lines(b.id)] == ["void", "active", "active"]
         assert "Keyed 2 / 3" in text_of(screen, "#totals") and "1 void" in text_of(screen, "#totals")
         # find by amount, by account, by #line
         await press(pilot, "f7")
-        assert isinstance(app.screen, FindScreen)
+        assert isinstance(app.screen, PromptScreen)
         await press(pilot, "30.00", "enter")
         assert table.cursor_row == 2 and "1 found: line 3" in text_of(screen, "#message")
         for query, row in ((n[1], 1), ("#1", 0)):
@@ -363,7 +365,7 @@ async def test_post_refused_empty_and_out_of_balance_then_supervisor_accepts(msr
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await entry_screen(pilot, b.id)
         await press(pilot, "f10")
-        assert isinstance(app.screen, ReasonScreen)
+        assert isinstance(app.screen, PromptScreen)
         await press(pilot, "one stub went back to the member", "enter")
         assert isinstance(app.screen, MessageScreen)
         posted = batches.get_batch(b.id)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from kec_tui import cli
-from kec_tui.screens.batch_entry import ReasonScreen
 from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.screens.lockbox import ApplyExceptionScreen, LockboxScreen
 from kec_tui.services import batches, lockbox, operators
+from kec_tui.widgets.line_input import LineInput
+from kec_tui.widgets.prompt import PromptScreen
 from tests import factories
 from tests.support.batch import make_app, press
 
@@ -100,13 +101,13 @@ async def test_refused_files_and_returning_an_exception(msr, accts, tmp_path, sq
         await press(pilot, str(good), "enter")
         await press(pilot, "enter")
         await press(pilot, "f9")
-        assert isinstance(app.screen, ReasonScreen)
+        assert isinstance(app.screen, PromptScreen)
         await press(pilot, "not our member: back to the bank", "enter")
         assert lockbox.list_exceptions("returned")[0].resolution == "not our member: back to the bank"
         assert screen.query_one(DataTable).row_count == 0
         await press(pilot, "f4")  # all, the returned one too
         assert screen.query_one(DataTable).row_count == 1
-        assert not any(isinstance(w, Input) and w.has_focus for w in screen.query(Input))
+        assert not any(w.has_focus for w in screen.query(LineInput))
 
 
 def test_cli_import_payments(msr, accts, tmp_path, sqlite_db, capsys, monkeypatch):

@@ -14,7 +14,7 @@ from kec_tui.screens.batch_entry import BatchEntryScreen, ReasonScreen
 from kec_tui.screens.dialogs import AskScreen, ConfirmScreen, MessageScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
-from tests.screens.test_batch_support import open_batch, press
+from tests.support.batch import open_batch, press
 
 # A key named in the help's text: a function key, a chord, or Esc.
 KEY_IN_TEXT = re.compile(r"(?<![\w+])(?:(?:Ctrl|Shift|Alt)\+(?:F\d{1,2}|\w)|F\d{1,2}|Esc)(?![\w+])")

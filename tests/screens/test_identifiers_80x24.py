@@ -14,8 +14,8 @@ from textual.widgets import DataTable
 from kec_tui import db
 from kec_tui.services import batches, orders
 from tests import factories
-from tests.screens.test_batch_support import open_batch, press
 from tests.screens.test_snapshots import no_blink
+from tests.support.batch import open_batch, press
 
 LONG_REF = "FROM 1156437"
 CHECK_NO = "100200300400"

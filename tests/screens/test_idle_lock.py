@@ -1,12 +1,11 @@
 import time
 
-from textual.widgets import Input, Static
-
 from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.screens.contacts import ContactScreen, EditForm
 from kec_tui.screens.lock import LockScreen
 from kec_tui.services import passwords
+from kec_tui.widgets.line_input import LineInput
 from tests.screens.conftest import settle
 
 
@@ -28,13 +27,13 @@ async def test_lock_keeps_unsaved_keys_and_needs_the_password(coop, msr_op, sqli
         go_idle(app)
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
-        secret = app.screen.query_one(Input)
+        secret = app.screen.query_one(LineInput)
         assert secret.password                                # typed characters are not shown
         await pilot.press("f2", "f3", "ctrl+p")               # global keys do nothing while locked
         assert isinstance(app.screen, LockScreen)
         await pilot.press(*"wrong", "enter")
         await settle(pilot)
-        assert "Not recognized" in str(app.screen.query_one("#error", Static).render())
+        assert "Not recognized" in secret.error and secret.value == ""
         await pilot.press(*"correct horse battery", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ContactScreen)
@@ -50,7 +49,7 @@ async def test_without_a_password_the_operator_name_unlocks(coop, msr_op, sqlite
     async with app.run_test(size=(80, 24)) as pilot:
         go_idle(app)
         await settle(pilot)
-        assert isinstance(app.screen, LockScreen) and not app.screen.query_one(Input).password
+        assert isinstance(app.screen, LockScreen) and not app.screen.query_one(LineInput).password
         await pilot.press(*"msr1", "enter")
         await settle(pilot)
         assert not isinstance(app.screen, LockScreen)

@@ -1,9 +1,10 @@
 from textual import events
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.screens.lookup import LookupScreen
+from kec_tui.widgets.line_input import LineInput
 from tests.screens.conftest import settle
 
 
@@ -40,7 +41,7 @@ async def test_account_number_typed_ahead_with_enter_opens_it(app, coop):
     """Enter decides on the text as typed, even before the as-you-type search answers."""
     async with app.run_test(size=(80, 24)) as pilot:
         for ch in str(coop["ada"].number):
-            app.screen.query_one(Input).insert_text_at_cursor(ch)
+            app.screen.query_one(LineInput).value += ch   # set, not keyed: no search has answered
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.account_id == coop["ada"].id
@@ -54,8 +55,8 @@ async def test_wrong_check_digit_and_unknown_are_explained(app, coop):
         await settle(pilot)
         assert isinstance(app.screen, LookupScreen)
         assert "check digit" in message(app)
-        assert app.screen.query_one(Input).value == bad   # nothing typed is lost
-        search = app.screen.query_one(Input)
+        assert app.screen.query_one(LineInput).value == bad   # nothing typed is lost
+        search = app.screen.query_one(LineInput)
         search.value = ""
         await pilot.press("enter")
         await settle(pilot)
@@ -64,7 +65,7 @@ async def test_wrong_check_digit_and_unknown_are_explained(app, coop):
 
 async def test_metacharacters_and_long_paste(app, coop):
     async with app.run_test(size=(80, 24)) as pilot:
-        search = app.screen.query_one(Input)
+        search = app.screen.query_one(LineInput)
         for q in ['"smi*', "NEAR(smith", "smith AND NOT jones", "(-"]:
             search.value = q
             await settle(pilot)
@@ -72,7 +73,7 @@ async def test_metacharacters_and_long_paste(app, coop):
             await settle(pilot)
             if isinstance(app.screen, AccountScreen):
                 await pilot.press("escape")
-        search = app.screen.query_one(Input)
+        search = app.screen.query_one(LineInput)
         search.value = ""
         search.post_message(events.Paste("x" * 10_000))
         await settle(pilot)
@@ -90,4 +91,4 @@ async def test_f1_help_lists_keys_and_f2_returns_to_lookup(app, coop):
         assert isinstance(app.screen, AccountScreen)
         await pilot.press("f2")
         assert isinstance(app.screen, LookupScreen)
-        assert app.screen.query_one(Input).has_focus
+        assert app.screen.query_one(LineInput).has_focus

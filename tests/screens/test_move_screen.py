@@ -13,6 +13,7 @@ from kec_tui.screens.move import CloseScreen, MoveScreen
 from kec_tui.services import accounts, memberships as ms, orders
 from tests.screens.conftest import settle
 from tests.support.keys import burst
+from tests.support.orders import highlight, notices
 
 
 @pytest.fixture
@@ -212,7 +213,6 @@ async def test_a_date_past_or_too_far_is_refused_and_the_keys_behind_it_write_no
 async def test_completing_the_final_read_of_a_move_set_ahead_moves_the_service(app, coop, pine, msr_op):
     from kec_tui.screens.orders import CompleteOrderScreen, OrderQueueScreen
     from kec_tui.services import moves
-    from tests.screens.test_orders_screen import highlight, notices
 
     smith = coop["smith"]
     s = moves.transfer_service(msr_op, smith.id, pine.id, on=dt.date.today() + dt.timedelta(days=1))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from kec_tui.screens.orders import KIND_OF, NewOrderScreen
-from tests.screens.test_batch_support import press
+from tests.support.batch import press
 
 
 async def test_the_type_field_shows_its_choices(app, coop):

@@ -14,6 +14,7 @@ from kec_tui.services import operators, orders
 from kec_tui.widgets.entry_form import EditForm
 from tests.screens.conftest import settle
 from tests.support.keys import burst
+from tests.support.orders import highlight, notices, table_orders
 
 
 @pytest.fixture
@@ -30,24 +31,11 @@ def queue(coop, msr_op):
     }
 
 
-def table_orders(app) -> list[str]:
-    t = app.screen.query_one("#queue", DataTable)
-    return [str(t.get_row_at(i)[0]) for i in range(t.row_count)]
-
-
 async def open_queue(pilot):
     await pilot.press("f4")
     await settle(pilot)
     assert isinstance(pilot.app.screen, OrderQueueScreen)
     return pilot.app.screen.query_one(EditForm)
-
-
-def highlight(app, order_no: int) -> None:
-    app.screen.query_one("#queue", DataTable).move_cursor(row=table_orders(app).index(str(order_no)))
-
-
-def notices(app) -> str:
-    return " | ".join(n.message for n in app._notifications)
 
 
 async def test_queue_filters_by_type_status_and_due_date(app, queue):

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from kec_tui import db, money
 from kec_tui.app import KecApp
@@ -18,6 +18,7 @@ from kec_tui.screens.lookup import LookupScreen
 from kec_tui.services import operators
 from kec_tui.training import MARKER, NotPractice, build_practice, open_practice, trainee_operator, walkthroughs
 from kec_tui.training.panel import TrainingMenu, TrainingPanel
+from kec_tui.widgets.line_input import LineInput
 from tests.support.keys import send_burst, settle
 
 SMALL = {"accounts": 150, "months": 3}
@@ -238,7 +239,7 @@ async def test_panel_takes_no_focus_and_no_keys(practice, tmp_path):
         await settle(pilot)
         panel = app.screen.query_one(TrainingPanel)
         assert not panel.can_focus and panel not in app.screen.focus_chain
-        search = app.screen.query_one("#search", Input)
+        search = app.screen.query_one("#search", LineInput)
         assert app.focused is search
         typed = "smith 88 w prairie ave 2086661234 jsmith@frontier"
         send_burst(app, list(typed))                    # every key queued before anything is awaited
@@ -268,7 +269,7 @@ async def test_ctrl_g_pages_and_folds_ctrl_l_lists(practice, tmp_path):
         await pilot.press("ctrl+g")
         await settle(pilot)
         assert not app.trainer.folded and "Do:" in panel_text(app)
-        assert app.screen.query_one("#search", Input).value == ""   # the guide keys never typed
+        assert app.screen.query_one("#search", LineInput).value == ""   # the guide keys never typed
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, TrainingMenu)
