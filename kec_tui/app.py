@@ -1,6 +1,7 @@
 """KecApp: the screens, the global keys, the keymap, the operator."""
 from __future__ import annotations
 
+import importlib
 import time
 from weakref import WeakSet
 
@@ -27,6 +28,28 @@ class InputBarrier(Message):
 
 MIN_COLUMNS = 80  # the screens are laid out for 80x24
 TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
+
+
+# Every screen by the name screens open it with (app.open / app.show / app.showing): "module:Class".
+SCREENS = {
+    "lookup": "kec_tui.screens.lookup:LookupScreen",
+    "account": "kec_tui.screens.account:AccountScreen",
+    "contacts": "kec_tui.screens.contacts:ContactScreen",
+    "note": "kec_tui.screens.note:NoteScreen",
+    "return_payment": "kec_tui.screens.returns:ReturnPaymentScreen",
+    "move": "kec_tui.screens.move:MoveScreen",
+    "close": "kec_tui.screens.move:CloseScreen",
+    "new_member": "kec_tui.screens.membership:NewMembershipScreen",
+    "orders": "kec_tui.screens.orders:OrderQueueScreen",
+    "new_order": "kec_tui.screens.orders:NewOrderScreen",
+    "batches": "kec_tui.screens.batches:BatchListScreen",
+    "batch_form": "kec_tui.screens.batches:BatchFormScreen",
+    "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
+    "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
+    "lock": "kec_tui.screens.lock:LockScreen",
+    "audit": "kec_tui.screens.audit:AuditScreen",
+    "help": "kec_tui.screens.help:HelpScreen",
+}
 
 
 class KecApp(App):
@@ -192,9 +215,7 @@ class KecApp(App):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """While locked only Quit works: no global key may reach the work underneath."""
-        from kec_tui.screens.lock import LockScreen
-
-        if isinstance(self.screen, LockScreen) and action != "quit":
+        if self.showing("lock") and action != "quit":
             return False
         if action == "training" and self.trainer is None:
             return False                          # not training: Ctrl+G / Ctrl+L stay ordinary keys
@@ -202,14 +223,12 @@ class KecApp(App):
 
     def lock_if_idle(self) -> None:
         """Lock the screen after settings.idle_lock_minutes without input (0 = never)."""
-        from kec_tui.screens.lock import LockScreen
-
         minutes = self.settings.idle_lock_minutes
         if self.last_input_at is None:
             self.last_input_at = time.monotonic()
         idle = time.monotonic() - self.last_input_at
-        if minutes and idle >= minutes * 60 and not any(isinstance(s, LockScreen) for s in self.screen_stack):
-            self.push_screen(LockScreen())
+        if minutes and idle >= minutes * 60 and not any(self.showing("lock", s) for s in self.screen_stack):
+            self.open("lock")
 
     def on_resize(self, event: events.Resize) -> None:
         self.say_if_too_narrow(event.size.width)
@@ -269,9 +288,7 @@ class KecApp(App):
         return LookupScreen()
 
     def open_account(self, account_id: int) -> None:
-        from kec_tui.screens.account import AccountScreen
-
-        self.push_screen(AccountScreen(account_id))
+        self.open("account", account_id)
 
     def action_lookup(self) -> None:
         from kec_tui.screens.lookup import LookupScreen
@@ -297,8 +314,26 @@ class KecApp(App):
         if self.screen is screen and len(self.screen_stack) > 1:
             self.pop_screen()
 
-    def show(self, screen_class: type) -> None:
-        """Back to a screen of this class if one is open underneath, else open one."""
+    # -- navigation: screens are leaves, so one screen opens another by name, here ------------------
+    def screen_class(self, name: str) -> type[Screen]:
+        """The screen class registered under `name` (SCREENS), imported on first use: the start
+        loads only the lookup."""
+        module, _, cls = SCREENS[name].partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def open(self, name: str, *args, callback=None, **kwargs) -> Screen:
+        """Push a new screen of the kind `name`, made with these arguments (`callback` gets its result)."""
+        screen = self.screen_class(name)(*args, **kwargs)
+        self.push_screen(screen, callback)
+        return screen
+
+    def showing(self, name: str, screen: Screen | None = None) -> bool:
+        """The screen on top (or `screen`) is of the kind `name`."""
+        return isinstance(screen if screen is not None else self.screen, self.screen_class(name))
+
+    def show(self, name: str) -> None:
+        """Back to a screen of the kind `name` if one is open underneath, else open one."""
+        screen_class = self.screen_class(name)
         for index, screen in enumerate(self.screen_stack):
             if isinstance(screen, screen_class):
                 while len(self.screen_stack) > index + 1:
@@ -306,15 +341,17 @@ class KecApp(App):
                 return
         self.push_screen(screen_class())
 
-    def action_batches(self) -> None:
-        from kec_tui.screens.batches import BatchListScreen
+    def open_batch(self, batch_id: int) -> None:
+        """The batch's entry screen, over the batch list (which is opened first when it is not open)."""
+        if not any(self.showing("batches", s) for s in self.screen_stack):
+            self.show("batches")
+        self.open("batch_entry", batch_id)
 
-        self.show(BatchListScreen)
+    def action_batches(self) -> None:
+        self.show("batches")
 
     def action_orders(self) -> None:
-        from kec_tui.screens.orders import OrderQueueScreen
-
-        self.show(OrderQueueScreen)
+        self.show("orders")
 
     def action_new_member(self) -> None:
         from kec_tui.screens.membership import NewMembershipScreen

@@ -71,10 +71,15 @@ def key_display(key: str) -> str:
                     else _NAMES.get(part, part.capitalize()) for part in key.split("+"))
 
 
+def keys_of(binding_id: str) -> tuple[str, ...]:
+    """The keys of a binding id in the running app's keymap."""
+    keys = (_active or _DEFAULTS).get(binding_id) or _DEFAULTS[binding_id]
+    return tuple(keys.split(","))
+
+
 def keys_text(binding_id: str) -> str:
     """The keys of a binding id as the operator sees them ("F10/Ctrl+S"): for any text naming a key."""
-    keys = (_active or _DEFAULTS).get(binding_id) or _DEFAULTS[binding_id]
-    return "/".join(key_display(k) for k in keys.split(","))
+    return "/".join(key_display(k) for k in keys_of(binding_id))
 
 
 def bind(binding_id: str, action: str, description: str, *, show: bool = True, priority: bool = False) -> Binding:

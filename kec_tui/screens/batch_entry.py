@@ -49,12 +49,11 @@ from kec_tui import db, money
 from kec_tui.checkdigit import ScanLayout
 from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import batches, reports
 from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import ConfirmScreen, Dialog, MessageScreen
 from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
 from kec_tui.widgets.prompt import PromptScreen, reason_prompt

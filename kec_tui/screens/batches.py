@@ -17,7 +17,7 @@ from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import event_clock
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.payment_form import PaymentForm
 from kec_tui.widgets.prompt import reason_prompt

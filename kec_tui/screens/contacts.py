@@ -13,7 +13,7 @@ from kec_tui.keymap import bind, keys_text
 from kec_tui.services import contacts
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EditForm, FieldSpec, Record, SubmitResult
 
 

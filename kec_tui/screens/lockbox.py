@@ -13,11 +13,10 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from kec_tui import db, money
 from kec_tui.keymap import bind, keys_text
 from kec_tui.screens.batch_entry import accept_warnings, account_info_line
-from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog, MessageScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.payment_form import PaymentForm, warning_message

@@ -34,11 +34,11 @@ from textual.widgets import Footer, Header, Static
 from kec_tui import db
 from kec_tui.keymap import bind
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.textual_internals import app_keymap, node_bindings
+from kec_tui.widgets.dialogs import AskScreen, ResultScreen
 from kec_tui.widgets.entry_form import SUBMIT, EditForm, FieldSpec, Record, SubmitResult, parse_date
 
 NEW = "new"

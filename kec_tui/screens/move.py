@@ -22,7 +22,6 @@ from textual.widgets import Footer, Header, Static
 from kec_tui import db
 from kec_tui.keymap import keys_text
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.dialogs import AskScreen, ResultScreen
 from kec_tui.screens.membership import (
     LOCATION_HINT,
     NEW,
@@ -40,6 +39,7 @@ from kec_tui.screens.orders import LastRead, last_read
 from kec_tui.services import accounts, contacts, fees, memberships as ms, moves, orders
 from kec_tui.services.accounts import AccountView
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialogs import AskScreen, ResultScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
 
 

@@ -9,7 +9,7 @@ from textual.widgets import Label
 from kec_tui.keymap import bind, keys_text
 from kec_tui.services import accounts
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.line_input import LineInput
 
 MAX_NOTE = 2000

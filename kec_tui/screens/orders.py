@@ -21,7 +21,7 @@ from kec_tui.screens.membership import StepForm, next_business_day, not_past, re
 from kec_tui.services import accounts, fees, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.tables import fill_width
 

@@ -13,11 +13,10 @@ from textual.widgets.option_list import Option
 
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import returns
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.returns import RETURN_CODES, ReturnResult
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import ConfirmScreen, Dialog, MessageScreen
 
 
 def consequence_text(account_id: int, amount_cents: int, fee_cents: int, when: dt.date) -> Text:

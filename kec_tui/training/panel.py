@@ -22,7 +22,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kec_tui.keymap import bind
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 
 TALL = 30            # terminal lines from which the panel shows more text
 SHORT_BODY = 2       # text lines of the panel below TALL (the band is then 4 lines)
@@ -174,10 +174,9 @@ class TrainingPanel(Widget, can_focus=False, can_focus_children=False):
 def wants_panel(screen) -> bool:
     """Our work screens and their dialogs; not the lock screen, the list of walkthroughs or
     Textual's own screens (the command palette)."""
-    from kec_tui.screens.lock import LockScreen
-
     module = type(screen).__module__
-    return module.startswith("kec_tui.") and not isinstance(screen, (LockScreen, TrainingMenu))
+    return (module.startswith("kec_tui.") and not isinstance(screen, TrainingMenu)
+            and not screen.app.showing("lock", screen))
 
 
 def ensure_panel(screen) -> None:

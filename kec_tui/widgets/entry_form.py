@@ -44,7 +44,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widget import Widget
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, key_display, keys_of, keys_text
 from kec_tui.textual_internals import app_keymap, escape_then_key, key_name, node_bindings
 
 Record = dict[str, str]
@@ -460,8 +460,7 @@ class EntryForm(Widget, can_focus=True):
 
     def _reset_key(self) -> str:
         keys = [key for key, action in self._key_actions().items() if action == "clear_record"]
-        key = keys[0] if keys else "escape"
-        return {"escape": "Esc"}.get(key, key.capitalize())
+        return key_display(keys[0]) if keys else keys_text("entry_form.clear_record")
 
     # ------------------------------------------------------------------
     # Keys
@@ -518,6 +517,8 @@ class EntryForm(Widget, can_focus=True):
     def _press(self, key: str, character: str | None) -> bool:
         """Handle one key of the form; False: the key is not the form's."""
         action = self._key_actions().get(key)
+        if self.locked and action is None and key in keys_of("entry_form.clear_record"):
+            action = "clear_record"  # Reset works on every form, also one that leaves Esc to its screen
         # A subclass binding to another namespace ("app.quit") is left to Textual.
         method = getattr(self, f"action_{action}", None) if action else None
         printable = character is not None and character.isprintable()

@@ -198,7 +198,8 @@ class LineInput(EntryForm, inherit_bindings=False):
             if self.has_focus:
                 at = pos - self._scroll
                 line.stylize(style("entry-form--cursor"), at, at + 1)
-        if not self.error:
+        message = self.error_text       # while locked: the keys held and how to go on
+        if not message:
             return line
-        error = Text(self.error, style=style("entry-form--error"), end="")
+        error = Text(message, style=style("entry-form--error"), end="")
         return Text("\n", end="").join([line, error])

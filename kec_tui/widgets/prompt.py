@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, Static
 
 from kec_tui.keymap import bind, keys_text
-from kec_tui.widgets.dialog import Dialog
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.line_input import LineInput
 
 

@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Input
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
 from kec_tui.screens.batch_entry import BatchEntryScreen, LineEditScreen
-from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.services import audit, batches, operators
+from kec_tui.widgets.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.prompt import PromptScreen
 from tests import factories

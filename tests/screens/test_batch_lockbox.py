@@ -5,9 +5,9 @@ import pytest
 from textual.widgets import DataTable
 
 from kec_tui import cli
-from kec_tui.screens.dialogs import MessageScreen
 from kec_tui.screens.lockbox import ApplyExceptionScreen, LockboxScreen
 from kec_tui.services import batches, lockbox, operators
+from kec_tui.widgets.dialogs import MessageScreen
 from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.prompt import PromptScreen
 from tests import factories

@@ -6,9 +6,9 @@ from textual.widgets import DataTable, OptionList
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.screens.returns import ReturnPaymentScreen
 from kec_tui.services import operators
+from kec_tui.widgets.dialogs import ConfirmScreen, MessageScreen
 from tests import factories
 from tests.support.batch import make_app, press
 

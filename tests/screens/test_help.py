@@ -10,10 +10,10 @@ from kec_tui import db
 from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
-from kec_tui.screens.batch_entry import BatchEntryScreen, ReasonScreen
-from kec_tui.screens.dialogs import AskScreen, ConfirmScreen, MessageScreen
+from kec_tui.screens.batch_entry import BatchEntryScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
+from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
 from tests.support.batch import open_batch, press
 
 # A key named in the help's text: a function key, a chord, or Esc.
@@ -34,8 +34,7 @@ def setup(coop, boss, tmp_path, sqlite_db):
     bank = tmp_path / "lockbox.csv"                     # one payment for no account: an exception to work
     bank.write_text("Account,Amount,Check Number,Payment Date,Payer Name\n999999,12.00,799,2025-10-01,Ada L\n")
     lockbox.import_file(boss, bank)
-    app = KecApp(Settings(db=sqlite_db, theme="textual-dark",
-                          extra={"reports_dir": str(tmp_path / "reports")}), boss)
+    app = KecApp(Settings(db=sqlite_db, theme="textual-dark", reports_dir=str(tmp_path / "reports")), boss)
     return app, coop, b, order
 
 
@@ -86,7 +85,7 @@ SCREENS = {
     "BatchFormScreen": lambda p, c, b, o: press(p, "f3", "f5"),
     "LockboxScreen": lambda p, c, b, o: press(p, "f3", "f7"),
     "BatchEntryScreen": lambda p, c, b, o: entry(p, b),
-    "FindScreen": lambda p, c, b, o: entry(p, b, "f7"),
+    "PromptScreen": lambda p, c, b, o: entry(p, b, "f7"),      # Find (a reason is the same dialog)
     "LineEditScreen": lambda p, c, b, o: entry(p, b, "f6", "enter"),
     "OrderQueueScreen": lambda p, c, b, o: press(p, "f4"),
     "CompleteOrderScreen": lambda p, c, b, o: queue(p, o, "f7"),
@@ -97,7 +96,6 @@ SCREENS = {
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
-    "ReasonScreen": lambda p, c, b, o: push(p, ReasonScreen("Why?", "Say why.")),
 }
 
 

@@ -34,7 +34,9 @@ async def test_lock_keeps_unsaved_keys_and_needs_the_password(coop, msr_op, sqli
         await pilot.press(*"wrong", "enter")
         await settle(pilot)
         assert "Not recognized" in secret.error and secret.value == ""
-        await pilot.press(*"correct horse battery", "enter")
+        await pilot.press("x")                                # typed after the refusal: held, not used
+        assert secret.value == "" and "1 key typed after it was not used" in secret.error_text
+        await pilot.press("escape", *"correct horse battery", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ContactScreen)
         assert form.values["phone_home"] == "20855512"        # the unsaved keys are still there

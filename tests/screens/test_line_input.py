@@ -119,13 +119,14 @@ async def test_refused_unlock_clears_the_password_and_keys_behind_it_are_no_part
         await press(pilot, "wrong", "enter")
         secret = box(app)
         assert "Not recognized (1)" in secret.error and secret.value == ""
-        # Keys typed ahead of the refusal are never part of the refused try (the entry form's
-        # error path holds them); nothing of it is drawn but asterisks.
+        # Keys typed after the refusal are held and counted, never a second try nor part of one
+        # (the error locks the box); nothing of them is drawn.
         await press(pilot, "bad", "enter", "abc")
-        assert isinstance(app.screen, LockScreen) and app.screen.failures == 2
-        assert not secret.value.startswith("bad")
+        assert isinstance(app.screen, LockScreen) and app.screen.failures == 1
+        assert secret.value == "" and secret.held_keys == 7
+        assert "7 keys typed after it were not used. Esc to go on" in secret.error_text
         assert not any(word in str(secret.render()) for word in ("wrong", "bad", "abc"))
-        await press(pilot, "escape", "ctrl+e", "correct horse battery", "enter")
+        await press(pilot, "escape", "correct horse battery", "enter")
         assert isinstance(app.screen, LookupScreen)
 
 
@@ -156,11 +157,13 @@ async def test_password_max_length_changed_and_submitted():
         await press(pilot)
         field = app.query_one(LineInput)
         assert "Password" in str(field.render())
-        await press(pilot, "abcdef", "enter")
-        assert field.value == "abcd"
+        await press(pilot, "abcdef", "enter")               # "e" is beyond the full box: refused, locked
+        assert field.value == "abcd" and field.locked and field.held_keys == 2
         assert "abcd" not in str(field.render()) and "****" in str(field.render())
-        assert app.seen[-1] == ("submitted", "abcd")
         assert ("changed", "abcd") in app.seen and ("changed", "abcde") not in app.seen
+        assert not any(kind == "submitted" for kind, _ in app.seen)
+        await press(pilot, "escape", "abcd", "enter")       # Reset clears the refused box
+        assert app.seen[-1] == ("submitted", "abcd")
         field.value = "zz"                                  # from code: Changed too, cursor at the end
         await press(pilot, "y")
         assert field.value == "zzy" and app.seen[-1] == ("changed", "zzy")

@@ -1,4 +1,10 @@
-"""Small dialogs every workflow uses: a question, and a result to read."""
+"""Dialogs: the modal base every dialog uses (F1 still helps there), and the small dialogs every
+workflow uses: a question, and a result to read.
+
+A modal screen hides the app's keys (Textual stops the binding chain at it), so the app's
+Help key is bound again on Dialog under the same binding id: one keymap entry moves both. It is not
+a priority key, so F1 typed right behind the key that opened a dialog waits its turn.
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,10 +12,14 @@ from typing import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Label, Static
 
 from kec_tui.keymap import bind
-from kec_tui.widgets.dialog import Dialog
+
+
+class Dialog(ModalScreen[ScreenResultType]):
+    BINDINGS = [bind("app.help", "app.help", "Help", show=False)]
 
 
 class ConfirmScreen(Dialog[bool]):
