@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 def default_config_path() -> Path:
@@ -18,6 +19,14 @@ def default_config_path() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "kec-tui" / "config.toml"
+
+
+def redact(url: str) -> str:
+    """A database URL fit to print or log: its password (if any) as ***."""
+    p = urlparse(url)
+    if p.password:
+        return url.replace(f":{p.password}@", ":***@")
+    return url
 
 
 def default_data_dir() -> Path:

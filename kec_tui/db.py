@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlparse
 
 import peewee as pw
 
+from kec_tui.config import redact
+
 database = pw.DatabaseProxy()
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -527,13 +529,6 @@ def _create_sequences() -> None:
         first = max(_highest(n) + 1, n.start)
         database.execute_sql(f"CREATE SEQUENCE IF NOT EXISTS {n.sequence} START WITH {first} MINVALUE 1")
         _catch_up(n)
-
-
-def redact(url: str) -> str:
-    p = urlparse(url)
-    if p.password:
-        return url.replace(f":{p.password}@", ":***@")
-    return url
 
 
 def first_line(exc: BaseException) -> str:

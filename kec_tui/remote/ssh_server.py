@@ -44,7 +44,7 @@ from pathlib import Path
 
 import asyncssh
 
-from kec_tui.config import default_data_dir
+from kec_tui.config import default_data_dir, redact
 from kec_tui.services import operators, passwords
 
 log = logging.getLogger("kec_tui.ssh")
@@ -109,8 +109,6 @@ def key_file(keys_dir: Path, username: str) -> Path | None:
 
 
 def _secret_url(url: str) -> bool:
-    from kec_tui.db import redact
-
     return redact(url) != url
 
 
@@ -563,8 +561,6 @@ def serve(opts: Options) -> int:
 
 
 async def _serve(opts: Options) -> int:
-    from kec_tui import db
-
     try:
         acceptor, service, host_key = await start(opts)
     except (OSError, asyncssh.Error, ValueError) as exc:
@@ -572,7 +568,7 @@ async def _serve(opts: Options) -> int:
         return 2
     port = acceptor.sockets[0].getsockname()[1] if acceptor.sockets else opts.port
     print(f"kec-tui SSH server listening on {opts.host}:{port}", flush=True)
-    print(f"  database {db.redact(opts.db_url)}", flush=True)
+    print(f"  database {redact(opts.db_url)}", flush=True)
     print(f"  host key {host_key.get_fingerprint()} ({opts.host_key or default_host_key_path()})", flush=True)
     print(f"  operator keys in {service.keys_dir}/<username>.pub; passwords: kec-tui operator passwd NAME",
           flush=True)

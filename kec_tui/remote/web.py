@@ -25,7 +25,7 @@ from textual.widgets import Footer, Header, Static
 
 from kec_tui import app as kec_app_module
 from kec_tui.app import KecApp
-from kec_tui.config import Settings
+from kec_tui.config import Settings, redact
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
 
@@ -137,8 +137,6 @@ def served_command(settings: Settings, config_path: Path | None = None) -> str:
     """The shell command textual-serve runs for each browser session (and prints on start).
 
     A database URL with a password is not put in it: the sessions get it from KEC_TUI_DB."""
-    from kec_tui.db import redact
-
     parts = ["exec", sys.executable, "-m", "kec_tui"]  # exec: the session's parent is the server itself
     if redact(settings.db_url) == settings.db_url:
         parts += ["--db", settings.db_url]
