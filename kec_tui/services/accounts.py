@@ -204,6 +204,7 @@ def _closest_first(hits: list[Hit], typed: list[str]) -> list[Hit]:
 
 
 _EXACT_SQL: dict[type, str] = {}
+_PREPARED: set[tuple[int, int]] = set()
 
 
 def _exact_account(number: int) -> Hit | None:
@@ -214,6 +215,15 @@ def _exact_account(number: int) -> Hit | None:
     if sql is None:
         sql = _EXACT_SQL[engine] = (db.Account.select(*_HIT_COLUMNS).join(db.Member).switch(db.Account)
                                     .join(db.ServiceLocation).where(db.Account.number == 0)).sql()[0]
+    if db.is_postgres():
+        # Planning this three-table join costs PostgreSQL more than running it: plan it
+        # once per connection (a server session, told apart by its process id).
+        conn = db.database.connection()
+        session = (id(conn), conn.info.backend_pid)
+        if session not in _PREPARED:
+            db.database.execute_sql(f"PREPARE kec_exact_account (bigint) AS {sql.replace('%s', '$1')}")
+            _PREPARED.add(session)
+        sql = "EXECUTE kec_exact_account (%s)"
     row = db.database.execute_sql(sql, (number,)).fetchone()
     return _hit(row, str(number), si.ACCOUNT) if row else None
 
