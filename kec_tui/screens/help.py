@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from kec_tui.keymap import bind, key_display, keys_text
+from kec_tui.textual_internals import app_keymap, node_bindings
 
 BINDING_ID = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
 Keys = list[tuple[str, str]]
@@ -32,8 +33,8 @@ def live_keys(screen: Screen) -> tuple[Keys, Keys]:
     """
     app = screen.app
     active = screen.active_bindings              # keymap applied, check_action consulted
-    app_map = app._bindings.copy()
-    app_map.apply_keymap(app._keymap)
+    app_map = node_bindings(app).copy()
+    app_map.apply_keymap(app_keymap(app) or {})
     own: dict[tuple, list[str]] = {}
     general: dict[tuple, list[str]] = {}
 

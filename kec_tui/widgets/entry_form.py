@@ -44,7 +44,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widget import Widget
 
-from kec_tui.keymap import bind, key_display, keys_of, keys_text
+from kec_tui.keymap import bind, key_display, keys_for
 from kec_tui.textual_internals import app_keymap, escape_then_key, key_name, node_bindings
 
 Record = dict[str, str]
@@ -458,9 +458,15 @@ class EntryForm(Widget, can_focus=True):
         """Actions a subclass still runs while locked (the warning's accept key); Reset always runs."""
         return False
 
+    def _reset_keys(self) -> tuple[str, ...]:
+        """The keys of Reset (the clear binding) in the app's keymap: they reset every locked form,
+        also one whose own bindings leave that key to its screen (a LineInput in a dialog)."""
+        keymap = app_keymap(self.app) or {}
+        return tuple(keymap.get("entry_form.clear_record", keys_for("entry_form.clear_record")).split(","))
+
     def _reset_key(self) -> str:
         keys = [key for key, action in self._key_actions().items() if action == "clear_record"]
-        return key_display(keys[0]) if keys else keys_text("entry_form.clear_record")
+        return key_display(keys[0] if keys else self._reset_keys()[0])
 
     # ------------------------------------------------------------------
     # Keys
@@ -517,7 +523,7 @@ class EntryForm(Widget, can_focus=True):
     def _press(self, key: str, character: str | None) -> bool:
         """Handle one key of the form; False: the key is not the form's."""
         action = self._key_actions().get(key)
-        if self.locked and action is None and key in keys_of("entry_form.clear_record"):
+        if self.locked and action is None and key in self._reset_keys():
             action = "clear_record"  # Reset works on every form, also one that leaves Esc to its screen
         # A subclass binding to another namespace ("app.quit") is left to Textual.
         method = getattr(self, f"action_{action}", None) if action else None

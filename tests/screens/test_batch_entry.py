@@ -245,7 +245,7 @@ async def test_cash_only_overpayment_and_closed_account(msr, tmp_path, sqlite_db
         assert isinstance(app.screen, PromptScreen)
         await press(pilot, "enter")
         assert "reason is required" in app.screen.query_one(LineInput).error
-        await press(pilot, "moved: refund to new address", "enter")
+        await press(pilot, "escape", "moved: refund to new address", "enter")  # Reset, then the reason
         assert isinstance(app.screen, BatchEntryScreen)
         lines = batches.lines(b.id)
         assert [(ln.warnings_ack, ln.unapplied) for ln in lines] == [

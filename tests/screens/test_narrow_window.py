@@ -1,8 +1,8 @@
 """A window narrower than 80 columns (a phone held upright, a small terminal) is told so; keys still land."""
 from textual import events
-from textual.widgets import Input
 
 from kec_tui.app import TOO_NARROW
+from kec_tui.widgets.line_input import LineInput
 from tests.screens.conftest import settle
 
 
@@ -18,7 +18,7 @@ async def test_a_narrow_window_says_it_needs_80_columns_and_keys_still_land(app)
         for k in "smith john":                    # one burst, nothing awaited between keys
             app._driver.send_message(events.Key("space" if k == " " else k, k))
         await settle(pilot)
-        assert app.screen.query_one("#search", Input).value == "smith john"
+        assert app.screen.query_one("#search", LineInput).value == "smith john"
         await pilot.resize_terminal(80, 24)       # wide enough: the message goes
         await settle(pilot)
         assert toasts(app) == []
