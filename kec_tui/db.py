@@ -469,11 +469,20 @@ class Adjustment(BaseModel):
     created_at = pw.DateTimeField(default=now)
 
 
+class StatementPreference(BaseModel):
+    """How an account gets its statement: paperless (e-mailed, marked in the print file) or on paper."""
+
+    account = pw.ForeignKeyField(Account, unique=True, backref="+")
+    paperless = pw.BooleanField(default=False)
+    email = pw.CharField(max_length=120, default="")
+    updated_at = pw.DateTimeField(default=now)
+
+
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 MODELS += [KeyStats]
-MODELS += [RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment]
+MODELS += [RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment, StatementPreference]
 
 
 def is_postgres() -> bool:
