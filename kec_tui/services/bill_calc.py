@@ -70,6 +70,11 @@ def _share(total: int, parts: list[int], whole: int) -> list[int]:
     return out
 
 
+def _line(code: str, description: str, quantity: str, rate: str, amount_cents: int) -> Line:
+    """A line as stored (descriptions to 120 characters, quantity and rate to 30)."""
+    return Line(code, description[:120], quantity[:30], rate[:30], amount_cents)
+
+
 def _rate(d: Decimal, unit: str) -> str:
     return f"${d}/{unit}"
 
@@ -105,10 +110,10 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
         when = f" ({a:%m/%d}-{b:%m/%d})" if split else ""
         share = f", {pdays} of {days} days" if split else (f", {days} days" if days < FULL_PERIOD_DAYS else "")
         if v.customer_charge:
-            lines.append(Line("customer", f"Service availability charge{when}", f"{month:.4f} mo" if month != 1 else "1 mo",
+            lines.append(_line("customer", f"Service availability charge{when}", f"{month:.4f} mo" if month != 1 else "1 mo",
                               _rate(v.customer_charge, "mo") + share, to_cents(v.customer_charge * month)))
         if v.lamp_charge:
-            lines.append(Line("lamp", f"Security light{'s' if lamps != 1 else ''}{when}", f"{lamps} lamp{'s' if lamps != 1 else ''}",
+            lines.append(_line("lamp", f"Security light{'s' if lamps != 1 else ''}{when}", f"{lamps} lamp{'s' if lamps != 1 else ''}",
                               _rate(v.lamp_charge, "lamp") + share, to_cents(v.lamp_charge * lamps * month)))
         blocks = v.energy.get(v.season(season_day), ())
         left, low = pkwh, 0
@@ -129,34 +134,34 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
             if qty or i == 0:
                 seasonal = v.energy.get("winter") != v.energy.get("summer")
                 season = f" ({v.season(season_day)})" if seasonal else ""
-                lines.append(Line("energy", f"{label}{season}{when}", f"{qty:,} kWh", _rate(blk.rate, "kWh"),
+                lines.append(_line("energy", f"{label}{season}{when}", f"{qty:,} kWh", _rate(blk.rate, "kWh"),
                                   to_cents(blk.rate * qty)))
         if v.demand and demand_kw is not None and demand_kw > v.demand.threshold_kw:
             over = demand_kw - v.demand.threshold_kw
             part = Decimal(pdays) / days
             desc = f"Demand, {demand_kw} kW" + (f" over {v.demand.threshold_kw} kW" if v.demand.threshold_kw else "")
-            lines.append(Line("demand", desc + when, f"{over} kW", _rate(v.demand.rate, "kW") + share,
+            lines.append(_line("demand", desc + when, f"{over} kW", _rate(v.demand.rate, "kW") + share,
                               to_cents(over * v.demand.rate * part)))
         if v.pca_per_kwh and pkwh:
-            lines.append(Line("pca", f"Power cost adjustment{when}", f"{pkwh:,} kWh", _rate(v.pca_per_kwh, "kWh"),
+            lines.append(_line("pca", f"Power cost adjustment{when}", f"{pkwh:,} kWh", _rate(v.pca_per_kwh, "kWh"),
                               to_cents(v.pca_per_kwh * pkwh)))
         minimum += v.minimum_charge * month
     subtotal = sum(line.amount_cents for line in lines)
     min_cents = to_cents(minimum)
     if subtotal < min_cents:
-        lines.append(Line("minimum", "Minimum bill adjustment", "", f"minimum ${Decimal(min_cents) / 100:.2f}",
+        lines.append(_line("minimum", "Minimum bill adjustment", "", f"minimum ${Decimal(min_cents) / 100:.2f}",
                           min_cents - subtotal))
     for (v, a, b), prev in zip(parts, reverse_parts):
         if prev and v.net_metering_credit_per_kwh:
             when = f" ({a:%m/%d}-{b:%m/%d})" if split else ""
-            lines.append(Line("netmeter", f"Net metering credit, {prev:,} kWh to the grid{when}", f"{prev:,} kWh",
+            lines.append(_line("netmeter", f"Net metering credit, {prev:,} kWh to the grid{when}", f"{prev:,} kWh",
                               _rate(v.net_metering_credit_per_kwh, "kWh"),
                               -to_cents(v.net_metering_credit_per_kwh * prev)))
     last = parts[-1][0]
     pct = last.fee_percent(city)
     base = sum(line.amount_cents for line in lines)
     if pct and base > 0:
-        lines.append(Line("fee", f"{city.strip()} franchise fee", f"${Decimal(base) / 100:.2f}", f"{pct}%",
+        lines.append(_line("fee", f"{city.strip()} franchise fee", f"${Decimal(base) / 100:.2f}", f"{pct}%",
                           to_cents(Decimal(base) / 100 * pct / 100)))
     return BillCalc(last.code, start, end, days, kwh, tuple(lines))
 

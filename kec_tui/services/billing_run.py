@@ -157,6 +157,35 @@ def bill_date_of(cycle: int, period: str, settings: RunSettings | None = None) -
 
 # ---- planning the bills (preview and commit share this) -----------------------------------------------
 
+def _rows(query) -> list[tuple]:
+    """A query's raw rows (no per-value conversion: the run reads tens of thousands)."""
+    sql, params = query.sql()
+    return db.database.execute_sql(sql, params).fetchall()
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# Bills computed, by everything they depend on: a commit in the process that previewed
+# finds them here. Dropped when the rate versions are reloaded.
+_calcs: dict[tuple, bill_calc.BillCalc] = {}
+_calcs_for: list = [None]
+
+
+def _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse, city) -> bill_calc.BillCalc:
+    if _calcs_for[0] is not by_code or len(_calcs) > 500_000:
+        _calcs.clear()
+        _calcs_for[0] = by_code
+    fee_city = city if vs[-1].fee_percent(city) else ""
+    key = (code, start, end, kwh, demand_kw, reverse, fee_city)
+    calc = _calcs.get(key)
+    if calc is None:
+        calc = _calcs[key] = bill_calc.calculate(vs, start, end, kwh, demand_kw=demand_kw, reverse_kwh=reverse,
+                                                 city=fee_city)
+    return calc
+
+
 def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSettings | None = None,
          ) -> tuple[list[PlannedBill], list[tuple[int, str]]]:
     """The bills of the cycle for the period, computed from the readings and the rates;
@@ -172,40 +201,41 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
         for k in vs[-1].classes:
             class_code[k] = code
     cyc = (A.select(A.id).where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date))
-    accounts = list(A.select(A.id, A.number, A.rate_class, A.status, A.opened, A.meter, M.first_name, M.last_name,
-                             S.city, db.Meter.multiplier)
-                    .join(M, on=(A.member == M.id)).switch(A).join(S, on=(A.location == S.id))
-                    .switch(A).join(db.Meter, JOIN.LEFT_OUTER, on=(A.meter == db.Meter.id))
-                    .where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
-                    .order_by(A.id).tuples())
+    accounts = _rows(A.select(A.id, A.number, A.rate_class, A.status, A.opened, A.meter, M.first_name, M.last_name,
+                              S.city, db.Meter.multiplier)
+                     .join(M, on=(A.member == M.id)).switch(A).join(S, on=(A.location == S.id))
+                     .switch(A).join(db.Meter, JOIN.LEFT_OUTER, on=(A.meter == db.Meter.id))
+                     .where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
+                     .order_by(A.id))
     done: set[int] = set()
     if run_id is not None:
-        done = {a for (a,) in db.Bill.select(db.Bill.account).where(db.Bill.run == run_id).tuples()}
-    last_bill = dict(L.select(L.account, fn.MAX(L.effective)).where(L.kind == "bill", L.account.in_(cyc))
-                     .group_by(L.account).tuples())
+        done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
+    last_bill = {a: _day(d) for a, d in _rows(L.select(L.account, fn.MAX(L.effective))
+                                               .where(L.kind == "bill", L.account.in_(cyc)).group_by(L.account))}
     recent: dict[int, list[tuple]] = defaultdict(list)
-    for row in (R.select(R.account, R.id, R.read_date, R.reading, R.kwh, R.demand_kw, R.reverse_kwh, R.source, R.meter)
-                .where(R.account.in_(cyc), R.read_date > bill_date - dt.timedelta(days=3 * settings.read_window_days),
-                       R.read_date <= bill_date)
-                .order_by(R.account, R.read_date, R.id).tuples()):
-        recent[row[0]].append(row)
+    for row in _rows(R.select(R.account, R.id, R.read_date, R.reading, R.kwh, R.demand_kw, R.reverse_kwh, R.meter)
+                     .where(R.account.in_(cyc), R.read_date > bill_date - dt.timedelta(days=2 * settings.read_window_days),
+                            R.read_date <= bill_date)
+                     .order_by(R.account, R.read_date, R.id)):
+        recent[row[0]].append((row[0], row[1], _day(row[2]), *row[3:]))
     year_ago = bill_date - dt.timedelta(days=365)
-    hist_avg = {a: v for a, v in R.select(R.account, fn.AVG(R.kwh)).where(
+    hist_avg = dict(_rows(R.select(R.account, fn.AVG(R.kwh)).where(
         R.account.in_(cyc), R.read_date > year_ago, R.read_date <= window_start, R.source != "estimated")
-        .group_by(R.account).tuples()}
-    last_year = {a: v for a, v in R.select(R.account, fn.MAX(R.kwh)).where(
+        .group_by(R.account)))
+    last_year = dict(_rows(R.select(R.account, fn.MAX(R.kwh)).where(
         R.account.in_(cyc), R.read_date.between(year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15)),
-        R.source != "estimated").group_by(R.account).tuples()}
+        R.source != "estimated").group_by(R.account)))
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []
     versions_cache: dict[tuple, list] = {}
+    limit = settings.review_limit_cents
     for aid, number, rate_class, status, opened, meter_id, first, last, city, multiplier in accounts:
         if aid in done:
             continue
         billed_to = last_bill.get(aid)
-        rows = recent.get(aid, [])
+        rows = recent.get(aid, ())
         fresh = [r for r in rows if r[2] > window_start and (billed_to is None or r[2] > billed_to)
-                 and r[8] == meter_id]
+                 and r[7] == meter_id]
         exceptions: list[str] = []
         if status == "final" and not fresh:
             continue                        # closed out, nothing read since: its final bill is made
@@ -230,10 +260,10 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
             reading = None if prev_reading is None else prev_reading + kwh // max(multiplier or 1, 1)
             reading_id, demand, reverse, estimated = None, None, 0, True
             exceptions += ["no_reading", "estimated"]
-        first_bill = billed_to is None
         if start is None or start >= end:
+            opened = _day(opened)
             start = max(opened, end - dt.timedelta(days=30)) if opened < end else end - dt.timedelta(days=1)
-        kind = "final" if status == "final" else ("first" if first_bill else "regular")
+        kind = "final" if status == "final" else ("first" if billed_to is None else "regular")
         if kind != "regular":
             exceptions.append(kind)
         if not estimated:
@@ -251,9 +281,9 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
                 skipped.append((number, exc.message))
                 continue
         demand_kw = Decimal(str(demand)) if demand is not None else None
-        calc = bill_calc.calculate(vs, start, end, kwh, demand_kw=demand_kw, reverse_kwh=reverse or 0, city=city)
+        calc = _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse or 0, city)
         total = calc.total_cents
-        if total > settings.review_limit_cents:
+        if total > limit:
             exceptions.append("over_limit")
         planned.append(PlannedBill(aid, number, f"{first} {last}".strip(), city, code, kind, start, end,
                                    prev_reading, reading, reading_id, meter_id, multiplier or 1, kwh, demand_kw,
@@ -392,15 +422,19 @@ def _insert(model, fields, rows) -> None:
 
 
 def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[PlannedBill]) -> int:
-    """One transaction: the bills of these accounts not yet written in this run."""
+    """One transaction: the bills of these accounts (ascending ids) not yet written in this run.
+    Raw statements: a run writes hundreds of thousands of rows."""
     B, L, LE, R = db.Bill, db.BillLine, db.LedgerEntry, db.Reading
     BR = db.BillingRun
+    p = db.database.param
+    sql = db.database.execute_sql
     with db.write_txn():
         mine = db.locked(BR, run.id)
         if mine.claim != token or mine.status != "committing":
             raise RunBusy(f"Cycle {run.cycle} {run.period}: another session took the run over")
-        ids = [b.account_id for b in bills]
-        done = {a for (a,) in B.select(B.account).where(B.run == run.id, B.account.in_(ids)).tuples()}
+        low, high = bills[0].account_id, bills[-1].account_id
+        in_run = f'SELECT "account_id", "id" FROM "bill" WHERE "run_id" = {p} AND "account_id" BETWEEN {p} AND {p}'
+        done = {a for a, _ in sql(in_run, (run.id, low, high)).fetchall()}
         todo = [b for b in bills if b.account_id not in done]
         if not todo:
             return 0
@@ -417,26 +451,21 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
                 [(run.id, b.account_id, b.kind, run.bill_date, run.due_date, b.period_start, b.period_end, b.schedule,
                   b.kwh, str(b.demand_kw) if b.demand_kw is not None else None, b.reverse_kwh, b.prev_reading, b.reading,
                   reading_ids[b.account_id], b.estimated, b.total_cents, "billed", op.id, now, "") for b in todo])
-        bill_id = dict(B.select(B.account, B.id).where(B.run == run.id, B.account.in_([b.account_id for b in todo])).tuples())
-        refs = {}
-        rows = []
-        for b in todo:
-            ref = f"Bill {bill_id[b.account_id]}"
-            refs[ref] = bill_id[b.account_id]
-            est = " (estimated)" if b.estimated else ""
-            rows.append((b.account_id, now, run.bill_date, "bill", b.total_cents,
-                         f"Electric service {b.kwh:,} kWh{est}, cycle {run.cycle} {run.period}"[:120], ref,
-                         run.due_date, op.id))
+        bill_id = {a: i for a, i in sql(in_run, (run.id, low, high)).fetchall() if a not in done}
+        before = sql('SELECT MAX("id") FROM "ledger_entry"').fetchone()[0] or 0
+        what = f", cycle {run.cycle} {run.period}"
         _insert(LE, (LE.account, LE.posted_at, LE.effective, LE.kind, LE.amount_cents, LE.description, LE.reference,
-                     LE.due_date, LE.operator), rows)
-        entry_of = {refs[ref]: eid for eid, ref in LE.select(LE.id, LE.reference).where(
-            LE.account.in_([b.account_id for b in todo]), LE.kind == "bill", LE.reference.in_(list(refs))).tuples()}
-        cur = db.database.cursor()
-        p = db.database.param
-        cur.executemany(f'UPDATE "bill" SET "ledger_entry_id" = {p} WHERE "id" = {p}',
-                        [(eid, bid) for bid, eid in entry_of.items()])
+                     LE.due_date, LE.operator),
+                [(b.account_id, now, run.bill_date, "bill", b.total_cents,
+                  f"Electric service {b.kwh:,} kWh{' (estimated)' if b.estimated else ''}{what}"[:120],
+                  f"Bill {bill_id[b.account_id]}", run.due_date, op.id) for b in todo])
+        refs = {f"Bill {i}": i for i in bill_id.values()}
+        links = [(eid, refs[ref]) for eid, ref in sql(
+            f'SELECT "id", "reference" FROM "ledger_entry" WHERE "id" > {p} AND "kind" = {p}', (before, "bill")).fetchall()
+            if ref in refs]
+        db.database.cursor().executemany(f'UPDATE "bill" SET "ledger_entry_id" = {p} WHERE "id" = {p}', links)
         _insert(L, (L.bill, L.seq, L.code, L.description, L.quantity, L.rate, L.amount_cents),
-                [(bill_id[b.account_id], i, ln.code, ln.description[:120], ln.quantity[:30], ln.rate[:30], ln.amount_cents)
+                [(bill_id[b.account_id], i, ln.code, ln.description, ln.quantity, ln.rate, ln.amount_cents)
                  for b in todo for i, ln in enumerate(b.lines, start=1)])
         BR.update(heartbeat_at=db.now()).where(BR.id == run.id).execute()
     return len(todo)
