@@ -417,8 +417,10 @@ BILL_KINDS = ("regular", "first", "final", "rebill")
 
 
 class Bill(BaseModel):
-    run = pw.ForeignKeyField(BillingRun, null=True, backref="bills")   # none for a rebill
-    account = pw.ForeignKeyField(Account, backref="bills")
+    # Foreign keys without their own index where a composite index below leads with them (or
+    # nothing looks rows up by them): a run writes tens of thousands of bills at once.
+    run = pw.ForeignKeyField(BillingRun, null=True, backref="bills", index=False)   # none for a rebill
+    account = pw.ForeignKeyField(Account, backref="bills", index=False)
     kind = pw.CharField(max_length=8, default="regular")
     bill_date = pw.DateField()
     due_date = pw.DateField()
@@ -430,14 +432,14 @@ class Bill(BaseModel):
     reverse_kwh = pw.IntegerField(default=0)
     prev_reading = pw.IntegerField(null=True)
     reading = pw.IntegerField(null=True)
-    reading_row = pw.ForeignKeyField(Reading, null=True)
+    reading_row = pw.ForeignKeyField(Reading, null=True, index=False)
     estimated = pw.BooleanField(default=False)
     total_cents = pw.BigIntegerField()
-    status = pw.CharField(max_length=10, default="billed", index=True)   # billed, cancelled
-    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True)
-    replaces = pw.ForeignKeyField("self", null=True, backref="rebills")
+    status = pw.CharField(max_length=10, default="billed")   # billed, cancelled
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, index=False)
+    replaces = pw.ForeignKeyField("self", null=True, backref="rebills", index=False)
     cancel_reason = pw.CharField(max_length=200, default="")
-    operator = pw.ForeignKeyField(Operator, null=True)
+    operator = pw.ForeignKeyField(Operator, null=True, index=False)
     created_at = pw.DateTimeField(default=now)
 
     class Meta:
@@ -445,7 +447,7 @@ class Bill(BaseModel):
 
 
 class BillLine(BaseModel):
-    bill = pw.ForeignKeyField(Bill, backref="lines", on_delete="CASCADE")
+    bill = pw.ForeignKeyField(Bill, backref="lines", on_delete="CASCADE", index=False)   # (bill, seq) leads
     seq = pw.SmallIntegerField()
     code = pw.CharField(max_length=12)                # customer, energy, demand, pca, minimum, netmeter, fee, lamp
     description = pw.CharField(max_length=120)

@@ -38,7 +38,7 @@ class RunSettings:
     read_window_days: int = 35          # a reading this many days before the bill date or less is this period's
     estimate_months: int = 3            # an estimate is the average of this many months' use
     review_limit_cents: int = 250_000   # a bill over this is listed for review
-    chunk: int = 2000                   # accounts per commit transaction
+    chunk: int = 5000                   # accounts per commit transaction
 
 
 def settings_from(s: config.Settings) -> RunSettings:
@@ -187,9 +187,11 @@ def _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse, city) -> 
 
 
 def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSettings | None = None,
-         ) -> tuple[list[PlannedBill], list[tuple[int, str]]]:
+         usage_checks: bool = True) -> tuple[list[PlannedBill], list[tuple[int, str]]]:
     """The bills of the cycle for the period, computed from the readings and the rates;
-    accounts already billed in `run_id` are left out. Bulk queries: a handful for the cycle."""
+    accounts already billed in `run_id` are left out. Bulk queries: a handful for the cycle.
+    Without `usage_checks` the high/low exceptions are not looked for (a commit needs
+    the bills, not the register's review list)."""
     settings = settings or _settings
     bill_date = bill_date_of(cycle, period, settings)
     window_start = bill_date - dt.timedelta(days=settings.read_window_days)
@@ -210,21 +212,35 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
     done: set[int] = set()
     if run_id is not None:
         done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
-    last_bill = {a: _day(d) for a, d in _rows(L.select(L.account, fn.MAX(L.effective))
-                                               .where(L.kind == "bill", L.account.in_(cyc)).group_by(L.account))}
+    # The last bill: among the recent ones (an index range per account); an account with none
+    # recent is asked once more whether it was ever billed (a first bill or not).
+    recent_bills = bill_date - dt.timedelta(days=4 * settings.read_window_days)
+    # Dates are compared as the backend returns them (ISO text on SQLite): tens of thousands a run.
+    raw = (lambda d: d) if db.is_postgres() else (lambda d: d.isoformat())
+    last_bill = dict(_rows(L.select(L.account, fn.MAX(L.effective)).where(
+        L.account.in_(cyc), L.effective > recent_bills, L.kind == "bill").group_by(L.account)))
+    if len(last_bill) < len(accounts):
+        older = L.select(L.account, fn.MAX(L.effective)).where(
+            L.account.in_(cyc), L.effective <= recent_bills, L.kind == "bill").group_by(L.account)
+        for a, d in _rows(older):
+            last_bill.setdefault(a, d)
     recent: dict[int, list[tuple]] = defaultdict(list)
     for row in _rows(R.select(R.account, R.id, R.read_date, R.reading, R.kwh, R.demand_kw, R.reverse_kwh, R.meter)
                      .where(R.account.in_(cyc), R.read_date > bill_date - dt.timedelta(days=2 * settings.read_window_days),
                             R.read_date <= bill_date)
                      .order_by(R.account, R.read_date, R.id)):
-        recent[row[0]].append((row[0], row[1], _day(row[2]), *row[3:]))
+        recent[row[0]].append(row)
+    window_raw = raw(window_start)
     year_ago = bill_date - dt.timedelta(days=365)
-    hist_avg = dict(_rows(R.select(R.account, fn.AVG(R.kwh)).where(
-        R.account.in_(cyc), R.read_date > year_ago, R.read_date <= window_start, R.source != "estimated")
-        .group_by(R.account)))
-    last_year = dict(_rows(R.select(R.account, fn.MAX(R.kwh)).where(
-        R.account.in_(cyc), R.read_date.between(year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15)),
-        R.source != "estimated").group_by(R.account)))
+    hist_avg: dict = {}
+    last_year: dict = {}
+    if usage_checks:
+        hist_avg = dict(_rows(R.select(R.account, fn.AVG(R.kwh)).where(
+            R.account.in_(cyc), R.read_date > year_ago, R.read_date <= window_start, R.source != "estimated")
+            .group_by(R.account)))
+        last_year = dict(_rows(R.select(R.account, fn.MAX(R.kwh)).where(
+            R.account.in_(cyc), R.read_date.between(year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15)),
+            R.source != "estimated").group_by(R.account)))
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []
     versions_cache: dict[tuple, list] = {}
@@ -234,7 +250,7 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
             continue
         billed_to = last_bill.get(aid)
         rows = recent.get(aid, ())
-        fresh = [r for r in rows if r[2] > window_start and (billed_to is None or r[2] > billed_to)
+        fresh = [r for r in rows if r[2] > window_raw and (billed_to is None or r[2] > billed_to)
                  and r[7] == meter_id]
         exceptions: list[str] = []
         if status == "final" and not fresh:
@@ -246,9 +262,9 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
         if fresh:
             cur = fresh[-1]
             before = [r for r in rows if (r[2], r[1]) < (cur[2], cur[1])]
-            reading_id, end, reading, kwh, demand, reverse = cur[1], cur[2], cur[3], cur[4], cur[5], cur[6]
+            reading_id, end, reading, kwh, demand, reverse = cur[1], _day(cur[2]), cur[3], cur[4], cur[5], cur[6]
             prev_reading = before[-1][3] if before else None
-            start = before[-1][2] if before else None
+            start = _day(before[-1][2]) if before else None
             estimated = False
         else:
             est = _estimate(aid, meter_id, bill_date, settings)
@@ -270,8 +286,9 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
             if kwh == 0 and status == "active":
                 exceptions.append("zero")
             avg = hist_avg.get(aid)
-            exceptions += [i.code for i in readings.usage_issues(
-                kwh, last_year.get(aid), int(avg) if avg is not None else None)]
+            if avg or last_year.get(aid):
+                exceptions += [i.code for i in readings.usage_issues(
+                    kwh, last_year.get(aid), int(avg) if avg is not None else None)]
         key = (code, start, end)
         vs = versions_cache.get(key)
         if vs is None:
@@ -386,7 +403,7 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
             raise NotApproved(f"{what} is not approved: a supervisor approves the register first")
         audit.record(op, "billing.commit.start", "billing_run", run_id, field=f"cycle {run.cycle} {run.period}",
                      after=f"claim {token[:8]}")
-    bills, _ = plan(run.cycle, run.period, run_id=run_id)
+    bills, _ = plan(run.cycle, run.period, run_id=run_id, usage_checks=False)
     B = db.Bill
     have_count, have_total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.total_cents), 0)).where(B.run == run_id).tuples()[0]
     if (have_count + len(bills), int(have_total) + sum(b.total_cents for b in bills)) != (run.preview_count, run.preview_total_cents):
@@ -445,25 +462,27 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
             if b.estimated and b.reading is not None:
                 reading_ids[b.account_id] = R.insert(account=b.account_id, meter=b.meter_id, read_date=b.period_end,
                                                      reading=b.reading, kwh=b.kwh, source="estimated").execute()
-        _insert(B, (B.run, B.account, B.kind, B.bill_date, B.due_date, B.period_start, B.period_end, B.schedule, B.kwh,
-                    B.demand_kw, B.reverse_kwh, B.prev_reading, B.reading, B.reading_row, B.estimated, B.total_cents,
-                    B.status, B.operator, B.created_at, B.cancel_reason),
-                [(run.id, b.account_id, b.kind, run.bill_date, run.due_date, b.period_start, b.period_end, b.schedule,
-                  b.kwh, str(b.demand_kw) if b.demand_kw is not None else None, b.reverse_kwh, b.prev_reading, b.reading,
-                  reading_ids[b.account_id], b.estimated, b.total_cents, "billed", op.id, now, "") for b in todo])
-        bill_id = {a: i for a, i in sql(in_run, (run.id, low, high)).fetchall() if a not in done}
         before = sql('SELECT MAX("id") FROM "ledger_entry"').fetchone()[0] or 0
         what = f", cycle {run.cycle} {run.period}"
+        ref = f"Billing run {run.id}"
         _insert(LE, (LE.account, LE.posted_at, LE.effective, LE.kind, LE.amount_cents, LE.description, LE.reference,
                      LE.due_date, LE.operator),
                 [(b.account_id, now, run.bill_date, "bill", b.total_cents,
                   f"Electric service {b.kwh:,} kWh{' (estimated)' if b.estimated else ''}{what}"[:120],
-                  f"Bill {bill_id[b.account_id]}", run.due_date, op.id) for b in todo])
-        refs = {f"Bill {i}": i for i in bill_id.values()}
-        links = [(eid, refs[ref]) for eid, ref in sql(
-            f'SELECT "id", "reference" FROM "ledger_entry" WHERE "id" > {p} AND "kind" = {p}', (before, "bill")).fetchall()
-            if ref in refs]
-        db.database.cursor().executemany(f'UPDATE "bill" SET "ledger_entry_id" = {p} WHERE "id" = {p}', links)
+                  ref, run.due_date, op.id) for b in todo])
+        # this chunk's entries: the new ones of this run (one per account: the chunk's accounts are new to it)
+        entry = {a: i for i, a in sql(f'SELECT "id", "account_id" FROM "ledger_entry" WHERE "id" > {p} '
+                                      f'AND "kind" = {p} AND "reference" = {p}', (before, "bill", ref)).fetchall()}
+        if not all(b.account_id in entry for b in todo):
+            raise ServiceError(f"Cycle {run.cycle} {run.period}: a bill's ledger charge went missing; nothing written")
+        _insert(B, (B.run, B.account, B.kind, B.bill_date, B.due_date, B.period_start, B.period_end, B.schedule, B.kwh,
+                    B.demand_kw, B.reverse_kwh, B.prev_reading, B.reading, B.reading_row, B.estimated, B.total_cents,
+                    B.status, B.operator, B.created_at, B.cancel_reason, B.ledger_entry),
+                [(run.id, b.account_id, b.kind, run.bill_date, run.due_date, b.period_start, b.period_end, b.schedule,
+                  b.kwh, str(b.demand_kw) if b.demand_kw is not None else None, b.reverse_kwh, b.prev_reading, b.reading,
+                  reading_ids[b.account_id], b.estimated, b.total_cents, "billed", op.id, now, "", entry[b.account_id])
+                 for b in todo])
+        bill_id = {a: i for a, i in sql(in_run, (run.id, low, high)).fetchall() if a not in done}
         _insert(L, (L.bill, L.seq, L.code, L.description, L.quantity, L.rate, L.amount_cents),
                 [(bill_id[b.account_id], i, ln.code, ln.description, ln.quantity, ln.rate, ln.amount_cents)
                  for b in todo for i, ln in enumerate(b.lines, start=1)])
