@@ -434,7 +434,9 @@ class Bill(BaseModel):
     reading = pw.IntegerField(null=True)
     reading_row = pw.ForeignKeyField(Reading, null=True, index=False)
     estimated = pw.BooleanField(default=False)
-    total_cents = pw.BigIntegerField()
+    total_cents = pw.BigIntegerField()                 # the bill's charges
+    charged_cents = pw.BigIntegerField()               # what the ledger was charged: the total, or the budget amount
+    budget = pw.CharField(max_length=10, default="")   # budget billing: levelized, trueup
     status = pw.CharField(max_length=10, default="billed")   # billed, cancelled
     ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, index=False)
     replaces = pw.ForeignKeyField("self", null=True, backref="rebills", index=False)

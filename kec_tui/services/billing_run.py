@@ -38,6 +38,7 @@ class RunSettings:
     read_window_days: int = 35          # a reading this many days before the bill date or less is this period's
     estimate_months: int = 3            # an estimate is the average of this many months' use
     review_limit_cents: int = 250_000   # a bill over this is listed for review
+    budget_settlement_month: int = 8    # budget billing: the month of the true-up
     chunk: int = 5000                   # accounts per commit transaction
 
 
@@ -48,7 +49,8 @@ def settings_from(s: config.Settings) -> RunSettings:
         cycle_days={int(k): int(v) for k, v in days.items()} if isinstance(days, dict) else RunSettings().cycle_days,
         read_window_days=int(extra.get("read_window_days", 35)),
         estimate_months=int(extra.get("estimate_months", 3)),
-        review_limit_cents=int(extra.get("bill_review_limit_cents", 250_000)))
+        review_limit_cents=int(extra.get("bill_review_limit_cents", 250_000)),
+        budget_settlement_month=int(extra.get("budget_settlement_month", 8)))
 
 
 _settings = RunSettings()
@@ -98,8 +100,10 @@ class PlannedBill:
     reverse_kwh: int
     estimated: bool
     lines: tuple[bill_calc.Line, ...]
-    total_cents: int
-    exceptions: tuple[str, ...]     # no_reading, estimated, high, low, zero, first, final, over_limit
+    total_cents: int                # the bill's charges
+    exceptions: tuple[str, ...]     # no_reading, estimated, high, low, zero, first, final, over_limit, budget, trueup
+    charged_cents: int = 0          # what the ledger is charged: the total, or the budget amount
+    budget: str = ""                # levelized, trueup
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,8 @@ class Register:
 
     @property
     def total_cents(self) -> int:
-        return sum(b.total_cents for b in self.bills)
+        """What the run charges (budget accounts their budget amount)."""
+        return sum(b.charged_cents for b in self.bills)
 
     def with_exception(self, code: str) -> list[PlannedBill]:
         return [b for b in self.bills if code in b.exceptions]
@@ -204,7 +209,7 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
             class_code[k] = code
     cyc = (A.select(A.id).where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date))
     accounts = _rows(A.select(A.id, A.number, A.rate_class, A.status, A.opened, A.meter, M.first_name, M.last_name,
-                              S.city, db.Meter.multiplier)
+                              S.city, db.Meter.multiplier, A.budget_billing)
                      .join(M, on=(A.member == M.id)).switch(A).join(S, on=(A.location == S.id))
                      .switch(A).join(db.Meter, JOIN.LEFT_OUTER, on=(A.meter == db.Meter.id))
                      .where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
@@ -241,11 +246,12 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
         last_year = dict(_rows(R.select(R.account, fn.MAX(R.kwh)).where(
             R.account.in_(cyc), R.read_date.between(year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15)),
             R.source != "estimated").group_by(R.account)))
+    budget = _budget_facts(cyc, bill_date, window_start, settings) if any(r[10] for r in accounts) else {}
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []
     versions_cache: dict[tuple, list] = {}
     limit = settings.review_limit_cents
-    for aid, number, rate_class, status, opened, meter_id, first, last, city, multiplier in accounts:
+    for aid, number, rate_class, status, opened, meter_id, first, last, city, multiplier, on_budget in accounts:
         if aid in done:
             continue
         billed_to = last_bill.get(aid)
@@ -302,10 +308,36 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
         total = calc.total_cents
         if total > limit:
             exceptions.append("over_limit")
+        charged, plan_kind = total, ""
+        if on_budget and kind != "final" and aid in budget:
+            avg_kwh, deferred = budget[aid]
+            if bill_date.month == settings.budget_settlement_month:
+                charged, plan_kind = total + deferred, "trueup"
+            else:
+                level = _calculate(by_code, vs, code, start, end, avg_kwh, None, 0, city).total_cents
+                charged, plan_kind = (level + 50) // 100 * 100, "levelized"     # to the whole dollar
+            exceptions.append("trueup" if plan_kind == "trueup" else "budget")
         planned.append(PlannedBill(aid, number, f"{first} {last}".strip(), city, code, kind, start, end,
                                    prev_reading, reading, reading_id, meter_id, multiplier or 1, kwh, demand_kw,
-                                   reverse or 0, estimated, calc.lines, total, tuple(exceptions)))
+                                   reverse or 0, estimated, calc.lines, total, tuple(exceptions), charged, plan_kind))
     return planned, skipped
+
+
+def _budget_facts(cyc, bill_date: dt.date, window_start: dt.date,
+                  settings: RunSettings) -> dict[int, tuple[int, int]]:
+    """Budget-billed accounts of the cycle: (average kWh of the last 12 months, the difference
+    between their bills and what was charged since the last true-up)."""
+    A, R, B = db.Account, db.Reading, db.Bill
+    on = A.select(A.id).where(A.id.in_(cyc), A.budget_billing == True)  # noqa: E712
+    year_ago = bill_date - dt.timedelta(days=365)
+    avg = dict(_rows(R.select(R.account, fn.AVG(R.kwh)).where(
+        R.account.in_(on), R.read_date > year_ago, R.read_date <= window_start, R.source != "estimated")
+        .group_by(R.account)))
+    deferred: dict[int, int] = {}
+    for aid, budget, total, charged in _rows(B.select(B.account, B.budget, B.total_cents, B.charged_cents).where(
+            B.account.in_(on), B.status == "billed").order_by(B.account, B.bill_date, B.id)):
+        deferred[aid] = 0 if budget == "trueup" else deferred.get(aid, 0) + total - charged
+    return {aid: (int(Decimal(str(v)).quantize(Decimal(1))), deferred.get(aid, 0)) for aid, v in avg.items()}
 
 
 def _estimate(account_id: int, meter_id: int | None, bill_date: dt.date,
@@ -332,7 +364,7 @@ def preview(op: OperatorInfo, cycle: int, period: str) -> Register:
     require(op, "billing.run")
     bill_date = bill_date_of(cycle, period)
     bills, skipped = plan(cycle, period)
-    total = sum(b.total_cents for b in bills)
+    total = sum(b.charged_cents for b in bills)
     BR = db.BillingRun
     with db.write_txn():
         run = BR.get_or_none(BR.cycle == cycle, BR.period == period)
@@ -405,8 +437,8 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
                      after=f"claim {token[:8]}")
     bills, _ = plan(run.cycle, run.period, run_id=run_id, usage_checks=False)
     B = db.Bill
-    have_count, have_total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.total_cents), 0)).where(B.run == run_id).tuples()[0]
-    if (have_count + len(bills), int(have_total) + sum(b.total_cents for b in bills)) != (run.preview_count, run.preview_total_cents):
+    have_count, have_total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0)).where(B.run == run_id).tuples()[0]
+    if (have_count + len(bills), int(have_total) + sum(b.charged_cents for b in bills)) != (run.preview_count, run.preview_total_cents):
         with db.write_txn():
             BR.update(status="previewed", claim="", approved_by=None, approved_at=None).where(
                 BR.id == run_id, BR.claim == token).execute()
@@ -420,7 +452,7 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
         written += _write_chunk(op, run, token, bills[i:i + size])
         _after_chunk(run_id, written)
     with db.write_txn():
-        count, total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.total_cents), 0)).where(B.run == run_id).tuples()[0]
+        count, total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0)).where(B.run == run_id).tuples()[0]
         n = (BR.update(status="committed", committed_at=db.now(), bill_count=count, total_cents=int(total))
              .where(BR.id == run_id, BR.claim == token, BR.status == "committing").execute())
         if n != 1:
@@ -436,6 +468,17 @@ def _insert(model, fields, rows) -> None:
     cols = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.database.param] * len(fields))
     db.database.cursor().executemany(f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES ({marks})', rows)
+
+
+def _ledger_text(b: PlannedBill, what: str) -> str:
+    est = " (estimated)" if b.estimated else ""
+    if b.budget == "levelized":
+        text = f"Budget billing (actual {money.fmt(b.total_cents)}, {b.kwh:,} kWh{est})"
+    elif b.budget == "trueup":
+        text = f"Budget true-up (actual {money.fmt(b.total_cents)} + settled {money.fmt(b.charged_cents - b.total_cents)})"
+    else:
+        text = f"Electric service {b.kwh:,} kWh{est}"
+    return (text + what)[:120]
 
 
 def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[PlannedBill]) -> int:
@@ -467,9 +510,8 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
         ref = f"Billing run {run.id}"
         _insert(LE, (LE.account, LE.posted_at, LE.effective, LE.kind, LE.amount_cents, LE.description, LE.reference,
                      LE.due_date, LE.operator),
-                [(b.account_id, now, run.bill_date, "bill", b.total_cents,
-                  f"Electric service {b.kwh:,} kWh{' (estimated)' if b.estimated else ''}{what}"[:120],
-                  ref, run.due_date, op.id) for b in todo])
+                [(b.account_id, now, run.bill_date, "bill", b.charged_cents, _ledger_text(b, what), ref, run.due_date, op.id)
+                 for b in todo])
         # this chunk's entries: the new ones of this run (one per account: the chunk's accounts are new to it)
         entry = {a: i for i, a in sql(f'SELECT "id", "account_id" FROM "ledger_entry" WHERE "id" > {p} '
                                       f'AND "kind" = {p} AND "reference" = {p}', (before, "bill", ref)).fetchall()}
@@ -477,10 +519,11 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
             raise ServiceError(f"Cycle {run.cycle} {run.period}: a bill's ledger charge went missing; nothing written")
         _insert(B, (B.run, B.account, B.kind, B.bill_date, B.due_date, B.period_start, B.period_end, B.schedule, B.kwh,
                     B.demand_kw, B.reverse_kwh, B.prev_reading, B.reading, B.reading_row, B.estimated, B.total_cents,
-                    B.status, B.operator, B.created_at, B.cancel_reason, B.ledger_entry),
+                    B.status, B.operator, B.created_at, B.cancel_reason, B.ledger_entry, B.charged_cents, B.budget),
                 [(run.id, b.account_id, b.kind, run.bill_date, run.due_date, b.period_start, b.period_end, b.schedule,
                   b.kwh, str(b.demand_kw) if b.demand_kw is not None else None, b.reverse_kwh, b.prev_reading, b.reading,
-                  reading_ids[b.account_id], b.estimated, b.total_cents, "billed", op.id, now, "", entry[b.account_id])
+                  reading_ids[b.account_id], b.estimated, b.total_cents, "billed", op.id, now, "", entry[b.account_id],
+                  b.charged_cents, b.budget)
                  for b in todo])
         bill_id = {a: i for a, i in sql(in_run, (run.id, low, high)).fetchall() if a not in done}
         _insert(L, (L.bill, L.seq, L.code, L.description, L.quantity, L.rate, L.amount_cents),
@@ -514,6 +557,8 @@ class BillInfo:
     total_cents: int
     ledger_entry_id: int | None
     lines: tuple[bill_calc.Line, ...]
+    charged_cents: int = 0
+    budget: str = ""
 
 
 @db.connected
@@ -528,7 +573,7 @@ def get_bill(bill_id: int) -> BillInfo:
     return BillInfo(b.id, b.account_id, number, b.run_id, b.kind, b.status, b.bill_date, b.due_date, b.period_start,
                     b.period_end, b.schedule, b.prev_reading, b.reading, b.kwh,
                     Decimal(str(b.demand_kw)) if b.demand_kw is not None else None, b.reverse_kwh, b.estimated,
-                    b.total_cents, b.ledger_entry_id, lines)
+                    b.total_cents, b.ledger_entry_id, lines, b.charged_cents, b.budget)
 
 
 @db.connected
@@ -543,10 +588,10 @@ def _cancel(op: OperatorInfo, b: db.Bill, reason: str) -> None:
         raise RunStateError(f"Bill {b.id} is already cancelled")
     if b.ledger_entry_id:
         db.LedgerEntry.insert(account=b.account_id, effective=dt.date.today(), kind="reversal",
-                              amount_cents=-b.total_cents, description=f"Bill of {b.bill_date:%m/%d/%Y} cancelled"[:120],
+                              amount_cents=-b.charged_cents, description=f"Bill of {b.bill_date:%m/%d/%Y} cancelled"[:120],
                               reference=f"Bill {b.id} cancelled"[:40], operator=op.id, reverses=b.ledger_entry_id).execute()
     audit.record(op, "bill.cancel", "bill", b.id, account_id=b.account_id, field="status",
-                 before=f"billed {money.fmt(b.total_cents)}", after=f"cancelled: {reason}"[:200])
+                 before=f"billed {money.fmt(b.charged_cents)}", after=f"cancelled: {reason}"[:200])
 
 
 @db.connected
@@ -594,6 +639,7 @@ def rebill(op: OperatorInfo, bill_id: int, reason: str, *, kwh: int | None = Non
                                 period_start=b.period_start, period_end=b.period_end, schedule=b.schedule, kwh=kwh,
                                 demand_kw=demand, reverse_kwh=reverse, prev_reading=b.prev_reading, reading=b.reading,
                                 reading_row=b.reading_row_id, estimated=False, total_cents=calc.total_cents,
+                                charged_cents=calc.total_cents,
                                 ledger_entry=entry, replaces=b.id, operator=op.id).execute()
         _insert(db.BillLine, (db.BillLine.bill, db.BillLine.seq, db.BillLine.code, db.BillLine.description,
                               db.BillLine.quantity, db.BillLine.rate, db.BillLine.amount_cents),

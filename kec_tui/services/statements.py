@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
@@ -59,14 +59,14 @@ class Statement:
     payments_cents: int                 # negative: received since the previous bill
     other_cents: int                    # adjustments, fees, reversals since the previous bill
     activity: tuple[Activity, ...]
-    current_cents: int
+    current_cents: int                  # charged this month (a budget-billed member's budget amount)
     amount_due_cents: int
     usage: tuple[tuple[str, int], ...]  # (MM/YY, kWh), oldest first
     messages: tuple[str, ...]
     scan_line: str
     paperless: bool
     email: str = ""
-    extra: dict = field(default_factory=dict)
+    charges_cents: int = 0              # the sum of the charge lines
 
 
 def _months_back(day: dt.date, k: int) -> tuple[int, int]:
@@ -95,7 +95,7 @@ def build(bill_id: int, layout: ScanLayout = ScanLayout()) -> Statement:
         LE.account == a.id, LE.id > (prev_bill or 0), LE.id < this).order_by(LE.id).tuples())
     payments = sum(c for _, k, _, c in between if k == "payment")
     other = sum(c for _, k, _, c in between if k != "payment")
-    due = previous + payments + other + b.total_cents
+    due = previous + payments + other + b.charged_cents
     R = db.Reading
     first_y, first_m = _months_back(b.period_end, USAGE_MONTHS - 1)
     by_month: dict[tuple[int, int], int] = {}
@@ -112,6 +112,12 @@ def build(bill_id: int, layout: ScanLayout = ScanLayout()) -> Statement:
     if previous + payments + other > 0:
         messages.append(f"Your account shows {money.fmt_dollars(previous + payments + other)} past due. "
                         "Please pay it now to avoid a late fee; payment arrangements are available.")
+    if b.budget == "levelized":
+        messages.append(f"Budget billing: you pay {money.fmt_dollars(b.charged_cents)} this month; your charges were "
+                        f"{money.fmt_dollars(b.total_cents)}. The difference is settled once a year.")
+    elif b.budget == "trueup":
+        messages.append(f"Budget billing true-up: this month's charges {money.fmt_dollars(b.total_cents)} plus "
+                        f"{money.fmt_dollars(b.charged_cents - b.total_cents)} settled for the year.")
     if b.reverse_kwh:
         messages.append(f"You sent {b.reverse_kwh:,} kWh to the grid this period: thank you.")
     messages.append("Questions about your bill? Call us; we are glad to explain every line.")
@@ -123,10 +129,10 @@ def build(bill_id: int, layout: ScanLayout = ScanLayout()) -> Statement:
         schedule=b.schedule, prev_reading=b.prev_reading, reading=b.reading,
         multiplier=meter.multiplier if meter else 1, kwh=b.kwh, estimated=b.estimated, lines=b.lines,
         previous_balance_cents=previous, payments_cents=payments, other_cents=other,
-        activity=tuple(Activity(d, desc, c) for d, _, desc, c in between), current_cents=b.total_cents,
+        activity=tuple(Activity(d, desc, c) for d, _, desc, c in between), current_cents=b.charged_cents,
         amount_due_cents=due, usage=usage, messages=tuple(messages),
         scan_line=make_scan_line(a.number, max(due, 0), layout),
-        paperless=bool(pref and pref.paperless), email=pref.email if pref else "")
+        paperless=bool(pref and pref.paperless), email=pref.email if pref else "", charges_cents=b.total_cents)
 
 
 # ---- the PDF ------------------------------------------------------------------------------------------
@@ -220,7 +226,10 @@ def _page(pdf: FPDF, s: Statement) -> None:
         pdf.cell(26, 4.3, money.fmt(ln.amount_cents), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     pdf.cell(166, 4.8, "Total current charges", border="T")
-    pdf.cell(26, 4.8, money.fmt(s.current_cents), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(26, 4.8, money.fmt(s.charges_cents), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    if s.charges_cents != s.current_cents:
+        pdf.cell(166, 4.8, "Budget billing: amount billed this month")
+        pdf.cell(26, 4.8, money.fmt(s.current_cents), align="R", new_x="LMARGIN", new_y="NEXT")
     if s.activity:
         pdf.ln(1.5)
         pdf.set_font("Helvetica", "B", 8)

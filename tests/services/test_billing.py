@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kec_tui import db
-from kec_tui.services import accounts, billing_run, due_dates, operators, readings
+from kec_tui.services import accounts, billing_run, due_dates, operators, readings, statements
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from tests import factories
 from tests.services import billing_data as data
@@ -278,3 +278,39 @@ def test_ami_import_saves_good_reads_and_queues_the_rest(cycle_db, biller):
     assert saved.kwh == 100000 - 10
     with pytest.raises(ValidationError):
         readings.import_ami_csv(biller, "account,amount\n1,2\n", "wrong.csv")
+
+
+def test_budget_billing_charges_the_levelized_amount_and_trues_up_in_the_settlement_month(cycle_db, biller, supervisor):
+    a = data.account(kwh=800, budget_billing=True)
+    reg = approved_run(biller, supervisor)
+    (plan,) = reg.bills
+    # actual: 27.00 + 76.00 + 3.20 = 106.20; budget: the 12-month average 900 kWh at today's rates,
+    # 27.00 + 85.50 + 3.60 = 116.10, to the dollar: 116.00
+    assert (plan.total_cents, plan.charged_cents, plan.budget, plan.exceptions) == (10620, 11600, "levelized", ("budget",))
+    assert reg.total_cents == 11600
+    billing_run.commit(biller, reg.run.id)
+    (bill,) = bills_of(a.id)
+    entry = db.LedgerEntry.get_by_id(bill.ledger_entry_id)
+    assert (bill.total_cents, bill.charged_cents, entry.amount_cents) == (10620, 11600, 11600)
+    assert entry.description.startswith("Budget billing (actual 106.20, 800 kWh)")
+    s = statements.build(bill.id)
+    assert (s.charges_cents, s.current_cents, s.amount_due_cents) == (10620, 11600, 11600)
+    assert any(m.startswith("Budget billing: you pay $116.00") for m in s.messages)
+    assert statements.render([s]).startswith(b"%PDF")
+
+
+def test_the_true_up_settles_what_budget_billing_deferred(cycle_db, biller, supervisor):
+    from kec_tui import config
+    a = data.account(kwh=800, budget_billing=True)
+    # two earlier budget months: charged 116.00 against 120.00 and 110.00 of charges (+4.00, -6.00)
+    for total in (12000, 11000):
+        db.Bill.create(account=a, bill_date=D(2025, 3, 3), due_date=D(2025, 3, 24), period_start=D(2025, 2, 1),
+                       period_end=D(2025, 3, 1), schedule="RES", kwh=900, total_cents=total, charged_cents=11600,
+                       budget="levelized")
+    billing_run.configure(config.Settings(extra={"budget_settlement_month": 5}))
+    try:
+        reg = approved_run(biller, supervisor)
+    finally:
+        billing_run.configure(config.Settings())
+    (plan,) = reg.bills
+    assert (plan.total_cents, plan.charged_cents, plan.budget) == (10620, 10620 + 400 - 600, "trueup")
