@@ -101,3 +101,46 @@ def test_no_statement_for_a_closed_account_or_a_cancelled_bill(billed):
     billing_run.cancel_bill(biller, accts["owing"][1], "billed to the wrong member")
     with pytest.raises(ValidationError, match="cancelled"):
         statements.build(accts["owing"][1])
+
+
+I2OF5 = {"nnwwn": "0", "wnnnw": "1", "nwnnw": "2", "wwnnn": "3", "nnwnw": "4",
+         "wnwnn": "5", "nwwnn": "6", "nnnww": "7", "wnnwn": "8", "nwnwn": "9"}
+
+
+def read_i2of5(row: bytes) -> str:
+    """Decode an Interleaved 2 of 5 barcode from one row of grey pixels (dark < 128)."""
+    dark = [p < 128 for p in row]
+    first, last = dark.index(True), len(dark) - 1 - dark[::-1].index(True)
+    runs, n = [], 1
+    for a, b in zip(dark[first:last], dark[first + 1:last + 1]):
+        if a == b:
+            n += 1
+        else:
+            runs.append(n)
+            n = 1
+    runs.append(n)
+    cut = (min(runs) + max(runs)) / 2
+    kinds = "".join("w" if r > cut else "n" for r in runs)
+    assert kinds.startswith("nnnn") and kinds.endswith("wnn"), kinds
+    body = kinds[4:-3]
+    digits = ""
+    for i in range(0, len(body), 10):
+        pair = body[i:i + 10]
+        digits += I2OF5[pair[0::2]] + I2OF5[pair[1::2]]
+    return digits
+
+
+@needs_poppler
+def test_the_barcode_carries_the_scan_line(billed, tmp_path):
+    run, accts = billed
+    s = statements.build(accts["paid"][1])
+    pdf = tmp_path / "s.pdf"
+    pdf.write_bytes(statements.render([s]))
+    dpi = 300
+    y = round((261 + 11 / 2) / 25.4 * dpi)          # the middle of the bars (statements._stub)
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-y", str(y), "-H", "1", "-W", "2550", "-singlefile",
+                    str(pdf), str(tmp_path / "row")], check=True)
+    raw = (tmp_path / "row.pgm").read_bytes()
+    header = raw.split(b"\n", 3)                     # P5, width height, maxval, pixels
+    width = int(header[1].split()[0])
+    assert read_i2of5(header[3][:width]) == "0" + s.scan_line    # I2of5 pairs digits: one leading 0
