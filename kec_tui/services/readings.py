@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import audit
+from kec_tui.services import audit, orders
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -345,3 +345,38 @@ def accept_exception(op: OperatorInfo, exception_id: int, ack: Iterable[str]) ->
         if n != 1:
             raise ServiceError("Someone else worked this exception meanwhile")
     return result
+
+
+@db.connected
+def queue_refused(op: OperatorInfo, meter_no: str, reading_text: str, refused: ReadingRefused, *,
+                  read_date: dt.date | None = None) -> int:
+    """A reading refused at the line goes to the exceptions queue (to be re-read or worked later)."""
+    require(op, "reading.key")
+    rec = {"meter": str(meter_no).strip(), "read_at": (read_date or dt.date.today()).isoformat(),
+           "reading": str(reading_text).strip()}
+    _queue("keyed", "", 0, rec, ",".join(refused.codes), refused.message)
+    X = db.ReadingException
+    return (X.select(X.id).where(X.meter_no == rec["meter"][:20], X.reading_text == rec["reading"][:20])
+            .order_by(X.id.desc()).scalar())
+
+
+@db.connected
+def reread_order(op: OperatorInfo, exception_id: int, due_date: dt.date | None = None) -> int:
+    """An exception becomes a meter re-read service order (one key on the screen): the order
+    names the refused reading and why; the exception is closed as sent to re-read. Returns
+    the order number."""
+    require(op, "reading.key")
+    X = db.ReadingException
+    with db.write_txn():
+        x = db.locked(X, exception_id)
+        if x is None or x.status != "open":
+            raise NotFound("No open reading exception with that id")
+        if x.account_id is None:
+            raise ValidationError(f"Meter {x.meter_no or '?'} is on no account: fix the meter number instead", "meter")
+        a = db.Account.get_by_id(x.account_id)
+        o = orders.new_order(op, a, "reread", priority=2, due_date=due_date,
+                             notes=f"Re-read meter {x.meter_no}: {x.reading_text} refused ({x.codes}): {x.message}"[:500])
+        X.update(status="reread", resolved_by=op.id, resolved_at=db.now()).where(X.id == x.id).execute()
+        audit.record(op, "reading.reread", "reading_exception", x.id, account_id=a.id, field=x.codes,
+                     after=f"order {o.order_no}")
+    return o.order_no

@@ -314,3 +314,17 @@ def test_the_true_up_settles_what_budget_billing_deferred(cycle_db, biller, supe
         billing_run.configure(config.Settings())
     (plan,) = reg.bills
     assert (plan.total_cents, plan.charged_cents, plan.budget) == (10620, 10620 + 400 - 600, "trueup")
+
+
+def test_a_refused_reading_becomes_a_reread_order(cycle_db, biller):
+    a = data.account(kwh=None)
+    last = readings.last_reading(a.id, a.meter_id).reading
+    with pytest.raises(readings.ReadingRefused) as exc:
+        readings.key_reading(biller, a.meter.meter_no, str(last - 40), read_date=data.THIS_READ)
+    queued = readings.queue_refused(biller, a.meter.meter_no, str(last - 40), exc.value, read_date=data.THIS_READ)
+    order_no = readings.reread_order(biller, queued)
+    o = db.ServiceOrder.get(db.ServiceOrder.order_no == order_no)
+    assert (o.kind, o.status, o.account_id) == ("reread", "open", a.id) and "lower" in o.notes
+    assert db.ReadingException.get_by_id(queued).status == "reread"
+    with pytest.raises(NotFound):
+        readings.reread_order(biller, queued)                    # once
