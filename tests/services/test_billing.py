@@ -328,3 +328,11 @@ def test_a_refused_reading_becomes_a_reread_order(cycle_db, biller):
     assert db.ReadingException.get_by_id(queued).status == "reread"
     with pytest.raises(NotFound):
         readings.reread_order(biller, queued)                    # once
+
+
+def test_a_final_read_not_yet_billed_is_a_final_bill_and_a_billed_one_is_left_alone(cycle_db, biller):
+    moving = data.account(kwh=600, status="final", closed=data.THIS_READ)
+    gone = data.account(kwh=None, status="final", closed=D(2025, 4, 1))
+    reg = billing_run.preview(biller, 1, data.PERIOD)
+    assert [(b.account_id, b.kind, b.exceptions) for b in reg.bills] == [(moving.id, "final", ("final",))]
+    assert gone.id not in {b.account_id for b in reg.bills} and reg.not_billed == []
