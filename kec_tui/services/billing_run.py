@@ -219,14 +219,16 @@ def plan(cycle: int, period: str, *, run_id: int | None = None, settings: RunSet
         done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
     # The last bill: among the recent ones (an index range per account); an account with none
     # recent is asked once more whether it was ever billed (a first bill or not).
-    recent_bills = bill_date - dt.timedelta(days=4 * settings.read_window_days)
+    recent_bills = bill_date - dt.timedelta(days=2 * settings.read_window_days)
     # Dates are compared as the backend returns them (ISO text on SQLite): tens of thousands a run.
     raw = (lambda d: d) if db.is_postgres() else (lambda d: d.isoformat())
     last_bill = dict(_rows(L.select(L.account, fn.MAX(L.effective)).where(
         L.account.in_(cyc), L.effective > recent_bills, L.kind == "bill").group_by(L.account)))
-    if len(last_bill) < len(accounts):
+    missing = [r[0] for r in accounts if r[0] not in last_bill]
+    if missing:
+        among = L.account.in_(missing) if len(missing) <= 500 else L.account.in_(cyc)
         older = L.select(L.account, fn.MAX(L.effective)).where(
-            L.account.in_(cyc), L.effective <= recent_bills, L.kind == "bill").group_by(L.account)
+            among, L.effective <= recent_bills, L.kind == "bill").group_by(L.account)
         for a, d in _rows(older):
             last_bill.setdefault(a, d)
     recent: dict[int, list[tuple]] = defaultdict(list)
