@@ -110,10 +110,12 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
         when = f" ({a:%m/%d}-{b:%m/%d})" if split else ""
         share = f", {pdays} of {days} days" if split else (f", {days} days" if days < FULL_PERIOD_DAYS else "")
         if v.customer_charge:
-            lines.append(_line("customer", f"Service availability charge{when}", f"{month:.4f} mo" if month != 1 else "1 mo",
+            months = f"{month:.4f} mo" if month != 1 else "1 mo"
+            lines.append(_line("customer", f"Service availability charge{when}", months,
                               _rate(v.customer_charge, "mo") + share, to_cents(v.customer_charge * month)))
         if v.lamp_charge:
-            lines.append(_line("lamp", f"Security light{'s' if lamps != 1 else ''}{when}", f"{lamps} lamp{'s' if lamps != 1 else ''}",
+            s = "s" if lamps != 1 else ""
+            lines.append(_line("lamp", f"Security light{s}{when}", f"{lamps} lamp{s}",
                               _rate(v.lamp_charge, "lamp") + share, to_cents(v.lamp_charge * lamps * month)))
         blocks = v.energy.get(v.season(season_day), ())
         left, low = pkwh, 0

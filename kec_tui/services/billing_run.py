@@ -439,15 +439,18 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
                      after=f"claim {token[:8]}")
     bills, _ = plan(run.cycle, run.period, run_id=run_id, usage_checks=False)
     B = db.Bill
-    have_count, have_total = B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0)).where(B.run == run_id).tuples()[0]
-    if (have_count + len(bills), int(have_total) + sum(b.charged_cents for b in bills)) != (run.preview_count, run.preview_total_cents):
+    have_count, have_total = (B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0))
+                              .where(B.run == run_id).tuples()[0])
+    planned = (have_count + len(bills), int(have_total) + sum(b.charged_cents for b in bills))
+    if planned != (run.preview_count, run.preview_total_cents):
         with db.write_txn():
             BR.update(status="previewed", claim="", approved_by=None, approved_at=None).where(
                 BR.id == run_id, BR.claim == token).execute()
             audit.record(op, "billing.commit.refused", "billing_run", run_id, field=f"cycle {run.cycle} {run.period}",
                          after="the bills differ from the approved register")
         raise NotApproved(f"Cycle {run.cycle} {run.period}: readings or rates changed since the register was "
-                          f"approved ({run.preview_count} bills {money.fmt(run.preview_total_cents)}); preview and approve again")
+                          f"approved ({run.preview_count} bills {money.fmt(run.preview_total_cents)}); "
+                          f"preview and approve again")
     size = chunk or _settings.chunk
     written = 0
     for i in range(0, len(bills), size):

@@ -144,14 +144,16 @@ def last_reading(account_id: int, meter_id: int) -> db.Reading | None:
             .order_by(R.read_date.desc(), R.id.desc()).first())
 
 
-def usage_references(account_id: int, read_date: dt.date, rules: ReadingRules | None = None) -> tuple[int | None, int | None]:
+def usage_references(account_id: int, read_date: dt.date,
+                     rules: ReadingRules | None = None) -> tuple[int | None, int | None]:
     """(kWh of the read nearest a year before, average kWh of the 12 months before), None where unknown."""
     rules = rules or _rules
     R = db.Reading
     year_ago = read_date - dt.timedelta(days=365)
     window = dt.timedelta(days=rules.same_month_days)
-    near_rows = list(R.select(R.read_date, R.kwh).where(R.account == account_id, R.source != "estimated",
-                                                         R.read_date.between(year_ago - window, year_ago + window)).tuples())
+    near_rows = list(R.select(R.read_date, R.kwh).where(
+        R.account == account_id, R.source != "estimated",
+        R.read_date.between(year_ago - window, year_ago + window)).tuples())
     near = min(near_rows, key=lambda r: abs((r[0] - year_ago).days))[1] if near_rows else None
     avg = (R.select(fn.AVG(R.kwh)).where(R.account == account_id, R.read_date > year_ago,
                                          R.read_date < read_date, R.source != "estimated").scalar())
@@ -174,7 +176,8 @@ def usage_issues(kwh: int, last_year: int | None, average: int | None, rules: Re
 
 
 def check(meter_no: str, reading_text: str | int, *, read_date: dt.date | None = None,
-          account_number: int | None = None, ack: Iterable[str] = ()) -> tuple[db.Account, db.Meter, db.Reading | None, int, int, list[Issue]]:
+          account_number: int | None = None, ack: Iterable[str] = (),
+          ) -> tuple[db.Account, db.Meter, db.Reading | None, int, int, list[Issue]]:
     """Everything key_reading checks, without writing: (account, meter, last, reading, kWh, issues)."""
     reading = parse_reading(reading_text)
     read_date = read_date or dt.date.today()
@@ -185,7 +188,8 @@ def check(meter_no: str, reading_text: str | int, *, read_date: dt.date | None =
     kwh = 0
     if last is not None:
         if read_date < last.read_date:
-            raise ValidationError(f"The last reading is dated {last.read_date:%m/%d/%Y}, after {read_date:%m/%d/%Y}", "date")
+            raise ValidationError(f"The last reading is dated {last.read_date:%m/%d/%Y}, "
+                                  f"after {read_date:%m/%d/%Y}", "date")
         if reading < last.reading:
             turn = 10 ** max(_rules.dials, len(str(last.reading)))
             over = (turn - last.reading + reading) * meter.multiplier
@@ -193,7 +197,8 @@ def check(meter_no: str, reading_text: str | int, *, read_date: dt.date | None =
                 kwh = over
             else:
                 issues.append(Issue("lower", f"Reading {reading:,} is lower than the last {last.reading:,} "
-                                             f"({last.read_date:%m/%d/%Y}): a rollover gives {over:,} kWh, or it is a mis-read"))
+                                             f"({last.read_date:%m/%d/%Y}): a rollover gives {over:,} kWh, "
+                                             f"or it is a mis-read"))
         else:
             kwh = (reading - last.reading) * meter.multiplier
     if last is not None and kwh == 0 and account.status == "active" and not any(i.code == "lower" for i in issues):
@@ -226,7 +231,8 @@ def key_reading(op: OperatorInfo, meter_no: str, reading_text: str | int, *, rea
                                 demand_kw=demand, reverse_kwh=reverse_kwh, source=source)
         audit.record(op, "reading.key", "reading", row.id, account_id=account.id, field=meter.meter_no,
                      before=str(last.reading) if last else "",
-                     after=f"{reading} ({kwh:,} kWh) {read_date:%m/%d/%Y} {source}" + (f" ack {','.join(taken)}" if taken else ""))
+                     after=f"{reading} ({kwh:,} kWh) {read_date:%m/%d/%Y} {source}"
+                           + (f" ack {','.join(taken)}" if taken else ""))
     return ReadingResult(row.id, account.number, meter.meter_no, read_date, reading, kwh, taken)
 
 

@@ -64,7 +64,8 @@ def test_preview_approve_commit_bills_each_account_once_with_lines_and_a_ledger_
     assert set(by_id) == {plain.id, high.id, low.id, zero.id, unread.id, big.id, new.id}
     assert other_cycle.id not in by_id
     # 30 days 04/01-05/01 on the March rates: 27.00 + 800 x 0.095 = 76.00 + PCA 800 x 0.004 = 3.20
-    assert [(ln.code, ln.amount_cents) for ln in by_id[plain.id].lines] == [("customer", 2700), ("energy", 7600), ("pca", 320)]
+    assert [(ln.code, ln.amount_cents) for ln in by_id[plain.id].lines] == [
+        ("customer", 2700), ("energy", 7600), ("pca", 320)]
     assert by_id[plain.id].total_cents == 10620 and by_id[plain.id].exceptions == ()
     assert by_id[high.id].exceptions == ("high",) and by_id[low.id].exceptions == ("low",)
     assert by_id[zero.id].exceptions == ("zero",)
