@@ -17,6 +17,7 @@ Rules (DOMAIN.md, the co-op's tariff):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -46,7 +47,7 @@ class BillCalc:
     kwh: int
     lines: tuple[Line, ...]
 
-    @property
+    @functools.cached_property
     def total_cents(self) -> int:
         return sum(line.amount_cents for line in self.lines)
 

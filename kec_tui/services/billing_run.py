@@ -182,12 +182,17 @@ def _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse, city) -> 
     if _calcs_for[0] is not by_code or len(_calcs) > 500_000:
         _calcs.clear()
         _calcs_for[0] = by_code
+    key = (code, start, end, kwh, demand_kw, reverse, city)
+    calc = _calcs.get(key)
+    if calc is not None:
+        return calc
     fee_city = city if vs[-1].fee_percent(city) else ""
     key = (code, start, end, kwh, demand_kw, reverse, fee_city)
     calc = _calcs.get(key)
     if calc is None:
         calc = _calcs[key] = bill_calc.calculate(vs, start, end, kwh, demand_kw=demand_kw, reverse_kwh=reverse,
                                                  city=fee_city)
+    _calcs[(code, start, end, kwh, demand_kw, reverse, city)] = calc
     return calc
 
 
