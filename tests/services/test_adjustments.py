@@ -71,3 +71,21 @@ def test_an_adjustment_shows_on_the_next_statement(database, biller, supervisor)
     s = statements.build(billing_run.bills_of_run(reg.run.id)[0])
     assert [x.description for x in s.activity] == ["Adjustment: Energy assistance - LIHEAP pledge"]
     assert (s.previous_balance_cents, s.other_cents, s.amount_due_cents) == (10000, -4000, 10000 - 4000 + 10620)
+
+
+def test_the_command_line_takes_the_billing_settings(tmp_path, monkeypatch):
+    from kec_tui import cli
+    from kec_tui.services import billing_run, readings
+
+    conf = tmp_path / "config.toml"
+    conf.write_text('adjustment_limit_cents = 25000\nreading_high_factor = "3.0"\nbudget_settlement_month = 9\n'
+                    '[bill_cycle_days]\n1 = 5\n2 = 12\n')
+    try:
+        assert cli.main(["--config", str(conf), "--db", str(tmp_path / "c.db"), "operator", "list"]) == 0
+        assert adjustments.limit_cents() == 25000
+        assert readings._rules.high_factor == 3
+        assert billing_run._settings.budget_settlement_month == 9 and billing_run._settings.cycle_days == {1: 5, 2: 12}
+    finally:
+        for area in (readings, billing_run, adjustments):
+            area.configure(config.Settings())
+        db.database.close()
