@@ -370,6 +370,7 @@ def preview(op: OperatorInfo, cycle: int, period: str) -> Register:
     preview of a run not yet committed replaces the old one and needs approval again)."""
     require(op, "billing.run")
     bill_date = bill_date_of(cycle, period)
+    rates.ensure_loaded(op)
     bills, skipped = plan(cycle, period)
     total = sum(b.charged_cents for b in bills)
     BR = db.BillingRun

@@ -144,6 +144,10 @@ def parse(text: str, source: str = FILE_NAME) -> list[RateVersion]:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\s*\(at line (\d+), column (\d+)\)", str(exc))
+        if where:
+            raise RateFileError(f"{source} line {where[1]}: {str(exc)[:where.start()]} (column {where[2]})",
+                                "rates") from exc
         raise RateFileError(f"{source}: {exc}", "rates") from exc
     c = _Checker(text, source)
     c.unknown(data, TOP_KEYS, "")
@@ -357,10 +361,26 @@ def load_file(op: OperatorInfo | None, path: Path | str | None = None) -> LoadRe
     return load_text(op, text, path.name)
 
 
-def ensure_loaded() -> None:
-    """A database without rate schedules gets the default file's."""
-    if not db.RateSchedule.select().exists():
-        load_file(None)
+FILE_SHA_KEY = "rates_file_sha256"
+
+
+def ensure_loaded(op: OperatorInfo | None = None) -> LoadResult | None:
+    """Load the co-op's rate file when it changed since it was last loaded (or nothing is
+    loaded yet): the billing run always bills on the file the co-op edits. An invalid file
+    raises RateFileError (line and problem) and the rates stay as they were."""
+    path = default_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        if db.RateSchedule.select().exists():
+            return None             # keep billing on the stored rates; the file comes back
+        raise RateFileError(f"Cannot read {path.name}: {exc}", "rates") from exc
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    if db.get_meta(FILE_SHA_KEY) == sha and db.RateSchedule.select().exists():
+        return None
+    result = load_text(op, text, path.name)
+    db.set_meta(FILE_SHA_KEY, sha)
+    return result
 
 
 # Versions by code, read once per process and dropped when a file is loaded.

@@ -178,3 +178,22 @@ def test_the_co_ops_own_file_in_the_data_dir_wins(tmp_path, monkeypatch):
     own.parent.mkdir()
     own.write_text(RATES)
     assert rates.default_file() == own
+
+
+def test_the_run_bills_on_the_file_as_edited_and_an_invalid_edit_stops_it(database, tmp_path, monkeypatch):
+    from kec_tui.services import billing_run, operators
+    from tests.services import billing_data as data
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    own = tmp_path / "kec-tui" / "rates.toml"
+    own.parent.mkdir()
+    own.write_text(RATES)
+    biller = operators.create("bill1", "Bea Biller", "billing")
+    data.account(kwh=800)
+    assert billing_run.preview(biller, 1, data.PERIOD).bills[0].total_cents == 10620
+    own.write_text(RATES.replace("customer_charge = 27.00", "customer_charge = 28.00"))
+    assert billing_run.preview(biller, 1, data.PERIOD).bills[0].total_cents == 10720    # the edit is billed
+    own.write_text(RATES.replace("customer_charge = 27.00", "customer_charge = lots"))
+    with pytest.raises(rates.RateFileError, match="rates.toml line 21"):
+        billing_run.preview(biller, 1, data.PERIOD)
+    assert rates.all_versions()["RES"][1].customer_charge == Decimal("28.00")            # nothing changed
