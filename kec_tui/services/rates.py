@@ -365,10 +365,13 @@ FILE_SHA_KEY = "rates_file_sha256"
 
 
 def ensure_loaded(op: OperatorInfo | None = None) -> LoadResult | None:
-    """Load the co-op's rate file when it changed since it was last loaded (or nothing is
-    loaded yet): the billing run always bills on the file the co-op edits. An invalid file
-    raises RateFileError (line and problem) and the rates stay as they were."""
+    """Load the co-op's rate file (in the data dir) when it changed since it was last loaded,
+    so the billing run always bills on the file the co-op edits; with no file of its own
+    and nothing loaded yet, the shipped one. An invalid file raises RateFileError (line and
+    problem) and the rates stay as they were."""
     path = default_file()
+    if path.parent != config.default_data_dir() and db.RateSchedule.select().exists():
+        return None                 # no file of the co-op's: the stored rates stand
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

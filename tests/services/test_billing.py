@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kec_tui import db
-from kec_tui.services import accounts, billing_run, due_dates, operators, readings, statements
+from kec_tui.services import accounts, billing_run, due_dates, operators, rates, readings, statements
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from tests import factories
 from tests.services import billing_data as data
@@ -60,6 +60,7 @@ def test_preview_approve_commit_bills_each_account_once_with_lines_and_a_ledger_
     before = {a.id: accounts.balance(a.id) for a in (plain, high, unread)}
 
     reg = billing_run.preview(biller, 1, data.PERIOD)
+    assert [v.effective for v in rates.all_versions()["RES"]] == [D(2025, 1, 1), D(2025, 3, 16)]   # as loaded
     by_id = {b.account_id: b for b in reg.bills}
     assert set(by_id) == {plain.id, high.id, low.id, zero.id, unread.id, big.id, new.id}
     assert other_cycle.id not in by_id
