@@ -20,7 +20,7 @@ needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.w
 
 
 @pytest.fixture
-def billed(database_any):
+def billed(database):
     """Cycle 1 billed for 2025-05: one paid-up account, one owing last month's bill, one estimated."""
     data.load_rates()
     biller = operators.create("bill1", "Bea Biller", "billing")
