@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
+    from kec_tui.services import adjustments, billing_run, readings
+
+    for area in (readings, billing_run, adjustments):   # billing settings (thresholds, cycles, limits)
+        area.configure(settings)
     command = args.command or "run"
     try:
         if command == "train":  # its own practice database, never the one of --db / KEC_TUI_DB

@@ -63,6 +63,16 @@ class Settings:
     deposit_months: int = 2
     holidays: tuple[dt.date, ...] = ()  # count as after hours (reconnect fees)
     lockbox_csv_columns: dict[str, str] = field(default_factory=dict)  # the bank's CSV header -> our column
+    # Billing (services/readings.py, billing_run.py, adjustments.py). Factors are text, never float.
+    reading_high_factor: str = "2.0"   # a reading using more than this times the reference is high
+    reading_low_factor: str = "0.4"    # ... less than this times the reference is low
+    meter_dials: int = 5               # a register rolls over at 10**dials
+    bill_cycle_days: dict[str, int] = field(default_factory=dict)  # cycle -> bill day; empty = 3, 10, 17, 24
+    read_window_days: int = 35         # a reading this many days before the bill date or less is this period's
+    estimate_months: int = 3           # an estimated bill is the average use of this many months
+    bill_review_limit_cents: int = 250_000   # a bill over this is listed for review in the register
+    budget_settlement_month: int = 8   # budget billing's true-up month
+    adjustment_limit_cents: int = 10_000     # an adjustment above this needs a supervisor
 
     @property
     def db_url(self) -> str:
@@ -72,8 +82,10 @@ class Settings:
 ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
-                "deposit_months"}
-AT_LEAST_ONE = {"scan_account_width", "scan_amount_width"}
+                "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents"}
+AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
+                "budget_settlement_month"}
+DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 
 
@@ -100,14 +112,14 @@ def check(key: str, value):
     elif kind == "bool":
         if not isinstance(value, bool):
             raise SettingsError(f"setting {key} must be true or false, not {value!r}")
-    elif key == "late_fee_percent":
+    elif key in DECIMALS:
         from decimal import Decimal, InvalidOperation
 
         try:
             if isinstance(value, bool) or Decimal(str(value)) < 0:
                 raise InvalidOperation
         except InvalidOperation:
-            raise SettingsError(f"setting {key} must be a percentage such as \"1.5\", not {value!r}") from None
+            raise SettingsError(f"setting {key} must be a number such as \"1.5\", not {value!r}") from None
         return str(value)
     elif kind == "str":
         if not isinstance(value, str):
@@ -116,6 +128,11 @@ def check(key: str, value):
         if not isinstance(value, (list, tuple)):
             raise SettingsError(f"setting {key} must be a list of dates, not {value!r}")
         return tuple(_date(key, d) for d in value)
+    elif key == "bill_cycle_days":
+        if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 28
+                                                  for v in value.values()):
+            raise SettingsError(f"setting {key} must be a table of cycle = bill day (1-28), not {value!r}")
+        return {str(k): v for k, v in value.items()}
     elif key == "lockbox_csv_columns":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise SettingsError(f"setting {key} must be a table of column names, not {value!r}")

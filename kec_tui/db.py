@@ -164,6 +164,11 @@ class Reading(BaseModel):
     read_date = pw.DateField()
     reading = pw.IntegerField()
     kwh = pw.IntegerField()
+    # Billing (services/readings.py). SQL defaults too, for bulk loaders that name columns.
+    demand_kw = pw.DecimalField(max_digits=10, decimal_places=3, null=True)
+    reverse_kwh = pw.IntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])     # net metering: sent to the grid
+    # keyed, ami, estimated
+    source = pw.CharField(max_length=10, default="keyed", constraints=[pw.SQL("DEFAULT 'keyed'")])
 
     class Meta:
         indexes = ((("account", "read_date"), False),)
@@ -374,11 +379,146 @@ class KeyStats(BaseModel):
         indexes = ((("operator", "day"), True),)
 
 
+# ---- billing: rate schedules, reading exceptions, billing runs, bills, adjustments (services/rates.py,
+# readings.py, billing_run.py, adjustments.py)
+
+class RateSchedule(BaseModel):
+    """One version of a rate schedule, as loaded from the co-op's rates.toml (the version as JSON)."""
+
+    code = pw.CharField(max_length=8)
+    effective = pw.DateField()
+    name = pw.CharField(max_length=80)
+    body = pw.TextField()
+    sha256 = pw.CharField(max_length=64)           # of the file it came from
+    loaded_at = pw.DateTimeField(default=now)
+    loaded_by = pw.ForeignKeyField(Operator, null=True)
+
+    class Meta:
+        indexes = ((("code", "effective"), True),)
+
+
+class ReadingException(BaseModel):
+    """A reading that was refused at the line or in an AMI import: worked from a queue."""
+
+    created_at = pw.DateTimeField(default=now)
+    source = pw.CharField(max_length=10)            # keyed, ami
+    import_name = pw.CharField(max_length=255, default="")
+    record_no = pw.IntegerField(default=0)
+    meter_no = pw.CharField(max_length=20, default="")
+    account = pw.ForeignKeyField(Account, null=True)
+    read_date = pw.DateField(null=True)
+    reading_text = pw.CharField(max_length=20, default="")
+    demand_text = pw.CharField(max_length=20, default="")
+    codes = pw.CharField(max_length=80)             # e.g. "lower,high"
+    message = pw.CharField(max_length=300)
+    status = pw.CharField(max_length=10, default="open", index=True)   # open, accepted, rejected
+    resolved_by = pw.ForeignKeyField(Operator, null=True)
+    resolved_at = pw.DateTimeField(null=True)
+
+
+RUN_STATUSES = ("previewed", "approved", "committing", "committed")
+
+
+class BillingRun(BaseModel):
+    """The billing of one cycle for one period (YYYY-MM): exactly once."""
+
+    cycle = pw.SmallIntegerField()
+    period = pw.CharField(max_length=7)
+    bill_date = pw.DateField()
+    due_date = pw.DateField()
+    status = pw.CharField(max_length=12, default="previewed")
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    approved_at = pw.DateTimeField(null=True)
+    claim = pw.CharField(max_length=40, default="")     # the committing session's token
+    heartbeat_at = pw.DateTimeField(null=True)           # the committer's last chunk
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    bill_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("cycle", "period"), True),)
+
+
+BILL_KINDS = ("regular", "first", "final", "rebill")
+
+
+class Bill(BaseModel):
+    # Foreign keys without their own index where a composite index below leads with them (or
+    # nothing looks rows up by them): a run writes tens of thousands of bills at once.
+    run = pw.ForeignKeyField(BillingRun, null=True, backref="bills", index=False)   # none for a rebill
+    account = pw.ForeignKeyField(Account, backref="bills", index=False)
+    kind = pw.CharField(max_length=8, default="regular")
+    bill_date = pw.DateField()
+    due_date = pw.DateField()
+    period_start = pw.DateField()
+    period_end = pw.DateField()
+    schedule = pw.CharField(max_length=8)
+    kwh = pw.IntegerField()
+    demand_kw = pw.DecimalField(max_digits=10, decimal_places=3, null=True)
+    reverse_kwh = pw.IntegerField(default=0)
+    prev_reading = pw.IntegerField(null=True)
+    reading = pw.IntegerField(null=True)
+    reading_row = pw.ForeignKeyField(Reading, null=True, index=False)
+    estimated = pw.BooleanField(default=False)
+    total_cents = pw.BigIntegerField()                 # the bill's charges
+    charged_cents = pw.BigIntegerField()               # what the ledger was charged: the total, or the budget amount
+    budget = pw.CharField(max_length=10, default="")   # budget billing: levelized, trueup
+    status = pw.CharField(max_length=10, default="billed")   # billed, cancelled
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, index=False)
+    replaces = pw.ForeignKeyField("self", null=True, backref="rebills", index=False)
+    cancel_reason = pw.CharField(max_length=200, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, index=False)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("run", "account"), True), (("account", "bill_date"), False))
+
+
+class BillLine(BaseModel):
+    bill = pw.ForeignKeyField(Bill, backref="lines", on_delete="CASCADE", index=False)   # (bill, seq) leads
+    seq = pw.SmallIntegerField()
+    code = pw.CharField(max_length=12)                # customer, energy, demand, pca, minimum, netmeter, fee, lamp
+    description = pw.CharField(max_length=120)
+    quantity = pw.CharField(max_length=30, default="")
+    rate = pw.CharField(max_length=30, default="")
+    amount_cents = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("bill", "seq"), True),)
+
+
+class Adjustment(BaseModel):
+    account = pw.ForeignKeyField(Account, backref="adjustments")
+    reason = pw.CharField(max_length=20)
+    amount_cents = pw.BigIntegerField()               # + charge, - credit
+    note = pw.CharField(max_length=200, default="")
+    bill = pw.ForeignKeyField(Bill, null=True)        # the bill it corrects, if any
+    operator = pw.ForeignKeyField(Operator, backref="+")
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")   # the supervisor above the limit
+    ledger_entry = pw.ForeignKeyField(LedgerEntry)
+    created_at = pw.DateTimeField(default=now)
+
+
+class StatementPreference(BaseModel):
+    """How an account gets its statement: paperless (e-mailed, marked in the print file) or on paper."""
+
+    account = pw.ForeignKeyField(Account, unique=True, backref="+")
+    paperless = pw.BooleanField(default=False)
+    email = pw.CharField(max_length=120, default="")
+    updated_at = pw.DateTimeField(default=now)
+
+
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 MODELS += [KeyStats]
-MODELS += [ScheduledFinal]
+MODELS += [ScheduledFinal, RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment,
+           StatementPreference]
 
 
 def is_postgres() -> bool:

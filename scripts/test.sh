@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# tmux for the real-terminal tests, Debian's chromium and chromium-driver for the browser tests
+# tmux for the real-terminal tests, poppler-utils for the statement PDFs, Debian's chromium and chromium-driver for the browser tests
 # (installed as root where apt-get is; elsewhere those tests skip with the reason, with CI=true they fail).
 missing=()
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)   # statements read back as text
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then

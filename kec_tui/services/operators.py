@@ -12,12 +12,14 @@ PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record"},
-    "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import"},
+    "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
+                "billing.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record"},
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
-                                                                  "bad_debt.override", "audit.view"}
+                                                                  "bad_debt.override", "audit.view",
+                                                                  "billing.approve"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 

