@@ -89,6 +89,7 @@ def test_the_readme_settings_example_loads(tmp_path, clean_env):
     section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
     block = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
     s = config.load(write(tmp_path, block))
-    named = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line} | {"lockbox_csv_columns", "bill_cycle_days"}
+    named = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line}
+    named |= {"lockbox_csv_columns", "bill_cycle_days"}
     assert set(config.TYPES) <= named, set(config.TYPES) - named
     assert s.holidays == (dt.date(2025, 12, 25), dt.date(2026, 1, 1)) and s.tenkey is False
