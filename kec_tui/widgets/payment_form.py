@@ -81,7 +81,7 @@ class PaymentForm(EntryForm):
         self.held = None
         self._unlock()
         self._submit()
-        self.refresh()
+        self._redraw()
 
     def _unlock(self) -> None:
         self.held = None
@@ -103,7 +103,7 @@ class PaymentForm(EntryForm):
                           f"{'were' if self.early != 1 else 'was'} not used: key that stub again")
             event.stop()
             event.prevent_default()
-            self.refresh()
+            self._redraw()
             return
         super()._on_key(event)
 
