@@ -270,6 +270,8 @@ class EntryForm(Widget, can_focus=True):
         self.held_keys = 0
         """Keys typed after the refusal and not used (a paste counts as one)."""
         self._refused = 0  # index of the refused field: Reset clears it and puts the cursor there
+        self._footer_due = False  # a Footer refresh is scheduled (_lock_changed)
+        self._footer_shown: object = False  # the _footer_state the Footer was last refreshed for
 
     def _check_specs(self) -> None:
         if not self._specs:
@@ -459,7 +461,22 @@ class EntryForm(Widget, can_focus=True):
 
     def _lock_changed(self) -> None:
         """Called when the lock starts, holds a key or ends (a subclass may show it elsewhere)."""
-        if self.is_attached:
+        if self.is_attached and not self._footer_due:
+            # The Footer shows the form's keys disabled while locked. It is rebuilt once after the
+            # next frame, not on every change: in a burst a refusal and its Reset often come within
+            # one frame, and a rebuild of the Footer costs as much as a hundred keys.
+            self._footer_due = True
+            self.call_after_refresh(self._refresh_footer)
+
+    def _footer_state(self) -> object:
+        """What the Footer shows of the form's keys (a subclass adds what its check_action reads)."""
+        return self.locked
+
+    def _refresh_footer(self) -> None:
+        self._footer_due = False
+        state = self._footer_state()
+        if state != self._footer_shown:
+            self._footer_shown = state
             self.refresh_bindings()
 
     def _allowed_while_locked(self, action: str | None) -> bool:
@@ -858,7 +875,8 @@ class EntryForm(Widget, can_focus=True):
                     else:
                         below = message
             keys.append(("field", fit, index, shown, slot, cursor, beside))
-        keys += [("below", width, below, part) for part in range(len(self._below_strips(below, width)))]
+        lines_below = len(self._below_strips(below, width)) if below else 1
+        keys += [("below", width, below, part) for part in range(lines_below)]
         keys.append(("info", fit, self.info))
         previous = self.previous
         if previous is not None:

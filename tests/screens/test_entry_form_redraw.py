@@ -172,3 +172,44 @@ async def test_a_burst_with_refusals_leaves_no_line_stale():
         await settle(pilot, lambda: len(app.committed) == 30)
         assert app.form.values["amount"] == "1.00" and app.form.current == "amount"
         same_text(app.form)
+
+
+def footer_keys(app) -> dict[str, bool]:
+    """action -> enabled, as the Footer shows the keys (it draws the screen's active bindings)."""
+    return {binding.action: enabled for _, binding, enabled, _ in app.screen.active_bindings.values()}
+
+
+async def frames(pilot, n: int = 3) -> None:
+    """A few frames: the Footer is rebuilt after the frame that follows a change of its keys."""
+    for _ in range(n):
+        await pilot.pause()
+
+
+async def test_the_footer_shows_the_lock_and_is_rebuilt_once_a_frame_not_per_lock():
+    app = FormApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        form = app.form
+        assert footer_keys(app)["dup"] is True
+        rebuilt = []
+        real = form.refresh_bindings
+        form.refresh_bindings = lambda: (rebuilt.append(form.locked), real())[1]
+        wrong = account_no(12345)[:-1] + str((int(account_no(12345)[-1]) + 1) % 10)
+        await pilot.press(*wrong, "enter")
+        await frames(pilot)
+        assert form.locked and rebuilt == [True]
+        keys = footer_keys(app)
+        assert keys["dup"] is False and keys["clear_record"] is True  # only Reset runs while locked
+        await pilot.press(*"99")  # held keys: the Footer does not change
+        await frames(pilot)
+        assert rebuilt == [True]
+        await pilot.press("escape")
+        await frames(pilot)
+        assert not form.locked and rebuilt == [True, False] and footer_keys(app)["dup"] is True
+        # A refusal and its Reset in one burst, before a frame: nothing to rebuild, the Footer is right.
+        rebuilt.clear()
+        send_burst(app, [*wrong, "enter", "9", "escape", *account_no(12345)])
+        await settle(pilot)
+        await frames(pilot)
+        assert not form.locked and form.values["account"] == account_no(12345)
+        assert footer_keys(app)["dup"] is True and rebuilt in ([], [True, False])
