@@ -263,6 +263,7 @@ class EntryForm(Widget, can_focus=True):
         self._painted: dict[int, tuple] = {}  # line -> the key it was last painted from
         self._painted_height = 0  # lines at the last layout
         self._below_cache: tuple[tuple | None, list[Strip]] = (None, [])
+        self._redraw_due = False  # lines may have changed: compare them when idle
         self._actions: dict[str, str] = {}
         self._actions_keymap: object = None  # the App keymap _actions was built from
         self.locked = False
@@ -959,10 +960,22 @@ class EntryForm(Widget, can_focus=True):
         return Visual.to_strips(self, visualize(self, self._line_text(key)), width, 1, self.visual_style)[0]
 
     def _redraw(self) -> None:
-        """Refresh the lines that changed since they were painted (all when their number changed)."""
+        """Ask for the changed lines to be refreshed: once the form's keys are handled (_on_idle),
+        not per key: in a burst the lines are compared once a frame, not once a key."""
         if self._draws_whole or not self.is_mounted:
             self.refresh()
             return
+        self._redraw_due = True
+        self.check_idle()  # idle comes after the keys queued behind this one, or now if there are none
+
+    def _on_idle(self, event: events.Idle) -> None:
+        # Before Widget._on_idle, which sends the refreshed regions to the screen.
+        if self._redraw_due:
+            self._redraw_due = False
+            self._refresh_changed()
+
+    def _refresh_changed(self) -> None:
+        """Refresh the lines that changed since they were painted (all when their number changed)."""
         keys = self._line_keys()
         if len(keys) != self._painted_height:
             self.refresh(layout=True)
