@@ -836,7 +836,7 @@ class EntryForm(Widget, can_focus=True):
     # Rendering, line by line (Textual's Line API). Each line is drawn from a small key that holds
     # all it shows; after a key only the lines whose key changed since they were painted are
     # refreshed (_redraw), and Textual keeps the strips of the others. A typed digit repaints its
-    # field's line, not the whole form: over serve-ssh that is a fifth of the bytes.
+    # field's line, not the whole form: over serve-ssh that is a sixth of the bytes.
 
     def _display(self, spec: FieldSpec, current: bool) -> str:
         raw = self._buf[spec.name]
@@ -875,7 +875,7 @@ class EntryForm(Widget, can_focus=True):
                         beside = message
                     else:
                         below = message
-            keys.append(("field", fit, index, shown, slot, cursor, beside))
+            keys.append(("field", fit, index, current, shown, slot, cursor, beside))
         lines_below = len(self._below_strips(below, width)) if below else 1
         keys += [("below", width, below, part) for part in range(lines_below)]
         keys.append(("info", fit, self.info))
@@ -892,9 +892,8 @@ class EntryForm(Widget, can_focus=True):
         style = self.get_component_rich_style
         kind, fit = key[0], key[1]
         if kind == "field":
-            _, _, index, shown, slot, cursor, beside = key
+            _, _, index, current, shown, slot, cursor, beside = key
             spec = self._specs[index]
-            current = index == self._index
             line = Text(f"{spec.label:>{self._label_width}}  ", style=style("entry-form--label"), end="")
             value = Text(shown.ljust(slot), style=style("entry-form--current" if current else "entry-form--field"),
                          end="")

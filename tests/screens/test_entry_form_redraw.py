@@ -140,6 +140,19 @@ async def test_a_wrapped_message_changes_the_height_and_redraws_whole():
         same_text(form)
 
 
+async def test_the_current_field_moved_without_focus_refreshes_both_lines():
+    app = FormApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        form = app.form
+        app.set_focus(None)  # no cursor drawn: only the current field's shading tells which it is
+        await pilot.pause()
+        seen = Refreshes(form)
+        form.focus_field("amount")
+        await pilot.pause()
+        assert seen.lines() == {ACCOUNT, AMOUNT}
+
+
 async def test_info_and_previous_lines_refresh_when_they_change():
     app = FormApp()
     async with app.run_test(size=(80, 24)) as pilot:
