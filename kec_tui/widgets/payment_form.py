@@ -52,7 +52,7 @@ class PaymentForm(EntryForm):
     """Actions of the form that still run while it is locked (besides F8 on a warning and Reset)."""
 
     class HoldChanged(Message):
-        """The form's lock started, held a key or ended (the screen's warning bar follows it)."""
+        """The warning hold started, held a key or ended (the screen's warning bar follows it)."""
 
     def __init__(self, fields, *, on_submit=None, on_accept: Callable[[list[LineWarning], Record], None]
                  | None = None, on_escape: Callable[[], None] | None = None, **kwargs) -> None:
@@ -68,6 +68,7 @@ class PaymentForm(EntryForm):
         self._on_accept = on_accept
         self._on_escape = on_escape
         self.held: tuple[list[LineWarning], Record] | None = None
+        self._hold_shown = False  # the screen was last told of a hold (HoldChanged)
         self.accept_after = 0.0
         """Keys read from the terminal before this time (the screen opening) are refused, see _on_key."""
         self.early = 0
@@ -81,7 +82,7 @@ class PaymentForm(EntryForm):
         self.held = None
         self._unlock()
         self._submit()
-        self.refresh()
+        self._redraw()
 
     def _unlock(self) -> None:
         self.held = None
@@ -89,7 +90,12 @@ class PaymentForm(EntryForm):
 
     def _lock_changed(self) -> None:
         super()._lock_changed()
-        self.post_message(self.HoldChanged())
+        if self.held is not None or self._hold_shown:  # a plain refusal is shown at the field only
+            self._hold_shown = self.held is not None
+            self.post_message(self.HoldChanged())
+
+    def _footer_state(self) -> object:
+        return self.locked, self.held is not None  # F8 (accept) shows only while a warning holds
 
     def _allowed_while_locked(self, action: str | None) -> bool:
         return (action == "accept_warning" and self.held is not None) or action in self.LOCK_ACTIONS
@@ -103,7 +109,7 @@ class PaymentForm(EntryForm):
                           f"{'were' if self.early != 1 else 'was'} not used: key that stub again")
             event.stop()
             event.prevent_default()
-            self.refresh()
+            self._redraw()
             return
         super()._on_key(event)
 

@@ -14,8 +14,9 @@ Prints, then ends with one line of JSON:
   erased) through the real screen on SQLite, each line committed on Enter, with
   the keys misrouted (handled while another field than the one they were keyed
   for was current; goal 0) and the lines landed exactly (goal all); goal
-  >= 2,000 keys/s; beside it the same keys through a plain form of Input widgets
-  (tests/perf/bench_entry_form.py's InputFormApp), in the same run;
+  >= 4,000 keys/s (issue 9), also per second of the process's CPU (a loaded
+  machine moves it less); beside it the same keys through a plain form of Input
+  widgets (tests/perf/bench_entry_form.py's InputFormApp), in the same run;
 * posting a 1,000-line batch (goal < 0.5 s) and importing 10,000-line lockbox
   files: tests/perf/bench_posting.py, run here in a subprocess and reported.
 """
@@ -130,7 +131,7 @@ async def run_screen(settings: Settings, op, batch_id: int, keys: Keys, *, tenke
             await pilot.pause()
             if tenkey:
                 screen.form.set_tenkey(True)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for seq, (key, _field) in enumerate(keys):
                 event = bench_entry_form.key_event(key, seq)
                 event.set_sender(app)
@@ -142,14 +143,15 @@ async def run_screen(settings: Settings, op, batch_id: int, keys: Keys, *, tenke
                 await pilot.pause()
                 nodes = (app, app.screen, *app.screen.walk_children())
                 idle = 0 if any(not node._message_queue.empty() for node in nodes) else idle + 1
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
             error = screen.form.error
     finally:
         del batch_entry.BatchPaymentForm.on_key
     got = dict(received)
     misrouted = sum(1 for seq, (_key, field) in enumerate(keys) if got.get(seq) != field)
-    return {"seconds": round(seconds, 3), "keys_per_s": round(len(keys) / seconds), "misrouted_keys": misrouted,
-            "form_error": error}
+    # Keys per second of this process's CPU: on a shared machine the figure the other processes move least.
+    return {"seconds": round(seconds, 3), "keys_per_s": round(len(keys) / seconds),
+            "keys_per_cpu_s": round(len(keys) / cpu_seconds), "misrouted_keys": misrouted, "form_error": error}
 
 
 def landed(batch_id: int) -> list[tuple[int, int, str, str]]:
@@ -227,9 +229,9 @@ async def main_async(args) -> dict:
         "payments": args.payments, "keys": len(keys), "keys_per_payment": round(len(keys) / args.payments, 2),
         "keystrokes": strokes,
         "batch_screen": screen,
-        "input_form": {k: inputs[k] for k in ("keys_per_s", "seconds", "records_correct", "records_committed",
-                                               "misrouted_keys")},
-        "burst_goal_met": screen["keys_per_s"] >= 2000 and screen["misrouted_keys"] == 0 and screen["all_exact"],
+        "input_form": {k: inputs[k] for k in ("keys_per_s", "keys_per_cpu_s", "seconds", "records_correct",
+                                               "records_committed", "misrouted_keys")},
+        "burst_goal_met": screen["keys_per_s"] >= 4000 and screen["misrouted_keys"] == 0 and screen["all_exact"],
         **service,
     }
 
@@ -258,7 +260,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  keyed exact amount due          {k['keyed_amount_due']}   (account, *)")
     print(f"One burst of {f['payments']:,} mixed payments, {f['keys']:,} keys ({f['keys_per_payment']} keys/payment):")
     print(f"  batch screen (SQLite, each line committed): {s['keys_per_s']:>7,} keys/s  {s['seconds']:.2f} s  "
-          f"lines exact {s['lines_exact']}/{f['payments']}  misrouted keys {s['misrouted_keys']}  (goal >= 2,000/s, 0)")
+          f"lines exact {s['lines_exact']}/{f['payments']}  misrouted keys {s['misrouted_keys']}  "
+          f"(goal >= 4,000/s, 0)  {s['keys_per_cpu_s']:,} keys per CPU second")
     print(f"  plain form of Input widgets (no DB):        {i['keys_per_s']:>7,} keys/s  {i['seconds']:.2f} s  "
           f"records correct {i['records_correct']}/{f['payments']}  misrouted keys {i['misrouted_keys']}")
     print(f"Post a {f['post_lines']:,}-line batch: {f['post_s'] * 1000:.0f} ms (goal < 500 ms)   "

@@ -22,6 +22,6 @@ def test_bench_entry_form_runs_and_reports_json():
     entry, inputs = figures["entry_form"], figures["input_form"]
     # One widget owning its fields lands every record of the burst as keyed.
     assert entry["records_correct"] == 20 and entry["misrouted_keys"] == 0
-    assert entry["keys_per_s"] > 0 and entry["render_us"] > 0
+    assert entry["keys_per_s"] > 0 and entry["render_us"] > 0 and entry["render_whole_us"] > 0
     assert inputs["keys_per_s"] > 0 and inputs["render_us"] is None
     assert 0 <= inputs["records_correct"] <= 20 and inputs["misrouted_keys"] >= 0
