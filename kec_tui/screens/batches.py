@@ -16,9 +16,8 @@ from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import event_clock
-from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
-from kec_tui.widgets.payment_form import PaymentForm
+from kec_tui.widgets.payment_form import PaymentDialog, PaymentForm
 from kec_tui.widgets.payment_text import signed_dollars
 from kec_tui.widgets.prompt import reason_prompt
 
@@ -31,17 +30,14 @@ SHORT_TENDER = {"check": "Check", "cash": "Cash", "money_order": "M.O.", "lockbo
 _FIELD_OF = {"batch_date": "date", "tender": "tender", "control_count": "count", "control_total": "total"}
 
 
-class BatchFormScreen(Dialog[BatchInfo | batches.BatchTotals | None]):
+class BatchFormScreen(PaymentDialog[BatchInfo | batches.BatchTotals | None]):
     """Open a batch from the adding-machine tape (or correct the tape of an open one)."""
 
     HELP = ("Key the batch from the adding-machine tape: the date (Enter takes today), the tender "
             "(C check, A cash, M money order; Enter takes Check), the count of stubs and their total. "
             "Enter on the total opens the batch; its number is assigned. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    BatchFormScreen { align: center middle; }
-    BatchFormScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
-    BatchFormScreen #title { padding: 0 1; text-style: bold; }
+    BatchFormScreen > Vertical { width: 64; }
     """
 
     def __init__(self, batch: BatchInfo | None = None) -> None:

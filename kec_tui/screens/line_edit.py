@@ -9,13 +9,12 @@ from kec_tui import money
 from kec_tui.services import batches
 from kec_tui.services.batches import LineInfo
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
-from kec_tui.widgets.payment_form import PaymentForm, check_amount_text
+from kec_tui.widgets.payment_form import PaymentDialog, PaymentForm, check_amount_text
 from kec_tui.widgets.payment_text import account_info_line, cents_text
 
 
-class LineEditScreen(Dialog[LineInfo | None]):
+class LineEditScreen(PaymentDialog[LineInfo | None]):
     """Change a keyed line (account, amount, check no.): audited."""
 
     HELP = ("The line's account, amount and check number, as keyed. Change what is wrong and press Enter "
@@ -23,13 +22,6 @@ class LineEditScreen(Dialog[LineInfo | None]):
             "new line and kept in "
             "the audit log with the before and after. A warning stops it: {batch_entry.accept} accepts it. "
             "{entry_form.clear_record} cancels.")
-    DEFAULT_CSS = """
-    LineEditScreen { align: center middle; }
-    LineEditScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
-    LineEditScreen #title { padding: 0 1; text-style: bold; }
-    """
-
     def __init__(self, line: LineInfo, tenkey: bool = False) -> None:
         super().__init__()
         self.line = line

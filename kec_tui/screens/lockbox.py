@@ -15,10 +15,10 @@ from kec_tui.keymap import bind, keys_text
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
-from kec_tui.widgets.dialogs import Dialog, MessageScreen
+from kec_tui.widgets.dialogs import MessageScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.line_input import LineInput
-from kec_tui.widgets.payment_form import PaymentForm
+from kec_tui.widgets.payment_form import PaymentDialog, PaymentForm
 from kec_tui.widgets.payment_text import account_info_line
 from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
@@ -46,7 +46,7 @@ def import_summary(r: ImportResult) -> str:
     return text
 
 
-class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
+class ApplyExceptionScreen(PaymentDialog[batches.LineInfo | None]):
     """Apply an unmatched bank payment to the right account."""
 
     HELP = ("Key the account number the payment belongs to and press Enter: the member shows, and the payment "
@@ -54,11 +54,7 @@ class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
             "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: {batch_entry.accept} "
             "accepts. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    ApplyExceptionScreen { align: center middle; }
-    ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
     ApplyExceptionScreen #what { padding: 0 1; }
-    ApplyExceptionScreen #title { padding: 0 1; }
     """
 
     def __init__(self, x: ExceptionInfo) -> None:

@@ -21,11 +21,13 @@ from typing import Callable, ClassVar
 from textual import events
 from textual.binding import BindingType
 from textual.message import Message
+from textual.screen import ScreenResultType
 
 from kec_tui.keymap import bind, keys_text
 from kec_tui.services import batches
 from kec_tui.services.batches import LineWarning, LineWarningsError
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EntryForm, Record, SubmitResult
 from kec_tui.widgets.prompt import reason_prompt
 
@@ -212,6 +214,18 @@ class BatchPaymentForm(PaymentForm):
     def action_toggle_tenkey(self) -> None:
         super().action_toggle_tenkey()
         self.screen.show_header()
+
+
+class PaymentDialog(Dialog[ScreenResultType]):
+    """A payment form framed in the middle of the screen, under a #title (a line changed, an
+    exception applied, the batch tape)."""
+
+    DEFAULT_CSS = """
+    PaymentDialog { align: center middle; }
+    PaymentDialog > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; }
+    PaymentDialog #title { padding: 0 1; text-style: bold; }
+    """
 
 
 def check_amount_text(text: str, record: Record) -> str | None:
