@@ -172,8 +172,18 @@ async def open_the_exception(pilot, path) -> ApplyExceptionScreen:
     return pilot.app.screen
 
 
-async def test_an_exception_for_a_closed_account_is_held_until_f8_and_a_reason(msr, accts, tmp_path, sqlite_db):
-    closed = factories.account(first="Gone", last="Away", status="closed", bills=(5_000,))
+@pytest.fixture
+def closed(sqlite_db):
+    return factories.account(first="Gone", last="Away", status="closed", bills=(5_000,))
+
+
+def applied_lines() -> list[batches.LineInfo]:
+    """The lines of the open exceptions batch: what applying exceptions wrote."""
+    return [ln for b in batches.list_batches(status=batches.EDITABLE) if b.source == "exceptions"
+            for ln in batches.lines(b.id)]
+
+
+async def test_an_exception_for_a_closed_account_is_held_until_f8_and_a_reason(msr, accts, closed, tmp_path, sqlite_db):
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         dialog = await open_the_exception(pilot, bank_csv(tmp_path, accts))
@@ -189,13 +199,10 @@ async def test_an_exception_for_a_closed_account_is_held_until_f8_and_a_reason(m
         assert isinstance(app.screen, LockboxScreen)
         x = lockbox.list_exceptions(None)[0]
         assert x.status == "applied"
-        line = [ln for b in batches.list_batches(status=batches.EDITABLE) if b.source == "exceptions"
-                for ln in batches.lines(b.id)]
-        assert [(ln.account_id, ln.unapplied, ln.amount_cents) for ln in line] == [(closed.id, True, 1_200)]
+        assert [(ln.account_id, ln.unapplied, ln.amount_cents) for ln in applied_lines()] == [(closed.id, True, 1_200)]
 
 
-async def test_a_held_exception_reset_then_applied_to_the_right_account(msr, accts, tmp_path, sqlite_db):
-    closed = factories.account(first="Gone", last="Away", status="closed", bills=(5_000,))
+async def test_a_held_exception_reset_then_applied_to_the_right_account(msr, accts, closed, tmp_path, sqlite_db):
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         dialog = await open_the_exception(pilot, bank_csv(tmp_path, accts))
@@ -204,6 +211,4 @@ async def test_a_held_exception_reset_then_applied_to_the_right_account(msr, acc
         assert form.held and form.held_keys == len(str(accts[2].number)) + 1
         await press(pilot, "escape", str(accts[2].number), "enter")   # Reset, then the right account
         assert isinstance(app.screen, LockboxScreen)
-        lines = [ln for b in batches.list_batches(status=batches.EDITABLE) if b.source == "exceptions"
-                 for ln in batches.lines(b.id)]
-        assert [(ln.account_id, ln.unapplied, ln.warnings_ack) for ln in lines] == [(accts[2].id, False, "")]
+        assert [(ln.account_id, ln.unapplied, ln.warnings_ack) for ln in applied_lines()] == [(accts[2].id, False, "")]
