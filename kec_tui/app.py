@@ -45,6 +45,7 @@ SCREENS = {
     "batches": "kec_tui.screens.batches:BatchListScreen",
     "batch_form": "kec_tui.screens.batches:BatchFormScreen",
     "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
+    "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",
     "audit": "kec_tui.screens.audit:AuditScreen",

@@ -35,250 +35,35 @@ the stub after the refused one.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
-from typing import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
-from kec_tui import db, money
+from kec_tui import money
 from kec_tui.checkdigit import ScanLayout
-from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind, keys_text
 from kec_tui.services import batches, reports
-from kec_tui.services.batches import BatchTotals, LineInfo, LineWarning
+from kec_tui.services.batches import LineInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
-from kec_tui.widgets.dialogs import ConfirmScreen, Dialog, MessageScreen
+from kec_tui.widgets.batch_lines import LinesTable
+from kec_tui.widgets.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
-from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, warning_field, warning_message
+from kec_tui.widgets.payment_form import BatchPaymentForm, PaymentForm, check_amount_text
+from kec_tui.widgets.payment_text import account_info_line, cents_text, signed_dollars, totals_text
 from kec_tui.widgets.prompt import PromptScreen, reason_prompt
-from kec_tui.widgets.tables import fill_width
-
-PAGE = 100          # lines loaded into the table at a time
-MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
 
 TENDER_NAMES = {"check": "Check", "cash": "Cash", "money_order": "Money order", "lockbox": "Lockbox", "ach": "ACH"}
-
-
-def reports_dir(settings) -> Path:
-    """Where posted batches' reports go: settings reports_dir, else the data dir."""
-    return Path(settings.reports_dir or default_data_dir() / "reports").expanduser()
 
 
 def scan_layout(settings) -> ScanLayout:
     return batches.scan_layout(settings) if settings is not None else ScanLayout()
 
 
-def cents_text(cents: int) -> str:
-    """Cents -> the form's canonical amount text ("123.45")."""
-    return str(money.to_decimal(cents))
-
-
-def totals_text(t: BatchTotals) -> Text:
-    """``Keyed 12 / 20   $1,234.56 / $2,000.00   Diff -8  -$765.44``, coloured by state."""
-    out = Text()
-    out.append("Keyed ", style="dim")
-    out.append(f"{t.count:,} / {t.control_count:,}", style="bold")
-    out.append("   ")
-    out.append(money.fmt_dollars(t.total_cents), style="bold")
-    out.append(f" / {money.fmt_dollars(t.control_total_cents)}")
-    out.append("   ")
-    if t.balanced:
-        out.append(" BALANCED ", style="bold reverse green")
-    else:
-        diff = f"Diff {t.count_difference:+,}  {signed_dollars(t.total_difference_cents)}"
-        out.append(diff, style="bold yellow")
-    if t.void_count:
-        out.append(f"   {t.void_count} void", style="dim")
-    return out
-
-
-def signed_dollars(cents: int) -> str:
-    """-76544 -> "-$765.44", 1200 -> "+$12.00", 0 -> "$0.00"."""
-    return ("+" if cents > 0 else "") + money.fmt_dollars(cents)
-
-
-# ---------------------------------------------------------------------------------------
-# Small modals shared by the batch screens
-
-
-# ---------------------------------------------------------------------------------------
-# The form
-
-
-# The form: kec_tui/widgets/payment_form.py (PaymentForm, BatchPaymentForm).
-
-
-# ---------------------------------------------------------------------------------------
-# Editing one line
-
-
-class LineEditScreen(Dialog[LineInfo | None]):
-    """Change a keyed line (account, amount, check no.): audited."""
-
-    HELP = ("The line's account, amount and check number, as keyed. Change what is wrong and press Enter "
-            "through the fields (or {batch_entry.record_advance} to save at once): the change is checked like a "
-            "new line and kept in "
-            "the audit log with the before and after. A warning stops it: {batch_entry.accept} accepts it. "
-            "{entry_form.clear_record} cancels.")
-    DEFAULT_CSS = """
-    LineEditScreen { align: center middle; }
-    LineEditScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
-    LineEditScreen #title { padding: 0 1; text-style: bold; }
-    """
-
-    def __init__(self, line: LineInfo, tenkey: bool = False) -> None:
-        super().__init__()
-        self.line = line
-        self.tenkey = tenkey
-        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
-        self._info: batches.EntryAccount | None = None
-
-    def compose(self) -> ComposeResult:
-        fields = [
-            FieldSpec("account", "Account", "digits", 10, mandatory_entry=True, validate=self._check_account,
-                      dup=False),
-            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text),
-            FieldSpec("check_no", "Check no", "digits", 10),
-        ]
-        with Vertical():
-            yield Label(f"Line {self.line.seq}: change and Enter, Esc cancels", id="title")
-            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept, on_escape=self._cancel,
-                              after_exit=self._after_exit, tenkey=self.tenkey)
-
-    def on_mount(self) -> None:
-        form = self.query_one(PaymentForm)
-        ln = self.line
-        form.set_value("account", str(ln.account_number or ln.account_text))
-        form.set_value("amount", cents_text(ln.amount_cents))
-        if ln.check_no.isdigit():
-            form.set_value("check_no", ln.check_no)
-        form.focus_field("account")
-        form.set_info(f"{ln.name}  {money.fmt_dollars(ln.amount_cents)}  was keyed by {ln.operator}")
-        form.focus()
-
-    def _check_account(self, text: str, record: Record) -> str | None:
-        try:
-            self._info = batches.account_info_for_entry(text)
-        except ServiceError as e:
-            return e.message
-        return None
-
-    def _after_exit(self, name: str, record: Record) -> str | None:
-        if name == "account" and self._info is not None:
-            self.query_one(PaymentForm).set_info(account_info_line(self._info))
-        return None
-
-    def _save(self, record: Record) -> SubmitResult | None:
-        form = self.query_one(PaymentForm)
-        ack, reason = (), ""
-        if self._accepted and self._accepted[0] == record:
-            _, ack, reason = self._accepted
-        self._accepted = None
-        try:
-            line = batches.update_line(self.app.operator, self.line.id, account_text=record["account"],
-                                       amount_cents=money.parse(record["amount"]), check_no=record["check_no"],
-                                       ack=ack, reason=reason)
-        except batches.LineWarningsError as e:
-            form.hold(e.warnings, record)
-            return SubmitResult(warning_field(e.warnings), warning_message(e.warnings))
-        except ServiceError as e:
-            return SubmitResult(e.field if e.field in record else None, e.message)
-        self.dismiss(line)
-        return None
-
-    def _accept(self, warnings: list[LineWarning], record: Record) -> None:
-        accept_warnings(self, self.query_one(PaymentForm), warnings, record,
-                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
-
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-
-def check_amount_text(text: str, record: Record) -> str | None:
-    """The amount field's validator: an amount of one payment, in range."""
-    try:
-        batches.amount_from_text(text)
-    except ServiceError as e:
-        return e.message
-    return None
-
-
-def account_info_line(info: batches.EntryAccount) -> str:
-    parts = [info.name, info.service_address, f"Due {money.fmt_dollars(info.amount_due_cents)}"]
-    if info.status in batches.CLOSED_STATUSES:
-        parts.append("FINAL-BILLED" if info.status == "final" else "CLOSED")
-    parts += list(info.flags)
-    return "  ".join(parts)
-
-
-def accept_warnings(screen: Screen, form: PaymentForm, warnings: list[LineWarning], record: Record,
-                    remember: Callable[[tuple[str, ...], str], None]) -> None:
-    """F8 on a held line: record the acknowledgement (asking a reason when one is needed) and write it."""
-    codes = tuple(w.code for w in warnings)
-    if not any(w.needs_reason for w in warnings):
-        remember(codes, "")
-        form.submit_held()
-        return
-    details = "\n".join(w.message for w in warnings)
-
-    def done(reason: str | None) -> None:
-        form.focus()
-        if not reason:
-            form.error = (f"Not accepted: {keys_text('batch_entry.accept')} to accept with a reason, "
-                          f"{keys_text('entry_form.clear_record')} to change the line")
-            form.refresh()
-            return
-        remember(codes, reason)
-        form.submit_held()
-
-    screen.app.push_screen(reason_prompt("Accept to unapplied cash", details,
-                                         placeholder="Why (e.g. member moved: refund to new address)"), done)
-
-
-# ---------------------------------------------------------------------------------------
-# Finding a line
-
-
 FIND_HELP = ("Type an account number (the first digits are enough), an amount with its decimal point "
              "(45.67), or #12 for line 12. Enter finds; the same search again goes to the next match.")
-
-
-# ---------------------------------------------------------------------------------------
-# The screen
-
-
-class LinesTable(DataTable):
-    """The batch's lines, a page at a time: Up or PgUp on the first row shows the page before."""
-
-    def _earlier(self) -> bool:
-        screen = self.screen
-        if self.cursor_row == 0 and getattr(screen, "_first_offset", 0) > 0:
-            screen.page_back()
-            return True
-        return False
-
-    def action_cursor_up(self) -> None:
-        if not self._earlier():
-            super().action_cursor_up()
-
-    def action_page_up(self) -> None:
-        if not self._earlier():
-            super().action_page_up()
-
-    def action_scroll_home(self) -> None:
-        """Home: the first line of the batch."""
-        self.screen.goto_seq(1)
-
-    def action_scroll_end(self) -> None:
-        """End: the last line keyed."""
-        self.screen.load_lines()
 
 
 class BatchEntryScreen(CachedBindingChainScreen):
@@ -333,9 +118,6 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self._info: dict[str, batches.EntryAccount] = {}
         self._scan: tuple[str, str] | None = None
         self._scan_line = None
-        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
-        self._first_offset = 0           # offset (in keyed order) of the first row in the table
-        self._rows: dict[str, LineInfo] = {}
         self._find: tuple[str, list[int], int] | None = None   # query, seqs, index shown
         self._posting = False
 
@@ -352,27 +134,24 @@ class BatchEntryScreen(CachedBindingChainScreen):
         yield Header()
         yield Static("", id="title")
         yield Static("", id="totals")
-        yield LinesTable(id="lines", cursor_type="row", zebra_stripes=True)
+        yield LinesTable(self.batch_id, self._line_count, id="lines")
         yield Static("", id="warning")
         yield Static("", id="message")
         fields = [
             FieldSpec("account", "Account", "scan", self.layout_.length, mandatory_entry=True,
                       validate=self._check_account, dup=False),
-            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=self._check_amount,
+            FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text,
                       default=self._amount_due),
             FieldSpec("check_no", "Check no", "digits", 10),
         ]
         tenkey = self.app.settings.tenkey
         yield BatchPaymentForm(fields, on_submit=self._submit, after_exit=self._after_exit,
-                               on_accept=self._accept, tenkey=tenkey, id="form")
+                               tenkey=tenkey, id="form")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.query_one("#lines", DataTable)
-        for label, width, key in (("#", 4, "seq"), ("Account", 10, "account"), ("Name", 20, "name"),
-                                  ("Check no", 10, "check"), ("Amount", 10, "amount"), ("Note", 8, "note")):
-            table.add_column(label, width=width, key=key)
-        self.load_lines()
+        table = self.lines
+        table.load()
         form = self.form
         form.accept_after = event_clock()
         form.display = self.keyable
@@ -393,13 +172,15 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self.show_header()
 
     def on_resize(self) -> None:
-        # The name gets what the fixed columns leave (each column pads 1 each side).
-        fill_width(self.query_one("#lines", DataTable), "name", self.size.width, minimum=10,
-                   ids=("seq", "account", "check", "amount"))
+        self.lines.fit()
 
     @property
     def form(self) -> BatchPaymentForm:
         return self.query_one("#form", BatchPaymentForm)
+
+    @property
+    def lines(self) -> LinesTable:
+        return self.query_one("#lines", LinesTable)
 
     def show_header(self) -> None:
         b = self.batch
@@ -443,93 +224,8 @@ class BatchEntryScreen(CachedBindingChainScreen):
         found = batches.last_lines(self.batch_id, 1)
         return found[0] if found else None
 
-    def load_lines(self, offset: int | None = None, cursor_seq: int | None = None, limit: int = PAGE) -> None:
-        """Show `limit` lines from `offset` (default: the last page) in keyed order."""
-        total = self._line_count()
-        if offset is None:
-            offset = max(0, total - PAGE)
-        offset = max(0, min(offset, max(0, total - 1)))
-        table = self.query_one("#lines", DataTable)
-        table.clear()
-        self._rows.clear()
-        self._first_offset = offset
-        for ln in batches.lines(self.batch_id, limit=limit, offset=offset):
-            self._add_row(ln)
-        self.on_resize()
-        if cursor_seq is not None:
-            self._move_to_seq(cursor_seq)
-        elif table.row_count:
-            table.move_cursor(row=table.row_count - 1)
-
-    def _row_cells(self, ln: LineInfo) -> tuple:
-        void = ln.status == "void"
-        style = "dim strike" if void else ""
-        notes = []
-        if void:
-            notes.append("VOID")
-        if ln.source == "scanned":
-            notes.append("scan")
-        if ln.unapplied:
-            notes.append("unappl")
-        elif ln.warnings_ack:
-            notes.append("ack")
-        account = str(ln.account_number) if ln.account_number else ln.account_text
-        return (Text(str(ln.seq), justify="right", style=style), Text(account, style=style),
-                Text(ln.name, style=style), Text(ln.check_no, style=style),
-                Text(money.fmt(ln.amount_cents), justify="right", style=style), Text(" ".join(notes), style="dim"))
-
-    def _add_row(self, ln: LineInfo) -> None:
-        self.query_one("#lines", DataTable).add_row(*self._row_cells(ln), key=str(ln.id))
-        self._rows[str(ln.id)] = ln
-
-    def _replace_row(self, ln: LineInfo) -> None:
-        key = str(ln.id)
-        if key not in self._rows:
-            return
-        table = self.query_one("#lines", DataTable)
-        for column, value in zip(("seq", "account", "name", "check", "amount", "note"), self._row_cells(ln)):
-            table.update_cell(key, column, value)
-        self._rows[key] = ln
-
-    def _append_line(self, ln: LineInfo) -> None:
-        """A line just written: newest last, in view; the table never grows past MAX_ROWS."""
-        table = self.query_one("#lines", DataTable)
-        at_end = self._first_offset + table.row_count >= self._line_count() - 1
-        if not at_end:  # the table shows older lines (after Find): go back to the end
-            self.load_lines()
-            return
-        self._add_row(ln)
-        self.on_resize()                          # a longer account or check number widens its column
-        while table.row_count > MAX_ROWS:
-            first = table.coordinate_to_cell_key((0, 0)).row_key
-            table.remove_row(first)
-            self._rows.pop(first.value, None)
-            self._first_offset += 1
-        table.move_cursor(row=table.row_count - 1, animate=False)
-
-    def _move_to_seq(self, seq: int) -> bool:
-        table = self.query_one("#lines", DataTable)
-        for key, ln in self._rows.items():
-            if ln.seq == seq:
-                table.move_cursor(row=table.get_row_index(key), animate=False)
-                return True
-        return False
-
-    def goto_seq(self, seq: int) -> None:
-        if not self._move_to_seq(seq):
-            self.load_lines(offset=seq - 1 - PAGE // 2, cursor_seq=seq)  # seq is dense: 1..n in keyed order
-        self.query_one("#lines", DataTable).focus()
-
-    def page_back(self) -> None:
-        """The page before the first line shown, the cursor staying on that line."""
-        table = self.query_one("#lines", DataTable)
-        first = self._rows[table.coordinate_to_cell_key((0, 0)).row_key.value]
-        offset = max(0, self._first_offset - PAGE)
-        keep = min(table.row_count, MAX_ROWS - (self._first_offset - offset))
-        self.load_lines(offset=offset, cursor_seq=first.seq - 1, limit=self._first_offset - offset + keep)
-
     def focus_lines(self) -> None:
-        table = self.query_one("#lines", DataTable)
+        table = self.lines
         if not table.row_count:
             self.message("No lines yet", error=True)
             return
@@ -573,9 +269,6 @@ class BatchEntryScreen(CachedBindingChainScreen):
             return e.message
         return None
 
-    def _check_amount(self, text: str, record: Record) -> str | None:
-        return check_amount_text(text, record)
-
     def _after_exit(self, name: str, record: Record) -> str | None:
         form = self.form
         if name == "account":
@@ -616,24 +309,17 @@ class BatchEntryScreen(CachedBindingChainScreen):
         except money.MoneyError as e:
             return SubmitResult("amount", str(e))
         source = "scanned" if self._scan == (record["account"], record["amount"]) else "keyed"
-        ack: tuple[str, ...] = ()
-        reason = ""
-        if self._accepted is not None and self._accepted[0] == record:
-            _, ack, reason = self._accepted
-        self._accepted = None
+        ack, reason = form.acknowledgement(record)
         try:
             line = batches.key_line(self.app.operator, self.batch_id, record["account"], cents,
                                     record["check_no"], source, ack=ack, reason=reason)
-        except batches.LineWarningsError as e:
-            form.hold(e.warnings, record)
-            return SubmitResult(warning_field(e.warnings), warning_message(e.warnings))
         except batches.BatchStateError as e:  # posted or voided meanwhile (another session)
             self.refresh_batch()
             self.message(f"{e.message}. The line in the form was not saved.", error=True)
             self.call_after_refresh(self._stop_keying)
             return SubmitResult(None, e.message)
         except ServiceError as e:
-            return SubmitResult(e.field if e.field in record else None, e.message)
+            return form.refused(e, record)
         self._scan = None
         self._info.clear()
         if self.batch.status != "open":  # keying puts a balanced / out-of-balance batch back to open
@@ -641,7 +327,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
         # The line is committed; the totals move by it (no query per line: heads-down speed).
         self.totals = replace(self.totals, count=self.totals.count + 1,
                               total_cents=self.totals.total_cents + line.amount_cents)
-        self._append_line(line)
+        self.lines.append(line)
         self.show_header()
         if self.totals.balanced:
             self.message(f"The batch balances: {keys_text('batch_entry.post')} posts it")
@@ -654,10 +340,6 @@ class BatchEntryScreen(CachedBindingChainScreen):
             self.message("")
         return None
 
-    def _accept(self, warnings: list[LineWarning], record: Record) -> None:
-        accept_warnings(self, self.form, warnings, record,
-                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
-
     def toggle_check_no(self) -> None:
         self.ask_check_no = not self.ask_check_no
         self.show_header()
@@ -665,16 +347,9 @@ class BatchEntryScreen(CachedBindingChainScreen):
                      "Check number: not asked (Enter on the amount saves the line)")
 
     # -- corrections ------------------------------------------------------------------
-    def _highlighted(self) -> LineInfo | None:
-        table = self.query_one("#lines", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        return self._rows.get(key)
-
     @on(DataTable.RowSelected, "#lines")
     def row_selected(self, event: DataTable.RowSelected) -> None:
-        ln = self._rows.get(event.row_key.value)
+        ln = self.lines.line(event.row_key.value)
         if ln is None:
             return
         if not self.editable:
@@ -687,18 +362,18 @@ class BatchEntryScreen(CachedBindingChainScreen):
         def done(changed: LineInfo | None) -> None:
             if changed is not None:
                 self.totals = batches.batch_totals(self.batch_id)
-                self._replace_row(changed)
+                self.lines.replace(changed)
                 self.show_header()
                 self.message(f"Line {changed.seq} changed (kept in the audit log)")
 
-        self.app.push_screen(LineEditScreen(ln, self.form.tenkey), done)
+        self.app.open("line_edit", ln, self.form.tenkey, callback=done)
 
     def action_void(self) -> None:
-        if not self.query_one("#lines", DataTable).has_focus:
+        if not self.lines.has_focus:
             self.message(f"{keys_text('batch_entry.lines')} first, then choose the line to void with the "
                          f"arrows", error=True)
             return
-        ln = self._highlighted()
+        ln = self.lines.highlighted_line()
         if ln is None:
             return
         if ln.status == "void":
@@ -714,7 +389,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
                 self.message(e.message, error=True)
                 return
             self.totals = batches.batch_totals(self.batch_id)
-            self._replace_row(changed)
+            self.lines.replace(changed)
             self.show_header()
             self.message(f"Line {ln.seq} void: {reason}")
 
@@ -735,7 +410,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
             q, seqs, i = self._find
             i = (i + 1) % len(seqs)
             self._find = (q, seqs, i)
-            self.goto_seq(seqs[i])
+            self.lines.goto_seq(seqs[i])
             self.message(f"Match {i + 1} of {len(seqs)}: line {seqs[i]} ({keys_text('batch_entry.find')}, "
                          f"Enter: the next)")
             return
@@ -758,26 +433,24 @@ class BatchEntryScreen(CachedBindingChainScreen):
             self.message(f"No line matches {query!r}", error=True)
             return
         self._find = (query, seqs, 0)
-        self.goto_seq(seqs[0])
+        self.lines.goto_seq(seqs[0])
         shown = ", ".join(map(str, seqs[:8])) + (" ..." if len(seqs) > 8 else "")
         self.message(f"{len(seqs)} found: line "
                      f"{shown}" + (f"  ({keys_text('batch_entry.find')}, Enter: the next)" if len(seqs) > 1 else ""))
 
     def action_controls(self) -> None:
-        from kec_tui.screens.batches import BatchFormScreen
-
         def done(result) -> None:
             self.form.focus()
             if result is not None:
                 self.refresh_batch()
                 self.message("Control tape corrected (kept in the audit log)")
 
-        self.app.push_screen(BatchFormScreen(self.batch), done)
+        self.app.open("batch_form", self.batch, callback=done)
 
     def _stop_keying(self) -> None:
         if not self.keyable:
             self.form.display = False
-            self.query_one("#lines", DataTable).focus()
+            self.lines.focus()
 
     def refresh_batch(self) -> None:
         self.batch = batches.get_batch(self.batch_id)
@@ -829,17 +502,17 @@ class BatchEntryScreen(CachedBindingChainScreen):
 
     @work(thread=True, exclusive=True, group="post")
     def _post_worker(self, reason: str | None) -> None:
-        with db.database.connection_context():
-            try:
-                result = batches.post_batch(self.app.operator, self.batch_id, accept_reason=reason)
-            except ServiceError as e:
-                self.app.call_from_thread(self._post_failed, e.message)
-                return
-            try:
-                files = reports.write_batch_reports(self.batch_id, reports_dir(self.app.settings))
-                error = ""
-            except ServiceError as e:
-                files, error = None, e.message
+        # post_batch and write_batch_reports open this thread's connection for their call.
+        try:
+            result = batches.post_batch(self.app.operator, self.batch_id, accept_reason=reason)
+        except ServiceError as e:
+            self.app.call_from_thread(self._post_failed, e.message)
+            return
+        try:
+            files = reports.write_batch_reports(self.batch_id, reports.reports_dir(self.app.settings))
+            error = ""
+        except ServiceError as e:
+            files, error = None, e.message
         self.app.call_from_thread(self._posted, result, files, error)
 
     def _post_failed(self, text: str) -> None:
@@ -851,13 +524,13 @@ class BatchEntryScreen(CachedBindingChainScreen):
         self._posting = False
         self.refresh_batch()
         self.form.display = False
-        self.query_one("#lines", DataTable).focus()
+        self.lines.focus()
         t = result.totals
         text = Text(f"{result.entries:,} payments, {money.fmt_dollars(t.total_cents)}, posted to the ledger.\n")
         if result.accepted_difference:
             text.append(f"Difference accepted: {signed_dollars(t.total_difference_cents)}\n")
         text.append_text(self._files_text(files, error))
-        self.message(f"Posted. Reports in {reports_dir(self.app.settings)}")
+        self.message(f"Posted. Reports in {reports.reports_dir(self.app.settings)}")
         self.app.push_screen(MessageScreen(f"Batch {self.batch.number} posted", text), self._after_posted)
 
     @staticmethod
@@ -877,31 +550,14 @@ class BatchEntryScreen(CachedBindingChainScreen):
         return text
 
     def _after_posted(self, _=None) -> None:
-        from kec_tui.screens.batches import BatchListScreen
-
-        if len(self.app.screen_stack) > 1 and isinstance(self.app.screen_stack[-2], BatchListScreen):
+        if len(self.app.screen_stack) > 1 and self.app.showing("batches", self.app.screen_stack[-2]):
             self.app.leave(self)  # the list reloads itself on resume
 
     def action_report(self) -> None:
         try:
-            files = reports.write_batch_reports(self.batch_id, reports_dir(self.app.settings))
+            files = reports.write_batch_reports(self.batch_id, reports.reports_dir(self.app.settings))
         except ServiceError as e:
             self.message(e.message, error=True)
             return
         self.app.push_screen(MessageScreen(f"Batch {self.batch.number} reports", self._files_text(files, "")))
-
-
-def open_batch_screen(app, batch_id: int) -> str | None:
-    """Reopen an unposted batch (one left by a crash too) or view a posted one; a message on failure."""
-    b = batches.get_batch(batch_id)
-    if b.status in batches.EDITABLE and b.source == "keyed":
-        try:
-            batches.reopen(app.operator, batch_id)
-        except ServiceError as e:
-            return e.message
-    elif b.status == "void":
-        return f"Batch {b.number} is void"
-    app.push_screen(BatchEntryScreen(batch_id))
-    return None
-
 

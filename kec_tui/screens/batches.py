@@ -12,14 +12,13 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.batch_entry import open_batch_screen, signed_dollars
 from kec_tui.services import batches
 from kec_tui.services.batches import BatchInfo
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import event_clock
-from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
-from kec_tui.widgets.payment_form import PaymentForm
+from kec_tui.widgets.payment_form import PaymentDialog, PaymentForm
+from kec_tui.widgets.payment_text import signed_dollars
 from kec_tui.widgets.prompt import reason_prompt
 
 PAGE = 50
@@ -31,17 +30,14 @@ SHORT_TENDER = {"check": "Check", "cash": "Cash", "money_order": "M.O.", "lockbo
 _FIELD_OF = {"batch_date": "date", "tender": "tender", "control_count": "count", "control_total": "total"}
 
 
-class BatchFormScreen(Dialog[BatchInfo | batches.BatchTotals | None]):
+class BatchFormScreen(PaymentDialog[BatchInfo | batches.BatchTotals | None]):
     """Open a batch from the adding-machine tape (or correct the tape of an open one)."""
 
     HELP = ("Key the batch from the adding-machine tape: the date (Enter takes today), the tender "
             "(C check, A cash, M money order; Enter takes Check), the count of stubs and their total. "
             "Enter on the total opens the batch; its number is assigned. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    BatchFormScreen { align: center middle; }
-    BatchFormScreen > Vertical { width: 64; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
-    BatchFormScreen #title { padding: 0 1; text-style: bold; }
+    BatchFormScreen > Vertical { width: 64; }
     """
 
     def __init__(self, batch: BatchInfo | None = None) -> None:
@@ -239,10 +235,18 @@ class BatchListScreen(Screen):
         if b is None or self._opening or not self.is_current:
             return  # an Enter typed ahead while a batch or the tape form is opening: not a second open
         self._opening = True
-        problem = open_batch_screen(self.app, b.id)
-        if problem:
+        if not self.open_batch(b.id):
             self._opening = False
-            self.message(problem, error=True)
+
+    def open_batch(self, batch_id: int) -> bool:
+        """The batch's entry screen (a keyed unposted batch reopened for keying); False, said, if it cannot."""
+        try:
+            batches.open_for_entry(self.app.operator, batch_id)
+        except ServiceError as e:
+            self.message(e.message, error=True)
+            return False
+        self.app.open_batch(batch_id)
+        return True
 
     def on_screen_resume(self) -> None:
         self._opening = False
@@ -257,7 +261,7 @@ class BatchListScreen(Screen):
         def done(b) -> None:
             if isinstance(b, BatchInfo):
                 self.load(keep=b.id)
-                open_batch_screen(self.app, b.id)
+                self.open_batch(b.id)
 
         self.app.push_screen(BatchFormScreen(), done)
 
@@ -266,9 +270,7 @@ class BatchListScreen(Screen):
         self.load()
 
     def action_lockbox(self) -> None:
-        from kec_tui.screens.lockbox import LockboxScreen
-
-        self.app.push_screen(LockboxScreen())
+        self.app.open("lockbox")
 
     def action_void(self) -> None:
         b = self._current()

@@ -10,16 +10,16 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from kec_tui import db, money
+from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.screens.batch_entry import accept_warnings, account_info_line
 from kec_tui.services import accounts, batches, lockbox
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
-from kec_tui.widgets.dialogs import Dialog, MessageScreen
+from kec_tui.widgets.dialogs import MessageScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.line_input import LineInput
-from kec_tui.widgets.payment_form import PaymentForm, warning_message
+from kec_tui.widgets.payment_form import PaymentDialog, PaymentForm
+from kec_tui.widgets.payment_text import account_info_line
 from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
 
@@ -46,7 +46,7 @@ def import_summary(r: ImportResult) -> str:
     return text
 
 
-class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
+class ApplyExceptionScreen(PaymentDialog[batches.LineInfo | None]):
     """Apply an unmatched bank payment to the right account."""
 
     HELP = ("Key the account number the payment belongs to and press Enter: the member shows, and the payment "
@@ -54,17 +54,12 @@ class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
             "the accounts it matches. A warning (closed account, cash only, duplicate) stops it: {batch_entry.accept} "
             "accepts. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    ApplyExceptionScreen { align: center middle; }
-    ApplyExceptionScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
-        background: $panel; }
     ApplyExceptionScreen #what { padding: 0 1; }
-    ApplyExceptionScreen #title { padding: 0 1; }
     """
 
     def __init__(self, x: ExceptionInfo) -> None:
         super().__init__()
         self.x = x
-        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
 
     def compose(self) -> ComposeResult:
         x = self.x
@@ -77,8 +72,7 @@ class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
         with Vertical():
             yield Label(Text("Apply to an account (Enter), Esc cancels", style="bold"), id="title")
             yield Static(what, id="what")
-            yield PaymentForm(fields, on_submit=self._save, on_accept=self._accept,
-                              on_escape=lambda: self.dismiss(None))
+            yield PaymentForm(fields, on_submit=self._save, on_escape=lambda: self.dismiss(None))
 
     def on_mount(self) -> None:
         self.query_one(PaymentForm).focus()
@@ -100,24 +94,14 @@ class ApplyExceptionScreen(Dialog[batches.LineInfo | None]):
 
     def _save(self, record: Record) -> SubmitResult | None:
         form = self.query_one(PaymentForm)
-        ack, reason = (), ""
-        if self._accepted and self._accepted[0] == record:
-            _, ack, reason = self._accepted
-        self._accepted = None
+        ack, reason = form.acknowledgement(record)
         try:
             line = lockbox.resolve_exception(self.app.operator, self.x.id, record["account"].strip(), ack=ack,
                                              reason=reason)
-        except batches.LineWarningsError as e:
-            form.hold(e.warnings, record)
-            return SubmitResult("account", warning_message(e.warnings))
         except ServiceError as e:
-            return SubmitResult("account", e.message)
+            return form.refused(e, record, field="account")
         self.dismiss(line)
         return None
-
-    def _accept(self, warnings, record: Record) -> None:
-        accept_warnings(self, self.query_one(PaymentForm), warnings, record,
-                        lambda codes, reason: setattr(self, "_accepted", (record, codes, reason)))
 
 
 class LockboxScreen(Screen):
@@ -183,7 +167,7 @@ class LockboxScreen(Screen):
         self._end = False
         self.query_one("#detail", Static).update("")
         self._more()
-        open_count = db.PaymentException.select().where(db.PaymentException.status == "open").count()
+        open_count = lockbox.open_exception_count()
         self.query_one("#queue-title", Static).update(
             f"Exceptions: {open_count:,} open" + ("" if self.show == "open" else " (showing all)")
             + (f"   Enter applies, {keys_text('lockbox.return')} returns" if open_count else ""))
@@ -291,12 +275,11 @@ class LockboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="import")
     def run_import(self, path: Path) -> None:
-        with db.database.connection_context():
-            try:
-                r = lockbox.import_file(self.app.operator, path, lockbox.mapping_from_settings(self.app.settings))
-            except ServiceError as e:
-                self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
-                return
+        try:  # import_file opens this thread's connection for its call
+            r = lockbox.import_file(self.app.operator, path, lockbox.mapping_from_settings(self.app.settings))
+        except ServiceError as e:
+            self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
+            return
         self.app.call_from_thread(self._imported, r)
 
     def _imported(self, r: ImportResult) -> None:

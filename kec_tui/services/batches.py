@@ -522,6 +522,16 @@ def reopen(op: OperatorInfo, batch_id: int, n_last: int = 10) -> ReopenedBatch:
     return ReopenedBatch(get_batch(batch_id), batch_totals(batch_id), last_lines(batch_id, n_last))
 
 
+def open_for_entry(op: OperatorInfo, batch_id: int) -> None:
+    """A batch about to be shown in the entry screen: a keyed unposted one (one left by a crash
+    too) is reopened for keying; a posted or imported one is only viewed; a void one is refused."""
+    b = get_batch(batch_id)
+    if b.status in EDITABLE and b.source == "keyed":
+        reopen(op, batch_id)
+    elif b.status == "void":
+        raise BatchStateError(f"Batch {b.number} is void")
+
+
 def change_controls(op: OperatorInfo, batch_id: int, control_count: int, control_total_cents: int) -> BatchTotals:
     """Correct the tape (a mis-added control); audited."""
     require(op, "payment.key")
@@ -751,6 +761,7 @@ def _reference(number: int, seq: int, check_no: str) -> str:
     return (f"{ref} ck {check_no}" if check_no else ref)[:40]
 
 
+@db.connected
 def post_batch(op: OperatorInfo, batch_id: int, accept_reason: str | None = None) -> PostResult:
     """Post every active line as a ledger payment, all or nothing, exactly once.
 

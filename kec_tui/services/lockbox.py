@@ -688,6 +688,7 @@ def _classify(payments: list[FilePayment]) -> list[tuple[FilePayment, int | None
     return out
 
 
+@db.connected
 def import_file(op: OperatorInfo, path: str | Path, mapping: Mapping[str, str] | None = None, *,
                 post: bool = False, tender: str = "lockbox", batch_date: dt.date | None = None) -> ImportResult:
     """Import a lockbox CSV or BAI2 file: check it whole, refuse a file seen
@@ -816,6 +817,11 @@ def list_exceptions(status: str | None = "open", limit: int = 50, offset: int = 
     if status:
         q = q.where(db.PaymentException.status == status)
     return _exceptions(q.order_by(db.PaymentException.id).limit(limit).offset(offset))
+
+
+def open_exception_count() -> int:
+    """How many payments wait in the exceptions queue."""
+    return db.PaymentException.select().where(db.PaymentException.status == "open").count()
 
 
 def open_exceptions_batch(op: OperatorInfo) -> int:

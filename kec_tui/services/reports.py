@@ -10,7 +10,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from kec_tui import money
+from kec_tui import db, money
+from kec_tui.config import default_data_dir
 from kec_tui.services import batches
 from kec_tui.services.errors import ServiceError
 
@@ -101,6 +102,12 @@ def text_pdf(text: str, *, font_size: int = 9, lines_per_page: int = 64) -> byte
     return bytes(pdf.output())
 
 
+def reports_dir(settings) -> Path:
+    """Where posted batches' reports go: settings reports_dir, else the data dir."""
+    return Path(settings.reports_dir or default_data_dir() / "reports").expanduser()
+
+
+@db.connected
 def write_batch_reports(batch_id: int, directory: str | Path, *, pdf: bool = True) -> ReportFiles:
     """Write batch-NNNN-report.txt (+ .pdf) and batch-NNNN-deposit.csv into `directory`."""
     b = batches.get_batch(batch_id)

@@ -4,7 +4,15 @@ A line the service refused for its warnings (final/closed account, cash only, fa
 the balance, a duplicate stub) is held by the EntryForm's lock like any refusal: every
 key typed after it is held and counted, so Enter can never acknowledge a warning nobody
 has read and the next stub's digits never slip into the held line. Only F8 (accept: the
-screen records the acknowledgement and the line is written) and Reset (Esc) run.
+form records the acknowledgement, asking a reason when one is needed, and the line is
+written) and Reset (Esc) run. The form keeps that state, once for every screen that
+writes payment lines (batch entry, line edit, lockbox exceptions):
+
+    ack, reason = form.acknowledgement(record)
+    try:
+        line = batches.key_line(..., ack=ack, reason=reason)
+    except ServiceError as e:
+        return form.refused(e, record)
 """
 from __future__ import annotations
 
@@ -13,10 +21,15 @@ from typing import Callable, ClassVar
 from textual import events
 from textual.binding import BindingType
 from textual.message import Message
+from textual.screen import ScreenResultType
 
 from kec_tui.keymap import bind, keys_text
-from kec_tui.services.batches import LineWarning
+from kec_tui.services import batches
+from kec_tui.services.batches import LineWarning, LineWarningsError
+from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EntryForm, Record, SubmitResult
+from kec_tui.widgets.prompt import reason_prompt
 
 WARNING_SHORT = {
     "closed_account": "Closed account!",
@@ -40,8 +53,9 @@ def warning_message(warnings: list[LineWarning]) -> str:
 class PaymentForm(EntryForm):
     """EntryForm for payments: the warning hold (F8 accepts) and Record Advance.
 
-    ``hold(warnings, record)`` is called by the screen's on_submit when the service
-    refused a line for its warnings; the SubmitResult it returns locks the form.
+    The screen's on_submit writes the record with ``acknowledgement(record)`` and hands a
+    refusal to ``refused(error, record)``: a line refused for its warnings is held, and
+    the SubmitResult returned locks the form.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,8 +68,7 @@ class PaymentForm(EntryForm):
     class HoldChanged(Message):
         """The warning hold started, held a key or ended (the screen's warning bar follows it)."""
 
-    def __init__(self, fields, *, on_submit=None, on_accept: Callable[[list[LineWarning], Record], None]
-                 | None = None, on_escape: Callable[[], None] | None = None, **kwargs) -> None:
+    def __init__(self, fields, *, on_submit=None, on_escape: Callable[[], None] | None = None, **kwargs) -> None:
         self.commits = 0
 
         def counted(record: Record) -> SubmitResult | None:
@@ -65,20 +78,36 @@ class PaymentForm(EntryForm):
             return result
 
         super().__init__(fields, on_submit=counted, **kwargs)
-        self._on_accept = on_accept
         self._on_escape = on_escape
         self.held: tuple[list[LineWarning], Record] | None = None
         self._hold_shown = False  # the screen was last told of a hold (HoldChanged)
+        self._accepted: tuple[Record, tuple[str, ...], str] | None = None
         self.accept_after = 0.0
         """Keys read from the terminal before this time (the screen opening) are refused, see _on_key."""
         self.early = 0
 
     # -- the warning hold: a lock that F8 may lift by writing the line -------------------
+    def acknowledgement(self, record: Record) -> tuple[tuple[str, ...], str]:
+        """The warning codes F8 accepted for this very record and the reason given, taken once
+        (nothing for any other record)."""
+        accepted, self._accepted = self._accepted, None
+        if accepted is not None and accepted[0] == record:
+            return accepted[1], accepted[2]
+        return (), ""
+
+    def refused(self, error: ServiceError, record: Record, field: str | None = None) -> SubmitResult:
+        """The SubmitResult for a record the service refused (at `field`, else where the error
+        says): a line refused for its warnings is held until F8 accepts it or Esc resets."""
+        if isinstance(error, LineWarningsError):
+            self.hold(error.warnings, record)
+            return SubmitResult(field or warning_field(error.warnings), warning_message(error.warnings))
+        return SubmitResult(field or (error.field if error.field in record else None), error.message)
+
     def hold(self, warnings: list[LineWarning], record: Record) -> None:
         self.held = (list(warnings), dict(record))
 
     def submit_held(self) -> None:
-        """Write the held line (the screen has recorded the acknowledgement)."""
+        """Write the held line (its acknowledgement is recorded)."""
         self.held = None
         self._unlock()
         self._submit()
@@ -127,8 +156,28 @@ class PaymentForm(EntryForm):
             self._fail("No warning to accept")
             return
         warnings, record = self.held
-        if self._on_accept is not None:
-            self._on_accept(warnings, record)
+        codes = tuple(w.code for w in warnings)
+        if not any(w.needs_reason for w in warnings):
+            self._accept(record, codes, "")
+            return
+        details = "\n".join(w.message for w in warnings)
+
+        def done(reason: str | None) -> None:
+            self.focus()
+            if not reason:
+                self.error = (f"Not accepted: {keys_text('batch_entry.accept')} to accept with a reason, "
+                              f"{keys_text('entry_form.clear_record')} to change the line")
+                self.refresh()
+                return
+            self._accept(record, codes, reason)
+
+        self.app.push_screen(reason_prompt("Accept to unapplied cash", details,
+                                           placeholder="Why (e.g. member moved: refund to new address)"), done)
+
+    def _accept(self, record: Record, codes: tuple[str, ...], reason: str) -> None:
+        """Write the held line with its acknowledgement (what ``acknowledgement`` hands the screen)."""
+        self._accepted = (record, codes, reason)
+        self.submit_held()
 
     def clear_record(self) -> None:
         if self._on_escape is not None:
@@ -171,3 +220,24 @@ class BatchPaymentForm(PaymentForm):
     def action_toggle_tenkey(self) -> None:
         super().action_toggle_tenkey()
         self.screen.show_header()
+
+
+class PaymentDialog(Dialog[ScreenResultType]):
+    """A payment form framed in the middle of the screen, under a #title (a line changed, an
+    exception applied, the batch tape)."""
+
+    DEFAULT_CSS = """
+    PaymentDialog { align: center middle; }
+    PaymentDialog > Vertical { width: 76; max-width: 100%; height: auto; border: round $primary;
+        background: $panel; }
+    PaymentDialog #title { padding: 0 1; text-style: bold; }
+    """
+
+
+def check_amount_text(text: str, record: Record) -> str | None:
+    """The amount field's validator: an amount of one payment, in range."""
+    try:
+        batches.amount_from_text(text)
+    except ServiceError as e:
+        return e.message
+    return None

@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Input
 
 from kec_tui import db
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.screens.batch_entry import BatchEntryScreen, LineEditScreen
+from kec_tui.screens.batch_entry import BatchEntryScreen
+from kec_tui.screens.line_edit import LineEditScreen
 from kec_tui.services import audit, batches, operators
 from kec_tui.widgets.dialogs import ConfirmScreen, MessageScreen
 from kec_tui.widgets.line_input import LineInput
@@ -245,7 +246,9 @@ async def test_cash_only_overpayment_and_closed_account(msr, tmp_path, sqlite_db
         assert isinstance(app.screen, PromptScreen)
         await press(pilot, "enter")
         assert "reason is required" in app.screen.query_one(LineInput).error
-        await press(pilot, "escape", "moved: refund to new address", "enter")  # Reset, then the reason
+        await press(pilot, "moved", "escape")  # the refusal locks the box: typed-ahead keys held, Esc resets
+        assert isinstance(app.screen, PromptScreen) and app.screen.query_one(LineInput).value == ""
+        await press(pilot, "moved: refund to new address", "enter")
         assert isinstance(app.screen, BatchEntryScreen)
         lines = batches.lines(b.id)
         assert [(ln.warnings_ack, ln.unapplied) for ln in lines] == [

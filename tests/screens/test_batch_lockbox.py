@@ -160,3 +160,55 @@ async def test_a_us_bank_bai2_file_on_the_screen(msr, accts, tmp_path, sqlite_db
         help_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert "header row naming at least Account and Amount (dollars, 123.45)" in help_text
         assert "fees and other debits are listed as skipped" in help_text
+
+
+async def open_the_exception(pilot, path) -> ApplyExceptionScreen:
+    screen = await open_lockbox(pilot)
+    await press(pilot, str(path), "enter")
+    await press(pilot, "enter")                     # the import's summary read
+    assert screen.query_one(DataTable).has_focus
+    await press(pilot, "enter")
+    assert isinstance(pilot.app.screen, ApplyExceptionScreen)
+    return pilot.app.screen
+
+
+@pytest.fixture
+def closed(sqlite_db):
+    return factories.account(first="Gone", last="Away", status="closed", bills=(5_000,))
+
+
+def applied_lines() -> list[batches.LineInfo]:
+    """The lines of the open exceptions batch: what applying exceptions wrote."""
+    return [ln for b in batches.list_batches(status=batches.EDITABLE) if b.source == "exceptions"
+            for ln in batches.lines(b.id)]
+
+
+async def test_an_exception_for_a_closed_account_is_held_until_f8_and_a_reason(msr, accts, closed, tmp_path, sqlite_db):
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_the_exception(pilot, bank_csv(tmp_path, accts))
+        form = dialog.query_one("PaymentForm")
+        # One burst: the closed account and Enter, then the next keys typed ahead of the warning.
+        await press(pilot, str(closed.number), "enter", str(accts[0].number), "enter")
+        assert form.held and form.error.startswith("Closed account!")
+        assert form.held_keys == len(str(accts[0].number)) + 1       # held, counted, not used
+        assert lockbox.list_exceptions()[0].status == "open"           # nothing written
+        await press(pilot, "f8")                                       # a closed account asks why
+        assert isinstance(app.screen, PromptScreen)
+        await press(pilot, "moved: refund to new address", "enter")
+        assert isinstance(app.screen, LockboxScreen)
+        x = lockbox.list_exceptions(None)[0]
+        assert x.status == "applied"
+        assert [(ln.account_id, ln.unapplied, ln.amount_cents) for ln in applied_lines()] == [(closed.id, True, 1_200)]
+
+
+async def test_a_held_exception_reset_then_applied_to_the_right_account(msr, accts, closed, tmp_path, sqlite_db):
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_the_exception(pilot, bank_csv(tmp_path, accts))
+        form = dialog.query_one("PaymentForm")
+        await press(pilot, str(closed.number), "enter", str(accts[2].number), "enter")
+        assert form.held and form.held_keys == len(str(accts[2].number)) + 1
+        await press(pilot, "escape", str(accts[2].number), "enter")   # Reset, then the right account
+        assert isinstance(app.screen, LockboxScreen)
+        assert [(ln.account_id, ln.unapplied, ln.warnings_ack) for ln in applied_lines()] == [(accts[2].id, False, "")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -157,6 +158,25 @@ def test_reopen_resumes_where_it_stopped(database, msr):
     assert r.batch.status == "open" and r.totals.count == 3 and r.totals.balanced
     assert [ln.seq for ln in r.last_lines] == [3, 2]
     assert [ln.seq for ln in batches.lines(b.id)] == [1, 2, 3]
+
+
+def test_open_for_entry_reopens_a_keyed_batch_views_a_posted_one_refuses_a_void_one(database, msr):
+    a = _acct()
+    b = _batch(msr, 1, 12345)
+    batches.key_line(msr, b.id, str(a.number), 12345, "")
+    batches.balance_batch(msr, b.id)
+    batches.open_for_entry(msr, b.id)
+    assert batches.get_batch(b.id).status == "open"          # keying goes on: balanced goes back to open
+    billing = operators.create("bill1", "Bea Biller", "billing")
+    with pytest.raises(PermissionDenied):                    # reopening for keying is keying
+        batches.open_for_entry(billing, b.id)
+    batches.post_batch(msr, b.id)
+    batches.open_for_entry(billing, b.id)                    # a posted batch is only shown
+    assert batches.get_batch(b.id).status == "posted"
+    empty = _batch(msr)
+    batches.void_batch(msr, empty.id, "opened by mistake")
+    with pytest.raises(batches.BatchStateError, match=f"Batch {empty.number} is void"):
+        batches.open_for_entry(msr, empty.id)
 
 
 # ---- warnings --------------------------------------------------------------------------------
@@ -485,3 +505,30 @@ def test_batch_totals_and_ledger_agree(database, steps, control):
     after = int(db.LedgerEntry.select(fn.COALESCE(fn.SUM(db.LedgerEntry.amount_cents), 0))
                 .where(db.LedgerEntry.kind == "payment").scalar())
     assert before - after == sum(keyed.values())
+
+
+def test_posting_and_its_reports_from_a_thread_without_a_connection(database, msr, tmp_path):
+    """What the entry screen's worker does: the services open the thread's connection for
+    their call and close it after, so the screen never touches the database."""
+    a = _acct()
+    b = _batch(msr, 1, 4321)
+    batches.key_line(msr, b.id, str(a.number), 4321, "")
+    out: list = []
+
+    def worker():
+        out.append(db.database.is_closed())
+        result = batches.post_batch(msr, b.id)
+        files = reports.write_batch_reports(b.id, tmp_path)
+        out.extend([result.entries, files.csv.name, db.database.is_closed()])
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join(30)
+    assert out == [True, 1, f"batch-{b.number}-deposit.csv", True]
+    assert batches.get_batch(b.id).status == "posted"
+
+
+def test_reports_dir_is_the_setting_else_the_data_dir(tmp_path, monkeypatch):
+    assert reports.reports_dir(SimpleNamespace(reports_dir=str(tmp_path / "r"))) == tmp_path / "r"
+    monkeypatch.setattr(reports, "default_data_dir", lambda: tmp_path / "data")
+    assert reports.reports_dir(SimpleNamespace(reports_dir="")) == tmp_path / "data" / "reports"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 
@@ -537,3 +538,20 @@ def test_a_file_of_fees_and_other_details_only_imports_nothing_and_says_why(data
     with pytest.raises(lockbox.DuplicateImport):          # known, so not imported twice either
         lockbox.import_file(msr, write(tmp_path, "fees-again.bai", text))
     assert db.PaymentBatch.select().count() == 0
+
+
+def test_an_import_from_a_thread_without_a_connection_and_the_open_count(database, msr, tmp_path):
+    """The lockbox screen imports on a worker thread: import_file opens that thread's connection."""
+    a, = _accounts(1)
+    rows = [(str(a.number), "10.00", "1", "", "Ada"), ("123457", "5.00", "2", "", "Nobody"),
+            ("", "6.00", "3", "", "No Number")]
+    path = write(tmp_path, "thread.csv", csv_text(rows))
+    out = []
+    t = threading.Thread(target=lambda: out.append(lockbox.import_file(msr, path)))
+    t.start()
+    t.join(30)
+    assert [(r.matched_count, r.exception_count) for r in out] == [(1, 2)]
+    assert lockbox.open_exception_count() == 2
+    x = lockbox.list_exceptions()[0]
+    lockbox.return_exception(msr, x.id, "not ours")
+    assert lockbox.open_exception_count() == 1
