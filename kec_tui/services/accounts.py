@@ -41,6 +41,7 @@ def display_name(first: str, last: str) -> str:
     return f"{last}, {first}" if first else last
 
 
+@db.connected
 def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) -> SearchResult:
     """Find accounts by any of: account no., name words (any order, prefixes),
     phone, email, service address, meter no. Best matches first: an exact word,
