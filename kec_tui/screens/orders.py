@@ -3,7 +3,6 @@ meter numbers, notes, fees), cancel with a reason, and print work tickets."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -13,17 +12,17 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kec_tui import db
 from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.membership import StepForm, next_business_day, not_past, required
-from kec_tui.services import accounts, fees, orders
+from kec_tui.services import accounts, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
 from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
+from kec_tui.widgets.validators import next_business_day, not_past, required
 
 PAGE = 50
 
@@ -53,23 +52,6 @@ STATUS_OF = {"to do": None, "open": "open", "dispatched": "dispatched", "complet
 STATUS_STYLE = {"open": "bold", "dispatched": "bold cyan", "completed": "dim", "cancelled": "dim strike"}
 
 
-@dataclass(frozen=True)
-class LastRead:
-    meter_no: str
-    reading: int | None
-    day: dt.date | None
-    since: dt.date            # the final bill's period starts here (last read, or the opening)
-    multiplier: int
-
-
-def last_read(account_id: int) -> LastRead:
-    a = db.Account.get_by_id(account_id)
-    meter = db.Meter.get_or_none(db.Meter.id == a.meter_id) if a.meter_id else None
-    prev = orders.last_reading(a.id, a.meter_id)
-    return LastRead(meter.meter_no if meter else "", prev.reading if prev else None, prev.read_date if prev else None,
-                    prev.read_date if prev else a.opened, meter.multiplier if meter else 1)
-
-
 def tickets_dir(settings) -> Path:
     """Where work tickets go: settings tickets_dir, else reports_dir, else the data dir."""
     where = settings.tickets_dir or settings.reports_dir or default_data_dir() / "tickets"
@@ -92,16 +74,6 @@ def _account_number(value: str, record: Record) -> str | None:
 
 def _priority(value: str, record: Record) -> str | None:
     return None if value and 1 <= int(value) <= 5 else "Priority: 1 (most urgent) to 5"
-
-
-def fee_on_completion(o: OrderInfo, when: dt.datetime | None = None) -> tuple[int, str]:
-    """The fee completing this order now would charge (what the service charges), for showing first."""
-    when = when or dt.datetime.now()
-    if o.kind in orders.RECONNECT_KINDS:
-        return fees.reconnect_fee(when)
-    if o.kind in orders.TRIP_FEE_KINDS and o.member_requested:
-        return fees.schedule().trip_cents, f"Trip fee ({o.kind_label.lower()} requested)"
-    return 0, ""
 
 
 def order_summary(o: OrderInfo) -> Text:
@@ -491,7 +463,7 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
     def __init__(self, order: OrderInfo) -> None:
         super().__init__()
         self.order = order
-        self.fee = fee_on_completion(order)
+        self.fee = orders.completion_fee(order.kind, order.member_requested)
 
     def fields(self) -> list[FieldSpec]:
         kind = self.order.kind
@@ -528,7 +500,7 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
         o = self.order
         t = Text()
         t.append(f"{o.kind_label}", style="bold")
-        last = last_read(o.account_id)
+        last = orders.last_read(o.account_id)
         t.append(f"  account {o.account_number} {o.name} ({o.account_status})\n{o.service_address}"
                  f"  meter {o.account_meter_no or '(none)'}")
         if last.reading is not None:
@@ -548,7 +520,7 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
 
     def complete(self, record: Record) -> SubmitResult | None:
         try:
-            done = orders.complete_order(self.app.operator, self.order.order_no,
+            done = moves.complete_order(self.app.operator, self.order.order_no,
                                          reading=record.get("reading") or None,
                                          meter_no=record.get("meter_no") or None, notes=record["notes"],
                                          old_reading=record.get("old_reading") or None,

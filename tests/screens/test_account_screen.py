@@ -41,7 +41,7 @@ async def test_tabs_and_note(app, coop):
         assert isinstance(app.screen, NoteScreen)
         await pilot.press("ctrl+s")
         assert "needs some text" in app.screen.query_one(LineInput).error
-        await pilot.press(*"Called about the high bill", "ctrl+s")
+        await pilot.press("escape", *"Called about the high bill", "ctrl+s")  # Reset after the refusal
         await settle(pilot)
         assert app.screen is screen
         await pilot.press("f11")

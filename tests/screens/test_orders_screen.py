@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Static
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.membership import StepForm
+from kec_tui.widgets.step_form import StepForm
 from kec_tui.screens.orders import CancelOrderScreen, CompleteOrderScreen, NewOrderScreen, OrderQueueScreen
 from kec_tui.services import operators, orders
 from kec_tui.widgets.entry_form import EditForm
