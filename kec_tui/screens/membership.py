@@ -20,17 +20,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
 
 from kec_tui.money import fmt_dollars
 from kec_tui.services import contacts, fees, memberships as ms, passwords
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
-from kec_tui.widgets.dialogs import AskScreen, ResultScreen
+from kec_tui.widgets.dialogs import ResultScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.guided_screen import GuidedScreen
 from kec_tui.widgets.location_picker import LOCATION_HINT, NEW, NEW_LOCATION_FIELDS, LocationPicker, location_fields
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.validators import check_contact, must_be_yes, next_business_day, not_past, required
@@ -149,7 +146,7 @@ def _mail(field: str, label: str):
     return validate
 
 
-class NewMembershipScreen(Screen):
+class NewMembershipScreen(GuidedScreen):
     """New membership and account: applicant, location, bad-debt audit, deposit, connect."""
 
     HELP = ("One guided form, step by step: the applicant (the tax ID is keyed in full and shown only as "
@@ -164,18 +161,12 @@ class NewMembershipScreen(Screen):
             "moves on, Up goes back, {entry_form.erase_input} erases a field; choices: space cycles or key the "
             "first letter. "
             "{entry_form.clear_record} leaves (asks first).")
-    DEFAULT_CSS = """
-    NewMembershipScreen #form { height: auto; }
-    NewMembershipScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.picker = LocationPicker()
         self.audit: ms.BadDebtAudit | None = None
         self.audit_key: tuple | None = None
         self.supervisor: OperatorInfo | None = None
-        self.done = False
 
     def fields(self) -> list[FieldSpec]:
         state = lambda r: "ID"  # noqa: E731
@@ -215,22 +206,10 @@ class NewMembershipScreen(Screen):
                       validate=must_be_yes("Key Y to open the account, Up to change something, Esc to leave")),
         ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield StepForm(self.fields(), steps=STEPS, applies=self.applies, masked={"tax_id": mask_tax_id},
-                       secret=("sup_password",), on_submit=self.open_account, after_exit=self.after_exit,
-                       on_move=lambda name: self.show_panel(), id="form")
-        with VerticalScroll(id="panel"):
-            yield Static("", id="panel-text")
-        yield Footer()
-
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
-
-    def on_mount(self) -> None:
-        self.form.focus()
-        self.show_panel()
+    def make_form(self) -> StepForm:
+        return StepForm(self.fields(), steps=STEPS, applies=self.applies, masked={"tax_id": mask_tax_id},
+                        secret=("sup_password",), on_submit=self.open_account, after_exit=self.after_exit,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     # -- what applies
     def applies(self, name: str, record: Record) -> bool:
@@ -352,21 +331,20 @@ class NewMembershipScreen(Screen):
     def show_panel(self, step: str | None = None) -> None:
         form = self.form
         step = step or form.step
-        panel = self.query_one("#panel-text", Static)
         form.set_info({"Mailing address": "Blank mailing street: mail goes to the service address",
                        "Service location": LOCATION_HINT}.get(step, ""))
         if step in ("Applicant", "Mailing address"):
-            panel.update(Text("The name, tax ID, date of birth, phones and prior address are searched among "
+            self.update_panel(Text("The name, tax ID, date of birth, phones and prior address are searched among "
                               "earlier memberships (the bad-debt audit) once the location is keyed.", style="dim"))
         elif step == "Service location":
-            panel.update(self.picker.table() if self.picker.matches else self.picker.describe())
+            self.update_panel(self.picker.table() if self.picker.matches else self.picker.describe())
         elif step == ACK_STEP:
-            panel.update(self.audit_view())
+            self.update_panel(self.audit_view())
         elif step == "Rental":
             found = self.audit
             head = audit_headline(found, True) if found is not None else Text("")
             owner = self.picker.chosen.owner if self.picker.chosen else ""
-            panel.update(Group(Text.assemble(("Owner on file: ", "dim"), owner) if owner else
+            self.update_panel(Group(Text.assemble(("Owner on file: ", "dim"), owner) if owner else
                                Text("No owner on file for this location: key the landlord for a rental.",
                                     style="dim"), head))
         else:
@@ -405,18 +383,10 @@ class NewMembershipScreen(Screen):
             t.append(audit_outcome(self.audit, record["ack"] == "yes", record["override_reason"]) + "\n")
         t.append("A connect order is created for the due date; the account is pending until it is completed.",
                  style="dim")
-        self.query_one("#panel-text", Static).update(t)
+        self.update_panel(t)
 
-    # -- leaving
-    def action_cancel(self) -> None:
-        if self.done or not any(self.form.values.values()):
-            self.app.leave(self)
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.leave(self)
-        self.app.push_screen(AskScreen("Leave without opening the account? What was keyed is dropped."), answered)
+    def leave_question(self) -> str:
+        return "Leave without opening the account? What was keyed is dropped."
 
 
 def audit_outcome(found: ms.BadDebtAudit, acknowledged: bool, override_reason: str = "",

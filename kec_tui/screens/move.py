@@ -15,16 +15,15 @@ import datetime as dt
 from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from kec_tui.keymap import keys_text
 from kec_tui.money import fmt_dollars
 from kec_tui.services import accounts, contacts, memberships as ms, moves, orders
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialogs import AskScreen, ResultScreen
+from kec_tui.widgets.dialogs import ResultScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.guided_screen import GuidedScreen
 from kec_tui.widgets.location_picker import LOCATION_HINT, NEW, NEW_LOCATION_FIELDS, LocationPicker, location_fields
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.validators import check_contact, must_be_yes, next_business_day, not_past, required
@@ -62,13 +61,12 @@ def reading_check(screen: "FinalScreen"):
     return validate
 
 
-class FinalScreen(Screen):
+class FinalScreen(GuidedScreen):
     """Shared by the move and the closure: the account, its last read, leaving; each draws its own show_panel()."""
 
     DEFAULT_CSS = """
     FinalScreen #account { height: auto; padding: 0 1; background: $primary-background; }
-    FinalScreen #form { height: auto; min-height: 9; }
-    FinalScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
+    FinalScreen #form { min-height: 9; }
     """
     doing = ""
 
@@ -78,7 +76,6 @@ class FinalScreen(Screen):
         self.view = accounts.view(account_id)
         self.last = orders.last_read(account_id)
         self.blocking = moves.open_orders(account_id)
-        self.done = False
 
     def account_text(self) -> Text:
         v, last = self.view, self.last
@@ -89,21 +86,8 @@ class FinalScreen(Screen):
         t.append(f"{last.reading:,} on {last.day:%m/%d/%Y}" if last.reading is not None else "none")
         return t
 
-    def compose_body(self, form: StepForm) -> ComposeResult:
-        yield Header()
+    def compose_head(self) -> ComposeResult:
         yield Static(self.account_text(), id="account")
-        yield form
-        with VerticalScroll(id="panel"):
-            yield Static("", id="panel-text")
-        yield Footer()
-
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
-
-    def on_mount(self) -> None:
-        self.form.focus()
-        self.show_panel()
 
     def later(self, record: Record) -> dt.date | None:
         """The day the member named, when it is after today (then only the final-read order is made)."""
@@ -126,15 +110,11 @@ class FinalScreen(Screen):
             return None
         return moves.final_bill_quote(self.view.rate_class, self.last, int(record["reading"]))
 
-    def action_cancel(self) -> None:
-        if self.done or not any(v for k, v in self.form.values.items() if k not in self.defaults()):
-            self.app.leave(self)
-            return
+    def keyed(self) -> bool:
+        return any(v for k, v in self.form.values.items() if k not in self.defaults())
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.leave(self)
-        self.app.push_screen(AskScreen(f"Leave without the {self.doing}? Nothing is changed."), answered)
+    def leave_question(self) -> str:
+        return f"Leave without the {self.doing}? Nothing is changed."
 
     def defaults(self) -> tuple[str, ...]:
         return ()
@@ -171,7 +151,7 @@ class MoveScreen(FinalScreen):
         super().__init__(account_id)
         self.picker = LocationPicker()
 
-    def compose(self) -> ComposeResult:
+    def make_form(self) -> StepForm:
         v = self.view
         fields = [
             *location_fields(self._pick_location),
@@ -188,8 +168,8 @@ class MoveScreen(FinalScreen):
             FieldSpec("confirm", "Move now (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Key Y to move the service, Up to change something, Esc to leave")),
         ]
-        yield from self.compose_body(StepForm(fields, steps=MOVE_STEPS, applies=self.applies, on_submit=self.move,
-                                              on_move=lambda name: self.show_panel(), id="form"))
+        return StepForm(fields, steps=MOVE_STEPS, applies=self.applies, on_submit=self.move,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     def defaults(self) -> tuple[str, ...]:
         return ("rate", "rental", "connect_due", "mail")
@@ -240,14 +220,13 @@ class MoveScreen(FinalScreen):
         form = self.form
         step = step or form.step
         record = form.values
-        panel = self.query_one("#panel-text", Static)
         form.set_info(LOCATION_HINT if step == "New service location" else "")
         warn = open_orders_text(self.blocking, "move") if self.blocking else None
         if step == "New service location":
             body = self.picker.table() if self.picker.matches else self.picker.describe()
         else:
             body = self.summary(record)
-        panel.update(Group(warn, body) if warn is not None else body)
+        self.update_panel(Group(warn, body) if warn is not None else body)
 
     def summary(self, record: Record) -> Text:
         v = self.view
@@ -340,7 +319,7 @@ class CloseScreen(FinalScreen):
             "leaves (asks first).")
     doing = "closure"
 
-    def compose(self) -> ComposeResult:
+    def make_form(self) -> StepForm:
         fields = [
             on_field("Close on (date)"),
             FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
@@ -348,9 +327,8 @@ class CloseScreen(FinalScreen):
             FieldSpec("confirm", "Close now (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Key Y to close the account, Up to change something, Esc to leave")),
         ]
-        yield from self.compose_body(StepForm(fields, steps=CLOSE_STEPS, applies=self.applies,
-                                              on_submit=self.close, on_move=lambda name: self.show_panel(),
-                                              id="form"))
+        return StepForm(fields, steps=CLOSE_STEPS, applies=self.applies, on_submit=self.close,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -392,7 +370,7 @@ class CloseScreen(FinalScreen):
             t.append(f"{fmt_dollars(after)} is still owed; the account stays final until it is paid", style="bold")
         else:
             t.append("nothing is owed; the account is closed")
-        self.query_one("#panel-text", Static).update(t)
+        self.update_panel(t)
 
     def closed(self, _: None) -> None:
         self.dismiss(True)          # not awaited: this runs in the screen's own message handler

@@ -8,7 +8,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -18,8 +17,8 @@ from kec_tui.money import fmt_dollars
 from kec_tui.services import accounts, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
-from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
 from kec_tui.widgets.validators import next_business_day, not_past, required
@@ -353,7 +352,7 @@ def completion_text(done: orders.CompletedOrder) -> str:
 
 # ---- create ----------------------------------------------------------------------------------
 
-class NewOrderScreen(Dialog[OrderInfo | None]):
+class NewOrderScreen(FormDialog[OrderInfo | None]):
     """New service order."""
 
     HELP = ("Key the account number (check digit checked; the member, status and flags show), the type "
@@ -363,10 +362,6 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
             "carries the trip fee) and notes for the serviceman. Enter on the last field creates it. A disconnect "
             "is refused under winter protection or a medical certificate. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    NewOrderScreen { align: center middle; }
-    NewOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $panel; }
-    NewOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     NewOrderScreen #who { padding: 0 1; height: auto; }
     NewOrderScreen #choices { padding: 0 1; height: auto; color: $text-muted; }
     """
@@ -376,7 +371,16 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
         self.account_id = account_id
         self.view: accounts.AccountView | None = accounts.view(account_id) if account_id else None
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
+        return "New service order"
+
+    def compose_about(self) -> ComposeResult:
+        yield Static(self.who(), id="who")
+
+    def compose_below(self) -> ComposeResult:
+        yield Static(type_choices(), id="choices")
+
+    def make_form(self) -> StepForm:
         fields = []
         if self.account_id is None:
             fields.append(FieldSpec("account", "Account", "digits", 10, mandatory_entry=True,
@@ -390,15 +394,7 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
             FieldSpec("notes", "Notes", "text", 50),
         ]
         steps = dict.fromkeys((f.name for f in fields), "")
-        with Vertical():
-            yield Static("New service order", classes="modal-title")
-            yield Static(self.who(), id="who")
-            yield StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
-            yield Static(type_choices(), id="choices")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
+        return StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
 
     def who(self) -> Text:
         v = self.view
@@ -438,13 +434,10 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
         self.dismiss(o)
         return None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 # ---- complete ----------------------------------------------------------------------------------
 
-class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
+class CompleteOrderScreen(FormDialog[orders.CompletedOrder | None]):
     """Complete a service order."""
 
     HELP = ("Key what the serviceman reports: the reading on the register, the meter number (a connect or "
@@ -453,10 +446,6 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             "requested re-read or test) is charged on completion unless a waiver reason is keyed. Enter on the "
             "last field completes the order, once: a second completion is refused. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    CompleteOrderScreen { align: center middle; }
-    CompleteOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $panel; }
-    CompleteOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     CompleteOrderScreen #what { padding: 0 1; height: auto; }
     """
 
@@ -487,14 +476,15 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             out.append(FieldSpec("waive", "Waive fee: reason", "text", 40))
         return out
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
+        return f"Complete order {self.order.order_no}"
+
+    def compose_about(self) -> ComposeResult:
+        yield Static(self.what(), id="what")
+
+    def make_form(self) -> StepForm:
         fields = self.fields()
-        steps = dict.fromkeys((f.name for f in fields), "")
-        with Vertical():
-            yield Static(f"Complete order {self.order.order_no}", classes="modal-title")
-            yield Static(self.what(), id="what")
-            yield StepForm(fields, steps=steps, on_submit=self.complete, id="form")
-        yield Footer()
+        return StepForm(fields, steps=dict.fromkeys((f.name for f in fields), ""), on_submit=self.complete, id="form")
 
     def what(self) -> Text:
         o = self.order
@@ -515,9 +505,6 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             t.append("\nRefused while winter protection or a medical certificate stands", style="dim")
         return t
 
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
-
     def complete(self, record: Record) -> SubmitResult | None:
         try:
             done = moves.complete_order(self.app.operator, self.order.order_no,
@@ -531,22 +518,16 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
         self.dismiss(done)
         return None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 # ---- cancel ---------------------------------------------------------------------------------------
 
-class CancelOrderScreen(Dialog[OrderInfo | None]):
+class CancelOrderScreen(FormDialog[OrderInfo | None]):
     """Cancel a service order."""
 
     HELP = ("Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, "
             "{entry_form.clear_record} keeps it.")
     DEFAULT_CSS = """
-    CancelOrderScreen { align: center middle; }
-    CancelOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $warning;
-        background: $panel; }
-    CancelOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
+    CancelOrderScreen > Vertical { border: round $warning; }
     CancelOrderScreen #what { padding: 0 1; height: auto; }
     """
 
@@ -554,18 +535,17 @@ class CancelOrderScreen(Dialog[OrderInfo | None]):
         super().__init__()
         self.order = order
 
-    def compose(self) -> ComposeResult:
-        o = self.order
-        with Vertical():
-            yield Static(f"Cancel order {o.order_no}", classes="modal-title")
-            yield Static(Text(f"{o.kind_label}, account {o.account_number} {o.name}, due {_date(o.due_date) or '-'}"),
-                         id="what")
-            yield StepForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
-                           steps={"reason": ""}, on_submit=self.cancel, id="form")
-        yield Footer()
+    def title_text(self) -> str:
+        return f"Cancel order {self.order.order_no}"
 
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
+    def compose_about(self) -> ComposeResult:
+        o = self.order
+        yield Static(Text(f"{o.kind_label}, account {o.account_number} {o.name}, due {_date(o.due_date) or '-'}"),
+                     id="what")
+
+    def make_form(self) -> StepForm:
+        return StepForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
+                        steps={"reason": ""}, on_submit=self.cancel, id="form")
 
     def cancel(self, record: Record) -> SubmitResult | None:
         try:
@@ -574,7 +554,4 @@ class CancelOrderScreen(Dialog[OrderInfo | None]):
             return SubmitResult("reason", e.message)
         self.dismiss(o)
         return None
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
