@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit
+from kec_tui.services import accounts, audit, moves, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.tables import fill_width
@@ -250,49 +250,36 @@ class AccountScreen(Screen):
         self.refresh_all()
 
     def action_contacts(self) -> None:
-        from kec_tui.screens.contacts import ContactScreen
-
         if self.view:
-            self.app.push_screen(ContactScreen(self.view), lambda changed: changed and self.refresh_all())
+            self.app.open("contacts", self.view, callback=lambda changed: changed and self.refresh_all())
 
     def action_note(self) -> None:
-        from kec_tui.screens.note import NoteScreen
-
-        self.app.push_screen(NoteScreen(self.account_id), lambda saved: saved and self.refresh_all())
+        self.app.open("note", self.account_id, callback=lambda saved: saved and self.refresh_all())
 
     def action_new_order(self) -> None:
-        from kec_tui.screens.orders import NewOrderScreen
-
         def created(o) -> None:
             if o is not None:
                 self.notify(f"Order {o.order_no} created: {o.kind_label}"
                             + (f", due {o.due_date:%m/%d/%Y}" if o.due_date else ""))
                 self.refresh_all()
-        self.app.push_screen(NewOrderScreen(self.account_id), created)
+        self.app.open("new_order", self.account_id, callback=created)
 
     def action_move(self) -> None:
-        from kec_tui.screens.move import MoveScreen
-
-        self.push_final(MoveScreen(self.account_id))
+        self.open_final("move")
 
     def action_close_account(self) -> None:
-        from kec_tui.screens.move import CloseScreen
+        self.open_final("close", lambda done: done and self.refresh_all())
 
-        self.push_final(CloseScreen(self.account_id), lambda done: done and self.refresh_all())
-
-    def push_final(self, screen, callback=None) -> None:
+    def open_final(self, name: str, callback=None) -> None:
         """A move or a closure, unless the account cannot be finaled (already closed, never connected)."""
-        why = screen.refused()
+        why = moves.refusal(accounts.view(self.account_id), "move" if name == "move" else "closure")
         if why:
             self.notify(why, severity="warning", timeout=10)
             return
-        self.app.push_screen(screen, callback)
+        self.app.open(name, self.account_id, callback=callback)
 
     def action_return_payment(self) -> None:
         """A returned check / ACH return for the highlighted ledger row, when it is a payment."""
-        from kec_tui.screens.returns import ReturnPaymentScreen
-        from kec_tui.services import returns
-
         table = self.query_one("#ledger-table", DataTable)
         if self.view is None or not table.row_count:
             return
@@ -303,5 +290,5 @@ class AccountScreen(Screen):
             self.notify("Highlight a payment in the ledger (one not already returned) to return it",
                         severity="warning")
             return
-        self.app.push_screen(ReturnPaymentScreen(self.account_id, self.view.number, payment),
-                             lambda done: done and self.refresh_all())
+        self.app.open("return_payment", self.account_id, self.view.number, payment,
+                      callback=lambda done: done and self.refresh_all())

@@ -12,8 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from kec_tui import db
-from kec_tui.services import passwords
+from kec_tui.services import operators, passwords
 from kec_tui.widgets.line_input import LineInput
 
 
@@ -33,8 +32,7 @@ class LockScreen(ModalScreen[None]):
         self.failures = 0
 
     def has_password(self) -> bool:
-        row = db.Operator.get_or_none(db.Operator.id == self.app.operator.id)
-        return bool(row and row.password_hash)
+        return operators.has_password(self.app.operator.id)
 
     def compose(self) -> ComposeResult:
         op = self.app.operator

@@ -7,7 +7,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kec_tui import db
 from kec_tui.keymap import bind
 from kec_tui.services import accounts
 from kec_tui.widgets.line_input import LineInput
@@ -77,8 +76,7 @@ class LookupScreen(Screen):
 
     @work(thread=True, exclusive=True, group="lookup")
     def run_search(self, query: str) -> None:
-        with db.database.connection_context():
-            result = accounts.lookup(query, limit=PAGE)
+        result = accounts.lookup(query, limit=PAGE)        # the service opens this thread's connection
         self.app.call_from_thread(self.show_result, query, result)
 
     def show_result(self, query: str, result: accounts.SearchResult, *, append: bool = False) -> None:
@@ -125,8 +123,7 @@ class LookupScreen(Screen):
 
     @work(thread=True, exclusive=True, group="more")
     def load_more(self, query: str, cursor: tuple[str, int]) -> None:
-        with db.database.connection_context():
-            result = accounts.lookup(query, limit=PAGE, after=cursor)
+        result = accounts.lookup(query, limit=PAGE, after=cursor)
         self.app.call_from_thread(self.show_result, query, result, append=True)
 
     def action_results(self) -> None:

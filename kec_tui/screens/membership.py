@@ -11,346 +11,31 @@ no hit, the landlord of an owner-occupied home) are skipped both ways.
 The tax ID is keyed in full, handed to the service (which keeps the last 4 and
 a keyed hash) and never drawn again once the cursor leaves it: ***-**-1234.
 
-StepForm, ResultScreen, AskScreen and the location helpers serve move.py and
-orders.py as well.
 """
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
-from collections.abc import Callable, Sequence
-from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
 
-from kec_tui import db
-from kec_tui.keymap import bind
 from kec_tui.money import fmt_dollars
-from kec_tui.services import contacts, fees, memberships as ms, orders, passwords
+from kec_tui.services import contacts, fees, memberships as ms, passwords
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
-from kec_tui.textual_internals import app_keymap, node_bindings
-from kec_tui.widgets.dialogs import AskScreen, ResultScreen
-from kec_tui.widgets.entry_form import SUBMIT, EditForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.dialogs import ResultScreen
+from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.guided_screen import GuidedScreen
+from kec_tui.widgets.location_picker import LOCATION_HINT, NEW, NEW_LOCATION_FIELDS, LocationPicker, location_fields
+from kec_tui.widgets.step_form import StepForm
+from kec_tui.widgets.validators import check_contact, must_be_yes, next_business_day, not_past, required
 
-NEW = "new"
-
-
-# ---- the step form --------------------------------------------------------------------------
-
-class StepForm(EditForm):
-    """An EntryForm over a guided flow: one widget owns every field of every step (so
-    type-ahead is safe), draws only the step the cursor is in, skips the fields that do
-    not apply (forward and back) and masks secret fields.
-
-    Args:
-        steps: field name -> the title of its step (fields of a step are consecutive).
-        applies: (field name, record) -> whether the field is keyed now; None: all are.
-        masked: field name -> how to draw it once the cursor has left it ("***-**-1234");
-            back in the field it stays masked and the first key clears it (re-key it whole).
-        secret: fields never drawn, not even while keyed (passwords).
-    Esc calls the screen's ``action_cancel`` (EditForm).
-    """
-
-    DEFAULT_CSS = """
-    StepForm > .entry-form--step { text-style: bold; color: $text-primary; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = EditForm.COMPONENT_CLASSES | {"entry-form--step"}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        bind("entry_form.dup", "dup", "", show=False),   # no Dup here: passed on (see _on_key)
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
-        bind("entry_form.clear_record", "clear_record", "Leave"),
-    ]
-
-    def __init__(self, fields: Sequence[FieldSpec], *, steps: dict[str, str],
-                 applies: Callable[[str, Record], bool] | None = None,
-                 masked: dict[str, Callable[[str], str]] | None = None, secret: Sequence[str] = (),
-                 on_submit=None, after_exit: Callable[[str, Record], str | None] | None = None,
-                 on_move: Callable[[str], None] | None = None, id: str | None = None) -> None:
-        super().__init__(fields, on_submit=on_submit, after_exit=self._next_field, id=id)
-        self._on_move = on_move
-        self._steps = steps
-        self._applies = applies
-        self._masked = masked or {}
-        self._secret = frozenset(secret)
-        self._locked: set[str] = set()
-        self._hook = after_exit
-        self._titles = list(dict.fromkeys(steps[spec.name] for spec in self.fields))
-
-    # -- which field is next
-    def applies(self, name: str, record: Record | None = None) -> bool:
-        return self._applies is None or self._applies(name, record if record is not None else self.values)
-
-    def _next_field(self, name: str, record: Record) -> str | None:
-        target = self._hook(name, record) if self._hook else None
-        if target is not None:
-            return target
-        names = [spec.name for spec in self.fields]
-        for later in names[names.index(name) + 1:]:
-            if self.applies(later, record):
-                return later
-        return SUBMIT
-
-    def action_field_back(self) -> None:
-        record = self.values
-        for index in range(self._index - 1, -1, -1):
-            if self.applies(self.fields[index].name, record):
-                self._go(index)
-                break
-        self.error = None
-
-    # -- masking
-    def _go(self, index: int) -> None:
-        leaving = self.fields[self._index].name
-        if index != self._index and leaving in self._masked and self._buf[leaving]:
-            self._locked.add(leaving)
-        super()._go(index)
-        if self._on_move is not None:
-            self._on_move(self.current)
-
-    def lock(self, name: str) -> None:
-        if self._buf.get(name):
-            self._locked.add(name)
-
-    def reset(self) -> None:
-        self._locked.clear()
-        super().reset()
-
-    def _unlock_for_typing(self) -> None:
-        name = self.current
-        if name in self._locked:
-            self._locked.discard(name)
-            self._buf[name] = ""
-            self._pos = 0
-
-    def _type_char(self, ch: str) -> str | None:
-        self._unlock_for_typing()
-        return super()._type_char(ch)
-
-    def _edit(self, key: str) -> None:
-        if self.current in self._locked:
-            if key in ("backspace", "delete"):
-                self._unlock_for_typing()
-            return
-        super()._edit(key)
-
-    def _on_key(self, event) -> None:
-        if self._key_actions().get(event.key) == "dup":
-            # No Dup in a guided form: the key does what it does on the screen or in the app
-            # (F4 is the order queue), not "Dup is not allowed".
-            event.stop()
-            event.prevent_default()
-            self._pass_on(event.key)
-            return
-        super()._on_key(event)
-
-    def _pass_on(self, key: str) -> None:
-        keymap = app_keymap(self.app)
-        for node in (self.screen, self.app):
-            bindings = node_bindings(node).copy()
-            if keymap:
-                bindings.apply_keymap(keymap)
-            found = bindings.key_to_bindings.get(key)
-            if found:
-                self.call_later(self.app.run_action, found[0].action, node)
-                return
-
-    def action_dup(self) -> None:
-        self._fail("Dup: not in this form")
-
-    def _display(self, spec: FieldSpec, current: bool) -> str:
-        raw = self._buf[spec.name]
-        if spec.name in self._secret:
-            return "*" * len(raw)
-        if spec.name in self._masked and raw and (not current or spec.name in self._locked):
-            return self._masked[spec.name](raw)
-        return super()._display(spec, current)
-
-    # -- drawing: the current step only
-    @property
-    def step(self) -> str:
-        return self._steps[self.current]
-
-    def render(self) -> Text:
-        width = max(self.content_size.width, 20)
-        style = self.get_component_rich_style
-        label_style, field_style = style("entry-form--label"), style("entry-form--field")
-        current_style, cursor_style = style("entry-form--current"), style("entry-form--cursor")
-        error_style = style("entry-form--error")
-        record = self.values
-        step = self.step
-        number = self._titles.index(step) + 1
-        title = f"{step}  (step {number} of {len(self._titles)})" if len(self._titles) > 1 else step
-        lines = [Text(title, style=style("entry-form--step"), end="")] if title else []
-        error_below = ""
-        for index, spec in enumerate(self.fields):
-            if self._steps[spec.name] != step or not (index == self._index or self.applies(spec.name, record)):
-                continue
-            current = index == self._index
-            line = Text(f"{spec.label:>{self._label_width}}  ", style=label_style, end="")
-            shown = self._display(spec, current)
-            slot = max(self._slot_width(spec), len(shown) + 1)
-            value = Text(shown.ljust(slot), style=current_style if current else field_style, end="")
-            if current and self.has_focus:
-                at = self._pos if shown == self._buf[spec.name] else len(shown)
-                value.stylize(cursor_style, at, at + 1)
-            line.append_text(value)
-            if current and self.error:
-                if line.cell_len + 2 + len(self.error) <= width:
-                    line.append("  " + self.error, style=error_style)
-                else:
-                    error_below = self.error
-            lines.append(line)
-        for line in lines:
-            line.truncate(width, overflow="ellipsis")
-        # A long message (a service's refusal) is wrapped, never cut: it says what to do.
-        lines += [Text(part, style=error_style, end="") for part in textwrap.wrap(error_below, width)] or [Text("")]
-        info = Text(self.info, style=style("entry-form--info"), end="")
-        info.truncate(width, overflow="ellipsis")
-        lines.append(info)
-        return Text("\n", end="").join(lines)
-
-
-# ---- helpers --------------------------------------------------------------------------------
 
 def mask_tax_id(raw: str) -> str:
     digits = "".join(ch for ch in raw if ch.isdigit())
     return f"***-**-{digits[-4:]}" if len(digits) >= 4 else "*" * len(raw)
-
-
-def check_contact(field: str, label: str | None = None):
-    """A validator from contacts.clean, the message under this form's label."""
-    def validate(value: str, record: Record) -> str | None:
-        try:
-            contacts.clean(field, value)
-        except ServiceError as e:
-            return e.message.replace(contacts.LABELS.get(field, field), label) if label else e.message
-        return None
-    return validate
-
-
-def required(label: str, then=None):
-    def validate(value: str, record: Record) -> str | None:
-        if not value.strip():
-            return f"{label} is required"
-        return then(value, record) if then else None
-    return validate
-
-
-def not_past(label: str):
-    def validate(value: str, record: Record) -> str | None:
-        if value and parse_date(value) < dt.date.today():
-            return f"{label}: {value} is in the past"
-        return None
-    return validate
-
-
-def must_be_yes(message: str):
-    def validate(value: str, record: Record) -> str | None:
-        return None if value == "yes" else message
-    return validate
-
-
-def next_business_day() -> str:
-    return orders.next_business_day(dt.date.today()).strftime("%m/%d/%Y")
-
-
-def location_fields(validate) -> list[FieldSpec]:
-    return [
-        FieldSpec("location", "Service location", "text", 40, mandatory_entry=True, validate=validate),
-        FieldSpec("new_street", "Street", "text", 50,
-                  validate=required("Street", check_contact("mail_street", "Street"))),
-        FieldSpec("new_city", "City", "text", 30, validate=check_contact("mail_city", "City"),
-                  default=lambda r: "Coeur d'Alene"),
-        FieldSpec("new_zip", "ZIP", "text", 10, validate=check_contact("mail_zip", "ZIP")),
-        FieldSpec("new_map", "Map location", "text", 30),
-    ]
-
-
-NEW_LOCATION_FIELDS = ("new_street", "new_city", "new_zip", "new_map")
-LOCATION_HINT = "Key a location no. or street words (77 pine), or NEW for a new location"
-
-
-class LocationPicker:
-    """The location field's look-up: a location no., street words, or NEW."""
-
-    def __init__(self) -> None:
-        self.chosen: ms.LocationInfo | None = None
-        self.new = False
-        self.matches: list[ms.LocationInfo] = []
-
-    def pick(self, text: str, *, own_location: int | None = None) -> str | None:
-        """Decide from the keyed text; returns an error for the field, or None."""
-        text = text.strip()
-        self.chosen, self.matches = None, []
-        self.new = text.lower() == NEW
-        if self.new:
-            return None
-        found = ms.find_locations(text, limit=30)
-        exact = [x for x in found if text.isdigit() and x.location_no == int(text)]
-        if not exact:
-            exact = [x for x in found if x.address.split(",")[0].strip().lower() == text.lower()]
-        if len(exact) == 1:
-            found = exact
-        if not found:
-            return f"No service location matches {text!r}: key NEW to add one"
-        if len(found) > 1:
-            self.matches = found
-            return f"{len(found)}{'+' if len(found) == 30 else ''} locations match: key the location no. (listed below)"
-        loc = found[0]
-        if own_location is not None and loc.id == own_location:
-            self.matches = found
-            return "That is the account's own service location"
-        if loc.in_service_account:
-            self.matches = found
-            return (f"{loc.address.split(',')[0]} is already in service on account {loc.in_service_account} "
-                    f"({loc.in_service_name}, {loc.in_service_status}): final that account first (move or close)")
-        self.chosen = loc
-        return None
-
-    def table(self) -> Table:
-        t = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
-        t.add_column("Loc no.", no_wrap=True)
-        t.add_column("Address")
-        t.add_column("Meter", no_wrap=True)
-        t.add_column("In service", no_wrap=True)
-        for x in self.matches[:8]:
-            t.add_row(str(x.location_no), x.address, x.meter_no or "-",
-                      Text(f"{x.in_service_account} {x.in_service_status}", style="red")
-                      if x.in_service_account else Text("free", style="green"))
-        if len(self.matches) > 8:
-            t.add_row("...", f"{len(self.matches) - 8} more: key more of the street", "", "")
-        return t
-
-    def describe(self) -> Text:
-        if self.new:
-            return Text("A new service location (new construction); its meter comes with the connect.")
-        loc = self.chosen
-        if loc is None:
-            return Text("")
-        return Text(f"Location {loc.location_no}: {loc.address}  map {loc.map_location or '-'}  "
-                    f"meter {loc.meter_no or '(none yet)'}" + (f"\nOwner on file: {loc.owner}" if loc.owner else ""))
-
-    def add_new(self, op: OperatorInfo, record: Record, owner: ms.Landlord | None = None) -> ms.LocationInfo:
-        """Add the new location (once); ServiceError with the form's field names."""
-        if self.chosen is None:
-            try:
-                self.chosen = ms.add_location(op, record["new_street"], record["new_city"], record["new_zip"],
-                                              map_location=record["new_map"], owner=owner)
-            except ServiceError as e:
-                e.field = {"mail_street": "new_street", "street": "new_street", "mail_city": "new_city",
-                           "mail_zip": "new_zip", "map_location": "new_map", "mail_state": "new_city"}.get(
-                               e.field or "", e.field)
-                raise
-        return self.chosen
 
 
 def audit_table(found: ms.BadDebtAudit, limit: int = 6) -> Table:
@@ -461,7 +146,7 @@ def _mail(field: str, label: str):
     return validate
 
 
-class NewMembershipScreen(Screen):
+class NewMembershipScreen(GuidedScreen):
     """New membership and account: applicant, location, bad-debt audit, deposit, connect."""
 
     HELP = ("One guided form, step by step: the applicant (the tax ID is keyed in full and shown only as "
@@ -476,18 +161,12 @@ class NewMembershipScreen(Screen):
             "moves on, Up goes back, {entry_form.erase_input} erases a field; choices: space cycles or key the "
             "first letter. "
             "{entry_form.clear_record} leaves (asks first).")
-    DEFAULT_CSS = """
-    NewMembershipScreen #form { height: auto; }
-    NewMembershipScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.picker = LocationPicker()
         self.audit: ms.BadDebtAudit | None = None
         self.audit_key: tuple | None = None
         self.supervisor: OperatorInfo | None = None
-        self.done = False
 
     def fields(self) -> list[FieldSpec]:
         state = lambda r: "ID"  # noqa: E731
@@ -517,7 +196,7 @@ class NewMembershipScreen(Screen):
                       default=lambda r: "yes" if self.picker.chosen and self.picker.chosen.owner else "no"),
             FieldSpec("owner_name", "Owner / landlord", "text", 40, validate=required("Owner / landlord")),
             FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
-            FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: "RES"),
+            FieldSpec("rate", "Rate class", "choice", 3, choices=ms.RATE_CLASSES, default=lambda r: "RES"),
             FieldSpec("waive", "Waive deposit", "choice", 12, choices=WAIVE, default=lambda r: "no"),
             FieldSpec("waiver_reason", "Waiver reason", "text", 50, validate=required("Waiver reason")),
             FieldSpec("connect_due", "Connect due", "date", 10, default=lambda r: next_business_day(),
@@ -527,22 +206,10 @@ class NewMembershipScreen(Screen):
                       validate=must_be_yes("Key Y to open the account, Up to change something, Esc to leave")),
         ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield StepForm(self.fields(), steps=STEPS, applies=self.applies, masked={"tax_id": mask_tax_id},
-                       secret=("sup_password",), on_submit=self.open_account, after_exit=self.after_exit,
-                       on_move=lambda name: self.show_panel(), id="form")
-        with VerticalScroll(id="panel"):
-            yield Static("", id="panel-text")
-        yield Footer()
-
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
-
-    def on_mount(self) -> None:
-        self.form.focus()
-        self.show_panel()
+    def make_form(self) -> StepForm:
+        return StepForm(self.fields(), steps=STEPS, applies=self.applies, masked={"tax_id": mask_tax_id},
+                        secret=("sup_password",), on_submit=self.open_account, after_exit=self.after_exit,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     # -- what applies
     def applies(self, name: str, record: Record) -> bool:
@@ -656,29 +323,28 @@ class NewMembershipScreen(Screen):
         event.form.previous = None          # nothing of the applicant (tax ID!) is kept for Dup
 
     def finish(self, account_id: int) -> None:
-        from kec_tui.screens.account import AccountScreen
-
-        self.app.switch_screen(AccountScreen(account_id))
+        """The new account, in place of this form."""
+        self.app.leave(self)
+        self.app.open_account(account_id)
 
     # -- the panel under the form
     def show_panel(self, step: str | None = None) -> None:
         form = self.form
         step = step or form.step
-        panel = self.query_one("#panel-text", Static)
         form.set_info({"Mailing address": "Blank mailing street: mail goes to the service address",
                        "Service location": LOCATION_HINT}.get(step, ""))
         if step in ("Applicant", "Mailing address"):
-            panel.update(Text("The name, tax ID, date of birth, phones and prior address are searched among "
+            self.update_panel(Text("The name, tax ID, date of birth, phones and prior address are searched among "
                               "earlier memberships (the bad-debt audit) once the location is keyed.", style="dim"))
         elif step == "Service location":
-            panel.update(self.picker.table() if self.picker.matches else self.picker.describe())
+            self.update_panel(self.picker.table() if self.picker.matches else self.picker.describe())
         elif step == ACK_STEP:
-            panel.update(self.audit_view())
+            self.update_panel(self.audit_view())
         elif step == "Rental":
             found = self.audit
             head = audit_headline(found, True) if found is not None else Text("")
             owner = self.picker.chosen.owner if self.picker.chosen else ""
-            panel.update(Group(Text.assemble(("Owner on file: ", "dim"), owner) if owner else
+            self.update_panel(Group(Text.assemble(("Owner on file: ", "dim"), owner) if owner else
                                Text("No owner on file for this location: key the landlord for a rental.",
                                     style="dim"), head))
         else:
@@ -717,18 +383,10 @@ class NewMembershipScreen(Screen):
             t.append(audit_outcome(self.audit, record["ack"] == "yes", record["override_reason"]) + "\n")
         t.append("A connect order is created for the due date; the account is pending until it is completed.",
                  style="dim")
-        self.query_one("#panel-text", Static).update(t)
+        self.update_panel(t)
 
-    # -- leaving
-    def action_cancel(self) -> None:
-        if self.done or not any(self.form.values.values()):
-            self.app.leave(self)
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.leave(self)
-        self.app.push_screen(AskScreen("Leave without opening the account? What was keyed is dropped."), answered)
+    def leave_question(self) -> str:
+        return "Leave without opening the account? What was keyed is dropped."
 
 
 def audit_outcome(found: ms.BadDebtAudit, acknowledged: bool, override_reason: str = "",

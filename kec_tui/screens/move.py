@@ -15,45 +15,18 @@ import datetime as dt
 from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
-from kec_tui import db
 from kec_tui.keymap import keys_text
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.membership import (
-    LOCATION_HINT,
-    NEW,
-    NEW_LOCATION_FIELDS,
-    LocationPicker,
-    StepForm,
-    check_contact,
-    location_fields,
-    must_be_yes,
-    next_business_day,
-    not_past,
-    required,
-)
-from kec_tui.screens.orders import LastRead, last_read
-from kec_tui.services import accounts, contacts, fees, memberships as ms, moves, orders
-from kec_tui.services.accounts import AccountView
+from kec_tui.services import accounts, contacts, memberships as ms, moves, orders
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialogs import AskScreen, ResultScreen
+from kec_tui.widgets.dialogs import ResultScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
-
-
-def final_bill_estimate(v: AccountView, last: LastRead, reading: int) -> tuple[int, int, int]:
-    """(kWh, days, cents) of the final bill the service will post for this reading today."""
-    kwh = max(0, reading - (last.reading or 0)) * last.multiplier if last.reading is not None else 0
-    days = max(0, (dt.date.today() - last.since).days)
-    return kwh, days, fees.bill_cents(v.rate_class, kwh, days)
-
-
-def open_orders(account_id: int) -> list[orders.OrderInfo]:
-    """Open orders that block a move or a closure (a move-out read is used, not refused)."""
-    page = orders.queue(account_id=account_id, limit=20)
-    return [o for o in page.rows if o.kind != "move_out_read"]
+from kec_tui.widgets.guided_screen import GuidedScreen
+from kec_tui.widgets.location_picker import LOCATION_HINT, NEW, NEW_LOCATION_FIELDS, LocationPicker, location_fields
+from kec_tui.widgets.step_form import StepForm
+from kec_tui.widgets.validators import check_contact, must_be_yes, next_business_day, not_past, required
 
 
 def open_orders_text(found: list[orders.OrderInfo], doing: str) -> Text:
@@ -88,13 +61,12 @@ def reading_check(screen: "FinalScreen"):
     return validate
 
 
-class FinalScreen(Screen):
+class FinalScreen(GuidedScreen):
     """Shared by the move and the closure: the account, its last read, leaving; each draws its own show_panel()."""
 
     DEFAULT_CSS = """
     FinalScreen #account { height: auto; padding: 0 1; background: $primary-background; }
-    FinalScreen #form { height: auto; min-height: 9; }
-    FinalScreen #panel { height: 1fr; padding: 0 1; border-top: hkey $primary; }
+    FinalScreen #form { min-height: 9; }
     """
     doing = ""
 
@@ -102,9 +74,8 @@ class FinalScreen(Screen):
         super().__init__()
         self.account_id = account_id
         self.view = accounts.view(account_id)
-        self.last = last_read(account_id)
-        self.blocking = open_orders(account_id)
-        self.done = False
+        self.last = orders.last_read(account_id)
+        self.blocking = moves.open_orders(account_id)
 
     def account_text(self) -> Text:
         v, last = self.view, self.last
@@ -115,27 +86,8 @@ class FinalScreen(Screen):
         t.append(f"{last.reading:,} on {last.day:%m/%d/%Y}" if last.reading is not None else "none")
         return t
 
-    def refused(self) -> str | None:
-        """Why this account cannot be finaled at all, or None (the caller asks before pushing the screen)."""
-        if self.view.status not in orders.IN_SERVICE:
-            return f"Account {self.view.number} is already {self.view.status}"
-        return None
-
-    def compose_body(self, form: StepForm) -> ComposeResult:
-        yield Header()
+    def compose_head(self) -> ComposeResult:
         yield Static(self.account_text(), id="account")
-        yield form
-        with VerticalScroll(id="panel"):
-            yield Static("", id="panel-text")
-        yield Footer()
-
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
-
-    def on_mount(self) -> None:
-        self.form.focus()
-        self.show_panel()
 
     def later(self, record: Record) -> dt.date | None:
         """The day the member named, when it is after today (then only the final-read order is made)."""
@@ -153,20 +105,16 @@ class FinalScreen(Screen):
         self.app.push_screen(ResultScreen(f"{s.doing.capitalize()} of account {s.account_number} set for "
                                           f"{s.on:%m/%d/%Y}", lines), lambda _: self.app.leave(self))
 
-    def estimate(self, record: Record) -> tuple[int, int, int] | None:
+    def estimate(self, record: Record) -> moves.FinalBillQuote | None:
         if self.view.status == "pending" or not record.get("reading"):
             return None
-        return final_bill_estimate(self.view, self.last, int(record["reading"]))
+        return moves.final_bill_quote(self.view.rate_class, self.last, int(record["reading"]))
 
-    def action_cancel(self) -> None:
-        if self.done or not any(v for k, v in self.form.values.items() if k not in self.defaults()):
-            self.app.leave(self)
-            return
+    def keyed(self) -> bool:
+        return any(v for k, v in self.form.values.items() if k not in self.defaults())
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.leave(self)
-        self.app.push_screen(AskScreen(f"Leave without the {self.doing}? Nothing is changed."), answered)
+    def leave_question(self) -> str:
+        return f"Leave without the {self.doing}? Nothing is changed."
 
     def defaults(self) -> tuple[str, ...]:
         return ()
@@ -203,13 +151,13 @@ class MoveScreen(FinalScreen):
         super().__init__(account_id)
         self.picker = LocationPicker()
 
-    def compose(self) -> ComposeResult:
+    def make_form(self) -> StepForm:
         v = self.view
         fields = [
             *location_fields(self._pick_location),
             on_field("Move on (date)"),
             FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
-            FieldSpec("rate", "Rate class", "choice", 3, choices=db.RATE_CLASSES, default=lambda r: v.rate_class),
+            FieldSpec("rate", "Rate class", "choice", 3, choices=ms.RATE_CLASSES, default=lambda r: v.rate_class),
             FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"), default=lambda r: "no"),
             FieldSpec("owner_name", "Owner / landlord", "text", 40, validate=required("Owner / landlord")),
             FieldSpec("owner_phone", "Owner phone", "text", 14, validate=check_contact("phone_home", "Owner phone")),
@@ -220,14 +168,8 @@ class MoveScreen(FinalScreen):
             FieldSpec("confirm", "Move now (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Key Y to move the service, Up to change something, Esc to leave")),
         ]
-        yield from self.compose_body(StepForm(fields, steps=MOVE_STEPS, applies=self.applies, on_submit=self.move,
-                                              on_move=lambda name: self.show_panel(), id="form"))
-
-    def refused(self) -> str | None:
-        if self.view.status == "pending":
-            return (f"Account {self.view.number} was never connected: cancel its connect and open the account at "
-                    f"the new location instead")
-        return super().refused()
+        return StepForm(fields, steps=MOVE_STEPS, applies=self.applies, on_submit=self.move,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     def defaults(self) -> tuple[str, ...]:
         return ("rate", "rental", "connect_due", "mail")
@@ -270,8 +212,7 @@ class MoveScreen(FinalScreen):
         return True
 
     def _pick_location(self, value: str, record: Record) -> str | None:
-        a = db.Account.get_by_id(self.account_id)
-        message = self.picker.pick(value, own_location=a.location_id)
+        message = self.picker.pick(value, own_location=self.view.location_id)
         self.show_panel("New service location")
         return message
 
@@ -279,14 +220,13 @@ class MoveScreen(FinalScreen):
         form = self.form
         step = step or form.step
         record = form.values
-        panel = self.query_one("#panel-text", Static)
         form.set_info(LOCATION_HINT if step == "New service location" else "")
         warn = open_orders_text(self.blocking, "move") if self.blocking else None
         if step == "New service location":
             body = self.picker.table() if self.picker.matches else self.picker.describe()
         else:
             body = self.summary(record)
-        panel.update(Group(warn, body) if warn is not None else body)
+        self.update_panel(Group(warn, body) if warn is not None else body)
 
     def summary(self, record: Record) -> Text:
         v = self.view
@@ -299,11 +239,10 @@ class MoveScreen(FinalScreen):
         est = self.estimate(record)
         t.append("Final bill     ", style="dim")
         if est:
-            kwh, days, cents = est
-            t.append(f"about {fmt_dollars(cents)} ({kwh:,} kWh, {days} days) on account {v.number}\n")
+            t.append(f"about {fmt_dollars(est.cents)} ({est.kwh:,} kWh, {est.days} days) on account {v.number}\n")
         else:
             t.append("key the final reading\n")
-        carried = v.balance_cents + (est[2] if est else 0)
+        carried = v.balance_cents + (est.cents if est else 0)
         t.append("Carried over   ", style="dim")
         t.append(f"{fmt_dollars(carried)} {'credit ' if carried < 0 else ''}to the new account "
                  f"(balance {fmt_dollars(v.balance_cents)} + final bill)\n")
@@ -355,13 +294,11 @@ class MoveScreen(FinalScreen):
         return None
 
     def finish(self, account_id: int) -> None:
-        from kec_tui.screens.account import AccountScreen
-
+        """The new account, in place of the old one when the move was opened from it."""
         self.app.leave(self)
-        if isinstance(self.app.screen, AccountScreen):
-            self.app.switch_screen(AccountScreen(account_id))
-        else:
-            self.app.push_screen(AccountScreen(account_id))
+        if self.app.showing("account"):
+            self.app.pop_screen()
+        self.app.open_account(account_id)
 
 
 # ---- closure ------------------------------------------------------------------------------------
@@ -382,7 +319,7 @@ class CloseScreen(FinalScreen):
             "leaves (asks first).")
     doing = "closure"
 
-    def compose(self) -> ComposeResult:
+    def make_form(self) -> StepForm:
         fields = [
             on_field("Close on (date)"),
             FieldSpec("reading", "Final reading", "digits", 9, validate=reading_check(self)),
@@ -390,9 +327,8 @@ class CloseScreen(FinalScreen):
             FieldSpec("confirm", "Close now (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Key Y to close the account, Up to change something, Esc to leave")),
         ]
-        yield from self.compose_body(StepForm(fields, steps=CLOSE_STEPS, applies=self.applies,
-                                              on_submit=self.close, on_move=lambda name: self.show_panel(),
-                                              id="form"))
+        return StepForm(fields, steps=CLOSE_STEPS, applies=self.applies, on_submit=self.close,
+                        on_move=lambda name: self.show_panel(), id="form")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -416,10 +352,10 @@ class CloseScreen(FinalScreen):
         if v.status == "pending":
             t.append("none (never connected)\n")
         elif est:
-            t.append(f"about {fmt_dollars(est[2])} ({est[0]:,} kWh, {est[1]} days)\n")
+            t.append(f"about {fmt_dollars(est.cents)} ({est.kwh:,} kWh, {est.days} days)\n")
         else:
             t.append("key the final reading\n")
-        owed = v.balance_cents + (est[2] if est else 0)
+        owed = v.balance_cents + (est.cents if est else 0)
         t.append("Deposit        ", style="dim")
         t.append(f"{fmt_dollars(v.deposit_cents)} applied to the final bill\n" if v.deposit_cents else "none held\n")
         after = owed - v.deposit_cents
@@ -434,7 +370,7 @@ class CloseScreen(FinalScreen):
             t.append(f"{fmt_dollars(after)} is still owed; the account stays final until it is paid", style="bold")
         else:
             t.append("nothing is owed; the account is closed")
-        self.query_one("#panel-text", Static).update(t)
+        self.update_panel(t)
 
     def closed(self, _: None) -> None:
         self.dismiss(True)          # not awaited: this runs in the screen's own message handler

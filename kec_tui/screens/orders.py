@@ -3,27 +3,25 @@ meter numbers, notes, fees), cancel with a reason, and print work tickets."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kec_tui import db
 from kec_tui.config import default_data_dir
 from kec_tui.keymap import bind
 from kec_tui.money import fmt_dollars
-from kec_tui.screens.membership import StepForm, next_business_day, not_past, required
-from kec_tui.services import accounts, fees, orders
+from kec_tui.services import accounts, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
-from kec_tui.widgets.dialogs import Dialog
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.form_dialog import FormDialog
+from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
+from kec_tui.widgets.validators import next_business_day, not_past, required
 
 PAGE = 50
 
@@ -53,23 +51,6 @@ STATUS_OF = {"to do": None, "open": "open", "dispatched": "dispatched", "complet
 STATUS_STYLE = {"open": "bold", "dispatched": "bold cyan", "completed": "dim", "cancelled": "dim strike"}
 
 
-@dataclass(frozen=True)
-class LastRead:
-    meter_no: str
-    reading: int | None
-    day: dt.date | None
-    since: dt.date            # the final bill's period starts here (last read, or the opening)
-    multiplier: int
-
-
-def last_read(account_id: int) -> LastRead:
-    a = db.Account.get_by_id(account_id)
-    meter = db.Meter.get_or_none(db.Meter.id == a.meter_id) if a.meter_id else None
-    prev = orders.last_reading(a.id, a.meter_id)
-    return LastRead(meter.meter_no if meter else "", prev.reading if prev else None, prev.read_date if prev else None,
-                    prev.read_date if prev else a.opened, meter.multiplier if meter else 1)
-
-
 def tickets_dir(settings) -> Path:
     """Where work tickets go: settings tickets_dir, else reports_dir, else the data dir."""
     where = settings.tickets_dir or settings.reports_dir or default_data_dir() / "tickets"
@@ -92,16 +73,6 @@ def _account_number(value: str, record: Record) -> str | None:
 
 def _priority(value: str, record: Record) -> str | None:
     return None if value and 1 <= int(value) <= 5 else "Priority: 1 (most urgent) to 5"
-
-
-def fee_on_completion(o: OrderInfo, when: dt.datetime | None = None) -> tuple[int, str]:
-    """The fee completing this order now would charge (what the service charges), for showing first."""
-    when = when or dt.datetime.now()
-    if o.kind in orders.RECONNECT_KINDS:
-        return fees.reconnect_fee(when)
-    if o.kind in orders.TRIP_FEE_KINDS and o.member_requested:
-        return fees.schedule().trip_cents, f"Trip fee ({o.kind_label.lower()} requested)"
-    return 0, ""
 
 
 def order_summary(o: OrderInfo) -> Text:
@@ -381,7 +352,7 @@ def completion_text(done: orders.CompletedOrder) -> str:
 
 # ---- create ----------------------------------------------------------------------------------
 
-class NewOrderScreen(Dialog[OrderInfo | None]):
+class NewOrderScreen(FormDialog[OrderInfo | None]):
     """New service order."""
 
     HELP = ("Key the account number (check digit checked; the member, status and flags show), the type "
@@ -391,10 +362,6 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
             "carries the trip fee) and notes for the serviceman. Enter on the last field creates it. A disconnect "
             "is refused under winter protection or a medical certificate. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    NewOrderScreen { align: center middle; }
-    NewOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $panel; }
-    NewOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     NewOrderScreen #who { padding: 0 1; height: auto; }
     NewOrderScreen #choices { padding: 0 1; height: auto; color: $text-muted; }
     """
@@ -404,7 +371,16 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
         self.account_id = account_id
         self.view: accounts.AccountView | None = accounts.view(account_id) if account_id else None
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
+        return "New service order"
+
+    def compose_about(self) -> ComposeResult:
+        yield Static(self.who(), id="who")
+
+    def compose_below(self) -> ComposeResult:
+        yield Static(type_choices(), id="choices")
+
+    def make_form(self) -> StepForm:
         fields = []
         if self.account_id is None:
             fields.append(FieldSpec("account", "Account", "digits", 10, mandatory_entry=True,
@@ -418,15 +394,7 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
             FieldSpec("notes", "Notes", "text", 50),
         ]
         steps = dict.fromkeys((f.name for f in fields), "")
-        with Vertical():
-            yield Static("New service order", classes="modal-title")
-            yield Static(self.who(), id="who")
-            yield StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
-            yield Static(type_choices(), id="choices")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
+        return StepForm(fields, steps=steps, applies=self.applies, on_submit=self.create, id="form")
 
     def who(self) -> Text:
         v = self.view
@@ -466,13 +434,10 @@ class NewOrderScreen(Dialog[OrderInfo | None]):
         self.dismiss(o)
         return None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 # ---- complete ----------------------------------------------------------------------------------
 
-class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
+class CompleteOrderScreen(FormDialog[orders.CompletedOrder | None]):
     """Complete a service order."""
 
     HELP = ("Key what the serviceman reports: the reading on the register, the meter number (a connect or "
@@ -481,17 +446,13 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             "requested re-read or test) is charged on completion unless a waiver reason is keyed. Enter on the "
             "last field completes the order, once: a second completion is refused. {entry_form.clear_record} cancels.")
     DEFAULT_CSS = """
-    CompleteOrderScreen { align: center middle; }
-    CompleteOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $panel; }
-    CompleteOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     CompleteOrderScreen #what { padding: 0 1; height: auto; }
     """
 
     def __init__(self, order: OrderInfo) -> None:
         super().__init__()
         self.order = order
-        self.fee = fee_on_completion(order)
+        self.fee = orders.completion_fee(order.kind, order.member_requested)
 
     def fields(self) -> list[FieldSpec]:
         kind = self.order.kind
@@ -515,20 +476,21 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             out.append(FieldSpec("waive", "Waive fee: reason", "text", 40))
         return out
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
+        return f"Complete order {self.order.order_no}"
+
+    def compose_about(self) -> ComposeResult:
+        yield Static(self.what(), id="what")
+
+    def make_form(self) -> StepForm:
         fields = self.fields()
-        steps = dict.fromkeys((f.name for f in fields), "")
-        with Vertical():
-            yield Static(f"Complete order {self.order.order_no}", classes="modal-title")
-            yield Static(self.what(), id="what")
-            yield StepForm(fields, steps=steps, on_submit=self.complete, id="form")
-        yield Footer()
+        return StepForm(fields, steps=dict.fromkeys((f.name for f in fields), ""), on_submit=self.complete, id="form")
 
     def what(self) -> Text:
         o = self.order
         t = Text()
         t.append(f"{o.kind_label}", style="bold")
-        last = last_read(o.account_id)
+        last = orders.last_read(o.account_id)
         t.append(f"  account {o.account_number} {o.name} ({o.account_status})\n{o.service_address}"
                  f"  meter {o.account_meter_no or '(none)'}")
         if last.reading is not None:
@@ -543,12 +505,9 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
             t.append("\nRefused while winter protection or a medical certificate stands", style="dim")
         return t
 
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
-
     def complete(self, record: Record) -> SubmitResult | None:
         try:
-            done = orders.complete_order(self.app.operator, self.order.order_no,
+            done = moves.complete_order(self.app.operator, self.order.order_no,
                                          reading=record.get("reading") or None,
                                          meter_no=record.get("meter_no") or None, notes=record["notes"],
                                          old_reading=record.get("old_reading") or None,
@@ -559,22 +518,16 @@ class CompleteOrderScreen(Dialog[orders.CompletedOrder | None]):
         self.dismiss(done)
         return None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 # ---- cancel ---------------------------------------------------------------------------------------
 
-class CancelOrderScreen(Dialog[OrderInfo | None]):
+class CancelOrderScreen(FormDialog[OrderInfo | None]):
     """Cancel a service order."""
 
     HELP = ("Key why the order is cancelled (kept with the order and in the audit log); Enter cancels it, "
             "{entry_form.clear_record} keeps it.")
     DEFAULT_CSS = """
-    CancelOrderScreen { align: center middle; }
-    CancelOrderScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $warning;
-        background: $panel; }
-    CancelOrderScreen .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
+    CancelOrderScreen > Vertical { border: round $warning; }
     CancelOrderScreen #what { padding: 0 1; height: auto; }
     """
 
@@ -582,18 +535,17 @@ class CancelOrderScreen(Dialog[OrderInfo | None]):
         super().__init__()
         self.order = order
 
-    def compose(self) -> ComposeResult:
-        o = self.order
-        with Vertical():
-            yield Static(f"Cancel order {o.order_no}", classes="modal-title")
-            yield Static(Text(f"{o.kind_label}, account {o.account_number} {o.name}, due {_date(o.due_date) or '-'}"),
-                         id="what")
-            yield StepForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
-                           steps={"reason": ""}, on_submit=self.cancel, id="form")
-        yield Footer()
+    def title_text(self) -> str:
+        return f"Cancel order {self.order.order_no}"
 
-    def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
+    def compose_about(self) -> ComposeResult:
+        o = self.order
+        yield Static(Text(f"{o.kind_label}, account {o.account_number} {o.name}, due {_date(o.due_date) or '-'}"),
+                     id="what")
+
+    def make_form(self) -> StepForm:
+        return StepForm([FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))],
+                        steps={"reason": ""}, on_submit=self.cancel, id="form")
 
     def cancel(self, record: Record) -> SubmitResult | None:
         try:
@@ -602,7 +554,4 @@ class CancelOrderScreen(Dialog[OrderInfo | None]):
             return SubmitResult("reason", e.message)
         self.dismiss(o)
         return None
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 

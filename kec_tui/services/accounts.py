@@ -41,6 +41,7 @@ def display_name(first: str, last: str) -> str:
     return f"{last}, {first}" if first else last
 
 
+@db.connected
 def lookup(query: str, limit: int = 20, after: tuple[str, int] | None = None) -> SearchResult:
     """Find accounts by any of: account no., name words (any order, prefixes),
     phone, email, service address, meter no. Best matches first: an exact word,
@@ -284,6 +285,7 @@ class AccountView:
     opened: dt.date
     closed: dt.date | None
     other_accounts: list[int] = field(default_factory=list)
+    location_id: int | None = None       # the service location (a move refuses the account's own)
 
 
 def mask_tax_id(last4: str | None) -> str:
@@ -398,7 +400,7 @@ def view(account_id: int, today: dt.date | None = None) -> AccountView:
         due_date=last_bill.due_date if last_bill else None,
         last_payment=last_payment(account_id),
         deposit_cents=a.deposit_cents, flags=flags_for(a, today), usage=list(reversed(usage)),
-        opened=a.opened, closed=a.closed, other_accounts=others,
+        opened=a.opened, closed=a.closed, other_accounts=others, location_id=a.location_id,
     )
 
 

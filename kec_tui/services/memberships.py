@@ -43,6 +43,7 @@ CRITERIA_LABELS = {"name": "name", "tax_id": "tax ID", "tax_id_last4": "tax ID l
                    "birth_date": "date of birth", "phone": "phone", "address": "prior address"}
 MAX_AUDIT_MEMBERS = 100
 MIN_AGE = 18
+RATE_CLASSES = db.RATE_CLASSES           # the rate classes an account may be opened on
 
 _STREET_WORDS = {
     "street": "st", "str": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "lane": "ln",
@@ -603,8 +604,8 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
     if (applicant is None) == (member_id is None):
         raise ValidationError("Give the applicant, or the existing member, not both", "member")
     ap = _clean_applicant(applicant, today) if applicant is not None else None
-    if rate_class not in db.RATE_CLASSES:
-        raise ValidationError(f"Rate class must be one of {', '.join(db.RATE_CLASSES)}", "rate_class")
+    if rate_class not in RATE_CLASSES:
+        raise ValidationError(f"Rate class must be one of {', '.join(RATE_CLASSES)}", "rate_class")
     if bill_cycle is not None and (isinstance(bill_cycle, bool) or not isinstance(bill_cycle, int)
                                    or not 1 <= bill_cycle <= 20):
         raise ValidationError("Bill cycle: 1 to 20", "bill_cycle")

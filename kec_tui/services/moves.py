@@ -20,8 +20,8 @@ and ends 'closed' when nothing is owed, 'final' while a balance is still due.
 Members call ahead: a move or closure may be set `on` a later day (up to
 MAX_DAYS_AHEAD). Then only the move-out read order is made, due that day, with
 what was asked kept beside it (ScheduledFinal); completing that order with the
-reading does the move or closure as above (orders.complete_order calls
-complete_scheduled). Today (the default) does it at once.
+reading does the move or closure as above (complete_order here: the order
+queue completes every order through it). Today (the default) does it at once.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from kec_tui import db, money
 from kec_tui.services import audit, fees, memberships, orders, search_index
-from kec_tui.services.accounts import balance, display_name
+from kec_tui.services.accounts import AccountView, balance, display_name
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -100,6 +100,44 @@ def _open_orders_error(a: db.Account) -> None:
                                      "order_no")
 
 
+def final_bill_cents(rate_class: str, kwh: int, since: dt.date, day: dt.date) -> tuple[int, int]:
+    """(days, cents) of a final bill on `day` for the kWh used since `since`: the one rule for
+    the bill posted and the quote shown before it."""
+    days = max(0, (day - since).days)
+    return days, fees.bill_cents(rate_class, kwh, days)
+
+
+@dataclass(frozen=True)
+class FinalBillQuote:
+    kwh: int
+    days: int
+    cents: int
+
+
+def final_bill_quote(rate_class: str, last: orders.LastRead, reading: int,
+                     day: dt.date | None = None) -> FinalBillQuote:
+    """The final bill a move or closure would post for this reading on `day` (today), for showing first."""
+    kwh = max(0, reading - last.reading) * last.multiplier if last.reading is not None else 0
+    days, cents = final_bill_cents(rate_class, kwh, last.since, day or dt.date.today())
+    return FinalBillQuote(kwh, days, cents)
+
+
+def refusal(account: AccountView, doing: str) -> str | None:
+    """Why this account cannot be moved (doing="move") or closed at all, or None: asked before the form opens."""
+    if doing == "move" and account.status == "pending":
+        return (f"Account {account.number} was never connected: cancel its connect and open the account at "
+                f"the new location instead")
+    if account.status not in orders.IN_SERVICE:
+        return f"Account {account.number} is already {account.status}"
+    return None
+
+
+def open_orders(account_id: int) -> list[orders.OrderInfo]:
+    """Open orders that block a move or a closure (a move-out read is used, not refused)."""
+    page = orders.queue(account_id=account_id, limit=20)
+    return [o for o in page.rows if o.kind != "move_out_read"]
+
+
 def _final_read_and_bill(op: OperatorInfo, a: db.Account, reading, when: dt.datetime) -> FinalBill | None:
     day = when.date()
     if a.status == "pending":          # never connected: nothing used, nothing to bill
@@ -115,9 +153,7 @@ def _final_read_and_bill(op: OperatorInfo, a: db.Account, reading, when: dt.date
     prev = orders.last_reading(a.id, a.meter_id)
     done = orders.complete(op, o, reading=reading, when=when)
     r = done.readings[-1]
-    start = prev.read_date if prev else a.opened
-    days = max(0, (day - start).days)
-    cents = fees.bill_cents(a.rate_class, r.kwh, days)
+    days, cents = final_bill_cents(a.rate_class, r.kwh, prev.read_date if prev else a.opened, day)
     fees.post(op, a.id, "bill", cents, f"Final bill: {r.kwh:,} kWh, {days} days", reference="FINAL",
               effective=day, due_date=day + dt.timedelta(days=fees.DUE_DAYS), audit_action="bill.final")
     return FinalBill(o.order_no, r.meter_no, r.reading, r.previous, r.previous_date, r.kwh, days, cents, done)
@@ -166,6 +202,18 @@ def _schedule(op: OperatorInfo, a: db.Account, kind: str, on: dt.date, today: dt
     audit.record(op, f"account.{kind}_scheduled", "account", a.id, account_id=a.id, field="status",
                  after=f"{what} on {on:%m/%d/%Y}: final read order {o.order_no}"[:200])
     return Scheduled(a.id, a.number, "move" if kind == "move" else "closure", on, o.order_no)
+
+
+def complete_order(op: OperatorInfo, order_no: int, reading=None, meter_no: str | None = None, notes: str = "",
+                   when: dt.datetime | None = None, *, old_reading=None, waive_fee: str = "") -> orders.CompletedOrder:
+    """Complete a service order (orders.complete_order); the final read of a move or closure set
+    ahead does that move or closure now."""
+    require(op, "order.complete")
+    scheduled = orders.scheduled_final(order_no)
+    if scheduled is not None:
+        return complete_scheduled(op, scheduled, reading, when=when, notes=notes)
+    return orders.complete_order(op, order_no, reading, meter_no, notes, when, old_reading=old_reading,
+                                 waive_fee=waive_fee)
 
 
 def complete_scheduled(op: OperatorInfo, s: db.ScheduledFinal, reading, *, when: dt.datetime | None = None,

@@ -69,6 +69,13 @@ def is_active(username: str) -> bool:
                                       db.Operator.active == True).exists()  # noqa: E712
 
 
+def has_password(operator_id: int) -> bool:
+    """The operator has a password set (the idle lock asks for it; without one, for the name)."""
+    return db.Operator.select().where(db.Operator.id == operator_id,
+                                      db.Operator.password_hash.is_null(False),
+                                      db.Operator.password_hash != "").exists()
+
+
 def resolve(username: str | None = None) -> OperatorInfo:
     """The operator named on the command line, else the one mapped to the OS user."""
     if username:

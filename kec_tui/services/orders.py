@@ -35,6 +35,7 @@ from kec_tui.services import audit, fees, search_index
 from kec_tui.services.accounts import display_name, format_phone
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
+from kec_tui.services.reports import text_pdf
 
 ORDER_NO_START = db.numbering(db.ServiceOrder.order_no).start
 ACTIVE = ("open", "dispatched")
@@ -470,6 +471,35 @@ def last_reading(account_id: int, meter_id: int | None) -> db.Reading | None:
     return row
 
 
+@dataclass(frozen=True)
+class LastRead:
+    """An account's meter and its last reading: where a final bill or a completion starts."""
+    meter_no: str
+    reading: int | None
+    day: dt.date | None
+    since: dt.date            # the final bill's period starts here (last read, or the opening)
+    multiplier: int
+
+
+def last_read(account_id: int) -> LastRead:
+    a = db.Account.get_by_id(account_id)
+    meter = db.Meter.get_or_none(db.Meter.id == a.meter_id) if a.meter_id else None
+    prev = last_reading(a.id, a.meter_id)
+    return LastRead(meter.meter_no if meter else "", prev.reading if prev else None, prev.read_date if prev else None,
+                    prev.read_date if prev else a.opened, meter.multiplier if meter else 1)
+
+
+def completion_fee(kind: str, member_requested: bool, when: dt.datetime | None = None) -> tuple[int, str]:
+    """(cents, description) of the fee completing an order of this kind at `when` charges: the
+    reconnect fee (business hours or after), the trip fee for a re-read or test the member asked for."""
+    when = when or dt.datetime.now()
+    if kind in RECONNECT_KINDS:
+        return fees.reconnect_fee(when)
+    if kind in TRIP_FEE_KINDS and member_requested:
+        return fees.schedule().trip_cents, f"Trip fee ({KIND_LABELS[kind].lower()} requested)"
+    return 0, ""
+
+
 def record_reading(a: db.Account, meter: db.Meter | None, reading: int, day: dt.date,
                    *, start: bool = False) -> ReadingResult:
     """Write a Reading (in the caller's transaction); kWh since the previous reading of the
@@ -598,11 +628,7 @@ def complete(op: OperatorInfo, o: db.ServiceOrder, *, reading=None, meter_no: st
     elif kind in RECONNECT_KINDS:
         status = _set_account_status(op, a, "active", ("disconnected",), "reconnect")
 
-    fee_cents, fee_desc = 0, ""
-    if kind in RECONNECT_KINDS:
-        fee_cents, fee_desc = fees.reconnect_fee(when)
-    elif kind in TRIP_FEE_KINDS and o.member_requested:
-        fee_cents, fee_desc = fees.schedule().trip_cents, f"Trip fee ({KIND_LABELS[kind].lower()} requested)"
+    fee_cents, fee_desc = completion_fee(kind, o.member_requested, when)
     resolution = ""
     if fee_cents and waive_fee:
         audit.record(op, "fee.waive", "order", o.id, account_id=a.id, field="fee",
@@ -623,20 +649,24 @@ def complete(op: OperatorInfo, o: db.ServiceOrder, *, reading=None, meter_no: st
     return CompletedOrder(get_order(o.order_no), status, readings, fee_cents, fee_desc)
 
 
+def scheduled_final(order_no: int) -> db.ScheduledFinal | None:
+    """The move or closure set ahead that waits for this open final-read order, if any."""
+    row = db.ServiceOrder.get_or_none(db.ServiceOrder.order_no == order_no)
+    if row is None or row.kind != "move_out_read" or row.status not in ACTIVE:
+        return None
+    return db.ScheduledFinal.get_or_none(db.ScheduledFinal.order == row.id)
+
+
 def complete_order(op: OperatorInfo, order_no: int, reading=None, meter_no: str | None = None, notes: str = "",
                    when: dt.datetime | None = None, *, old_reading=None, waive_fee: str = "") -> CompletedOrder:
     """Complete an order exactly once: record the reading / meter / notes, change the
     account's state and charge the fee (see the module doc). A second completion,
     however close in time, gets AlreadyCompleted."""
     require(op, "order.complete")
-    row = db.ServiceOrder.get_or_none(db.ServiceOrder.order_no == order_no)
-    scheduled = (db.ScheduledFinal.get_or_none(db.ScheduledFinal.order == row.id)
-                 if row is not None and row.kind == "move_out_read" and row.status in ACTIVE else None)
-    if scheduled is not None:
-        # The final read of a move or closure set for this day: completing it does the move / closure.
-        from kec_tui.services import moves  # moves builds on this module: imported where needed
-
-        return moves.complete_scheduled(op, scheduled, reading, when=when, notes=notes)
+    if scheduled_final(order_no) is not None:
+        # Completing it does the move or closure: moves.complete_order (this module is below moves).
+        raise OrderStateError(f"Order {order_no} is the final read of a move or closure set ahead: "
+                              f"complete it from the order queue", "order_no")
     with db.write_txn():
         o = _order_row(order_no)
         return complete(op, o, reading=reading, meter_no=meter_no, old_reading=old_reading, notes=notes,
@@ -697,7 +727,6 @@ def write_work_ticket(order_no: int, directory: str | Path, *, pdf: bool = False
         txt.write_text(text)
         pdf_path = None
         if pdf:
-            from kec_tui.services.reports import text_pdf
             pdf_path = d / f"order-{order_no}.pdf"
             pdf_path.write_bytes(text_pdf(text))
     except OSError as exc:

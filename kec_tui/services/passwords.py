@@ -18,6 +18,7 @@ import logging
 import os
 
 from kec_tui import db
+from kec_tui.services import audit
 from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo
 
@@ -103,8 +104,6 @@ def validate_new(password: str) -> None:
 
 def set_password(username: str, password: str, *, by: OperatorInfo | None = None) -> OperatorInfo:
     """Store a new hashed password for the operator; audited (without any of it)."""
-    from kec_tui.services import audit
-
     validate_new(password)
     row = db.Operator.get_or_none(db.Operator.username == username.strip().lower())
     if row is None:
@@ -137,8 +136,6 @@ def record_login(username: str, ok: bool, how: str) -> None:
     """Audit a sign-in or a refused one for a known operator (`how`: "ssh password 10.0.0.5" ...).
 
     Unknown names are only logged: the audit log keeps operators' actions."""
-    from kec_tui.services import audit
-
     row = db.Operator.get_or_none(db.Operator.username == (username or "").strip().lower())
     if row is None:
         return

@@ -11,9 +11,10 @@ from kec_tui import db
 from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.membership import NewMembershipScreen, StepForm
+from kec_tui.screens.membership import NewMembershipScreen
 from kec_tui.services import memberships as ms, operators, passwords
 from kec_tui.widgets.dialogs import ResultScreen
+from kec_tui.widgets.step_form import StepForm
 from tests import factories
 from tests.screens.conftest import settle
 from tests.support.keys import burst

@@ -7,10 +7,10 @@ from textual.widgets import DataTable, Static
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.membership import StepForm
 from kec_tui.screens.move import CloseScreen, MoveScreen
 from kec_tui.services import accounts, memberships as ms, orders
 from kec_tui.widgets.dialogs import ResultScreen
+from kec_tui.widgets.step_form import StepForm
 from tests.screens.conftest import settle
 from tests.support.keys import burst
 from tests.support.orders import highlight, notices

@@ -8,10 +8,10 @@ from textual.widgets import DataTable, Static
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.membership import StepForm
 from kec_tui.screens.orders import CancelOrderScreen, CompleteOrderScreen, NewOrderScreen, OrderQueueScreen
 from kec_tui.services import operators, orders
 from kec_tui.widgets.entry_form import EditForm
+from kec_tui.widgets.step_form import StepForm
 from tests.screens.conftest import settle
 from tests.support.keys import burst
 from tests.support.orders import highlight, notices, table_orders
@@ -169,6 +169,22 @@ async def test_cancel_with_reason_and_ticket(app, queue, tmp_path):
         o = orders.get_order(queue["reconnect"].order_no)
         assert (o.status, o.resolution) == ("cancelled", "paid at the counter")
         assert str(o.order_no) not in table_orders(app)
+
+
+async def test_esc_leaves_an_order_dialog_and_changes_nothing(app, queue):
+    """The order dialogs share one frame (FormDialog): Esc typed ahead behind a half-keyed reason leaves it."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press("f12")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelOrderScreen)
+        title = str(app.screen.query_one(".modal-title", Static).render())
+        assert f"Cancel order {queue['reconnect'].order_no}" in title
+        await burst(pilot, *"paid at", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, OrderQueueScreen)
+        assert orders.get_order(queue["reconnect"].order_no).status == "open"
+        assert str(queue["reconnect"].order_no) in table_orders(app)
 
 
 async def test_disconnect_refused_in_winter_protection(app, coop, msr_op, monkeypatch):

@@ -1,4 +1,5 @@
 import datetime as dt
+import threading
 
 import pytest
 
@@ -292,3 +293,18 @@ def test_an_index_of_an_older_format_is_rebuilt_on_start(database):
     assert numbers(accounts.lookup("ohara cedar")) == [a.number]
     assert db.get_meta("search_index_version") == search_index.INDEX_VERSION
     assert stored_index() == rebuilt_index()
+
+
+def test_lookup_from_a_thread_without_a_connection(people):
+    """A screen's thread worker calls the service as is: it opens that thread's connection and closes it."""
+    found = {}
+
+    def worker():
+        found["closed_before"] = db.database.is_closed()
+        found["numbers"] = numbers(accounts.lookup("lovelace"))
+        found["closed_after"] = db.database.is_closed()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert found == {"closed_before": True, "numbers": [people["ada"].number], "closed_after": True}

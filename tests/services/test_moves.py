@@ -35,8 +35,10 @@ def _ledger_sum(account_id):
 def test_move(database, msr):
     a = _active()
     new_loc = ms.add_location(msr, "9 Elm Ave", "Post Falls", "83854", map_location="T50N R5W S3")
+    quote = moves.final_bill_quote("RES", orders.last_read(a.id), 2500, WHEN.date())
     r = moves.transfer_service(msr, a.id, new_loc.id, 2500, when=WHEN, notes="Moving across town")
     bill = r.final_bill
+    assert (quote.kwh, quote.days, quote.cents) == (bill.kwh, bill.days, bill.amount_cents)   # shown = posted
     assert (bill.reading, bill.previous, bill.previous_date, bill.kwh, bill.days) == \
         (2500, 2000, dt.date(2025, 2, 9), 500, 30)
     assert bill.amount_cents == fees.bill_cents("RES", 500, 30) == 2500 + 4900
@@ -172,8 +174,12 @@ def test_a_move_set_ahead_is_done_when_its_final_read_is_completed(database, msr
     # The member may not be asked twice.
     with pytest.raises(ServiceError, match="already has a final read order"):
         moves.close_account(msr, a.id, when=WHEN, on=on)
+    # Completed as a plain order it would leave the move undone: refused, nothing written.
+    with pytest.raises(orders.OrderStateError, match="final read of a move or closure set ahead"):
+        orders.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
+    assert orders.get_order(s.order_no).status == "open"
     # The day comes: the serviceman's reading completes the order, and with it the move.
-    done = orders.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
+    done = moves.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
     assert done.then.startswith("Service moved to account") and done.order.status == "completed"
     old = db.Account.get_by_id(a.id)
     new = db.Account.get_by_id(old.transferred_to_id)
@@ -191,7 +197,7 @@ def test_a_closure_set_ahead_and_today_as_before(database, msr):
     s = moves.close_account(msr, a.id, when=WHEN, on=on, notes="Selling the house")
     assert isinstance(s, moves.Scheduled) and s.doing == "closure"
     assert db.Account.get_by_id(a.id).status == "active"
-    done = orders.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
+    done = moves.complete_order(msr, s.order_no, reading=2500, when=dt.datetime.combine(on, dt.time(9)))
     assert done.then.startswith(f"Account {a.number}") and db.Account.get_by_id(a.id).status in ("closed", "final")
     # Today (or no date) closes at once, as before.
     b = _active(first="Bea", last="Today", street="5 Oak St")
@@ -211,3 +217,22 @@ def test_a_date_in_the_past_or_too_far_ahead_is_refused(database, msr, days, nee
     with pytest.raises(ValidationError, match=needle):
         moves.close_account(msr, a.id, when=WHEN, on=on)
     assert _snapshot() == before
+
+
+def test_refusal_before_the_form_opens(database, msr):
+    a = _active()
+    assert moves.refusal(accounts.view(a.id), "move") is None
+    assert moves.refusal(accounts.view(a.id), "closure") is None
+    pending = factories.account(first="Grace", last="Hopper", street="5 Birch Ln", status="pending")
+    assert "never connected" in moves.refusal(accounts.view(pending.id), "move")
+    assert moves.refusal(accounts.view(pending.id), "closure") is None
+    moves.close_account(msr, a.id, 2500, when=WHEN)
+    assert moves.refusal(accounts.view(a.id), "closure") == f"Account {a.number} is already closed"
+
+
+def test_open_orders_block_but_a_move_out_read_does_not(database, msr):
+    a = _active()
+    orders.create_order(msr, a.id, "move_out_read")
+    assert moves.open_orders(a.id) == []
+    test = orders.create_order(msr, a.id, "meter_test")
+    assert [o.order_no for o in moves.open_orders(a.id)] == [test.order_no]

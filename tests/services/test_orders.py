@@ -145,6 +145,7 @@ def test_disconnect_then_reconnect_with_fees(database, msr):
 def test_reconnect_fee_by_the_clock(database, msr, when, cents):
     a = factories.account(status="disconnected")
     o = orders.create_order(msr, a.id, "remote_reconnect", today=TODAY)
+    assert orders.completion_fee("remote_reconnect", False, when)[0] == cents   # what the dialog shows first
     assert orders.complete_order(msr, o.order_no, when=when).fee_cents == cents
     assert _fees(a.id)[0][0] == cents
 
@@ -162,6 +163,8 @@ def test_trip_fee_only_when_the_member_asked(database, msr):
     a = factories.account(bills=(10000, 11000))
     asked = orders.create_order(msr, a.id, "reread", member_requested=True, today=TODAY)
     ours = orders.create_order(msr, a.id, "meter_test", today=TODAY)
+    assert orders.completion_fee("reread", True, WED_10AM) == (2500, "Trip fee (meter re-read requested)")
+    assert orders.completion_fee("meter_test", False, WED_10AM) == (0, "")
     done = orders.complete_order(msr, asked.order_no, reading=2300, when=WED_10AM)
     assert (done.fee_cents, done.readings[0].kwh) == (fees.TRIP_FEE_CENTS, 300)
     assert orders.complete_order(msr, ours.order_no, when=WED_10AM).fee_cents == 0
@@ -310,3 +313,14 @@ def test_work_ticket_text_and_pdf(database, msr, tmp_path):
     assert f"SERVICE ORDER {o.order_no}" in shown and "Dog in yard (friendly)" in shown
     orders.complete_order(msr, o.order_no, reading=1100, when=WED_10AM)
     assert "reading 1,100" in orders.work_ticket_text(o.order_no)
+
+
+def test_last_read(database, msr):
+    """The meter and its last reading (the factory reads 1000 on 01/10 and 2000 on 02/09); none yet: the opening."""
+    a = factories.account(bills=(10000, 11000))
+    last = orders.last_read(a.id)
+    assert (last.reading, last.day, last.since, last.multiplier) == (2000, dt.date(2025, 2, 9), dt.date(2025, 2, 9), 1)
+    assert last.meter_no == accounts.view(a.id).meter_no != ""
+    fresh = factories.account(first="Grace", last="Hopper", street="5 Birch Ln")
+    none = orders.last_read(fresh.id)
+    assert (none.reading, none.day, none.since) == (None, None, db.Account.get_by_id(fresh.id).opened)

@@ -105,3 +105,12 @@ def test_an_old_hash_is_upgraded_on_login(sqlite_db):
     assert passwords.check_login("msr1", "old secret pw") is not None
     stored = db.Operator.get(db.Operator.username == "msr1").password_hash
     assert not passwords.needs_rehash(stored) and passwords.verify_password("old secret pw", stored)
+
+
+def test_has_password(sqlite_db):
+    """The idle lock asks for a password only of an operator who has one."""
+    op = operators.create("msr1", "Pat Keyer", "msr")
+    assert not operators.has_password(op.id)
+    passwords.set_password("msr1", "keyer-pass-1")
+    assert operators.has_password(op.id)
+    assert not operators.has_password(op.id + 1000)
