@@ -13,6 +13,7 @@ from textual.timer import Timer
 
 from kec_tui.config import Settings
 from kec_tui.keymap import bind, load as load_keymap, use as use_keymap
+from kec_tui.services import keystats
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.textual_internals import event_clock, modal_binding_chain
 from kec_tui.widgets.entry_form import EntryForm
@@ -50,6 +51,7 @@ SCREENS = {
     "lock": "kec_tui.screens.lock:LockScreen",
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
+    "keystats": "kec_tui.screens.keystats:KeystatsScreen",
 }
 
 
@@ -279,35 +281,31 @@ class KecApp(App):
         self.trainer.next_page(len(panels[0].pages()) if panels else 1)
 
     def action_keystats(self) -> None:
-        from kec_tui.screens.keystats import open_keystats
-
-        open_keystats(self)
+        if not keystats.can_view(self.operator):
+            self.notify(f"Keystroke statistics are for supervisors ({self.operator.role} may not view them)",
+                        severity="warning")
+        elif not self.showing("keystats"):
+            self.open("keystats")
 
     def get_default_screen(self):
-        from kec_tui.screens.lookup import LookupScreen
-
-        return LookupScreen()
+        return self.screen_class("lookup")()
 
     def open_account(self, account_id: int) -> None:
         self.open("account", account_id)
 
     def action_lookup(self) -> None:
-        from kec_tui.screens.lookup import LookupScreen
-
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        if isinstance(self.screen, LookupScreen):
+        if self.showing("lookup"):
             self.screen.focus_search()
 
     def action_audit(self) -> None:
-        from kec_tui.screens.audit import AuditScreen
-
         if not self.operator.can("audit.view"):
             self.notify(f"The audit log is for supervisors ({self.operator.role} may not view it)",
                         severity="warning")
             return
-        if not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen())
+        if not self.showing("audit"):
+            self.open("audit")
 
     def leave(self, screen) -> None:
         """Close `screen` if it is the one on top. A key typed ahead of a screen change
@@ -355,17 +353,13 @@ class KecApp(App):
         self.show("orders")
 
     def action_new_member(self) -> None:
-        from kec_tui.screens.membership import NewMembershipScreen
-
         if not self.operator.can("membership.create"):
             self.notify(f"New memberships are for MSRs and supervisors ({self.operator.role} may not)",
                         severity="warning")
             return
-        if not isinstance(self.screen, NewMembershipScreen):
-            self.push_screen(NewMembershipScreen())
+        if not self.showing("new_member"):
+            self.open("new_member")
 
     def action_help(self) -> None:
-        from kec_tui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+        if not self.showing("help"):
+            self.open("help", self.screen)

@@ -18,16 +18,6 @@ COLUMNS = (("Day", 10, 0, False), ("Operator", 10, 1, False), ("Name", 20, 2, Fa
 WIDE = 100
 
 
-def open_keystats(app) -> None:
-    """From the app's binding: the screen for supervisors, a polite refusal for everyone else."""
-    if not keystats.can_view(app.operator):
-        app.notify(f"Keystroke statistics are for supervisors ({app.operator.role} may not view them)",
-                   severity="warning")
-        return
-    if not isinstance(app.screen, KeystatsScreen):
-        app.push_screen(KeystatsScreen())
-
-
 class KeystatsScreen(Screen):
     """Keystroke statistics: keys per hour and corrections, per operator and day."""
 
