@@ -57,8 +57,9 @@ class BatchFormScreen(PaymentDialog[BatchInfo | batches.BatchTotals | None]):
             FieldSpec("count", "Control count", "digits", 5, mandatory_entry=True, validate=self._check_count),
             FieldSpec("total", "Control total", "money", 12, mandatory_entry=True, validate=self._check_total),
         ]
-        title = ("New batch: key the tape, Enter through the fields, Esc cancels" if self.batch is None else
-                 f"Correct the tape of batch {self.batch.number} (audited), Esc cancels")
+        cancel = keys_text("entry_form.clear_record")
+        title = (f"New batch: key the tape, Enter moves on, {cancel} cancels" if self.batch is None else
+                 f"Correct the tape of batch {self.batch.number} (audited), {cancel} cancels")
         with Vertical():
             yield Label(title, id="title")
             yield PaymentForm(fields, on_submit=self._save, on_escape=lambda: self.dismiss(None))
