@@ -631,8 +631,8 @@ def _judge_warnings(warnings: list[LineWarning], ack: set[str], reason: str) -> 
 
 
 def insert_line(op: OperatorInfo, b: db.PaymentBatch, account: db.Account, account_text: str, amount_cents: int,
-                 check_no: str, tender: str, source: str, ack: set[str], reason: str) -> int:
-    """In the caller's write transaction, with the batch locked."""
+                 check_no: str, tender: str, source: str, ack: set[str], reason: str) -> LineInfo:
+    """In the caller's write transaction, with the batch locked: the line as written."""
     warnings = line_warnings(b.id, account.id, amount_cents, tender)
     ack_text, unapplied, unapplied_reason = _judge_warnings(warnings, ack, reason)
     top = db.BatchLine.select(fn.MAX(db.BatchLine.seq)).where(db.BatchLine.batch == b.id).scalar()
@@ -645,7 +645,11 @@ def insert_line(op: OperatorInfo, b: db.PaymentBatch, account: db.Account, accou
     if unapplied:
         audit.record(op, "payment.unapplied", "batch_line", line.id, account_id=account.id,
                      after=f"batch {b.number} line {line.seq} {money.fmt(amount_cents)}: {unapplied_reason}")
-    return line.id
+    # What was written, without reading it back (heads-down speed: one query less per line).
+    member = db.Member.get_by_id(account.member_id)
+    return LineInfo(line.id, b.id, line.seq, account.id, account.number, line.account_text,
+                    display_name(member.first_name, member.last_name), amount_cents, check_no, tender, source,
+                    "active", unapplied, unapplied_reason, ack_text, line.created_at, op.username)
 
 
 def key_line(op: OperatorInfo, batch_id: int, account_text: str, amount_cents: int, check_no: str = "",
@@ -663,9 +667,8 @@ def key_line(op: OperatorInfo, batch_id: int, account_text: str, amount_cents: i
     with db.write_txn():
         b = locked_batch(batch_id)
         require_editable(b)
-        line_id = insert_line(op, b, account, str(account_text).strip(), amount_cents, check_no,
-                               _tender(tender or b.tender), source, ack_codes(ack), reason)
-    return get_line(line_id)
+        return insert_line(op, b, account, str(account_text).strip(), amount_cents, check_no,
+                           _tender(tender or b.tender), source, ack_codes(ack), reason)
 
 
 def key_scan(op: OperatorInfo, batch_id: int, scan_text: str, check_no: str = "", *,

@@ -855,7 +855,7 @@ def resolve_exception(op: OperatorInfo, exc_id: int, account_text: str, *, batch
         if claimed != 1:
             raise ServiceError(f"This exception was already {db.PaymentException.get_by_id(exc_id).status}")
         line_id = batches.insert_line(op, b, account, str(account_text).strip(), x.amount_cents, x.check_no,
-                                      b.tender, "imported", batches.ack_codes(ack), reason)
+                                      b.tender, "imported", batches.ack_codes(ack), reason).id
         if b.source == "exceptions":
             db.PaymentBatch.update(control_count=db.PaymentBatch.control_count + 1,
                                    control_total_cents=db.PaymentBatch.control_total_cents + x.amount_cents

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from kec_tui import money
 from kec_tui.services import batches
 from kec_tui.services.batches import LineInfo
-from kec_tui.widgets.tables import fill_width
+from kec_tui.widgets.tables import fill_width, grows
 
 PAGE = 100          # lines loaded into the table at a time
 MAX_ROWS = 300      # rows kept in the table while keying (older ones drop off; scroll up reloads)
@@ -40,6 +40,10 @@ def line_cells(ln: LineInfo) -> tuple:
             Text(money.fmt(ln.amount_cents), justify="right", style=style), Text(" ".join(notes), style="dim"))
 
 
+CELL_KEYS = tuple(key for _, _, key in COLUMNS)          # line_cells' order
+ID_COLUMNS = ("seq", "account", "check", "amount")       # never cut: they grow to fit
+
+
 class LinesTable(DataTable):
     """The lines of batch `batch_id`; `line_count()` says how many it has (void ones included)."""
 
@@ -52,7 +56,7 @@ class LinesTable(DataTable):
 
     def fit(self) -> None:
         """The name gets what the fixed columns leave (each column pads 1 each side)."""
-        fill_width(self, "name", self.screen.size.width, minimum=10, ids=("seq", "account", "check", "amount"))
+        fill_width(self, "name", self.screen.size.width, minimum=10, ids=ID_COLUMNS)
 
     def line(self, key: str | None) -> LineInfo | None:
         return self.rows_by_key.get(key)
@@ -82,16 +86,19 @@ class LinesTable(DataTable):
         elif self.row_count:
             self.move_cursor(row=self.row_count - 1)
 
-    def _add(self, ln: LineInfo) -> None:
-        self.add_row(*line_cells(ln), key=str(ln.id))
+    def _add(self, ln: LineInfo) -> bool:
+        """Add the line's row; True if an identifier column had to grow for it."""
+        cells = line_cells(ln)
+        self.add_row(*cells, key=str(ln.id))
         self.rows_by_key[str(ln.id)] = ln
+        return any(grows(self, key, cell) for key, cell in zip(CELL_KEYS, cells) if key in ID_COLUMNS)
 
     def replace(self, ln: LineInfo) -> None:
         """A line changed or voided: its row shows it as it is now."""
         key = str(ln.id)
         if key not in self.rows_by_key:
             return
-        for column, value in zip(("seq", "account", "name", "check", "amount", "note"), line_cells(ln)):
+        for column, value in zip(CELL_KEYS, line_cells(ln)):
             self.update_cell(key, column, value)
         self.rows_by_key[key] = ln
 
@@ -101,8 +108,8 @@ class LinesTable(DataTable):
         if not at_end:  # the table shows older lines (after Find): go back to the end
             self.load()
             return
-        self._add(ln)
-        self.fit()                          # a longer account or check number widens its column
+        if self._add(ln):                   # a longer account or check number widened its column
+            self.fit()
         while self.row_count > MAX_ROWS:
             first = self.coordinate_to_cell_key((0, 0)).row_key
             self.remove_row(first)

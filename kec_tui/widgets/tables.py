@@ -11,8 +11,21 @@ from textual.widgets import DataTable
 def widest(table: DataTable, key: str) -> int:
     """The widest cell of column `key`, its label included."""
     column = table.columns[key]
-    cells = [c.cell_len if isinstance(c, Text) else cell_len(str(c)) for c in table.get_column(key)]
+    cells = [cell_width(c) for c in table.get_column(key)]
     return max([column.label.cell_len, *cells])
+
+
+def cell_width(cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
+
+
+def grows(table: DataTable, key: str, cell) -> bool:
+    """Widen column `key` to fit one new cell; True if it grew (a row added: no scan of the column)."""
+    column = table.columns[key]
+    if cell_width(cell) <= column.width:
+        return False
+    column.width = cell_width(cell)
+    return True
 
 
 def fill_width(table: DataTable, key: str, width: int, minimum: int = 12, ids: Iterable[str] = ()) -> None:

@@ -75,6 +75,15 @@ def test_account_info_for_entry(database, msr):
         batches.account_info_for_entry("12a45")
 
 
+def test_a_keyed_line_is_returned_as_it_reads_back(database, msr):
+    """key_line hands back the line it wrote without reading it again: the same as get_line."""
+    a = _acct(first="Ada", last="Lovelace")
+    b = _batch(msr)
+    keyed = batches.key_line(msr, b.id, str(a.number), 1000, "77")
+    assert keyed == batches.get_line(keyed.id)
+    assert (keyed.name, keyed.seq, keyed.operator) == ("Lovelace, Ada", 1, msr.username)
+
+
 @pytest.mark.parametrize("cents,needle", [
     (0, "more than zero"), (-500, "cannot be negative"), (10_000_000, "over the $99,999.99 limit"),
 ])
