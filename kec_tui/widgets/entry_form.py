@@ -517,10 +517,6 @@ class EntryForm(Widget, can_focus=True):
             self._actions_keymap = keymap
         return self._actions
 
-    def runs_key(self, key: str) -> bool:
-        """A key this form runs as one of its own bindings (Field Exit, Dup ...), so it never bubbles."""
-        return key in self._key_actions()
-
     def check_consume_key(self, key: str, character: str | None) -> bool:
         # Characters and edit keys are ours: hide ancestors' bindings on them.
         return (character is not None and character.isprintable()) or key in self._EDIT_KEYS
