@@ -46,7 +46,7 @@ from kec_tui.checkdigit import ScanLayout
 from kec_tui.keymap import bind, keys_text
 from kec_tui.services import batches, reports
 from kec_tui.services.batches import LineInfo
-from kec_tui.services.errors import ServiceError
+from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.textual_internals import CachedBindingChainScreen, event_clock
 from kec_tui.widgets.batch_lines import LinesTable
 from kec_tui.widgets.dialogs import ConfirmScreen, MessageScreen
@@ -508,11 +508,17 @@ class BatchEntryScreen(CachedBindingChainScreen):
         except ServiceError as e:
             self.app.call_from_thread(self._post_failed, e.message)
             return
+        except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
+            self.app.call_from_thread(self._post_failed, f"Posting did not finish: {first_line(e)}. "
+                                      f"{keys_text('batch_entry.post')} tries again (a batch never posts twice)")
+            return
         try:
             files = reports.write_batch_reports(self.batch_id, reports.reports_dir(self.app.settings))
             error = ""
         except ServiceError as e:
             files, error = None, e.message
+        except Exception as e:  # noqa: BLE001 - posted; only the files are missing
+            files, error = None, first_line(e)
         self.app.call_from_thread(self._posted, result, files, error)
 
     def _post_failed(self, text: str) -> None:

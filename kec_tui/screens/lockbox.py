@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
 from kec_tui.services import accounts, batches, lockbox
-from kec_tui.services.errors import ServiceError
+from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.services.lockbox import ExceptionInfo, ImportResult
 from kec_tui.widgets.dialogs import MessageScreen
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
@@ -279,6 +279,10 @@ class LockboxScreen(Screen):
             r = lockbox.import_file(self.app.operator, path, lockbox.mapping_from_settings(self.app.settings))
         except ServiceError as e:
             self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
+            return
+        except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
+            self.app.call_from_thread(self.result, f"Not imported (the database did not answer: {first_line(e)}); "
+                                      f"nothing applied, Enter tries again", True)
             return
         self.app.call_from_thread(self._imported, r)
 

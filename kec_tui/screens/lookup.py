@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui.keymap import bind
 from kec_tui.services import accounts
+from kec_tui.services.errors import first_line
 from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.tables import fill_width
 
@@ -76,8 +77,16 @@ class LookupScreen(Screen):
 
     @work(thread=True, exclusive=True, group="lookup")
     def run_search(self, query: str) -> None:
-        result = accounts.lookup(query, limit=PAGE)        # the service opens this thread's connection
-        self.app.call_from_thread(self.show_result, query, result)
+        self.app.call_from_thread(self.show_result, query, self._lookup(query))
+
+    @staticmethod
+    def _lookup(query: str, after: tuple[str, int] | None = None) -> accounts.SearchResult:
+        """In a thread worker (the service opens its connection); a database that does not answer
+        is a message in the results line, never a traceback."""
+        try:
+            return accounts.lookup(query, limit=PAGE, after=after)
+        except Exception as e:  # noqa: BLE001
+            return accounts.SearchResult([], f"The database did not answer: {first_line(e)}")
 
     def show_result(self, query: str, result: accounts.SearchResult, *, append: bool = False) -> None:
         if query != self._query:
@@ -123,8 +132,7 @@ class LookupScreen(Screen):
 
     @work(thread=True, exclusive=True, group="more")
     def load_more(self, query: str, cursor: tuple[str, int]) -> None:
-        result = accounts.lookup(query, limit=PAGE, after=cursor)
-        self.app.call_from_thread(self.show_result, query, result, append=True)
+        self.app.call_from_thread(self.show_result, query, self._lookup(query, cursor), append=True)
 
     def action_results(self) -> None:
         table = self.query_one(DataTable)

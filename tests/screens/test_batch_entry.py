@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import peewee
 import pytest
 from textual.widgets import DataTable, Input
 
@@ -18,7 +19,7 @@ from kec_tui.widgets.line_input import LineInput
 from kec_tui.widgets.prompt import PromptScreen
 from tests import factories
 from tests.support.batch import accounts, db_lines, entry_screen, expand, make_app, open_batch, press
-from tests.support.keys import key_event
+from tests.support.keys import key_event, settle_workers
 
 
 @pytest.fixture
@@ -347,6 +348,31 @@ async def test_post_a_balanced_batch_writes_reports_and_shows_paths(msr, accts, 
         assert not screen.form.display
         await press(pilot, "enter")  # closes the paths; the entry screen stays (pushed directly here)
         await press(pilot, "f10")
+        assert batches.get_batch(b.id).status == "posted"
+
+
+async def test_a_database_that_does_not_answer_while_posting_is_a_message_not_a_traceback(
+        msr, accts, tmp_path, sqlite_db, monkeypatch):
+    """The posting worker opens its own connection; when the server refuses it ("too many clients"),
+    the screen says so, nothing is posted, and F10 again posts once."""
+    b = open_batch(msr, 2, 3_000)
+    app = make_app(sqlite_db, msr, tmp_path)
+    real_post = batches.post_batch
+
+    def refused(*args, **kwargs):
+        raise peewee.OperationalError("FATAL: sorry, too many clients already")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await entry_screen(pilot, b.id)
+        await press(pilot, str(accts[0].number), "\r10\r\r", str(accts[1].number), "\r20\r\r")
+        monkeypatch.setattr(batches, "post_batch", refused)
+        await press(pilot, "f10", "enter")
+        await settle_workers(pilot)
+        assert app.screen is screen and batches.get_batch(b.id).status != "posted"
+        assert "Posting did not finish: FATAL: sorry, too many clients already" in text_of(screen, "#message")
+        monkeypatch.setattr(batches, "post_batch", real_post)
+        await press(pilot, "f10", "enter")
+        await settle_workers(pilot)
         assert batches.get_batch(b.id).status == "posted"
 
 

@@ -1,9 +1,11 @@
+import peewee
 from textual import events
 from textual.widgets import DataTable, Static
 
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.screens.lookup import LookupScreen
+from kec_tui.services import accounts
 from kec_tui.widgets.line_input import LineInput
 from tests.screens.conftest import settle
 
@@ -45,6 +47,24 @@ async def test_account_number_typed_ahead_with_enter_opens_it(app, coop):
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.account_id == coop["ada"].id
+
+
+async def test_a_database_that_does_not_answer_is_a_message(app, coop, monkeypatch):
+    """The search runs in a thread worker with its own connection: a refused connection is said in the
+    results line, the box keeps what was typed, and the next key searches again."""
+    def refused(*args, **kwargs):
+        raise peewee.OperationalError("FATAL: sorry, too many clients already")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        monkeypatch.setattr(accounts, "lookup", refused)
+        await pilot.press(*"smi")
+        await settle(pilot)
+        assert isinstance(app.screen, LookupScreen)
+        assert "The database did not answer: FATAL: sorry, too many clients already" in message(app)
+        monkeypatch.undo()
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.screen.query_one(LineInput).value == "smit" and "2 accounts" in message(app)
 
 
 async def test_wrong_check_digit_and_unknown_are_explained(app, coop):
