@@ -161,6 +161,8 @@ class KecApp(App):
 
     def _may_bind(self, target, key: str) -> bool:
         """Whether a binding run by the App (once the key has bubbled back) may take this key."""
+        if isinstance(target, EntryForm) and target.runs_in_place(key):
+            return False          # the form runs it itself and keeps the focus (F4 Dup): the keys behind go on
         for namespace, bindings in modal_binding_chain(self.screen):
             if namespace is target and isinstance(target, EntryForm):
                 continue                          # runs its own bindings, in order

@@ -517,6 +517,26 @@ class EntryForm(Widget, can_focus=True):
             self._actions_keymap = keymap
         return self._actions
 
+    IN_PLACE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"field_exit", "field_back", "dup", "erase_input", "field_minus", "toggle_tenkey", "record_advance"})
+    """The form's actions that keep the focus in the form (as Enter does): the App need not hold the
+    keys typed behind them. Lines (F6), Accept (F8: may ask a reason) are not among them."""
+
+    def runs_in_place(self, key: str) -> bool:
+        """The form runs this key itself, in order, and the focus stays in it (F4 Dup, though the App
+        binds F4 too: the form's binding wins, the App's never runs)."""
+        action = self._key_actions().get(key)
+        if action == "clear_record" and self.clears_in_place():
+            return True   # Esc clears the record here (or resets a lock): typed right after a refusal too
+        if self.locked:   # Reset, or a key held unused: either way the form keeps the focus
+            return (action == "clear_record" or key in self._reset_keys()
+                    or (action is not None and not self._allowed_while_locked(action)))
+        return action in self.IN_PLACE_ACTIONS
+
+    def clears_in_place(self) -> bool:
+        """Whether the form's clear (Esc) clears it, rather than leaving the screen (an edit form's Cancel)."""
+        return type(self).clear_record is EntryForm.clear_record
+
     def check_consume_key(self, key: str, character: str | None) -> bool:
         # Characters and edit keys are ours: hide ancestors' bindings on them.
         return (character is not None and character.isprintable()) or key in self._EDIT_KEYS

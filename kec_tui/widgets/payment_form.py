@@ -185,6 +185,9 @@ class PaymentForm(EntryForm):
             return
         super().clear_record()
 
+    def clears_in_place(self) -> bool:
+        return self._on_escape is None   # a dialog's form leaves the dialog on Esc
+
     def action_record_advance(self) -> None:
         """Write the record from any field: Field Exit through the rest (defaults apply)."""
         commits = self.commits
