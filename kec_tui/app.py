@@ -19,6 +19,10 @@ from kec_tui.textual_internals import event_clock, modal_binding_chain
 from kec_tui.widgets.entry_form import EntryForm
 
 
+MIN_COLUMNS = 80  # the screens are laid out for 80x24
+TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
+
+
 class InputBarrier(Message):
     """Follows a key through the widgets' queues back to the App: the key has been handled."""
 
@@ -26,9 +30,6 @@ class InputBarrier(Message):
         super().__init__()
         self.target = target
         self.key = key
-
-MIN_COLUMNS = 80  # the screens are laid out for 80x24
-TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
 
 
 # Every screen by the name screens open it with (app.open / app.show / app.showing): "module:Class".
