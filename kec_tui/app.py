@@ -18,7 +18,6 @@ from kec_tui.services.operators import OperatorInfo
 from kec_tui.textual_internals import event_clock, modal_binding_chain
 from kec_tui.widgets.entry_form import EntryForm
 
-
 MIN_COLUMNS = 80  # the screens are laid out for 80x24
 TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
 
