@@ -41,6 +41,12 @@ class ReadingForm(EntryForm):
     accept and re-read keys. The screen provides ``accept_held`` and ``reread_held``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The 5250 keys stay out of the Footer (F1 lists them), so the reading keys fit at 80 columns.
+        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
+        bind("entry_form.field_back", "field_back", "Field Back", show=False),
+        bind("entry_form.dup", "dup", "Dup", show=False),
+        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
+        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
         bind("readings.accept", "accept", "Accept"),
         bind("readings.reread", "reread", "Re-read order"),
     ]
