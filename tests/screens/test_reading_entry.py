@@ -59,11 +59,12 @@ def meter_text(screen) -> str:
 async def test_a_cycle_keyed_as_one_burst_lands_meter_by_meter(route, clerk, sqlite_db, tmp_path):
     app = make_app(sqlite_db, clerk, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await reading_screen(pilot)          # opened as the app opens it: the cycle is asked
-        assert "Key the bill cycle" in meter_text(screen)
-        keys = expand(str(CYCLE), "enter", "3850", "enter", "3901", "enter", "3777", "tab", "3999", "plus")
-        send_burst(app, keys)                         # the cycle and four readings, nothing awaited
-        await settle(pilot, lambda: screen.saved >= 4)
+        await settle(pilot)
+        # Ctrl+Y opens the screen, then the cycle and four readings: one burst, nothing awaited.
+        keys = expand("ctrl+y", str(CYCLE), "enter", "3850", "enter", "3901", "enter", "3777", "tab", "3999", "plus")
+        send_burst(app, keys)
+        await settle(pilot, lambda: isinstance(app.screen, ReadingEntryScreen) and app.screen.saved >= 4)
+        screen = app.screen
         assert keyed(route) == [(route[0].meter.meter_no, 3850, 850), (route[1].meter.meter_no, 3901, 901),
                                 (route[2].meter.meter_no, 3777, 777), (route[3].meter.meter_no, 3999, 999)]
         assert screen.form.error is None and not screen.form.locked
@@ -114,6 +115,22 @@ async def test_accept_and_reread_keys_on_a_held_reading(route, clerk, sqlite_db,
         assert order.kind == "reread" and "lower" in order.notes
         assert readings.open_exceptions() == []       # the refused reading went to the re-read
         assert not screen.form.locked and "every meter on the route was read" in meter_text(screen)
+
+
+async def test_a_meter_no_longer_on_the_account_cannot_be_accepted(route, clerk, sqlite_db, tmp_path):
+    app = make_app(sqlite_db, clerk, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await reading_screen(pilot, CYCLE)
+        old = route[0].meter.meter_no
+        swapped = db.Meter.create(meter_no="999000111", location=route[0].location_id)   # changed out meanwhile
+        db.Account.update(meter=swapped.id).where(db.Account.id == route[0].id).execute()
+        send_burst(app, expand("3850", "enter", "f8", "3900", "enter"))
+        await settle(pilot)
+        form = screen.form
+        assert form.locked and form.held is not None and form.held[0].codes == ["wrong_meter"]
+        assert f"Meter {old} is not on account" in form.error and "cannot be accepted" in form.error
+        assert form.held_keys == 5 and keyed(route) == []
+        assert db.Reading.select().where(db.Reading.read_date == dt.date.today()).count() == 0
 
 
 async def test_a_cycle_without_meters_is_refused_and_the_keys_after_it_held(route, clerk, sqlite_db, tmp_path):
