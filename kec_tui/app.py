@@ -66,7 +66,7 @@ class KecApp(App):
         bind("app.batches", "batches", "Batches"),
         bind("app.orders", "orders", "Order queue"),
         bind("app.new_member", "new_member", "New member"),
-        bind("app.readings", "readings", "Readings", show=False),
+        bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
