@@ -46,6 +46,7 @@ SCREENS = {
     "batches": "kec_tui.screens.batches:BatchListScreen",
     "batch_form": "kec_tui.screens.batches:BatchFormScreen",
     "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
+    "readings": "kec_tui.screens.readings:ReadingEntryScreen",
     "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",
@@ -65,6 +66,7 @@ class KecApp(App):
         bind("app.batches", "batches", "Batches"),
         bind("app.orders", "orders", "Order queue"),
         bind("app.new_member", "new_member", "New member"),
+        bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
@@ -361,6 +363,14 @@ class KecApp(App):
             return
         if not self.showing("new_member"):
             self.open("new_member")
+
+    def action_readings(self) -> None:
+        if not self.operator.can("reading.key"):
+            self.notify(f"Meter readings are for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        if not self.showing("readings"):
+            self.open("readings")
 
     def action_help(self) -> None:
         if not self.showing("help"):

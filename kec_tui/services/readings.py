@@ -292,6 +292,69 @@ def key_reading(
     return ReadingResult(row.id, account.number, meter.meter_no, read_date, reading, kwh, taken)
 
 
+# ---- the route: what the reading entry screen walks, meter by meter ----------------------------------
+
+
+@dataclass(frozen=True)
+class RouteMeter:
+    account_number: int
+    meter_no: str
+    name: str
+    address: str
+    last_reading: int | None
+    last_date: dt.date | None
+
+
+@db.connected
+def route(cycle: int) -> list[RouteMeter]:
+    """The meters to read in a bill cycle, in route order (the service location's map location,
+    then its number: the data has no routes of their own), with each one's last reading."""
+    A, M, L, Mb, R = db.Account, db.Meter, db.ServiceLocation, db.Member, db.Reading
+    rows = list(
+        A.select(A.id, A.number, A.meter, M.meter_no, Mb.first_name, Mb.last_name, L.street, L.city)
+        .join(M, on=(A.meter == M.id))
+        .switch(A)
+        .join(L, on=(A.location == L.id))
+        .switch(A)
+        .join(Mb, on=(A.member == Mb.id))
+        .where(A.bill_cycle == int(cycle), A.status.in_(BILLED_STATUSES))
+        .order_by(L.map_location, L.location_no, A.number)
+        .tuples()
+    )
+    latest = (
+        R.select(R.account, R.meter, fn.MAX(R.read_date).alias("day"))
+        .where(R.account.in_([r[0] for r in rows]))
+        .group_by(R.account, R.meter)
+    )
+    last: dict[tuple[int, int], tuple[dt.date, int, int]] = {}
+    for aid, mid, day, rid, reading in (
+        R.select(R.account, R.meter, R.read_date, R.id, R.reading)
+        .join(
+            latest,
+            on=(
+                (R.account == latest.c.account_id) & (R.meter == latest.c.meter_id) & (R.read_date == latest.c.day)
+            ),
+        )
+        .tuples()
+    ):
+        if last.get((aid, mid), (day, -1))[1] < rid:
+            last[(aid, mid)] = (day, rid, reading)
+    out = []
+    for aid, number, mid, meter_no, first, last_name, street, city in rows:
+        seen = last.get((aid, mid))
+        out.append(
+            RouteMeter(
+                number,
+                meter_no,
+                f"{first} {last_name}".strip(),
+                f"{street}, {city}",
+                seen[2] if seen else None,
+                seen[0] if seen else None,
+            )
+        )
+    return out
+
+
 # ---- AMI / handheld import and the exceptions queue -------------------------------------------------
 
 

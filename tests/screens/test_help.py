@@ -91,6 +91,7 @@ SCREENS = {
     "CompleteOrderScreen": lambda p, c, b, o: queue(p, o, "f7"),
     "CancelOrderScreen": lambda p, c, b, o: queue(p, o, "f12"),
     "NewMembershipScreen": lambda p, c, b, o: press(p, "f9"),
+    "ReadingEntryScreen": lambda p, c, b, o: press(p, "ctrl+y"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
