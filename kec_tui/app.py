@@ -156,13 +156,16 @@ class KecApp(App):
                     self._restamp = None
             self.keystats.observe(event, self.focused)
             target = self.focused or self.screen
-            bound = isinstance(event, events.Key) and self._may_bind(target, event.key)
+            bound = isinstance(event, events.Key) and self._may_bind(target, event)
             await super().on_event(event)
             if bound:
                 self._hold_behind(target, event)
 
-    def _may_bind(self, target, key: str) -> bool:
+    def _may_bind(self, target, event: events.Key) -> bool:
         """Whether a binding run by the App (once the key has bubbled back) may take this key."""
+        key = event.key
+        if target.check_consume_key(key, event.character):
+            return False          # a character or edit key the focused widget takes: no binding sees it
         if isinstance(target, EntryForm) and target.runs_in_place(key):
             return False          # the form runs it itself and keeps the focus (F4 Dup): the keys behind go on
         for namespace, bindings in modal_binding_chain(self.screen):

@@ -142,6 +142,7 @@ def cmd_demo(settings, args) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from kec_tui import db
+    from kec_tui.config import redact
     from kec_tui.demo import build_demo
 
     url = settings.db_url
@@ -170,8 +171,8 @@ def cmd_demo(settings, args) -> int:
     from kec_tui.services import passwords
 
     passwords.set_password("super", DEMO_SUPERVISOR_PASSWORD)
-    print(f"Demo co-op ready at {db.redact(url)}: {summary}")
-    db_flag = f" --db {db.redact(url)}" if settings.db else ""
+    print(f"Demo co-op ready at {redact(url)}: {summary}")
+    db_flag = f" --db {redact(url)}" if settings.db else ""
     print(f"You are msr1 (an MSR) by default. To sign in as the demo supervisor: kec-tui{db_flag} --operator super\n"
           f"The supervisor's password (asked for an override, over serve-ssh and serve-web): "
           f"{DEMO_SUPERVISOR_PASSWORD}")

@@ -672,7 +672,8 @@ def _create_sequences() -> None:
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__  # as services.errors.first_line (db imports no service)
+    """The first line of an exception's message, for a one-line status (screens: services.errors)."""
+    text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
 
 

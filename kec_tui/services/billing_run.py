@@ -915,6 +915,14 @@ def _cancel(op: OperatorInfo, b: db.Bill, reason: str) -> None:
     )
 
 
+def _locked_bill(bill_id: int) -> db.Bill:
+    """The bill, locked for the change in the caller's write transaction."""
+    b = db.locked(db.Bill, bill_id)
+    if b is None:
+        raise NotFound("No such bill")
+    return b
+
+
 @db.connected
 def cancel_bill(op: OperatorInfo, bill_id: int, reason: str) -> BillInfo:
     """Cancel a bill: its charge reversed by a new ledger entry, audited with the reason."""
@@ -923,9 +931,7 @@ def cancel_bill(op: OperatorInfo, bill_id: int, reason: str) -> BillInfo:
     if not reason:
         raise ValidationError("Say why the bill is cancelled", "reason")
     with db.write_txn():
-        b = db.locked(db.Bill, bill_id)
-        if b is None:
-            raise NotFound("No such bill")
+        b = _locked_bill(bill_id)
         _cancel(op, b, reason)
     return get_bill(bill_id)
 
@@ -947,9 +953,7 @@ def rebill(
     if not reason:
         raise ValidationError("Say why the bill is made again", "reason")
     with db.write_txn():
-        b = db.locked(db.Bill, bill_id)
-        if b is None:
-            raise NotFound("No such bill")
+        b = _locked_bill(bill_id)
         account = db.Account.get_by_id(b.account_id)
         city = db.ServiceLocation.get_by_id(account.location_id).city
         _cancel(op, b, reason)

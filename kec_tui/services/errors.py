@@ -1,4 +1,5 @@
 """Errors a service raises for the screen to show as a message (never a traceback)."""
+from kec_tui.db import first_line  # noqa: F401 - the one-line message of any error, for screens
 
 
 class ServiceError(Exception):
@@ -21,8 +22,3 @@ class PermissionDenied(ServiceError):
 class ValidationError(ServiceError):
     pass
 
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, for a one-line status or message."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

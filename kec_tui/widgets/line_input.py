@@ -73,17 +73,8 @@ class LineInput(EntryForm, inherit_bindings=False):
         def control(self) -> LineInput:
             return self.input
 
-    class Submitted(Message):
+    class Submitted(Changed):
         """Enter was pressed; the text stays in the box."""
-
-        def __init__(self, line_input: LineInput, value: str) -> None:
-            super().__init__()
-            self.input = line_input
-            self.value = value
-
-        @property
-        def control(self) -> LineInput:
-            return self.input
 
     def __init__(self, value: str = "", *, placeholder: str = "", password: bool = False, max_length: int = 0,
                  validate: Callable[[str], str | None] | None = None, wrap: bool = False,

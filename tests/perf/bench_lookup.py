@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from kec_tui import db  # noqa: E402
+from kec_tui.config import redact  # noqa: E402
 from kec_tui.services import accounts, search_index as si  # noqa: E402
 
 
@@ -143,7 +144,7 @@ def main() -> None:
     if postgres:
         db.connect(target)
         if not db.Account.select().exists():
-            print(f"Building {args.accounts:,} accounts x {args.months} months in {db.redact(target)} ...", flush=True)
+            print(f"Building {args.accounts:,} accounts x {args.months} months in {redact(target)} ...", flush=True)
             build_s = build(target, args.accounts, args.months)
     elif not Path(target).exists():
         print(f"Building {args.accounts:,} accounts x {args.months} months at {target} ...", flush=True)
