@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from weakref import WeakSet
 
@@ -50,6 +51,8 @@ SCREENS = {
     "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",
+    "change_password": "kec_tui.screens.change_password:ChangePasswordScreen",
+    "sign_ins": "kec_tui.screens.sign_ins:SignInsScreen",
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
@@ -91,6 +94,7 @@ class KecApp(App):
         self.user_keymap = load_keymap(settings.keymap or None)
         use_keymap(self.user_keymap)              # texts that name a key name this one
         self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
+        self.remote = bool(os.environ.get("KEC_TUI_REMOTE"))   # a session of serve-ssh (serve-web: SignInApp)
         from kec_tui.keycounter import KeyCounter
 
         self.keystats = KeyCounter(operator.id, self.user_keymap)   # counted per key, written once a minute
@@ -224,21 +228,36 @@ class KecApp(App):
         self.call_later(self._take_held_input)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """While locked only Quit works: no global key may reach the work underneath."""
+        """While locked, or until an administrator's password is replaced, only Quit works: no
+        global key may reach the work underneath."""
         if self.showing("lock") and action != "quit":
+            return False
+        if self.showing("change_password") and action not in ("quit", "help"):
             return False
         if action == "training" and self.trainer is None:
             return False                          # not training: Ctrl+G / Ctrl+L stay ordinary keys
         return True
 
     def lock_if_idle(self) -> None:
-        """Lock the screen after settings.idle_lock_minutes without input (0 = never)."""
+        """Lock the screen after settings.idle_lock_minutes without input (0 = never). A remote
+        session (SSH, web) ends instead: its lock would be one more place to guess a password."""
         minutes = self.settings.idle_lock_minutes
         if self.last_input_at is None:
             self.last_input_at = time.monotonic()
         idle = time.monotonic() - self.last_input_at
-        if minutes and idle >= minutes * 60 and not any(self.showing("lock", s) for s in self.screen_stack):
+        if not minutes or idle < minutes * 60:
+            return
+        if self.remote:
+            self.exit(return_code=3, message=f"Signed out: {minutes} minutes without input.")
+        elif not any(self.showing("lock", s) for s in self.screen_stack):
             self.open("lock")
+
+    def ask_for_own_password(self) -> None:
+        """An administrator set this operator's password: they choose their own before anything else."""
+        from kec_tui.services import passwords
+
+        if self.operator.id and passwords.must_change(self.operator.id) and not self.showing("change_password"):
+            self.open("change_password")
 
     def on_resize(self, event: events.Resize) -> None:
         self.say_if_too_narrow(event.size.width)
@@ -262,6 +281,7 @@ class KecApp(App):
         if self.start_account:
             self.open_account(self.start_account)
         self.set_interval(5, self.lock_if_idle)
+        self.ask_for_own_password()
         from kec_tui.keycounter import FLUSH_SECONDS
 
         self.set_interval(FLUSH_SECONDS, self.flush_keystats)

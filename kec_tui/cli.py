@@ -32,6 +32,11 @@ def parser() -> argparse.ArgumentParser:
     op_sub.add_parser("list", help="list operators")
     passwd = op_sub.add_parser("passwd", help="set an operator's password (read from the terminal or stdin)")
     passwd.add_argument("username")
+    passwd.add_argument("--keep", action="store_true",
+                        help="the operator keeps this password (default: they choose their own at the next sign-in)")
+    unlock = op_sub.add_parser("unlock", help="lift the lock put on an operator after too many wrong passwords "
+                               "(run as a supervisor: --operator NAME or your mapped OS login)")
+    unlock.add_argument("username")
     ssh = sub.add_parser("serve-ssh", help="serve the application over SSH (one session per connection)")
     ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ssh.add_argument("--port", type=int, default=2222, help="port (default 2222; 0 picks a free one)")
@@ -77,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, billing_run, readings
+    from kec_tui.services import adjustments, billing_run, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments):   # billing settings (thresholds, cycles, limits)
+    for area in (readings, billing_run, adjustments, sign_in_guard):   # thresholds, cycles, limits
         area.configure(settings)
     command = args.command or "run"
     try:
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "import-payments":
         return cmd_import_payments(settings, args)
     if command == "operator":
-        return cmd_operator(args)
+        return cmd_operator(settings, args)
     if command == "report":
         return cmd_report(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
@@ -181,7 +186,7 @@ def cmd_demo(settings, args) -> int:
 
 
 # A demo co-op is for trying the program: its supervisor gets a known password, printed by `kec-tui demo`.
-DEMO_SUPERVISOR_PASSWORD = "demo-super"
+DEMO_SUPERVISOR_PASSWORD = "demo-supervisor"
 
 
 def cmd_import_payments(settings, args) -> int:
@@ -221,13 +226,15 @@ def cmd_import_payments(settings, args) -> int:
     return 1 if posted.startswith("NOT") else 0
 
 
-def cmd_operator(args) -> int:
+def cmd_operator(settings, args) -> int:
     from kec_tui import db
     from kec_tui.services import operators
     from kec_tui.services.errors import ServiceError
 
     if args.op_command == "passwd":
-        return cmd_passwd(args.username)
+        return cmd_passwd(args.username, temporary=not args.keep)
+    if args.op_command == "unlock":
+        return cmd_unlock(settings, args.username)
     if args.op_command == "list":
         for o in db.Operator.select().order_by(db.Operator.username):
             print(f"{o.username:<12} {o.role:<12} {o.name:<28} {o.os_user or ''}")
@@ -240,7 +247,20 @@ def cmd_operator(args) -> int:
     return 0
 
 
-def cmd_passwd(username: str) -> int:
+def cmd_unlock(settings, username: str) -> int:
+    from kec_tui.services import operators, sign_in_guard
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        by = operators.resolve(settings.operator or None)
+        op = sign_in_guard.unlock(by, username)
+    except ServiceError as e:
+        return fail(f"{e.message}; nothing changed")
+    print(f"Operator {op.username} unlocked")
+    return 0
+
+
+def cmd_passwd(username: str, temporary: bool = True) -> int:
     """Set a password: asked twice on a terminal, else the first line of stdin. Never echoed or logged."""
     import getpass
 
@@ -261,10 +281,10 @@ def cmd_passwd(username: str) -> int:
     except (EOFError, KeyboardInterrupt):
         return fail("no password given; nothing changed")
     try:
-        op = passwords.set_password(username, password)
+        op = passwords.set_password(username, password, temporary=temporary)
     except ServiceError as e:
         return fail(e.message)
-    print(f"Password set for {op.username}")
+    print(f"Password set for {op.username}" + ("; they choose their own at the next sign-in" if temporary else ""))
     return 0
 
 

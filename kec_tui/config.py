@@ -73,6 +73,13 @@ class Settings:
     bill_review_limit_cents: int = 250_000   # a bill over this is listed for review in the register
     budget_settlement_month: int = 8   # budget billing's true-up month
     adjustment_limit_cents: int = 10_000     # an adjustment above this needs a supervisor
+    # Password sign-ins over SSH and the web, counted across connections (services/sign_in_guard.py).
+    signin_window_minutes: int = 10    # failures older than this no longer count (fail2ban's findtime)
+    signin_free_failures: int = 3      # failures in the window before each further try waits, doubling
+    signin_max_delay_seconds: int = 30  # the longest wait; a try that would wait longer is refused
+    signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
+    signin_address_operators: int = 3  # an address failing against this many operators is refused ...
+    signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
 
     @property
     def db_url(self) -> str:
@@ -82,9 +89,11 @@ class Settings:
 ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
-                "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents"}
+                "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
+                "signin_max_delay_seconds"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
-                "budget_settlement_month"}
+                "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
+                "signin_ban_minutes"}
 DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 

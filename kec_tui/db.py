@@ -59,6 +59,11 @@ class Operator(BaseModel):
     password_hash = pw.CharField(max_length=255, null=True)
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=now)
+    # Set when an administrator sets the password: the operator sets their own at the next sign-in.
+    must_change_password = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT FALSE")])
+    locked_at = pw.DateTimeField(null=True)      # too many wrong passwords (services/sign_in_guard.py)
+    unlocked_at = pw.DateTimeField(null=True)    # failures before this no longer count
+    next_try_at = pw.DateTimeField(null=True)    # the earliest the next password may be checked
 
 
 class Member(BaseModel):
@@ -232,6 +237,15 @@ class AuditLog(BaseModel):
     field = pw.CharField(max_length=40, default="")
     before = pw.TextField(default="")
     after = pw.TextField(default="")
+
+
+class SignInAttempt(BaseModel):
+    """One password sign-in, from any server process: the counts behind back-off, locks and bans."""
+    at = pw.DateTimeField(default=now, index=True)
+    username = pw.CharField(max_length=64, index=True)
+    address = pw.CharField(max_length=64, index=True)
+    ok = pw.BooleanField(default=False)
+    evaluated = pw.BooleanField(default=True)   # False: refused before the password was checked
 
 
 class SearchTerm(BaseModel):
@@ -516,7 +530,7 @@ class StatementPreference(BaseModel):
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
-MODELS += [KeyStats]
+MODELS += [KeyStats, SignInAttempt]
 MODELS += [ScheduledFinal, RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment,
            StatementPreference]
 

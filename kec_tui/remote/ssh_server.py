@@ -45,7 +45,7 @@ from pathlib import Path
 import asyncssh
 
 from kec_tui.config import default_data_dir, redact
-from kec_tui.services import operators, passwords
+from kec_tui.services import operators, passwords, sign_in_guard
 
 log = logging.getLogger("kec_tui.ssh")
 
@@ -177,9 +177,15 @@ class Service:
             log.error("cannot look up operator %r: %s", username, exc)
             return False
 
-    async def check_password(self, username: str, password: str, how: str) -> bool:
+    async def check_password(self, username: str, password: str, address: str, how: str) -> bool:
+        """Counted with every other connection's tries (services/sign_in_guard.py): wait for the
+        operator's next slot here, without holding a thread, then check."""
         try:
-            return await asyncio.to_thread(passwords.sign_in, username, password, how)
+            ticket = await asyncio.to_thread(sign_in_guard.reserve, username, address, how)
+            if ticket.refused:
+                return False
+            await asyncio.sleep(ticket.wait_s)
+            return await asyncio.to_thread(sign_in_guard.evaluate, username, password, address, how) is not None
         except Exception as exc:  # noqa: BLE001
             log.error("cannot check the password of %r: %s", username, type(exc).__name__)
             return False
@@ -236,7 +242,7 @@ class Connection(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        ok = await self.service.check_password(username, password, f"ssh password {self.peer[0]}")
+        ok = await self.service.check_password(username, password, self.peer[0], f"ssh password {self.peer[0]}")
         if ok:
             self.by_password = True
             log.info("%s signed in with a password", self.who)

@@ -5,14 +5,17 @@ so the browser session cannot be told who the operator is from outside. The
 served command is therefore ``python -m kec_tui --db URL login``: the
 application starts on a sign-in screen (operator name and password, checked
 against Operator.password_hash) and nothing else of it (lookup, command
-palette, accounts) is reachable until the sign-in succeeds. Five wrong tries
-end the session. An operator without a password cannot sign in on the web.
+palette, accounts) is reachable until the sign-in succeeds. Tries are counted with
+every other session's and the SSH server's (services/sign_in_guard.py: back-off, locks, bans
+of an address; the browser's address reaches the session as KEC_CLIENT_ADDRESS). Five wrong
+tries end the session. An operator without a password cannot sign in on the web.
 
 The page is ours (templates/app_index.html): it loads everything from this server, nothing
 from outside the co-op's network.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import shlex
 import sys
@@ -27,21 +30,19 @@ from kec_tui import app as kec_app_module
 from kec_tui.app import KecApp
 from kec_tui.config import Settings, redact
 from kec_tui.services.operators import OperatorInfo
-from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
+from kec_tui.widgets.password_form import PasswordForm
 
 TEMPLATES = Path(__file__).with_name("templates")
 NOBODY = OperatorInfo(0, "", "not signed in", "")
 MAX_TRIES = 5
+ADDRESS_ENV = "KEC_CLIENT_ADDRESS"   # not KEC_TUI_*: those are settings
 # App actions allowed before the sign-in (everything else, the command palette too, is refused).
 _BEFORE_SIGN_IN = frozenset({"quit", "help_quit", "bell", "focus_next", "focus_previous"})
 
 
-class SignInForm(EntryForm):
-    """The entry form with the password field shown as asterisks (typed ahead safely, like every form)."""
-
-    def _display(self, spec: FieldSpec, current: bool) -> str:
-        shown = super()._display(spec, current)
-        return "*" * len(shown) if spec.name == "password" else shown
+class SignInForm(PasswordForm):
+    """The operator's name and password (asterisks)."""
 
 
 class SignInScreen(Screen):
@@ -70,12 +71,13 @@ class SignInScreen(Screen):
         self.query_one(SignInForm).focus()
 
     def sign_in(self, record: Record) -> SubmitResult | None:
-        from kec_tui.services import passwords
+        from kec_tui.services import sign_in_guard
 
         form = self.query_one(SignInForm)
         username = record["username"].strip().lower()
-        op = passwords.check_login(username, record["password"])
-        passwords.record_login(username, op is not None, "web")
+        address = os.environ.get(ADDRESS_ENV, "") or "web"
+        # Blocks this session (one browser tab, one process) while its try waits its turn.
+        op = sign_in_guard.sign_in(username, record["password"], address, f"web {address}")
         form.set_value("password", "")
         if op is None:
             self.tries += 1
@@ -94,6 +96,7 @@ class SignInApp(KecApp):
     def __init__(self, settings: Settings):
         super().__init__(settings, NOBODY)
         self.sub_title = "sign in"
+        self.remote = True
 
     @property
     def is_signed_in(self) -> bool:
@@ -119,6 +122,7 @@ class SignInApp(KecApp):
         self.operator = op
         self.sub_title = f"{op.name} ({op.username}, {op.role})"
         self.pop_screen()
+        self.ask_for_own_password()
 
 
 def run_login(settings: Settings) -> int:
@@ -148,10 +152,35 @@ def served_command(settings: Settings, config_path: Path | None = None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, public_url: str | None = None,
-          config_path: Path | None = None) -> int:
+_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="")
+
+
+def _server_class():
     from textual_serve.server import Server
 
+    class AddressedServer(Server):
+        """textual-serve's Server whose session command carries the browser's address (each
+        websocket's handler runs in its own task, so a context variable keeps them apart)."""
+
+        @property
+        def command(self) -> str:
+            address = _client_address.get()
+            return f"{ADDRESS_ENV}={shlex.quote(address)} {self._command}" if address else self._command
+
+        @command.setter
+        def command(self, value: str) -> None:
+            self._command = value
+
+        async def handle_websocket(self, request):
+            _client_address.set(str(request.remote or ""))
+            return await super().handle_websocket(request)
+
+    return AddressedServer
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, public_url: str | None = None,
+          config_path: Path | None = None) -> int:
+    Server = _server_class()
     # Our page, not textual-serve's: it links a font from a public CDN, and nothing may leave the co-op's network.
     server = Server(served_command(settings, config_path), host=host, port=port, title="kec-tui",
                     public_url=public_url, templates_path=TEMPLATES)

@@ -36,11 +36,13 @@ class AuditScreen(Screen):
 
     HELP = ("Fill any filters (all empty shows everything, newest first) and press Enter on the last one, or "
             "{audit.apply} from any field. Operator is a login name, Action matches the start (contact, payment, "
-            "order ...). Dates like 11/28/2026. Down in the list loads older entries. {audit.back} goes back.")
+            "order ...). Dates like 11/28/2026. Down in the list loads older entries. {audit.sign_ins} shows "
+            "locked operators and refused sign-ins (and unlocks them). {audit.back} goes back.")
     BINDINGS = [
         bind("audit.apply", "apply", "Apply"),
         bind("audit.list", "list", "List"),
         bind("audit.back", "back", "Back"),
+        bind("audit.sign_ins", "sign_ins", "Sign-ins"),
     ]
     DEFAULT_CSS = """
     AuditScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
@@ -116,6 +118,9 @@ class AuditScreen(Screen):
     def action_back(self) -> None:
         """Esc in the list returns to the filters; Esc in the filters leaves."""
         self.query_one(EntryForm).focus()
+
+    def action_sign_ins(self) -> None:
+        self.app.open("sign_ins")
 
     def action_cancel(self) -> None:
         self.app.leave(self)

@@ -19,7 +19,7 @@ PERMISSIONS: dict[str, set[str]] = {
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
-                                                                  "billing.approve"}
+                                                                  "billing.approve", "operator.unlock"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import hashlib
 import hmac
 import logging
 import os
+import re
+from pathlib import Path
 
 from kec_tui import db
 from kec_tui.services import audit
@@ -28,8 +31,9 @@ SCHEME = "scrypt"
 N, R, P = 2**14, 8, 1      # ~16 MiB and ~40 ms per hash on one core of the CI machine
 SALT_BYTES = 16
 KEY_BYTES = 32
-MIN_LENGTH = 8
+MIN_LENGTH = 12           # NIST SP 800-63B: length and a blocklist, no composition rules
 MAX_LENGTH = 1024          # a bound on the work an attacker can make one login cost
+COMMON_FILE = Path(__file__).resolve().parents[1] / "data" / "common-passwords.txt.gz"
 _MAXMEM = 64 * 1024 * 1024
 
 
@@ -93,17 +97,47 @@ def _dummy() -> str:
     return hash_password("kec-tui: no such operator")
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (Django's 20,000), lower case."""
+    with gzip.open(COMMON_FILE, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip().lower() for line in f if line.strip())
+
+
+def is_common(password: str) -> bool:
+    """A listed password, or one padded out to length with digits, symbols or repeats of itself:
+    "password1234", "qwerty!!!!!!", "dragondragon" are as guessable as the word."""
+    common = common_passwords()
+    low = password.lower()
+    if low in common:
+        return True
+    core = re.sub(r"[\d\W_]+$", "", re.sub(r"^[\d\W_]+", "", low))
+    if core != low and (core in common or not core):
+        return True
+    for size in range(1, len(low) // 2 + 1):        # a repeat of a shorter string
+        if len(low) % size == 0 and low[:size] * (len(low) // size) == low:
+            return low[:size] in common or size <= 3
+    return False
+
+
 def validate_new(password: str) -> None:
-    if len(password) < MIN_LENGTH:
-        raise ValidationError(f"A password needs at least {MIN_LENGTH} characters", "password")
+    """NIST SP 800-63B: at least 12 characters, not a known common password; any characters."""
+    if not isinstance(password, str) or not password.strip():
+        raise ValidationError("A password cannot be empty or only spaces", "password")
     if len(password) > MAX_LENGTH:
         raise ValidationError(f"A password may have at most {MAX_LENGTH} characters", "password")
-    if password != password.strip() or "\n" in password:
+    if len(password) < MIN_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_LENGTH} characters", "password")
+    if password != password.strip() or "\n" in password or "\r" in password:
         raise ValidationError("A password may not start or end with spaces or hold a line break", "password")
+    if is_common(password):
+        raise ValidationError("That password is on the list of common passwords: choose another", "password")
 
 
-def set_password(username: str, password: str, *, by: OperatorInfo | None = None) -> OperatorInfo:
-    """Store a new hashed password for the operator; audited (without any of it)."""
+def set_password(username: str, password: str, *, by: OperatorInfo | None = None,
+                 temporary: bool = False) -> OperatorInfo:
+    """Store a new hashed password for the operator; audited (without any of it). `temporary`:
+    an administrator set it, so the operator must choose their own at the next sign-in."""
     validate_new(password)
     row = db.Operator.get_or_none(db.Operator.username == username.strip().lower())
     if row is None:
@@ -111,11 +145,30 @@ def set_password(username: str, password: str, *, by: OperatorInfo | None = None
     hashed = hash_password(password)
     with db.database.atomic():
         had = bool(row.password_hash)
-        db.Operator.update(password_hash=hashed).where(db.Operator.id == row.id).execute()
+        db.Operator.update(password_hash=hashed, must_change_password=temporary).where(
+            db.Operator.id == row.id).execute()
         audit.record(by, "operator.password", "operator", row.id, field="password",
-                     before="set" if had else "", after="set")
+                     before="set" if had else "", after="set, to change at sign-in" if temporary else "set")
     log.info("password %s for operator %s", "changed" if had else "set", row.username)
     return OperatorInfo(row.id, row.username, row.name, row.role)
+
+
+@db.connected
+def must_change(operator_id: int) -> bool:
+    """The operator signs in with a password an administrator set: they must choose their own."""
+    row = db.Operator.get_or_none(db.Operator.id == operator_id)
+    return bool(row and row.must_change_password)
+
+
+@db.connected
+def change_own(op: OperatorInfo, new_password: str) -> None:
+    """The operator's own new password (the first sign-in's, or any later change)."""
+    row = db.Operator.get_or_none(db.Operator.id == op.id)
+    if row is None:
+        raise NotFound(f"No operator named {op.username!r}")
+    if row.password_hash and verify_password(new_password, row.password_hash):
+        raise ValidationError("Choose a password other than the one you were given", "password")
+    set_password(op.username, new_password, by=op)
 
 
 def check_login(username: str, password: str) -> OperatorInfo | None:

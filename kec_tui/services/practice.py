@@ -32,7 +32,7 @@ from kec_tui.services.operators import OperatorInfo
 PRACTICE_ACCOUNTS = 3_000
 PRACTICE_MONTHS = 12
 PRACTICE_SEED = 1961                  # fixed: every practice copy is the same co-op
-PRACTICE_PASSWORD = "practice"        # the practice supervisor's password (shown in the walkthrough)
+PRACTICE_PASSWORD = "practice-super"      # the practice supervisor's password (shown in the walkthrough)
 PRACTICE_META = "practice"            # kec_meta key marking a practice database
 
 

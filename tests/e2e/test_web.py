@@ -109,7 +109,7 @@ async def test_serve_web_answers_with_the_page_and_signs_in(web_server):
     assert PASSWORD not in log_path.read_text(errors="replace")
     db.connect(str(web_server[2].parent / "coop.db"))
     actions = [(r.action, r.after) for r in db.AuditLog.select().where(db.AuditLog.action.startswith("login"))]
-    assert actions == [("login.refused", "web"), ("login", "web")]
+    assert actions == [("login.refused", "web 127.0.0.1"), ("login", "web 127.0.0.1")]  # the browser's address
     db.database.close()
 
 

@@ -11,6 +11,7 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
+from kec_tui.screens.change_password import ChangePasswordScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
@@ -93,6 +94,8 @@ SCREENS = {
     "NewMembershipScreen": lambda p, c, b, o: press(p, "f9"),
     "ReadingEntryScreen": lambda p, c, b, o: press(p, "ctrl+y"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
+    "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
+    "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),

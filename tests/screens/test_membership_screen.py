@@ -126,12 +126,12 @@ async def test_hit_acknowledged_and_overridden_by_a_supervisor(app, pine, debtor
 
 async def test_an_msr_cannot_override_and_a_supervisor_needs_no_sign_in(pine, debtor, boss, msr_op, sqlite_db):
     operators.create("msr2", "Other MSR", "msr")
-    passwords.set_password("msr2", "another one")
+    passwords.set_password("msr2", "another one, longer")
     app = KecApp(Settings(db=sqlite_db), msr_op)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await start(pilot)
         await burst(pilot, *IDENTITY, *MAILING, *"77 pine", "enter", "y", "enter")
-        await burst(pilot, *"msr2", "enter", *"another one", "enter")
+        await burst(pilot, *"msr2", "enter", *"another one, longer", "enter")
         assert form.current == "sup_password"
         assert "Only a supervisor may override a bad-debt hit; msr2 (msr) may not" in form.error
     # Signed in as a supervisor: the reason is asked, no sign-in.

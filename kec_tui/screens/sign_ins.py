@@ -1,0 +1,77 @@
+"""Sign-ins for supervisors: operators locked after too many wrong passwords, and the recent
+refusals, locks and unlocks over SSH and the web (services/sign_in_guard.py)."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from kec_tui.keymap import bind
+from kec_tui.services import sign_in_guard
+from kec_tui.services.errors import ServiceError
+
+
+class SignInsScreen(Screen):
+    HELP = ("Operators locked after too many wrong passwords (top), and the latest refused sign-ins, locks "
+            "and unlocks (below). A lock lifts by itself when its window passes. Move to a locked operator "
+            "and press {sign_ins.unlock} to unlock them (supervisors). {sign_ins.refresh} refreshes; "
+            "{sign_ins.back} goes back.")
+    BINDINGS = [
+        bind("sign_ins.unlock", "unlock", "Unlock"),
+        bind("sign_ins.refresh", "refresh", "Refresh"),
+        bind("sign_ins.back", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    SignInsScreen .title { height: 1; padding: 0 1; text-style: bold; }
+    SignInsScreen #locked { height: auto; max-height: 8; }
+    SignInsScreen #events { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Locked operators", classes="title", id="locked-title")
+        yield DataTable(id="locked", cursor_type="row")
+        yield Static("Recent refusals, locks and unlocks", classes="title")
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        locked = self.query_one("#locked", DataTable)
+        for label, width in (("Operator", 12), ("Name", 24), ("Locked at", 17), ("Until", 17)):
+            locked.add_column(label, width=width)
+        events = self.query_one("#events", DataTable)
+        for label, width in (("When", 17), ("Operator", 12), ("What", 18), ("Detail", 60)):
+            events.add_column(label, width=width)
+        self.action_refresh()
+        locked.focus()
+
+    def action_refresh(self) -> None:
+        locked = self.query_one("#locked", DataTable)
+        locked.clear()
+        rows = sign_in_guard.locked_operators()
+        for o in rows:
+            locked.add_row(o.username, o.name, f"{o.locked_at:%m/%d/%y %H:%M:%S}", f"{o.until:%m/%d/%y %H:%M:%S}",
+                           key=o.username)
+        self.query_one("#locked-title", Static).update(f"Locked operators: {len(rows) or 'none'}")
+        events = self.query_one("#events", DataTable)
+        events.clear()
+        for e in sign_in_guard.recent_events():
+            events.add_row(f"{e.at:%m/%d/%y %H:%M:%S}", e.operator, e.action, e.detail)
+
+    def action_unlock(self) -> None:
+        locked = self.query_one("#locked", DataTable)
+        if not locked.row_count:
+            self.notify("No operator is locked", severity="warning")
+            return
+        username = locked.coordinate_to_cell_key((locked.cursor_row, 0)).row_key.value
+        try:
+            op = sign_in_guard.unlock(self.app.operator, username)
+        except ServiceError as e:
+            self.app.bell()
+            self.notify(e.message, severity="error")
+            return
+        self.notify(f"{op.name} ({op.username}) is unlocked", title="Sign-ins")
+        self.action_refresh()
+
+    def action_back(self) -> None:
+        self.app.leave(self)
