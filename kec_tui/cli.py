@@ -58,6 +58,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
     train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
     train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")
+    mig = sub.add_parser("migrate", help="create or update the schema (as the database's owner), then exit")
+    mig.add_argument("--grant-app", metavar="ROLE", help="PostgreSQL: let ROLE run the application with least "
+                     "privilege (no DDL; ledger, audit log and seals: INSERT and SELECT only)")
+    verify = sub.add_parser("verify", help="seal the ledger and audit rows written since the last seal, then check "
+                            "every seal: exit 1 and the first rows changed, deleted or inserted if any")
+    verify.add_argument("--no-seal", action="store_true", help="only check (read-only)")
+    verify.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir; made on "
+                        "the first seal: keep a copy away from the database)")
     report = sub.add_parser("report", help="reports for supervisors")
     report_sub = report.add_subparsers(dest="report_command", required=True)
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
@@ -92,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(settings, args)
         if command == "demo":
             return cmd_demo(settings, args)
+        if command == "verify":
+            return cmd_verify(settings, args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
@@ -105,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             db.connect(settings.db_url)
     except db.DatabaseUnavailable as e:
         return fail(str(e))
+    if command == "migrate":
+        return cmd_migrate(args)
     if command == "import-payments":
         return cmd_import_payments(settings, args)
     if command == "operator":
@@ -245,6 +257,67 @@ def cmd_operator(settings, args) -> int:
         return fail(e.message)
     print(f"Operator {o.username} ({o.role}) ready")
     return 0
+
+
+def cmd_migrate(args) -> int:
+    from kec_tui import db
+
+    print(f"Schema version {db.schema_version()}: up to date.")
+    if args.grant_app:
+        try:
+            db.grant_application_role(args.grant_app)
+        except db.DatabaseUnavailable as e:
+            return fail(str(e))
+        except Exception as exc:  # noqa: BLE001 - a missing role, no right to grant
+            return fail(f"cannot grant to {args.grant_app}: {db.first_line(exc)}")
+        print(f"Role {args.grant_app} may run kec-tui: no DDL; {', '.join(db.APPEND_ONLY)}: INSERT and SELECT only.")
+    return 0
+
+
+def cmd_verify(settings, args) -> int:
+    """Never creates or changes a schema: a foreign or missing database is said so, untouched."""
+    import time
+
+    from kec_tui import db
+    from kec_tui.config import default_data_dir, redact
+    from kec_tui.services import seals
+
+    url = settings.db_url
+    if not url.startswith(("postgres://", "postgresql://")) and not Path(url.removeprefix("sqlite:///")).is_file():
+        return fail(f"no database at {url}")
+    try:
+        db.connect(url, create=False)
+        if db.schema_version() == 0 or not all(m.table_exists() for m in (db.LedgerEntry, db.AuditLog, db.Seal)):
+            return fail(f"{redact(url)} is not a kec-tui database (or predates seals: run kec-tui on it once); "
+                        "nothing checked")
+    except Exception as exc:  # noqa: BLE001 - a file that is not a database at all
+        return fail(f"cannot read {redact(url)}: {db.first_line(exc)}")
+    key_path = args.key or seals.key_file(default_data_dir())
+    started = time.perf_counter()
+    try:
+        key = seals.load_key(key_path, create=not args.no_seal and not args.key)
+        sealed = None if args.no_seal else seals.seal(key)
+        report = seals.verify(key)
+    except seals.SealKeyError as e:
+        return fail(str(e))
+    took = time.perf_counter() - started
+    if sealed is not None:
+        print(f"Sealed {sealed.rows.get('ledger', 0):,} ledger and {sealed.rows.get('audit', 0):,} audit rows "
+              f"in {sealed.seals} new seal(s).")
+    print(f"Checked {report.seals} seal(s): {report.rows.get('ledger', 0):,} ledger rows, "
+          f"{report.rows.get('audit', 0):,} audit rows in {took:.1f} s; not yet sealed (under "
+          f"{int(seals.MARGIN.total_seconds() // 60)} minutes old): {report.unsealed.get('ledger', 0):,} ledger, "
+          f"{report.unsealed.get('audit', 0):,} audit.")
+    for kind, head in report.heads.items():
+        if head:
+            print(f"Head of the {kind} chain: {head}")
+    if report.ok:
+        print("OK: no row was changed, deleted or inserted behind a seal.")
+        return 0
+    print(f"TAMPERED: {len(report.problems)} problem(s), first first:")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return 1
 
 
 def cmd_unlock(settings, username: str) -> int:

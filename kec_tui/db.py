@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, ParamSpec, TypeVar
@@ -246,6 +247,22 @@ class SignInAttempt(BaseModel):
     address = pw.CharField(max_length=64, index=True)
     ok = pw.BooleanField(default=False)
     evaluated = pw.BooleanField(default=True)   # False: refused before the password was checked
+
+
+class Seal(BaseModel):
+    """A sealed range of ledger or audit rows (services/seals.py): each row's hash, the previous
+    seal's digest, and an HMAC over them with a key kept outside the database."""
+    kind = pw.CharField(max_length=10)               # "ledger" | "audit"
+    first_id = pw.BigIntegerField()
+    last_id = pw.BigIntegerField()
+    rows = pw.IntegerField()
+    links = pw.BlobField()                           # (row id, 8 bytes of its hash) for each row, in id order
+    prev = pw.CharField(max_length=64)               # the previous seal's digest ("" for the first)
+    digest = pw.CharField(max_length=64)
+    sealed_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("kind", "first_id"), True),)
 
 
 class SearchTerm(BaseModel):
@@ -530,7 +547,7 @@ class StatementPreference(BaseModel):
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
-MODELS += [KeyStats, SignInAttempt]
+MODELS += [KeyStats, SignInAttempt, Seal]
 MODELS += [ScheduledFinal, RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment,
            StatementPreference]
 
@@ -711,6 +728,12 @@ def migrate() -> None:
     if current > SCHEMA_VERSION:
         raise DatabaseUnavailable(
             f"This database has schema version {current}; this kec-tui knows {SCHEMA_VERSION}. Upgrade kec-tui.")
+    if current == SCHEMA_VERSION and _schema_complete():
+        # Nothing to make: no DDL at all, so the application's own role on PostgreSQL needs no
+        # right to create or alter (README: least privilege); its owner runs `kec-tui migrate`.
+        from kec_tui.services import search_index
+        search_index.ensure_current()
+        return
     with database.atomic():
         # SQLite clusters the search indexes in their primary keys (WITHOUT ROWID).
         SearchTerm._meta.without_rowid = SearchPair._meta.without_rowid = not is_postgres()
@@ -736,6 +759,40 @@ def migrate() -> None:
     # The search index is derived data: (re)built here when its format is older than the code's.
     from kec_tui.services import search_index
     search_index.ensure_current()
+
+
+APPEND_ONLY = ("ledger_entry", "audit_log", "seal")   # the application may add rows, never change them
+
+
+def grant_application_role(role: str) -> None:
+    """PostgreSQL, run by the owner after `migrate`: what the application's role may do. Everything
+    on the working tables; on the ledger, the audit log and the seals INSERT and SELECT only; no DDL."""
+    if not is_postgres():
+        raise DatabaseUnavailable("Roles are a PostgreSQL matter; SQLite has none")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise DatabaseUnavailable(f"{role!r} is not a role name (lower-case letters, digits, _)")
+    with database.atomic():
+        database.execute_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        database.execute_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
+        tables = ", ".join(APPEND_ONLY)
+        database.execute_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM {role}")
+        database.execute_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+
+
+def _schema_complete() -> bool:
+    """Every table and column of the models exists (and, on PostgreSQL, every sequence)."""
+    for model in MODELS:
+        if not model.table_exists():
+            return False
+        have = {c.name for c in database.get_columns(model._meta.table_name)}
+        if any(f.column_name not in have for f in model._meta.sorted_fields):
+            return False
+    if is_postgres():
+        names = {r[0] for r in database.execute_sql(
+            "SELECT sequence_name FROM information_schema.sequences").fetchall()}
+        if any(n.sequence not in names for n in NUMBERINGS):
+            return False
+    return True
 
 
 def _add_missing_columns() -> None:

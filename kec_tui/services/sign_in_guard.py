@@ -156,7 +156,11 @@ def reserve(username: str, address: str, how: str) -> Ticket:
 
 @db.connected
 def evaluate(username: str, password: str, address: str, how: str) -> OperatorInfo | None:
-    """Check the password of a reserved try (its wait is over) and record it: the operator, or None."""
+    """Check the password of a reserved try (its wait is over) and record it: the operator, or None.
+
+    The try is written as a failure before the password is checked, in the transaction that
+    checks the lock, and turned into a success after: tries checked at the same moment count
+    each other, so no more than `lock_failures` are ever checked before the lock."""
     g = _settings
     username = (username or "").strip().lower()[:64]
     with db.write_txn():
@@ -165,25 +169,37 @@ def evaluate(username: str, password: str, address: str, how: str) -> OperatorIn
         if banned_until(address, now, g):
             _refuse(username, address, how, "address banned", row)
             return None
-        if row is not None and locked(row, now, g):
-            _refuse(username, address, how, "operator locked", row)
-            return None
+        if row is not None:
+            row = db.locked(db.Operator, row.id)
+            if locked(row, now, g):
+                _refuse(username, address, how, "operator locked", row)
+                return None
+            if _failures(row, now, g) >= g.lock_failures:
+                _lock(row, now, address, g)
+                _refuse(username, address, how, "operator locked", row)
+                return None
+        attempt = db.SignInAttempt.create(at=now, username=username, address=address[:64], ok=False)
     op = passwords.check_login(username, password)     # ~40 ms of scrypt: outside the transaction
     with db.write_txn():
-        db.SignInAttempt.create(at=_now(), username=username, address=address[:64], ok=op is not None)
+        if op is not None:
+            db.SignInAttempt.update(ok=True).where(db.SignInAttempt.id == attempt.id).execute()
+            db.Operator.update(next_try_at=None).where(db.Operator.id == op.id).execute()
         passwords.record_login(username, op is not None, how)
         if op is None and row is not None:
             row = db.locked(db.Operator, row.id)
             now = _now()
             if not locked(row, now, g) and _failures(row, now, g) >= g.lock_failures:
-                db.Operator.update(locked_at=now).where(db.Operator.id == row.id).execute()
-                minutes = int(g.window.total_seconds() // 60)
-                audit.record(None, "operator.locked", "operator", row.id,
-                             after=f"{g.lock_failures} wrong passwords within {minutes} min; last from {address}")
-                log.warning("operator %r locked after %d wrong passwords", username, g.lock_failures)
-        elif op is not None:
-            db.Operator.update(next_try_at=None).where(db.Operator.id == op.id).execute()
+                _lock(row, now, address, g)
     return op
+
+
+def _lock(row: db.Operator, now: dt.datetime, address: str, g: GuardSettings) -> None:
+    db.Operator.update(locked_at=now).where(db.Operator.id == row.id).execute()
+    row.locked_at = now
+    minutes = int(g.window.total_seconds() // 60)
+    audit.record(None, "operator.locked", "operator", row.id,
+                 after=f"{g.lock_failures} wrong passwords within {minutes} min; last from {address}")
+    log.warning("operator %r locked after %d wrong passwords", row.username, g.lock_failures)
 
 
 def sign_in(username: str, password: str, address: str, how: str) -> OperatorInfo | None:
