@@ -53,6 +53,10 @@ SCREENS = {
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
+    "bills": "kec_tui.screens.bills:BillsScreen",
+    "bill_calculator": "kec_tui.screens.bills:CalculatorScreen",
+    "rebill": "kec_tui.screens.bills:RebillScreen",
+    "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
 }
 
 
@@ -80,9 +84,9 @@ class KecApp(App):
 
     def __init__(self, settings: Settings, operator: OperatorInfo, *, start_account: int | None = None,
                  training: bool | str = False):
-        from kec_tui.screens.palette import AccountCommands
+        from kec_tui.screens.palette import AccountCommands, ToolCommands
 
-        self.COMMANDS = App.COMMANDS | {AccountCommands}
+        self.COMMANDS = App.COMMANDS | {AccountCommands, ToolCommands}
         super().__init__()
         self.settings = settings
         self.operator = operator
