@@ -170,6 +170,8 @@ class KecApp(App):
         key = event.key
         if target.check_consume_key(key, event.character):
             return False          # a character or edit key the focused widget takes: no binding sees it
+        if isinstance(target, EntryForm) and target.may_close(key):
+            return True           # Enter that submits a dialog's form: the keys behind are for the screen beneath
         if isinstance(target, EntryForm) and target.runs_in_place(key):
             return False          # the form runs it itself and keeps the focus (F4 Dup): the keys behind go on
         for namespace, bindings in modal_binding_chain(self.screen):
