@@ -3,6 +3,8 @@ compared with the month before and the same month last year, the bill calculator
 PDF of one bill, and cancel / rebill with a reason. The words come from services/bill_inquiry.py."""
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,6 +20,7 @@ from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.step_form import StepForm
+from kec_tui.widgets.tables import fill_width
 from kec_tui.widgets.validators import required
 
 
@@ -28,6 +31,21 @@ def bill_row(b: bill_inquiry.BillRow) -> tuple:
             Text(str(b.days), justify="right"), Text(f"{b.kwh:,}", justify="right"),
             Text(amount, justify="right", style=style), f"{b.due_date:%m/%d/%Y}",
             Text(b.flags, style="yellow" if b.estimated or b.status == "cancelled" else ""))
+
+
+def detail_renderable(lines: list[str]) -> Group:
+    """The plain-words lines; an indented line (a charge) is a bullet whose wrapped words stay indented."""
+    parts: list = []
+    for line in lines:
+        if line.startswith("  "):
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=2, justify="right")
+            grid.add_column(ratio=1)
+            grid.add_row("-", Text(line.strip()))
+            parts.append(grid)
+        else:
+            parts.append(Text(line))
+    return Group(*parts)
 
 
 class BillsScreen(Screen):
@@ -53,7 +71,7 @@ class BillsScreen(Screen):
     ]
     DEFAULT_CSS = """
     BillsScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
-    BillsScreen #bills { height: 8; }
+    BillsScreen #bills { height: auto; max-height: 8; }
     BillsScreen #detail { height: 1fr; padding: 0 1; border-top: hkey $primary; }
     BillsScreen #message { height: auto; max-height: 3; padding: 0 1; }
     """
@@ -76,13 +94,13 @@ class BillsScreen(Screen):
 
     def on_mount(self) -> None:
         v = accounts.view(self.account_id)
-        self.number = v.number
+        self.query_one("#message").display = False      # until there is something to say
         self.query_one("#title", Static).update(Text(f"Bills  {v.number}  {v.name}  [{v.status.upper()}]  "
                                                      f"rate {v.rate_class}"))
         t = self.query_one("#bills", DataTable)
-        for label, width in (("Bill date", 10), ("Period", 14), ("Days", 4), ("kWh", 7), ("Amount", 10),
-                             ("Due", 10), ("Flags", 18)):
-            t.add_column(label, width=width)
+        for label, width in (("Bill date", 10), ("Period", 14), ("Days", 4), ("kWh", 6), ("Amount", 9),
+                             ("Due", 10), ("Flags", 8)):
+            t.add_column(label, width=width, key=label.lower())
         self.load()
         t.focus()
 
@@ -96,9 +114,18 @@ class BillsScreen(Screen):
             self.say(bill_inquiry.no_bills_message(self.account_id))
             self.show_detail([f"{keys_text('bills.calculator')} opens the bill calculator."])
             return
+        self.fit()
         if select is not None:
             t.move_cursor(row=next((i for i, b in enumerate(self.rows) if b.id == select), 0))
         self.show_bill()
+
+    def on_resize(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        """Flags take what the other columns leave: amounts and kWh are never cut."""
+        fill_width(self.query_one("#bills", DataTable), "flags", self.size.width, minimum=8,
+                   ids=("kwh", "amount"))
 
     @property
     def bill(self) -> bill_inquiry.BillRow | None:
@@ -110,10 +137,12 @@ class BillsScreen(Screen):
     def say(self, text: str, error: bool = False) -> None:
         if not self.is_attached:                # left meanwhile (a worker's answer)
             return
-        self.query_one("#message", Static).update(Text(text, style="bold red" if error else "bold"))
+        box = self.query_one("#message", Static)
+        box.update(Text(text, style="bold red" if error else "bold"))
+        box.display = bool(text)
 
     def show_detail(self, lines: list[str]) -> None:
-        self.query_one("#detail-text", Static).update(Text("\n".join(lines)))
+        self.query_one("#detail-text", Static).update(detail_renderable(lines))
         self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
 
     def show_bill(self) -> None:
@@ -268,7 +297,7 @@ class CalculatorScreen(FormDialog[None]):
         except ServiceError as e:
             return SubmitResult(e.field if e.field in record else "kwh", e.message)
         self.result = calc
-        self.query_one("#result", Static).update(Text("\n".join(bill_inquiry.calculation_lines(calc))))
+        self.query_one("#result", Static).update(detail_renderable(bill_inquiry.calculation_lines(calc)))
         return None
 
     def action_cancel(self) -> None:

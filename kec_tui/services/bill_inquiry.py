@@ -127,11 +127,11 @@ def rate_words(rate: str) -> str:
     return text
 
 
-def line_words(line: bill_calc.Line) -> str:
-    """One charge line of a bill in plain words, with what the charge is."""
+def line_words(line: bill_calc.Line, meaning: bool = True) -> str:
+    """One charge line of a bill in plain words, with what the charge is (`meaning`)."""
     amount = money.fmt_dollars(line.amount_cents)
     rate = rate_words(line.rate)
-    meaning = MEANING.get(line.code, "")
+    meaning = MEANING.get(line.code, "") if meaning else ""
     if line.code == "customer":
         part = "" if line.quantity == "1 mo" else f" ({line.quantity.replace(' mo', '')} of a month)"
         text = f"{line.description}: {rate}{part} = {amount}"
@@ -229,15 +229,15 @@ class Comparison:
 
     def lines(self) -> list[str]:
         """The comparison as text lines: a small table, then the sentences."""
-        out = [f"{'':<22}{'Period':<24}{'Days':>5}{'kWh':>8}{'kWh/day':>9}{'Amount':>12}"]
+        out = [f"{'Month':<22}{'Period':<18}{'Days':>5}{'kWh':>8}{'kWh/day':>8}{'Amount':>12}"]
         for p in (self.this, self.previous, self.last_year):
             if p is None:
                 continue
             span = f"{p.start:%m/%d/%y}-{p.end:%m/%d/%y}" if p.start else f"to {p.end:%m/%d/%y}"
             amount = money.fmt_dollars(p.amount_cents) if p.amount_cents is not None else "not on file"
             est = " est." if p.estimated else ""
-            out.append(f"{p.label:<22}{span:<24}{p.days if p.days is not None else '-':>5}{p.kwh:>8,}"
-                       f"{str(p.per_day) if p.per_day is not None else '-':>9}{amount:>12}{est}")
+            out.append(f"{p.label:<22}{span:<18}{p.days if p.days is not None else '-':>5}{p.kwh:>8,}"
+                       f"{str(p.per_day) if p.per_day is not None else '-':>8}{amount:>12}{est}")
         out.append("")
         if self.previous is None:
             out.append("No earlier month on file to compare with.")
@@ -438,10 +438,9 @@ def calculate(schedule: str, kwh: int | str, *, city: str = "", on: dt.date | No
 
 def calculation_lines(calc: bill_calc.BillCalc) -> list[str]:
     """The calculator's answer in plain words."""
-    out = [f"{calc.kwh:,} kWh on schedule {calc.schedule}, a {calc.days}-day month read "
-           f"{calc.period_end:%m/%d/%Y}, at the rates in force then:"]
-    out += ["  " + line_words(ln) for ln in calc.lines]
-    out.append(f"The bill would be {money.fmt_dollars(calc.total_cents)}.")
+    out = [f"The bill would be {money.fmt_dollars(calc.total_cents)}: {calc.kwh:,} kWh on schedule "
+           f"{calc.schedule}, a {calc.days}-day month read {calc.period_end:%m/%d/%Y}, at the rates then."]
+    out += ["  " + line_words(ln, meaning=False) for ln in calc.lines]
     return out
 
 

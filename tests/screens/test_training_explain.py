@@ -10,6 +10,7 @@ from kec_tui.config import Settings
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.bills import BillsScreen
 from kec_tui.services.practice import build_practice, open_practice, trainee_operator
+from tests.screens.test_bills_screen import shown
 from tests.screens.test_training import SMALL, panel_text, step, until
 from tests.support.keys import send_burst, settle
 
@@ -55,7 +56,7 @@ async def test_explain_a_bill_walkthrough_completed_with_keys(practice, tmp_path
         await burst(pilot, ["ctrl+e"])
         await until(pilot, lambda: step(app) == 2)
         assert isinstance(app.screen, BillsScreen)
-        assert f"Bill of {data['bill_date']}" in str(app.screen.query_one("#detail-text").render())
+        assert f"Bill of {data['bill_date']}" in shown(app.screen.query_one("#detail-text"))
         await burst(pilot, ["f6"])
         await until(pilot, lambda: step(app) == 3)
         await burst(pilot, ["escape", "f7", *"Explained the charges", "ctrl+s"])

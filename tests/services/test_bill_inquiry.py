@@ -119,7 +119,8 @@ def test_the_calculator_works_a_month_on_any_schedule(database):
     calc = bill_inquiry.calculate("res", "1,234", on=dt.date(2025, 5, 1))
     assert calc.total_cents == 15268 and calc.days == 30
     text = bill_inquiry.calculation_lines(calc)
-    assert text[-1] == "The bill would be $152.68."
+    assert text[0].startswith("The bill would be $152.68: 1,234 kWh on schedule RES, a 30-day month read 05/01/2025")
+    assert text[2] == "  Energy, first 1,000 kWh (winter): 1,000 kWh at $0.095000 per kWh = $95.00."
     # 106.20 + 3% (3.186 -> 3.19)
     assert bill_inquiry.calculate("RES", 800, on=dt.date(2025, 5, 1), city="Coeur d'Alene").total_cents == 10939
     assert [s.code for s in bill_inquiry.schedules()] == ["IRR", "LGS", "RES", "SGS", "SL"]
