@@ -70,7 +70,7 @@ class AdjustmentScreen(FormDialog[AdjustmentInfo | None]):
             FieldSpec("kind", "Credit or debit", "choice", 6, choices=KINDS, default=lambda r: "credit"),
             FieldSpec("amount", "Amount", "money", 10, mandatory_entry=True, validate=self._amount),
             FieldSpec("reason", "Reason code", "choice", 8, mandatory_entry=True, choices=tuple(adjustments.REASONS)),
-            FieldSpec("note", "Note", "text", 60, validate=self._note),
+            FieldSpec("note", "Note", "text", 48, validate=self._note),
             *self.sign_in.fields(),
         ]
         return StepForm(fields, steps=dict.fromkeys((f.name for f in fields), ""), applies=self.applies,

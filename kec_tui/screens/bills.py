@@ -199,9 +199,11 @@ class BillsScreen(Screen):
         self.app.call_from_thread(self.tell, f"Statement written: {path}")
 
     def tell(self, text: str, error: bool = False) -> None:
-        """A worker's answer: on the screen, and as a notice that stays when the screen was left."""
-        self.say(text, error)
-        self.app.notify(text, title="Statement", severity="error" if error else "information", timeout=12)
+        """A worker's answer: on the screen, or as a notice when the screen was left meanwhile."""
+        if self.is_attached:
+            self.say(text, error)
+        else:
+            self.app.notify(text, title="Statement", severity="error" if error else "information", timeout=12)
 
     # -- cancel / rebill -------------------------------------------------------------------------
     def _changeable(self) -> bill_inquiry.BillRow | None:
@@ -329,7 +331,7 @@ class RebillScreen(FormDialog[billing_run.BillInfo | None]):
 
     def make_form(self) -> StepForm:
         fields = [FieldSpec("kwh", "Corrected kWh", "digits", 8, default=lambda r: str(self.bill.kwh)),
-                  FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"))]
+                  FieldSpec("reason", "Reason", "text", 56, validate=required("The reason"))]
         return StepForm(fields, steps=dict.fromkeys(("kwh", "reason"), ""), on_submit=self.rebill, id="form")
 
     def rebill(self, record: Record) -> SubmitResult | None:

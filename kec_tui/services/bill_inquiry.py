@@ -160,7 +160,9 @@ def explain(bill_id: int) -> list[str]:
                    if reason else "This bill was cancelled: its charge was reversed on the ledger.")
     if b.kind == "rebill":
         replaced = db.Bill.select(db.Bill.replaces).where(db.Bill.id == b.id).scalar()
-        out.append(f"It bills the period again in place of bill {replaced}, which was cancelled.")
+        day = db.Bill.select(db.Bill.bill_date).where(db.Bill.id == replaced).scalar() if replaced else None
+        what = f"the bill of {_day(day):%m/%d/%Y}" if day else "an earlier bill"
+        out.append(f"It bills the period again in place of {what}, which was cancelled.")
     out.append(f"Service from {b.period_start:%m/%d/%Y} to {b.period_end:%m/%d/%Y}: "
                f"{(b.period_end - b.period_start).days} days.")
     if b.estimated:
@@ -169,8 +171,13 @@ def explain(bill_id: int) -> list[str]:
     elif b.prev_reading is not None and b.reading is not None:
         mult = _multiplier(b.account_id)
         times = f", times the meter's multiplier {mult}" if mult != 1 else ""
-        out.append(f"The meter read {b.prev_reading:,} at the start and {b.reading:,} at the end: "
-                   f"{b.kwh:,} kWh used{times}.")
+        by_reads = (b.reading - b.prev_reading) * mult
+        if b.kind == "rebill" and by_reads != b.kwh:
+            out.append(f"The meter read {b.prev_reading:,} at the start and {b.reading:,} at the end; the bill "
+                       f"was made again for {b.kwh:,} kWh (corrected).")
+        else:
+            out.append(f"The meter read {b.prev_reading:,} at the start and {b.reading:,} at the end: "
+                       f"{b.kwh:,} kWh used{times}.")
     else:
         out.append(f"{b.kwh:,} kWh used (the first reading of the meter starts the count).")
     if b.demand_kw is not None:

@@ -166,5 +166,7 @@ def test_cancel_and_rebill_show_in_the_list(billed):
     assert [(r.id, r.status, r.flags) for r in rows] == [(new.id, "billed", "rebill"),
                                                           (bill_id, "cancelled", "cancelled")]
     text = bill_inquiry.explain(new.id)
-    assert f"It bills the period again in place of bill {bill_id}, which was cancelled." in text
+    assert "It bills the period again in place of the bill of 05/03/2025, which was cancelled." in text
+    assert "The meter read 21,700 at the start and 22,500 at the end; the bill was made again for 700 kWh " \
+           "(corrected)." in text
     assert any(t.startswith("This bill was cancelled (misread)") for t in bill_inquiry.explain(bill_id))
