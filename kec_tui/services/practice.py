@@ -236,8 +236,9 @@ def ensure_billed_cycle(today: dt.date | None = None) -> int | None:
     with db.write_txn():
         for i in range(0, len(rows), 500):
             R.insert_many(rows[i:i + 500]).execute()
-    clerk = (operators.by_username("biller") if db.Operator.get_or_none(db.Operator.username == "biller")
-             else operators.create("biller", "Bea Biller", "billing"))
+    clerk = (operators.by_username(BILLING_TRAINEE)
+             if db.Operator.get_or_none(db.Operator.username == BILLING_TRAINEE)
+             else operators.create(BILLING_TRAINEE, "Bea Biller", "billing"))
     boss = operators.by_username("super")
     reg = billing_run.preview(clerk, cycle, period)
     billing_run.approve(boss, reg.run.id)
@@ -262,6 +263,21 @@ def latest_bill(account_id: int) -> tuple[int, int, dt.date] | None:
         return None
     day = row.bill_date if isinstance(row.bill_date, dt.date) else dt.date.fromisoformat(str(row.bill_date)[:10])
     return row.id, row.kwh, day
+
+
+BILLING_TRAINEE = "biller"        # the practice billing clerk: kec-tui --operator biller train adjust
+
+
+def adjustments_since(account_id: int, operator_id: int, since: dt.datetime) -> list[tuple[str, int, str]]:
+    """(reason, amount in cents, approving supervisor or "") of the adjustments the trainee posted."""
+    A, O = db.Adjustment, db.Operator
+    rows = (A.select(A.reason, A.amount_cents, A.approved_by).where(
+        A.account == account_id, A.operator == operator_id, A.created_at >= since).order_by(A.id).tuples())
+    out = []
+    for reason, cents, approver in rows:
+        name = O.select(O.username).where(O.id == approver).scalar() if approver else ""
+        out.append((reason, int(cents), name or ""))
+    return out
 
 
 # ---- finished walkthroughs -----------------------------------------------------------------------------

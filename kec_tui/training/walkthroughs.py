@@ -656,7 +656,66 @@ EXPLAIN = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN)
+# ---- (g) make an adjustment ------------------------------------------------------------------------------
+
+ADJUST_SCREEN = "kec_tui.screens.adjustment:AdjustmentScreen"
+COURTESY_CENTS = 1_500
+METER_CENTS = 15_000
+
+
+def _setup_adjust(ctx: Ctx) -> dict:
+    if not ctx.op.can("billing.adjust"):
+        raise NotPossible(f"Adjustments are made by billing staff and supervisors ({ctx.op.role} may not): train as "
+                          f"the practice billing clerk: kec-tui --operator {practice.BILLING_TRAINEE} train adjust")
+    v, = _pick(ctx, lambda v: True, what="member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v),
+            "courtesy": money.fmt_dollars(COURTESY_CENTS), "meter": money.fmt_dollars(METER_CENTS),
+            "sup_user": "super", "sup_password": practice.PRACTICE_PASSWORD,
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. The crew left my gate open and the dog got out; "
+                      f"and the meter test says my meter ran fast.\""}
+
+
+def _adjusted(reason: str, cents: int, approved: bool):
+    def check(ctx: Ctx) -> Verdict:
+        done = practice.adjustments_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+        if any(r == reason and c == -cents and bool(by) == approved for r, c, by in done):
+            return True
+        wrong = [d for d in done if d[0] == reason]
+        if wrong:
+            r, c, _ = wrong[-1]
+            return (f"That {r} adjustment is {money.fmt_dollars(c)}: the step asks for a credit of "
+                    f"{money.fmt_dollars(cents)} (a debit adds to the balance). Another one corrects it.")
+        return None
+    return check
+
+
+ADJUST = Walkthrough(
+    "adjust", "Make an adjustment",
+    "Credit an account with a reason code: a small courtesy credit, then a meter-error credit over the limit "
+    "that a supervisor signs for.",
+    steps=(
+        FIND,
+        Step("A courtesy credit",
+             "Ctrl+A: credit (Enter), {courtesy}, reason C (courtesy), a note of why; Enter posts it.",
+             "An adjustment is one ledger entry with a reason code, never an edit of a bill: the ledger shows "
+             "what was charged and what was forgiven, and the reason code tells the auditor why.",
+             _adjusted("COURTESY", COURTESY_CENTS, False), milestone=True,
+             hints=("Choice fields: the first letter selects. The note is kept with the entry and your name.",)),
+        Step("A meter-error credit over the limit",
+             "Ctrl+A: credit, {meter}, reason M (meter error), a note. Over the limit a supervisor signs in: "
+             "{sup_user}, password {sup_password}; Enter posts it.",
+             "Above the limit a second person approves on the spot: large credits are where mistakes and fraud "
+             "cost most. A wrong password stops the form (Esc, key it again); nothing is posted without it.",
+             _adjusted("METER", METER_CENTS, True), milestone=True),
+    ),
+    setup=_setup_adjust,
+    done="You posted a courtesy credit with its reason code and note, and a meter-error credit over the limit "
+         "that a supervisor signed for on the form; both are on the ledger and the next statement.",
+    needs=(ADJUST_SCREEN,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST)
 
 
 def by_name(name: str) -> Walkthrough | None:
