@@ -159,3 +159,25 @@ async def test_an_account_with_no_bills_says_so(billed, sqlite_db, tmp_path):
         await settle(pilot, lambda: isinstance(app.screen, BillsScreen))
         assert f"Account {closed.number} is closed and has no statement on file to print" in message(app.screen)
         assert not (tmp_path / "reports").exists()
+
+
+async def test_the_palette_opens_the_bill_calculator_from_anywhere(billed, sqlite_db, tmp_path):
+    from textual.command import CommandPalette
+
+    biller, _, _ = billed
+    app = make_app(sqlite_db, biller, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"bill calc")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            options = app.screen.query("CommandList").first()
+            if options.option_count and "Bill calculator" in str(options.get_option_at_index(0).prompt):
+                break
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, CalculatorScreen))
+        send_burst(app, expand("2000", "enter", "enter"))      # no account: Residential, no city fee
+        await settle(pilot, lambda: hasattr(app.screen, "result"))
+        assert app.screen.result.schedule == "RES" and not any(ln.code == "fee" for ln in app.screen.result.lines)
