@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.services import accounts, bill_inquiry, billing_run, reports
+from kec_tui.services import accounts, bill_calc, bill_inquiry, billing_run, reports
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
 from kec_tui.widgets.form_dialog import FormDialog
@@ -268,8 +268,9 @@ class CalculatorScreen(FormDialog[None]):
     def __init__(self, account_id: int | None = None) -> None:
         super().__init__()
         self.account_id = account_id
-        self.codes = [s.code for s in bill_inquiry.schedules()]
         self.names = {s.code: s.name for s in bill_inquiry.schedules()}
+        self.codes = list(self.names)
+        self.result: bill_calc.BillCalc | None = None     # the last bill worked out
         self.default, self.city = bill_inquiry.account_schedule(account_id) if account_id else ("", "")
         if self.default not in self.codes:
             self.default = "RES" if "RES" in self.codes else (self.codes[0] if self.codes else "")

@@ -60,7 +60,7 @@ async def test_bills_explain_compare_calculator_statement_in_one_burst(billed, s
         await on_account(pilot, ada.id)
         # Bills, compare, explain, the calculator (800 kWh on the account's schedule), close it, the statement.
         send_burst(app, expand("ctrl+e", "f6", "f5", "f7", "800", "enter", "enter"))
-        await settle(pilot, lambda: isinstance(app.screen, CalculatorScreen) and hasattr(app.screen, "result"))
+        await settle(pilot, lambda: isinstance(app.screen, CalculatorScreen) and app.screen.result is not None)
         calc = app.screen
         assert calc.result.total_cents == 10620 and calc.result.schedule == "RES"
         assert "The bill would be $106.20" in shown(calc.query_one("#result"))
@@ -92,14 +92,14 @@ async def test_letters_or_a_minus_in_the_calculator_lock_it_and_the_keys_behind_
         await settle(pilot, lambda: isinstance(app.screen, CalculatorScreen))
         form = app.screen.query_one("#form")
         assert form.locked and "digits only" in form.error and form.held_keys == 4
-        assert form.values["kwh"] == "8" and not hasattr(app.screen, "result")
+        assert form.values["kwh"] == "8" and app.screen.result is None
         # Esc resets; a minus is refused the same way, the keys behind it held.
         send_burst(app, expand("escape", "minus", "5", "enter"))
         await settle(pilot)
         assert form.locked and "Field- is for amounts" in form.error and form.held_keys == 2
-        assert not hasattr(app.screen, "result")
+        assert app.screen.result is None
         send_burst(app, expand("escape", "1234", "enter", "enter"))
-        await settle(pilot, lambda: hasattr(app.screen, "result"))
+        await settle(pilot, lambda: getattr(app.screen, "result", None) is not None)
         assert app.screen.result.kwh == 1234 and not form.locked
 
 
@@ -179,5 +179,5 @@ async def test_the_palette_opens_the_bill_calculator_from_anywhere(billed, sqlit
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, CalculatorScreen))
         send_burst(app, expand("2000", "enter", "enter"))      # no account: Residential, no city fee
-        await settle(pilot, lambda: hasattr(app.screen, "result"))
+        await settle(pilot, lambda: getattr(app.screen, "result", None) is not None)
         assert app.screen.result.schedule == "RES" and not any(ln.code == "fee" for ln in app.screen.result.lines)
