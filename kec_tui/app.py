@@ -56,6 +56,10 @@ SCREENS = {
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
+    "bills": "kec_tui.screens.bills:BillsScreen",
+    "bill_calculator": "kec_tui.screens.bills:CalculatorScreen",
+    "rebill": "kec_tui.screens.bills:RebillScreen",
+    "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
 }
 
 
@@ -83,9 +87,9 @@ class KecApp(App):
 
     def __init__(self, settings: Settings, operator: OperatorInfo, *, start_account: int | None = None,
                  training: bool | str = False):
-        from kec_tui.screens.palette import AccountCommands
+        from kec_tui.screens.palette import AccountCommands, ToolCommands
 
-        self.COMMANDS = App.COMMANDS | {AccountCommands}
+        self.COMMANDS = App.COMMANDS | {AccountCommands, ToolCommands}
         super().__init__()
         self.settings = settings
         self.operator = operator
@@ -170,6 +174,8 @@ class KecApp(App):
         key = event.key
         if target.check_consume_key(key, event.character):
             return False          # a character or edit key the focused widget takes: no binding sees it
+        if isinstance(target, EntryForm) and target.may_close(key):
+            return True           # Enter that submits a dialog's form: the keys behind are for the screen beneath
         if isinstance(target, EntryForm) and target.runs_in_place(key):
             return False          # the form runs it itself and keeps the focus (F4 Dup): the keys behind go on
         for namespace, bindings in modal_binding_chain(self.screen):

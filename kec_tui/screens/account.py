@@ -88,7 +88,8 @@ class AccountScreen(Screen):
             "{account.history} switch between ledger, orders, notes and change history. "
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
-            "{app.lookup} goes back to lookup from anywhere.")
+            "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
+            "account (credit or debit with a reason). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -103,6 +104,8 @@ class AccountScreen(Screen):
         bind("account.move", "move", "Move"),
         bind("account.close", "close_account", "Close acct"),
         bind("account.return_payment", "return_payment", "Return payment", show=False),
+        bind("account.bills", "bills", "Bills"),
+        bind("account.adjust", "adjust", "Adjust", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -292,3 +295,13 @@ class AccountScreen(Screen):
             return
         self.app.open("return_payment", self.account_id, self.view.number, payment,
                       callback=lambda done: done and self.refresh_all())
+
+    def action_bills(self) -> None:
+        self.app.open("bills", self.account_id, callback=lambda changed: changed and self.refresh_all())
+
+    def action_adjust(self) -> None:
+        op = self.app.operator
+        if not op.can("billing.adjust"):
+            self.notify(f"Adjustments are for billing staff and supervisors ({op.role} may not)", severity="warning")
+            return
+        self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())

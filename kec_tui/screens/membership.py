@@ -22,7 +22,7 @@ from rich.text import Text
 from textual import on
 
 from kec_tui.money import fmt_dollars
-from kec_tui.services import contacts, fees, memberships as ms, passwords
+from kec_tui.services import contacts, fees, memberships as ms
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.widgets.dialogs import ResultScreen
@@ -30,6 +30,7 @@ from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_da
 from kec_tui.widgets.guided_screen import GuidedScreen
 from kec_tui.widgets.location_picker import LOCATION_HINT, NEW, NEW_LOCATION_FIELDS, LocationPicker, location_fields
 from kec_tui.widgets.step_form import StepForm
+from kec_tui.widgets.supervisor import SupervisorSignIn
 from kec_tui.widgets.validators import check_contact, must_be_yes, next_business_day, not_past, required
 
 
@@ -166,7 +167,16 @@ class NewMembershipScreen(GuidedScreen):
         self.picker = LocationPicker()
         self.audit: ms.BadDebtAudit | None = None
         self.audit_key: tuple | None = None
-        self.supervisor: OperatorInfo | None = None
+        self.sign_in = SupervisorSignIn(
+            "bad_debt.override",
+            lambda who: f"Only a supervisor may override a bad-debt hit; {who.username} ({who.role}) may not",
+            refused="Supervisor sign-in refused: check the name and password (no password set? the supervisor "
+                    "can open the account signed in as themselves)",
+            clear=lambda name: self.form.set_value(name, ""))
+
+    @property
+    def supervisor(self) -> OperatorInfo | None:
+        return self.sign_in.who
 
     def fields(self) -> list[FieldSpec]:
         state = lambda r: "ID"  # noqa: E731
@@ -189,8 +199,7 @@ class NewMembershipScreen(GuidedScreen):
             *location_fields(self._pick_location),
             FieldSpec("ack", "Hit acknowledged (Y)", "choice", 3, choices=("yes",),
                       validate=must_be_yes("Tell the member about the balance owed, then key Y")),
-            FieldSpec("sup_user", "Supervisor", "text", 32, validate=required("Supervisor")),
-            FieldSpec("sup_password", "Supervisor password", "text", 40, validate=self._check_supervisor),
+            *self.sign_in.fields(),
             FieldSpec("override_reason", "Override reason", "text", 50, validate=required("Override reason")),
             FieldSpec("rental", "Rental (landlord)", "choice", 3, choices=("no", "yes"),
                       default=lambda r: "yes" if self.picker.chosen and self.picker.chosen.owner else "no"),
@@ -247,24 +256,11 @@ class NewMembershipScreen(GuidedScreen):
         if key != self.audit_key:          # a different audit: acknowledge it afresh
             self.audit_key = key
             record["ack"] = ""
-            self.supervisor = None
+            self.sign_in.forget()
         self.audit = found
         if not found.owing:
             self.app.notify(found.summary(), title="Bad-debt audit", timeout=6)
         return "ack" if found.owing else "rental"
-
-    def _check_supervisor(self, value: str, record: Record) -> str | None:
-        who = passwords.check_login(record["sup_user"], value)
-        self.supervisor = None
-        if who is None or not who.can("bad_debt.override"):
-            self.form.set_value("sup_password", "")   # a refused password is keyed again whole
-        if who is None:
-            return ("Supervisor sign-in refused: check the name and password (no password set? the supervisor "
-                    "can open the account signed in as themselves)")
-        if not who.can("bad_debt.override"):
-            return f"Only a supervisor may override a bad-debt hit; {who.username} ({who.role}) may not"
-        self.supervisor = who
-        return None
 
     # -- the record as the service wants it
     def applicant(self, record: Record) -> ms.Applicant:

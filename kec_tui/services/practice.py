@@ -24,7 +24,7 @@ from peewee import fn
 from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
 from kec_tui.demo import build_demo
-from kec_tui.services import audit, memberships, operators, passwords, search_index
+from kec_tui.services import audit, billing_run, memberships, operators, passwords, search_index
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.keystats import Counts, add_counts
 from kec_tui.services.operators import OperatorInfo
@@ -75,6 +75,7 @@ def seed_practice() -> None:
         operators.create("super", "Dana Whitfield", "supervisor")
     passwords.set_password("super", PRACTICE_PASSWORD)
     ensure_bad_debt_scenario()
+    ensure_billed_cycle()
 
 
 def open_practice(path: Path) -> None:
@@ -190,6 +191,93 @@ def ensure_bad_debt_scenario() -> dict:
             "location_street": f"{loc.street}, {loc.city}", "prior_account": prior.number,
             "prior_name": f"{pm.first_name} {pm.last_name}", "owed": money.fmt_dollars(owed),
             "sup_user": "super", "sup_password": PRACTICE_PASSWORD}
+
+
+BILLED_META = "practice.billed_run"
+
+
+def ensure_billed_cycle(today: dt.date | None = None) -> int | None:
+    """Bills to explain (the bill inquiry walkthrough): the demo's history is ledger charges; here the
+    cycle billed longest ago is read today (each meter its last month's use again, as a route would
+    read) and billed by the real billing run for its next period, previewed by a billing clerk and
+    approved by the practice supervisor. Made once; returns the run's id (None: nothing to bill)."""
+    stored = db.get_meta(BILLED_META)
+    if stored:
+        return int(stored)
+    today = today or dt.date.today()
+    A, R, LE = db.Account, db.Reading, db.LedgerEntry
+    last_bill: dict[int, dt.date] = {}
+    for cycle in billing_run.RunSettings().cycle_days:
+        day = LE.select(fn.MAX(LE.effective)).join(A, on=(LE.account == A.id)).where(
+            A.bill_cycle == cycle, LE.kind == "bill").scalar()
+        if day is not None:
+            last_bill[cycle] = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
+    ready = [c for c, day in last_bill.items() if day < today]
+    if not ready:
+        return None
+    cycle = min(ready, key=lambda c: (last_bill[c], c))
+    y, m = divmod(last_bill[cycle].year * 12 + last_bill[cycle].month, 12)
+    period = f"{y}-{m + 1:02d}"
+    if db.BillingRun.select().where(db.BillingRun.cycle == cycle, db.BillingRun.period == period).exists():
+        return None
+    rows = []
+    latest: dict[int, tuple] = {}
+    Me = db.Meter
+    for aid, meter, reading, kwh, mult in (
+            R.select(R.account, R.meter, R.reading, R.kwh, Me.multiplier).join(A, on=(R.account == A.id))
+            .join(Me, on=(R.meter == Me.id))
+            .where(A.bill_cycle == cycle, A.status == "active", R.meter == A.meter, R.read_date < today)
+            .order_by(R.account, R.read_date, R.id).tuples()):
+        latest[aid] = (meter, reading, kwh, max(mult or 1, 1))
+    for aid, (meter, reading, kwh, mult) in latest.items():
+        dials = max(kwh // mult, 1)           # the same use as last month, on the meter's dials
+        rows.append({"account": aid, "meter": meter, "read_date": today, "reading": reading + dials,
+                     "kwh": dials * mult, "source": "keyed"})
+    with db.write_txn():
+        for i in range(0, len(rows), 500):
+            R.insert_many(rows[i:i + 500]).execute()
+    clerk = (operators.by_username(BILLING_TRAINEE)
+             if db.Operator.get_or_none(db.Operator.username == BILLING_TRAINEE)
+             else operators.create(BILLING_TRAINEE, "Bea Biller", "billing"))
+    boss = operators.by_username("super")
+    reg = billing_run.preview(clerk, cycle, period)
+    billing_run.approve(boss, reg.run.id)
+    run = billing_run.commit(clerk, reg.run.id)
+    db.set_meta(BILLED_META, str(run.id))
+    return run.id
+
+
+def billed_candidates(limit: int = 400) -> list[int]:
+    """Active, unflagged accounts with a bill of the billing run (to explain), by id."""
+    B = db.Bill
+    have = {a for (a,) in B.select(B.account).where(B.status == "billed").tuples()}
+    return [a for a in check_candidates() if a in have][:limit]
+
+
+def latest_bill(account_id: int) -> tuple[int, int, dt.date] | None:
+    """(bill id, kWh, bill date) of the account's newest bill, or None."""
+    B = db.Bill
+    row = (B.select(B.id, B.kwh, B.bill_date).where(B.account == account_id, B.status == "billed")
+           .order_by(B.bill_date.desc(), B.id.desc()).first())
+    if row is None:
+        return None
+    day = row.bill_date if isinstance(row.bill_date, dt.date) else dt.date.fromisoformat(str(row.bill_date)[:10])
+    return row.id, row.kwh, day
+
+
+BILLING_TRAINEE = "biller"        # the practice billing clerk: kec-tui --operator biller train adjust
+
+
+def adjustments_since(account_id: int, operator_id: int, since: dt.datetime) -> list[tuple[str, int, str]]:
+    """(reason, amount in cents, approving supervisor or "") of the adjustments the trainee posted."""
+    A, O = db.Adjustment, db.Operator
+    rows = (A.select(A.reason, A.amount_cents, A.approved_by).where(
+        A.account == account_id, A.operator == operator_id, A.created_at >= since).order_by(A.id).tuples())
+    out = []
+    for reason, cents, approver in rows:
+        name = O.select(O.username).where(O.id == approver).scalar() if approver else ""
+        out.append((reason, int(cents), name or ""))
+    return out
 
 
 # ---- finished walkthroughs -----------------------------------------------------------------------------

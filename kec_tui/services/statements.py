@@ -75,13 +75,15 @@ def _months_back(day: dt.date, k: int) -> tuple[int, int]:
 
 
 @db.connected
-def build(bill_id: int, layout: ScanLayout = ScanLayout()) -> Statement:
-    """Everything printed on the statement of one bill."""
+def build(bill_id: int, layout: ScanLayout = ScanLayout(), *, copy: bool = False) -> Statement:
+    """Everything printed on the statement of one bill. A closed account is sent none (the
+    cycle's mailing skips it); `copy`: the member asked for this bill's statement, which is
+    printed for a closed account too (its final bill), marked as a copy."""
     b = billing_run.get_bill(bill_id)
     if b.status != "billed":
         raise ValidationError(f"Bill {bill_id} is {b.status}: no statement (its rebill has one)")
     a = db.Account.get_by_id(b.account_id)
-    if a.status == "closed":
+    if a.status == "closed" and not copy:
         raise ValidationError(f"Account {a.number} is closed: no statement is sent", "account")
     m = db.Member.get_by_id(a.member_id)
     loc = db.ServiceLocation.get_by_id(a.location_id)
@@ -106,6 +108,9 @@ def build(bill_id: int, layout: ScanLayout = ScanLayout()) -> Statement:
                   for yy, mm in (_months_back(b.period_end, k) for k in range(USAGE_MONTHS - 1, -1, -1)))
     pref = db.StatementPreference.get_or_none(db.StatementPreference.account == a.id)
     messages = []
+    if a.status == "closed":
+        closed = f" on {a.closed:%m/%d/%Y}" if a.closed else ""
+        messages.append(f"Copy of the statement of {b.bill_date:%m/%d/%Y}: this account was closed{closed}.")
     if b.estimated:
         messages.append("Your meter was not read this month: this bill is estimated from your recent use. "
                         "The next reading corrects it.")
@@ -323,8 +328,8 @@ def render(statements: list[Statement]) -> bytes:
 
 
 @db.connected
-def statement_pdf(bill_id: int, layout: ScanLayout = ScanLayout()) -> bytes:
-    return render([build(bill_id, layout)])
+def statement_pdf(bill_id: int, layout: ScanLayout = ScanLayout(), *, copy: bool = False) -> bytes:
+    return render([build(bill_id, layout, copy=copy)])
 
 
 # ---- the cycle's print file ------------------------------------------------------------------------------

@@ -138,9 +138,11 @@ def _unique_name(v: accounts.AccountView) -> bool:
 
 
 def _pick(ctx: Ctx, want: Callable[[accounts.AccountView], bool], n: int = 1, *,
-          exclude: set[int] = frozenset(), what: str = "a member") -> list[accounts.AccountView]:
+          exclude: set[int] = frozenset(), what: str = "a member",
+          among: list[int] | None = None) -> list[accounts.AccountView]:
     picked: list[accounts.AccountView] = []
-    for aid in _candidates(_rng(ctx)):
+    ids = _candidates(_rng(ctx)) if among is None else _rng(ctx).sample(among, len(among))
+    for aid in ids:
         if aid in exclude:
             continue
         v = accounts.view(aid)
@@ -586,7 +588,134 @@ MEMBERSHIP = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP)
+# ---- (f) explain a bill -----------------------------------------------------------------------------------
+
+BILLS_SCREEN = "kec_tui.screens.bills:BillsScreen"
+
+
+def _setup_explain(ctx: Ctx) -> dict:
+    v, = _pick(ctx, lambda v: practice.latest_bill(v.id) is not None, what="member with a bill to explain",
+               among=practice.billed_candidates())
+    bill_id, kwh, day = practice.latest_bill(v.id)
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "bill_id": bill_id, "kwh": f"{kwh:,}",
+            "bill_date": f"{day:%m/%d/%Y}",
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. What is on my bill, and why is it not the same "
+                      f"as last month?\""}
+
+
+def _bills_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(BILLS_SCREEN, account_id=ctx.data["account_id"]) is not None else None
+
+
+def _compared(ctx: Ctx) -> Verdict:
+    screen = ctx.open(BILLS_SCREEN, account_id=ctx.data["account_id"])
+    if screen is None:
+        return None
+    return True if getattr(screen, "mode", "") == "compare" else None
+
+
+def _explain_noted(ctx: Ctx) -> Verdict:
+    notes = practice.notes_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+    if not notes:
+        return None
+    if any(ctx.data["kwh"] in t or ctx.data["kwh"].replace(",", "") in t for t in notes):
+        return True
+    return f"Your note does not give the bill's kWh ({ctx.data['kwh']}): F7 adds another note."
+
+
+EXPLAIN = Walkthrough(
+    "explain", "Explain a bill",
+    "A member asks what is on the bill and why it differs from last month: the bill in plain words, the "
+    "comparison, a note of the call.",
+    steps=(
+        FIND,
+        Step("Open the bills",
+             "Ctrl+E lists the account's bills, newest first; under the list the highlighted bill is in plain "
+             "words: read the caller the charges of the bill of {bill_date}.",
+             "Each line says what the charge is, its rate, the kWh and the amount, so you explain the bill the "
+             "way it was worked out. Read the readings and days too: most questions are answered there.",
+             _bills_open,
+             hints=("The highest charge is usually energy: kWh times the price per kWh, in blocks for some "
+                    "schedules.",)),
+        Step("Compare with last month",
+             "F6 compares the bill with the month before and the same month last year, and says why it "
+             "differs: tell the caller.",
+             "A bill changes for a few reasons: more days in the period, more use per day, a rate change or an "
+             "estimate. Saying which one, with the numbers, settles most calls without a re-read.",
+             _compared),
+        Step("Note the call",
+             "Esc back to the account; F7: note what you explained, with the bill's kWh ({kwh}); Ctrl+S saves.",
+             "The note tells the next MSR what the member was told, in case they call again or dispute it.",
+             _explain_noted, milestone=True,
+             hints=("A note like: Explained bill of {bill_date}, {kwh} kWh, more days than last month.",)),
+    ),
+    setup=_setup_explain,
+    done="You opened the member's bills, explained the charges in plain words, compared the bill with other "
+         "months and noted the call.",
+    needs=(BILLS_SCREEN,),
+)
+
+
+# ---- (g) make an adjustment ------------------------------------------------------------------------------
+
+ADJUST_SCREEN = "kec_tui.screens.adjustment:AdjustmentScreen"
+COURTESY_CENTS = 1_500
+METER_CENTS = 15_000
+
+
+def _setup_adjust(ctx: Ctx) -> dict:
+    if not ctx.op.can("billing.adjust"):
+        raise NotPossible(f"Adjustments are made by billing staff and supervisors ({ctx.op.role} may not): train as "
+                          f"the practice billing clerk: kec-tui --operator {practice.BILLING_TRAINEE} train adjust")
+    v, = _pick(ctx, lambda v: True, what="member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v),
+            "courtesy": money.fmt_dollars(COURTESY_CENTS), "meter": money.fmt_dollars(METER_CENTS),
+            "sup_user": "super", "sup_password": practice.PRACTICE_PASSWORD,
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. The crew left my gate open and the dog got out; "
+                      f"and the meter test says my meter ran fast.\""}
+
+
+def _adjusted(reason: str, cents: int, approved: bool):
+    def check(ctx: Ctx) -> Verdict:
+        done = practice.adjustments_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+        if any(r == reason and c == -cents and bool(by) == approved for r, c, by in done):
+            return True
+        wrong = [d for d in done if d[0] == reason]
+        if wrong:
+            r, c, _ = wrong[-1]
+            return (f"That {r} adjustment is {money.fmt_dollars(c)}: the step asks for a credit of "
+                    f"{money.fmt_dollars(cents)} (a debit adds to the balance). Another one corrects it.")
+        return None
+    return check
+
+
+ADJUST = Walkthrough(
+    "adjust", "Make an adjustment",
+    "Credit an account with a reason code: a small courtesy credit, then a meter-error credit over the limit "
+    "that a supervisor signs for.",
+    steps=(
+        FIND,
+        Step("A courtesy credit",
+             "Ctrl+A: credit (Enter), {courtesy}, reason C (courtesy), a note of why; Enter posts it.",
+             "An adjustment is one ledger entry with a reason code, never an edit of a bill: the ledger shows "
+             "what was charged and what was forgiven, and the reason code tells the auditor why.",
+             _adjusted("COURTESY", COURTESY_CENTS, False), milestone=True,
+             hints=("Choice fields: the first letter selects. The note is kept with the entry and your name.",)),
+        Step("A meter-error credit over the limit",
+             "Ctrl+A: credit, {meter}, reason M (meter error), a note. Over the limit a supervisor signs in: "
+             "{sup_user}, password {sup_password}; Enter posts it.",
+             "Above the limit a second person approves on the spot: large credits are where mistakes and fraud "
+             "cost most. A wrong password stops the form (Esc, key it again); nothing is posted without it.",
+             _adjusted("METER", METER_CENTS, True), milestone=True),
+    ),
+    setup=_setup_adjust,
+    done="You posted a courtesy credit with its reason code and note, and a meter-error credit over the limit "
+         "that a supervisor signed for on the form; both are on the ledger and the next statement.",
+    needs=(ADJUST_SCREEN,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST)
 
 
 def by_name(name: str) -> Walkthrough | None:

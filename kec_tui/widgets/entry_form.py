@@ -522,6 +522,17 @@ class EntryForm(Widget, can_focus=True):
     """The form's actions that keep the focus in the form (as Enter does): the App need not hold the
     keys typed behind them. Lines (F6), Accept (F8: may ask a reason) are not among them."""
 
+    closes_on_submit = False
+    """The screen closes when a record is submitted (a dialog's form): the keys typed behind the Field
+    Exit that submits are held by the App until the form has handled it, so they reach the screen
+    beneath, not the closing form (set by FormDialog)."""
+
+    def may_close(self, key: str) -> bool:
+        """This key may close the form's screen: in a dialog, any Field Exit may be the one that
+        submits (the App decides before the form has read the keys ahead of it), so the App holds
+        the keys typed behind it until the form has handled it."""
+        return self.closes_on_submit and self._key_actions().get(key) == "field_exit"
+
     def runs_in_place(self, key: str) -> bool:
         """The form runs this key itself, in order, and the focus stays in it (F4 Dup, though the App
         binds F4 too: the form's binding wins, the App's never runs)."""

@@ -43,7 +43,9 @@ class FormDialog(Dialog[ScreenResultType]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(StepForm).focus()
+        form = self.query_one(StepForm)
+        form.closes_on_submit = True      # the keys typed behind the Enter that closes it are the next screen's
+        form.focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -144,6 +144,14 @@ class StepForm(EditForm):
         return super()._display(spec, current)
 
     # -- drawing: the current step only
+    def _redraw(self) -> None:
+        """Drawn whole, and its height follows what it shows: a message under the fields or the fields
+        of a sign-in coming up make it taller (a refresh without layout would cut them off)."""
+        if self.is_mounted:
+            self.refresh(layout=True)
+        else:
+            super()._redraw()
+
     @property
     def step(self) -> str:
         return self._steps[self.current]
@@ -172,11 +180,12 @@ class StepForm(EditForm):
                 at = self._pos if shown == self._buf[spec.name] else len(shown)
                 value.stylize(cursor_style, at, at + 1)
             line.append_text(value)
-            if current and self.error:
-                if line.cell_len + 2 + len(self.error) <= width:
-                    line.append("  " + self.error, style=error_style)
+            message = self.error_text       # while locked: the keys held and how to go on
+            if current and message:
+                if line.cell_len + 2 + len(message) <= width:
+                    line.append("  " + message, style=error_style)
                 else:
-                    error_below = self.error
+                    error_below = message
             lines.append(line)
         for line in lines:
             line.truncate(width, overflow="ellipsis")

@@ -225,7 +225,7 @@ async def test_completing_the_final_read_of_a_move_set_ahead_moves_the_service(a
         await settle(pilot)
         assert isinstance(app.screen, CompleteOrderScreen)
         form = app.screen.query_one(StepForm)
-        await burst(pilot, *"6400", "enter", *"read at the gate", "enter", "enter")
+        await burst(pilot, *"6400", "enter", *"read at the gate", "enter")
         await settle(pilot)
         assert isinstance(app.screen, OrderQueueScreen), form.error
         assert "Service moved to account" in notices(app) or "Service moved to account" in screen_text(app)
