@@ -64,6 +64,13 @@ async def queue(pilot, order, *keys):
     await press(pilot, *keys)
 
 
+async def reading_queue(pilot, coop, *keys):
+    smith = coop["smith"]                               # one AMI read refused: a row to correct
+    db.ReadingException.create(source="ami", import_name="reads.csv", record_no=2, meter_no=smith.meter.meter_no,
+                               account=smith.id, reading_text="12", codes="lower", message="Lower than the last")
+    await press(pilot, "ctrl+y", "f6", *keys)
+
+
 async def push(pilot, screen):
     pilot.app.push_screen(screen)
     await press(pilot)
@@ -92,6 +99,8 @@ SCREENS = {
     "CancelOrderScreen": lambda p, c, b, o: queue(p, o, "f12"),
     "NewMembershipScreen": lambda p, c, b, o: press(p, "f9"),
     "ReadingEntryScreen": lambda p, c, b, o: press(p, "ctrl+y"),
+    "ReadingExceptionsScreen": lambda p, c, b, o: reading_queue(p, c),
+    "CorrectReadingScreen": lambda p, c, b, o: reading_queue(p, c, "enter"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
