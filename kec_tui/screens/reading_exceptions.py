@@ -63,6 +63,7 @@ class CorrectionForm(EntryForm):
         bind("entry_form.dup", "dup", "Dup", show=False),
         bind("entry_form.erase_input", "erase_input", "Erase", show=False),
         bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        bind("entry_form.clear_record", "clear_record", "Reset / leave"),
         bind("reading_correct.accept", "accept", "Accept"),
     ]
 
@@ -187,7 +188,7 @@ class ReadingExceptionsScreen(Screen):
     DEFAULT_CSS = """
     ReadingExceptionsScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     ReadingExceptionsScreen DataTable { height: 1fr; }
-    ReadingExceptionsScreen #detail { height: 2; padding: 0 1; color: $text-muted; }
+    ReadingExceptionsScreen #detail { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     ReadingExceptionsScreen #message { height: auto; max-height: 4; padding: 0 1; color: $text-accent; }
     ReadingExceptionsScreen #message.error { color: $text-error; text-style: bold; }
     ReadingExceptionsScreen #progress { height: 1; padding: 0 1; display: none; }
@@ -213,9 +214,9 @@ class ReadingExceptionsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.table
-        for label, width, key in (("Meter", 9, "meter"), ("Account", 7, "account"), ("Name", 14, "name"),
-                                  ("Reading", 7, "reading"), ("Last", 7, "last"), ("Why", 16, "why"),
-                                  ("From", 8, "from")):
+        for label, width, key in (("Meter", 9, "meter"), ("Account", 7, "account"), ("Name", 12, "name"),
+                                  ("Reading", 7, "reading"), ("Last", 7, "last"), ("Why", 15, "why"),
+                                  ("From", 6, "from")):
             table.add_column(label, width=width, key=key)
         self.load()
         table.focus()
@@ -264,7 +265,9 @@ class ReadingExceptionsScreen(Screen):
         self.on_resize()
 
     def on_resize(self) -> None:
-        fill_width(self.table, "why", self.size.width, minimum=14, ids=("meter", "account", "reading", "last"))
+        if "name" in self.table.columns:          # a wider window shows more of the name, then of why
+            self.table.columns["name"].width = 12 + min(12, max(0, (self.size.width - 80) // 3))
+        fill_width(self.table, "why", self.size.width, minimum=15, ids=("meter", "account", "reading", "last"))
 
     def current(self) -> readings.ExceptionRow | None:
         table = self.table

@@ -529,11 +529,11 @@ def open_exceptions(limit: int = 100, offset: int = 0) -> list[QueuedReading]:
 
 
 CODE_WORDS = {
-    "lower": "lower than the last",
+    "lower": "lower than last",
     "zero": "no use",
     "high": "high use",
     "low": "low use",
-    "wrong_meter": "not the account's meter",
+    "wrong_meter": "not its meter",
     "reading": "not a reading",
     "meter": "unknown meter",
     "date": "bad date",

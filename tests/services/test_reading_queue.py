@@ -44,7 +44,7 @@ def test_the_queue_shows_whose_each_exception_is_and_why_in_words(meters, biller
     assert (first.meter_no, first.account_number, first.name, first.reading_text) == (
         a.meter.meter_no, a.number, "Queue0 Member0", "2500")
     assert (first.last_reading, first.where, readings.codes_in_words(first.codes)) == (
-        3000, "route2.csv line 2", "lower than the last")
+        3000, "route2.csv line 2", "lower than last")
     assert (rows[1].account_number, rows[1].name, rows[1].last_reading) == (None, "", None)
     assert readings.codes_in_words(rows[2].codes) == "not a reading"
     assert [x.id for x in readings.exception_rows(limit=2, offset=1)] == [rows[1].id, rows[2].id]
