@@ -115,7 +115,9 @@ class ReadingEntryScreen(CachedBindingChainScreen):
             "{readings.reread} sends the meter to be read again (a service order) and the next meter comes up.\n"
             "{readings.queue} opens the exceptions queue: readings refused here or in an AMI import, to accept, "
             "correct or send to be read again, and the AMI/handheld file import.\n"
-            "{readings.back} leaves.")
+            "{readings.back} leaves.\n"
+            "Practice: kec-tui train --role billing --walkthrough readings (Key a reading route) on the "
+            "practice database.")
     BINDINGS = [bind("readings.back", "back", "Back"), bind("readings.queue", "queue", "Exceptions")]
     DEFAULT_CSS = """
     ReadingEntryScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }

@@ -24,7 +24,7 @@ from peewee import fn
 from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
 from kec_tui.demo import build_demo
-from kec_tui.services import audit, memberships, operators, passwords, search_index
+from kec_tui.services import audit, memberships, operators, passwords, readings, search_index
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.keystats import Counts, add_counts
 from kec_tui.services.operators import OperatorInfo
@@ -109,9 +109,15 @@ def _restore_keystats(rows: list[tuple]) -> None:
         add_counts(op_id, {day: Counts(keys, pastes, chars, corr, active)})
 
 
-def trainee_operator(username: str | None = None) -> OperatorInfo:
+TRAINEE_ROLES = ("msr", "billing", "collections")
+
+
+def trainee_operator(username: str | None = None, role: str = "msr") -> OperatorInfo:
     """The trainee in the practice database: the name given (--operator), else the OS login;
-    made an MSR there on first use."""
+    made an MSR there on first use (`role`: a billing clerk to practise meter readings; the
+    role of a trainee already there follows the one asked for)."""
+    if role not in TRAINEE_ROLES:
+        raise ValueError(f"A trainee is one of {', '.join(TRAINEE_ROLES)}, not {role!r}")
     if not username:
         try:
             username = getpass.getuser()
@@ -122,10 +128,10 @@ def trainee_operator(username: str | None = None) -> OperatorInfo:
         name = f"t_{name}"[:32]
     row = db.Operator.get_or_none(db.Operator.username == name)
     if row is not None:
-        if not row.active:
-            db.Operator.update(active=True).where(db.Operator.id == row.id).execute()
+        if not row.active or row.role != role:
+            db.Operator.update(active=True, role=role).where(db.Operator.id == row.id).execute()
         return operators.by_username(name)
-    return operators.create(name, f"{name} (trainee)", "msr")
+    return operators.create(name, f"{name} (trainee)", role)
 
 
 # ---- the bad-debt scenario ---------------------------------------------------------------------------
@@ -299,3 +305,38 @@ def accounts_opened_since(operator_id: int, since: dt.datetime) -> list[tuple[in
         overridden = A.select().where(A.action == "bad_debt.override", A.account == aid).exists()
         opened.append((aid, m.last_name, overridden))
     return opened
+
+
+# ---- meter readings ------------------------------------------------------------------------------------
+
+def reading_sheet(cycle: int, count: int) -> list[dict] | None:
+    """The first `count` meters of a cycle's route as a handheld sheet: each reading the last plus
+    the meter's usual use (none an exception on the day), and the last one lower than its last
+    reading (a mis-read to send to be read again). None when the route cannot make such a sheet."""
+    today = dt.date.today()
+    stops = readings.route(cycle)[:count]
+    if len(stops) < count or stops[-1].last_reading is None or stops[-1].last_reading < 1000:
+        return None
+    sheet = []
+    for i, stop in enumerate(stops):
+        a = db.Account.get(db.Account.number == stop.account_number)
+        if i == count - 1:
+            reading = stop.last_reading - 1 - stop.last_reading % 200
+        else:
+            last_year, avg = readings.usage_references(a.id, today)
+            reading = (stop.last_reading or 0) + max(1, (avg or last_year or 600) // max(1, a.meter.multiplier))
+        issues = readings.check(stop.meter_no, str(reading), read_date=today, account_number=stop.account_number)[5]
+        if [x.code for x in issues] != (["lower"] if i == count - 1 else []):
+            return None
+        sheet.append({"account_id": a.id, "number": stop.account_number, "meter": stop.meter_no,
+                      "name": stop.name, "last": stop.last_reading, "reading": reading})
+    return sheet
+
+
+def readings_keyed_since(operator_id: int, since: dt.datetime) -> list[tuple[int, str, int]]:
+    """(account id, meter, reading) of the readings the operator saved since then, oldest first."""
+    A, R = db.AuditLog, db.Reading
+    ids = [i for (i,) in A.select(A.entity_id).where(A.action == "reading.key", A.operator == operator_id,
+                                                     A.at >= since).order_by(A.id).tuples()]
+    rows = {r.id: (r.account_id, r.meter.meter_no, r.reading) for r in R.select().where(R.id.in_(ids))}
+    return [rows[i] for i in ids if i in rows]

@@ -586,7 +586,110 @@ MEMBERSHIP = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP)
+# ---- (f) a meter reading route -------------------------------------------------------------------------
+
+READINGS_SCREEN = "kec_tui.screens.readings:ReadingEntryScreen"
+SHEET = 4
+BILLING_ONLY = ("Meter readings are keyed by billing clerks: start training as one "
+                "(kec-tui train --role billing)")
+
+
+def _setup_readings(ctx: Ctx) -> dict:
+    if not ctx.op.can("reading.key"):
+        raise NotPossible(BILLING_ONLY)
+    cycles = [1, 2, 3, 4]
+    _rng(ctx).shuffle(cycles)
+    for cycle in cycles:
+        sheet = practice.reading_sheet(cycle, SHEET)
+        if sheet:
+            break
+    else:
+        raise NotPossible("The practice database has no reading route for this walkthrough: rebuild it "
+                          "(kec-tui train --reset)")
+    cells = [f"{i} meter {s['meter']}: {s['reading']}" for i, s in enumerate(sheet, 1)]
+    bad = sheet[-1]
+    return {"cycle": cycle, "sheet": sheet, "sheet_list": "\n".join(" │ ".join(cells[i:i + 2]) for i in (0, 2)),
+            "bad_meter": bad["meter"], "bad_reading": f"{bad['reading']:,}", "bad_last": f"{bad['last']:,}",
+            "good_count": len(sheet) - 1}
+
+
+def _route_open(ctx: Ctx) -> Verdict:
+    screen = ctx.open(READINGS_SCREEN)
+    if screen is None:
+        return None
+    cycle = getattr(screen, "cycle", None)
+    if cycle == ctx.data["cycle"] and getattr(screen, "route", None):
+        return True
+    if cycle is not None and getattr(screen, "route", None):
+        return (f"This is cycle {cycle}; the sheet is cycle {ctx.data['cycle']}: F12 leaves, Ctrl+Y and key "
+                f"{ctx.data['cycle']}.")
+    return None
+
+
+def _sheet_keyed(ctx: Ctx) -> Verdict:
+    keyed = practice.readings_keyed_since(ctx.op.id, ctx.since)
+    good = {s["meter"]: s["reading"] for s in ctx.data["sheet"][:-1]}
+    have = {meter: reading for _, meter, reading in keyed}
+    for meter, reading in have.items():
+        if meter in good and reading != good[meter]:
+            return (f"Meter {meter} was saved as {reading:,}; the sheet says {good[meter]:,}. A saved reading "
+                    f"is corrected by a supervisor: Ctrl+L and start the walkthrough again.")
+    done = sum(have.get(m) == r for m, r in good.items())
+    if done == len(good):
+        return True
+    return f"{done} of {len(good)} readings keyed." if done else None
+
+
+def _reread_sent(ctx: Ctx) -> Verdict:
+    bad = ctx.data["sheet"][-1]
+    if any(kind == "reread" for _, kind in practice.orders_made_since(bad["account_id"], ctx.op.id, ctx.since)):
+        return True
+    if any(meter == bad["meter"] for _, meter, _ in practice.readings_keyed_since(ctx.op.id, ctx.since)):
+        return (f"Meter {bad['meter']}'s lower reading was saved (accepted as a rollover): a mis-read is sent "
+                f"to be read again, not accepted. Tell your supervisor so the bill is held.")
+    return None
+
+
+READINGS = Walkthrough(
+    "readings", "Key a reading route",
+    f"Key a cycle's meter readings from a handheld sheet, {SHEET} meters in route order; the last one is "
+    "a mis-read: send it to be read again.",
+    steps=(
+        Step("Open the cycle's route",
+             "Ctrl+Y opens meter readings: key the cycle, {cycle}, and Enter.",
+             "Readings are keyed by bill cycle, in route order: the screen shows each meter with its account, "
+             "address and last reading, in the order the reader walked them, so the sheet and the screen go "
+             "down together.",
+             _route_open,
+             hints=("F2 first if a form has the focus elsewhere. The cycle is printed at the top of the sheet.",)),
+        Step("Key the readings from the sheet",
+             "{sheet_list}\nKey each reading and Enter: it is saved and the next meter comes up.",
+             "Each reading is saved on Enter and checked against the last one, the same month last year and "
+             "the 12-month average: a slip of a digit shows at once as high or low use, while the sheet is "
+             "still in your hand.",
+             _sheet_keyed, milestone=True,
+             hints=("Check the meter number on the screen against the sheet before you key its reading.",
+                    "Keys typed after a refusal are held, not used: Esc, then key the reading again.")),
+        Step("Send the mis-read to be read again",
+             "Meter {bad_meter} reads {bad_reading}, lower than its last {bad_last}: the form locks. F9 makes "
+             "a re-read service order.",
+             "A reading lower than the last is either the dials going round (a rollover, thousands of kWh) or "
+             "a mis-read. On a meter that uses hundreds a month it is a mis-read: billing it as a rollover "
+             "would bill the member for a meter's whole turn. A re-read order sends a reader back before "
+             "the bill goes out.",
+             _reread_sent, milestone=True,
+             hints=("F8 would accept it as a rollover: only when the meter really went round (the last "
+                    "reading was near 99,999).",
+                    "The re-read order is in the order queue (F4), due the next business day.")),
+    ),
+    setup=_setup_readings,
+    done="You keyed a cycle's readings in route order from the sheet, each checked and saved on Enter, and "
+         "sent a mis-read to be read again with a service order instead of billing it.",
+    needs=(READINGS_SCREEN,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, READINGS)
 
 
 def by_name(name: str) -> Walkthrough | None:

@@ -46,7 +46,7 @@ def reading_entry(db_path: Path, op, cycle: int = 1, meters: int = 300) -> dict:
     """Key `meters` readings of `cycle`'s route as one burst into the reading entry screen, then as
     many more meters by readings.key_reading directly (the same keys counted): keys per second of
     each, and whether every reading landed. Each reading is the last plus the meter's 12-month
-    average use (so none is an exception), checked with readings.check first."""
+    average use over its multiplier (so none is an exception), checked with readings.check first."""
     from kec_tui.app import KecApp
     from kec_tui.config import Settings
     from tests.support.keys import send_burst
@@ -58,7 +58,7 @@ def reading_entry(db_path: Path, op, cycle: int = 1, meters: int = 300) -> dict:
     for stop in stops[: 2 * n]:
         acct = db.Account.get(db.Account.number == stop.account_number)
         last_year, avg = readings.usage_references(acct.id, today)
-        use = avg or last_year or 500
+        use = (avg or last_year or 500) // max(1, acct.meter.multiplier)   # the dials turn kWh / multiplier
         text = str((stop.last_reading or 0) + max(1, use))
         issues = readings.check(stop.meter_no, text, read_date=today, account_number=stop.account_number)[5]
         assert not issues, (stop.meter_no, issues)
