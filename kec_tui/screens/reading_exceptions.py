@@ -178,7 +178,8 @@ class ReadingExceptionsScreen(Screen):
             "read_at and reading (demand_kw and reverse_kwh if present). Each row stands alone: good reads are "
             "saved, a read stored already is skipped, the others come to this queue and are listed with "
             "their line numbers. A file without those columns is refused whole.\n"
-            "{reading_exceptions.back} goes back.")
+            "{reading_exceptions.back} goes back.\n"
+            "Practice: kec-tui train --role billing --walkthrough exceptions (Work the reading exceptions).")
     BINDINGS = [
         bind("reading_exceptions.accept", "accept", "Accept"),
         bind("reading_exceptions.reread", "reread", "Re-read order"),

@@ -309,6 +309,8 @@ def accounts_opened_since(operator_id: int, since: dt.datetime) -> list[tuple[in
 
 # ---- meter readings ------------------------------------------------------------------------------------
 
+SHEET_SKIP = 6   # the reading route walkthrough keys the first meters of a route; the queue's are past them
+
 def reading_sheet(cycle: int, count: int) -> list[dict] | None:
     """The first `count` meters of a cycle's route as a handheld sheet: each reading the last plus
     the meter's usual use (none an exception on the day), and the last one lower than its last
@@ -340,3 +342,49 @@ def readings_keyed_since(operator_id: int, since: dt.datetime) -> list[tuple[int
                                                      A.at >= since).order_by(A.id).tuples()]
     rows = {r.id: (r.account_id, r.meter.meter_no, r.reading) for r in R.select().where(R.id.in_(ids))}
     return [rows[i] for i in ids if i in rows]
+
+
+def reading_exceptions_scenario(cycle: int, skip: int = SHEET_SKIP) -> dict | None:
+    """Three reads of a cycle's meters delivered by the AMI system into the exceptions queue (as a
+    file imported by the practice supervisor): no use on an active account (to accept), letters in
+    the reading (to correct: `fix` is the right reading) and lower than the last (to re-read).
+    The meters are past the first `skip` of the route (the route walkthrough's) and unread today.
+    None when the cycle has no three such meters."""
+    today = dt.date.today()
+    picked = []
+    for stop in readings.route(cycle)[skip:]:
+        if stop.last_reading is None or stop.last_reading < 1000 or stop.last_date == today:
+            continue
+        a = db.Account.get(db.Account.number == stop.account_number)
+        if a.status != "active":
+            continue
+        last_year, avg = readings.usage_references(a.id, today)
+        fix = stop.last_reading + max(1, (avg or last_year or 600) // max(1, a.meter.multiplier))
+        if readings.check(stop.meter_no, str(fix), read_date=today, account_number=stop.account_number)[5]:
+            continue
+        picked.append({"account_id": a.id, "number": stop.account_number, "meter": stop.meter_no,
+                       "name": stop.name, "last": stop.last_reading, "fix": fix})
+        if len(picked) == 3:
+            break
+    else:
+        return None
+    zero, letters, lower = picked
+    zero["read"] = str(zero["last"])
+    letters["read"] = f"{str(letters['fix'])[:-2]}x{str(letters['fix'])[-1]}"
+    lower["read"] = str(lower["last"] - 1 - lower["last"] % 200)
+    text = "meter,read_at,reading\n" + "".join(f"{p['meter']},{today}T06:00,{p['read']}\n" for p in picked)
+    result = readings.import_ami_csv(operators.by_username("super"), text, f"ami-cycle{cycle}-{today:%m%d}.csv")
+    X = db.ReadingException
+    for p in picked:
+        row = (X.select(X.id).where(X.meter_no == p["meter"], X.read_date == today, X.reading_text == p["read"],
+                                    X.status == "open").order_by(X.id.desc()).first())
+        if row is None:
+            return None
+        p["exception_id"] = row.id
+    return {"zero": zero, "letters": letters, "lower": lower, "file": result}
+
+
+def reading_exception_states(ids: list[int]) -> dict[int, str]:
+    """The status of each of these queued readings (open, accepted, corrected, reread)."""
+    X = db.ReadingException
+    return dict(X.select(X.id, X.status).where(X.id.in_(ids)).tuples())

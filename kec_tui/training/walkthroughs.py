@@ -689,7 +689,109 @@ READINGS = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, READINGS)
+# ---- (g) the reading exceptions queue ------------------------------------------------------------------
+
+QUEUE_SCREEN = "kec_tui.screens.reading_exceptions:ReadingExceptionsScreen"
+
+
+def _setup_exceptions(ctx: Ctx) -> dict:
+    if not ctx.op.can("reading.key"):
+        raise NotPossible(BILLING_ONLY)
+    cycles = [1, 2, 3, 4]
+    _rng(ctx).shuffle(cycles)
+    for cycle in cycles:
+        scenario = practice.reading_exceptions_scenario(cycle)
+        if scenario:
+            break
+    else:
+        raise NotPossible("The practice database has no meters for this walkthrough: rebuild it "
+                          "(kec-tui train --reset)")
+    zero, letters, lower = scenario["zero"], scenario["letters"], scenario["lower"]
+    return {"zero": zero, "letters": letters, "lower": lower, "zero_meter": zero["meter"],
+            "letters_meter": letters["meter"], "letters_read": letters["read"], "fix": str(letters["fix"]),
+            "lower_meter": lower["meter"], "lower_read": f"{int(lower['read']):,}", "lower_last": f"{lower['last']:,}"}
+
+
+def _state(ctx: Ctx, which: str) -> str | None:
+    x_id = ctx.data[which]["exception_id"]
+    return practice.reading_exception_states([x_id]).get(x_id)
+
+
+def _queue_shown(ctx: Ctx) -> Verdict:
+    return True if ctx.open(QUEUE_SCREEN) is not None else None
+
+
+def _zero_accepted(ctx: Ctx) -> Verdict:
+    state = _state(ctx, "zero")
+    if state == "accepted":
+        return True
+    if state in ("reread", "corrected"):
+        return (f"Meter {ctx.data['zero_meter']} was {'sent to be re-read' if state == 'reread' else 'corrected'}: "
+                "no use on an occupied account is accepted when the member was away. Ctrl+L starts again.")
+    return None
+
+
+def _letters_corrected(ctx: Ctx) -> Verdict:
+    state, fix = _state(ctx, "letters"), ctx.data["letters"]["fix"]
+    if state == "corrected":
+        saved = [r for _, m, r in practice.readings_keyed_since(ctx.op.id, ctx.since) if m == ctx.data["letters_meter"]]
+        if saved and saved[-1] != fix:
+            return (f"Meter {ctx.data['letters_meter']} was corrected to {saved[-1]:,}; the reader's sheet says "
+                    f"{fix:,}. Ctrl+L starts again.")
+        return True
+    if state == "reread":
+        return (f"Meter {ctx.data['letters_meter']} went to a re-read; the reader's sheet had the digits: "
+                "Enter on the row keys them. Ctrl+L starts again.")
+    return None
+
+
+def _lower_reread(ctx: Ctx) -> Verdict:
+    state = _state(ctx, "lower")
+    if state == "reread":
+        return True
+    if state in ("accepted", "corrected"):
+        return (f"Meter {ctx.data['lower_meter']}'s lower reading was {state}: a mis-read goes back to be read "
+                "again (F9). Tell your supervisor so the bill is held; Ctrl+L starts again.")
+    return None
+
+
+EXCEPTIONS = Walkthrough(
+    "exceptions", "Work the reading exceptions",
+    "The AMI system sent three reads the checks refused: accept the one with no use, key the right digits "
+    "of the garbled one, send the lower one to be read again.",
+    steps=(
+        Step("Open the exceptions queue",
+             "Ctrl+Y opens meter readings; F6 opens the exceptions queue.",
+             "Reads refused at the line or in an AMI or handheld file wait here, each with why it was refused "
+             "and where it came from (the file and its line), until someone works it: none is billed unseen.",
+             _queue_shown),
+        Step("Accept the read with no use",
+             "Up/Down to meter {zero_meter} (no use): the member was away. F8 accepts it.",
+             "No use on an active account is usually a vacant home or a member away; accepting records that "
+             "you looked at it (your name is on the reading). A stuck meter would show no use month after "
+             "month: that is a meter test order, not an accept.",
+             _zero_accepted, milestone=True),
+        Step("Correct the garbled read",
+             "Meter {letters_meter} came as {letters_read}; the reader's sheet says {fix}. Enter on its row, key "
+             "{fix}, Enter.",
+             "A read with letters is no reading at all: it cannot be accepted. The corrected reading goes "
+             "through the same checks as one keyed on the route, so a slip is caught again.",
+             _letters_corrected, milestone=True,
+             hints=("A correction lower than the last locks the form like on the route: Esc, key it again.",)),
+        Step("Send the lower read to be read again",
+             "Meter {lower_meter} read {lower_read}, lower than its last {lower_last}: F9 makes a re-read order.",
+             "Lower than the last is a rollover of the dials or a mis-read; on a meter that uses hundreds a "
+             "month it is a mis-read. The re-read order sends a reader back; the order number is shown.",
+             _lower_reread, milestone=True),
+    ),
+    setup=_setup_exceptions,
+    done="You worked the reading exceptions queue: accepted a read with no use, corrected a garbled read "
+         "through the same checks, and sent a mis-read back to be read again with a service order.",
+    needs=(QUEUE_SCREEN,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, READINGS, EXCEPTIONS)
 
 
 def by_name(name: str) -> Walkthrough | None:

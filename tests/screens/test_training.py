@@ -251,6 +251,25 @@ async def test_a_mis_keyed_reading_is_named_and_an_msr_is_told_to_train_as_billi
         assert app.trainer.start("readings") == walkthroughs.BILLING_ONLY
 
 
+async def test_work_the_reading_exceptions_walkthrough_completed_with_keys(practice, tmp_path):
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk3", "billing"), training="exceptions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = app.trainer.run.ctx.data
+        assert "step 1 of 4" in panel_text(app)
+        # The queue holds the three reads, oldest first: no use, letters, lower. One burst works them all.
+        await burst(pilot, ["ctrl+y", "f6", "f8", "enter", *literal(f"{data['fix']}\r"), "f9"])
+        await until(pilot, lambda: app.trainer.run.complete)
+        assert "complete (4 of 4)" in panel_text(app)
+        X = db.ReadingException
+        assert [X.get_by_id(data[k]["exception_id"]).status for k in ("zero", "letters", "lower")] == [
+            "accepted", "corrected", "reread"]
+        R = db.Reading
+        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today())}
+        assert got == {data["zero"]["account_id"]: data["zero"]["last"],
+                       data["letters"]["account_id"]: data["letters"]["fix"]}
+
+
 def test_note_answers_reads_amounts_and_dates():
     due = dt.date(2025, 12, 5)
     assert walkthroughs.note_answers("told $1,084.17 due 12/05/2025", 108417, due) == (True, True)
