@@ -91,6 +91,8 @@ class CorrectionForm(EntryForm):
         self.screen.dismiss(None)
 
     def action_accept(self) -> None:
+        if self.held is None:       # typed when nothing was refused: nothing to accept
+            return
         refused, record = self.held
         self._unlock()
         result = self.screen.accept_held(refused, record)

@@ -90,7 +90,10 @@ class ReadingForm(EntryForm):
 
     def _deal(self, how) -> None:
         """Run the screen's way with the held reading: it is saved or sent to be re-read (the lock
-        lifts, the next meter comes up), or refused again (the lock stays, with its message)."""
+        lifts, the next meter comes up), or refused again (the lock stays, with its message).
+        With nothing held (the key typed when no reading was refused) it does nothing."""
+        if self.held is None:
+            return
         refused, record = self.held
         self._unlock()
         result = how(refused, record)
