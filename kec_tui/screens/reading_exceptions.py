@@ -248,8 +248,7 @@ class ReadingExceptionsScreen(Screen):
 
     def _more(self, n: int = PAGE) -> None:
         try:
-            page = readings.exception_rows(limit=n, offset=len(self.rows))
-            count = readings.open_exception_count()
+            page = readings.exception_rows(limit=n, after_id=self.rows[-1].id if self.rows else None)
         except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
             self.message(f"The queue could not be read (the database did not answer: {first_line(e)})", True)
             return
@@ -261,11 +260,29 @@ class ReadingExceptionsScreen(Screen):
                                Text(x.reading_text, justify="right"), Text(last, justify="right"),
                                readings.codes_in_words(x.codes), source, key=str(x.id))
             self.rows.append(x)
+        self._title()
+        self.on_resize()
+
+    def _title(self) -> None:
+        try:
+            count = readings.open_exception_count()
+        except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
+            self.message(f"The queue could not be read (the database did not answer: {first_line(e)})", True)
+            return
         shown = f"   showing {len(self.rows):,}" if count > len(self.rows) else ""
         keys = (f"   {keys_text('reading_exceptions.accept')} accept  {keys_text('reading_exceptions.reread')} "
                 "re-read  Enter correct" if count else "")
         self.query_one("#title", Static).update(f"Reading exceptions: {count:,} open{shown}{keys}")
-        self.on_resize()
+
+    def _drop(self, x: readings.ExceptionRow) -> None:
+        """A row worked: out of the table (the cursor stays on the row after it), the count again."""
+        if x in self.rows:
+            self.rows.remove(x)
+            self.table.remove_row(str(x.id))
+        if not self._end and len(self.rows) <= self.table.cursor_row + 3:
+            self._more()
+        self._title()
+        self._show_detail()
 
     def on_resize(self) -> None:
         if "name" in self.table.columns:          # a wider window shows more of the name, then of why
@@ -333,7 +350,7 @@ class ReadingExceptionsScreen(Screen):
         self._more_ack.pop(x.id, None)
         words = ", ".join("rollover" if c == "rollover" else readings.codes_in_words([c]) for c in r.acknowledged)
         self.message(f"Meter {r.meter_no}: {r.reading:,} saved ({r.kwh:,} kWh), accepted: {words}")
-        self.load()
+        self._drop(x)
 
     def action_reread(self) -> None:
         x = self._chosen()
@@ -348,7 +365,7 @@ class ReadingExceptionsScreen(Screen):
             self.message(f"No order made (the database did not answer: {first_line(e)})", error=True)
             return
         self.message(f"Meter {x.meter_no}: re-read order {order_no} made; the reading left the queue")
-        self.load()
+        self._drop(x)
 
     @on(DataTable.RowSelected)
     def selected(self, event: DataTable.RowSelected) -> None:
@@ -360,7 +377,7 @@ class ReadingExceptionsScreen(Screen):
             if result is not None:
                 self.message(f"Meter {result.meter_no}: corrected reading {result.reading:,} saved "
                              f"({result.kwh:,} kWh)")
-                self.load()
+                self._drop(x)
 
         self.app.push_screen(CorrectReadingScreen(x), done)
 

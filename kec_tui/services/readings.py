@@ -585,14 +585,15 @@ def open_exception_count() -> int:
 
 
 @db.connected
-def exception_rows(limit: int = 50, offset: int = 0) -> list[ExceptionRow]:
-    """A page of the open exceptions, oldest first, with each account, member and last reading."""
+def exception_rows(limit: int = 50, offset: int = 0, after_id: int | None = None) -> list[ExceptionRow]:
+    """A page of the open exceptions, oldest first, with each account, member and last reading
+    (`after_id`: the page after that row, however many before it were worked meanwhile)."""
     X, A, Mb = db.ReadingException, db.Account, db.Member
     q = (
         X.select(X, A.number.alias("acct_number"), A.meter.alias("acct_meter"), Mb.first_name, Mb.last_name)
         .join(A, JOIN.LEFT_OUTER, on=(X.account == A.id))
         .join(Mb, JOIN.LEFT_OUTER, on=(A.member == Mb.id))
-        .where(X.status == "open")
+        .where(X.status == "open", X.id > (after_id or 0))
         .order_by(X.id)
         .limit(limit)
         .offset(offset)

@@ -241,3 +241,28 @@ async def test_a_bad_file_is_a_message_and_changes_nothing(route, clerk, sqlite_
         assert not screen.importing and not screen.query_one("#progress").has_class("busy")
     assert (db.Reading.select().count(), db.AuditLog.select().count()) == before
     assert db.ReadingException.select().count() == 0
+
+
+async def test_the_queue_is_paged_from_the_database(route, clerk, sqlite_db, tmp_path):
+    a = route[0]
+    for n in range(55):                                  # 55 keyed reads sent to the queue, oldest first
+        db.ReadingException.create(source="keyed", meter_no=a.meter.meter_no, account=a.id, read_date=TODAY,
+                                   reading_text=str(2000 + n), codes="lower", message=f"Reading {2000 + n} is lower")
+    app = make_app(sqlite_db, clerk, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        send_burst(app, expand("ctrl+y", "f6"))
+        await settle(pilot, lambda: isinstance(app.screen, ReadingExceptionsScreen))
+        screen = app.screen
+        assert len(screen.rows) == 50 and "55 open   showing 50" in text_of(screen, "#title")
+        send_burst(app, ["pagedown"] * 4 + ["up", "up"])
+        await settle(pilot)
+        assert [x.reading_text for x in screen.rows] == [str(2000 + n) for n in range(55)]
+        assert screen.table.cursor_row == 52
+        at = screen.table.cursor_row
+        worked = screen.rows[at]
+        send_burst(app, ["f9"])                          # the row leaves; the cursor is on the one after it
+        await settle(pilot, lambda: len(screen.rows) == 54)
+        assert worked not in screen.rows and "54 open" in text_of(screen, "#title")
+        assert screen.current() is not None and screen.current().id > worked.id
+        assert db.ReadingException.get_by_id(worked.id).status == "reread"
