@@ -408,7 +408,8 @@ class ReadingExceptionsScreen(Screen):
         self.run_import(path)
 
     def _progress(self, done: int, total: int) -> None:
-        self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
+        if self.is_attached:      # the screen may have been left while the import runs on
+            self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
 
     @work(thread=True, exclusive=True, group="ami-import")
     def run_import(self, path: Path) -> None:
@@ -435,16 +436,23 @@ class ReadingExceptionsScreen(Screen):
 
     def _import_done(self) -> None:
         self.importing = False
-        self.query_one("#progress", ProgressBar).remove_class("busy")
+        if self.is_attached:
+            self.query_one("#progress", ProgressBar).remove_class("busy")
 
     def _import_failed(self, text: str) -> None:
         self._import_done()
+        if not self.is_attached:  # left while it ran: said wherever the operator is now
+            self.app.notify(text, title="AMI import", severity="error", timeout=30)
+            return
         self.message(text, error=True)
 
     def _imported(self, name: str, r: readings.ImportResult) -> None:
         self._import_done()
         self.last_import = r
         lines = import_summary(name, r)
+        if not self.is_attached:
+            self.app.notify("\n".join(lines[:4]), title="AMI import done", timeout=30)
+            return
         self.message(lines[0])
         self.load()
         self.app.push_screen(MessageScreen("Import done", lines))

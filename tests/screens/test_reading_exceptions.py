@@ -266,3 +266,28 @@ async def test_the_queue_is_paged_from_the_database(route, clerk, sqlite_db, tmp
         assert worked not in screen.rows and "54 open" in text_of(screen, "#title")
         assert screen.current() is not None and screen.current().id > worked.id
         assert db.ReadingException.get_by_id(worked.id).status == "reread"
+
+
+async def test_an_import_that_ends_after_the_queue_was_left_is_a_notification(route, clerk, sqlite_db, tmp_path,
+                                                                               monkeypatch):
+    a = route[0]
+    path = queue_file(tmp_path, route, [f"{a.meter.meter_no},{TODAY},3850,", f"NOPE9,{TODAY},100,"])
+    app = make_app(sqlite_db, clerk, tmp_path)
+    texts: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: texts.append(message))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        send_burst(app, expand("ctrl+y", "f6"))
+        await settle(pilot, lambda: isinstance(app.screen, ReadingExceptionsScreen))
+        queue = app.screen
+        send_burst(app, ["escape"])                      # left while a (slow) import would still run
+        await settle(pilot, lambda: isinstance(app.screen, ReadingEntryScreen))
+        result = readings.import_ami_csv(clerk, path.read_text(), path.name)
+        queue._progress(1, 2)
+        queue._imported(path.name, result)
+        queue._import_failed("Refused, nothing imported: a message")
+        await settle(pilot)
+        assert any("reads.csv: 2 rows read, 1 written, 1 to the exceptions queue" in t for t in texts)
+        assert any("line 3: meter NOPE9" in t for t in texts) and "a message" in texts[-1]
+        assert app.is_running and isinstance(app.screen, ReadingEntryScreen)
+        assert stored(route) == [(a.id, 3850, 850)]
