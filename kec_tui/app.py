@@ -48,6 +48,7 @@ SCREENS = {
     "batch_form": "kec_tui.screens.batches:BatchFormScreen",
     "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
     "readings": "kec_tui.screens.readings:ReadingEntryScreen",
+    "reading_exceptions": "kec_tui.screens.reading_exceptions:ReadingExceptionsScreen",
     "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",

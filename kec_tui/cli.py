@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--walkthrough", metavar="NAME", help="start this walkthrough (--list names them)")
     train.add_argument("--list", action="store_true", help="list the walkthroughs and exit")
     train.add_argument("--reset", action="store_true", help="build the practice database afresh")
+    train.add_argument("--role", choices=("msr", "billing", "collections"), default="msr",
+                       help="the trainee's role (default msr; billing to practise meter readings)")
     train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
     train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
     train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")
@@ -424,7 +426,7 @@ def cmd_train(settings, args) -> int:
         open_practice(path)
     except (NotPractice, db.DatabaseUnavailable) as e:
         return fail(str(e))
-    op = trainee_operator(settings.operator or None)
+    op = trainee_operator(settings.operator or None, args.role)
     practice_dir = str(path.parent / "practice-reports")
     settings = dataclasses.replace(settings, db=str(path), reports_dir=practice_dir, tickets_dir=practice_dir)
     from kec_tui.app import KecApp

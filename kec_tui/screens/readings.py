@@ -83,9 +83,17 @@ class ReadingForm(EntryForm):
     def action_reread(self) -> None:
         self._deal(self.screen.reread_held)
 
+    def hold_key(self) -> None:
+        """A screen key typed while a refusal locks the form: held and counted like the form's own."""
+        self._hold()
+        self._redraw()
+
     def _deal(self, how) -> None:
         """Run the screen's way with the held reading: it is saved or sent to be re-read (the lock
-        lifts, the next meter comes up), or refused again (the lock stays, with its message)."""
+        lifts, the next meter comes up), or refused again (the lock stays, with its message).
+        With nothing held (the key typed when no reading was refused) it does nothing."""
+        if self.held is None:
+            return
         refused, record = self.held
         self._unlock()
         result = how(refused, record)
@@ -108,8 +116,12 @@ class ReadingEntryScreen(CachedBindingChainScreen):
             "A reading lower than the last, no use on an active account, or use far above or below the usual "
             "locks the same way: {readings.accept} saves it as keyed (a lower reading as a meter rollover), "
             "{readings.reread} sends the meter to be read again (a service order) and the next meter comes up.\n"
-            "{readings.back} leaves.")
-    BINDINGS = [bind("readings.back", "back", "Back")]
+            "{readings.queue} opens the exceptions queue: readings refused here or in an AMI import, to accept, "
+            "correct or send to be read again, and the AMI/handheld file import.\n"
+            "{readings.back} leaves.\n"
+            "Practice: kec-tui train --role billing --walkthrough readings (Key a reading route) on the "
+            "practice database.")
+    BINDINGS = [bind("readings.back", "back", "Back"), bind("readings.queue", "queue", "Exceptions")]
     DEFAULT_CSS = """
     ReadingEntryScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     ReadingEntryScreen #meter { height: auto; padding: 0 1; }
@@ -238,6 +250,13 @@ class ReadingEntryScreen(CachedBindingChainScreen):
         self.index += 1
         self.show_meter()
         return None
+
+    def action_queue(self) -> None:
+        """The exceptions queue; typed after a refusal it is held like the keys of the form."""
+        if self.form.locked:
+            self.form.hold_key()
+        else:
+            self.app.open("reading_exceptions")
 
     def action_back(self) -> None:
         self.dismiss()

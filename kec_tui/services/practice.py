@@ -24,7 +24,7 @@ from peewee import fn
 from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
 from kec_tui.demo import build_demo
-from kec_tui.services import audit, billing_run, memberships, operators, passwords, search_index
+from kec_tui.services import audit, billing_run, memberships, operators, passwords, readings, search_index
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.keystats import Counts, add_counts
 from kec_tui.services.operators import OperatorInfo
@@ -110,9 +110,15 @@ def _restore_keystats(rows: list[tuple]) -> None:
         add_counts(op_id, {day: Counts(keys, pastes, chars, corr, active)})
 
 
-def trainee_operator(username: str | None = None) -> OperatorInfo:
+TRAINEE_ROLES = ("msr", "billing", "collections")
+
+
+def trainee_operator(username: str | None = None, role: str = "msr") -> OperatorInfo:
     """The trainee in the practice database: the name given (--operator), else the OS login;
-    made an MSR there on first use."""
+    made an MSR there on first use (`role`: a billing clerk to practise meter readings; the
+    role of a trainee already there follows the one asked for)."""
+    if role not in TRAINEE_ROLES:
+        raise ValueError(f"A trainee is one of {', '.join(TRAINEE_ROLES)}, not {role!r}")
     if not username:
         try:
             username = getpass.getuser()
@@ -123,10 +129,10 @@ def trainee_operator(username: str | None = None) -> OperatorInfo:
         name = f"t_{name}"[:32]
     row = db.Operator.get_or_none(db.Operator.username == name)
     if row is not None:
-        if not row.active:
-            db.Operator.update(active=True).where(db.Operator.id == row.id).execute()
+        if not row.active or row.role != role:
+            db.Operator.update(active=True, role=role).where(db.Operator.id == row.id).execute()
         return operators.by_username(name)
-    return operators.create(name, f"{name} (trainee)", "msr")
+    return operators.create(name, f"{name} (trainee)", role)
 
 
 # ---- the bad-debt scenario ---------------------------------------------------------------------------
@@ -265,7 +271,7 @@ def latest_bill(account_id: int) -> tuple[int, int, dt.date] | None:
     return row.id, row.kwh, day
 
 
-BILLING_TRAINEE = "biller"        # the practice billing clerk: kec-tui --operator biller train adjust
+BILLING_TRAINEE = "biller"        # the practice billing clerk who commits the practice cycle
 
 
 def adjustments_since(account_id: int, operator_id: int, since: dt.datetime) -> list[tuple[str, int, str]]:
@@ -387,3 +393,86 @@ def accounts_opened_since(operator_id: int, since: dt.datetime) -> list[tuple[in
         overridden = A.select().where(A.action == "bad_debt.override", A.account == aid).exists()
         opened.append((aid, m.last_name, overridden))
     return opened
+
+
+# ---- meter readings ------------------------------------------------------------------------------------
+
+SHEET_SKIP = 6   # the reading route walkthrough keys the first meters of a route; the queue's are past them
+
+def reading_sheet(cycle: int, count: int) -> list[dict] | None:
+    """The first `count` meters of a cycle's route as a handheld sheet: each reading the last plus
+    the meter's usual use (none an exception on the day), and the last one lower than its last
+    reading (a mis-read to send to be read again). None when the route cannot make such a sheet."""
+    today = dt.date.today()
+    stops = readings.route(cycle)[:count]
+    if len(stops) < count or stops[-1].last_reading is None or stops[-1].last_reading < 1000:
+        return None
+    sheet = []
+    for i, stop in enumerate(stops):
+        a = db.Account.get(db.Account.number == stop.account_number)
+        if i == count - 1:
+            reading = stop.last_reading - 1 - stop.last_reading % 200
+        else:
+            last_year, avg = readings.usage_references(a.id, today)
+            reading = (stop.last_reading or 0) + max(1, (avg or last_year or 600) // max(1, a.meter.multiplier))
+        issues = readings.check(stop.meter_no, str(reading), read_date=today, account_number=stop.account_number)[5]
+        if [x.code for x in issues] != (["lower"] if i == count - 1 else []):
+            return None
+        sheet.append({"account_id": a.id, "number": stop.account_number, "meter": stop.meter_no,
+                      "name": stop.name, "last": stop.last_reading, "reading": reading})
+    return sheet
+
+
+def readings_keyed_since(operator_id: int, since: dt.datetime) -> list[tuple[int, str, int]]:
+    """(account id, meter, reading) of the readings the operator saved since then, oldest first."""
+    A, R = db.AuditLog, db.Reading
+    ids = [i for (i,) in A.select(A.entity_id).where(A.action == "reading.key", A.operator == operator_id,
+                                                     A.at >= since).order_by(A.id).tuples()]
+    rows = {r.id: (r.account_id, r.meter.meter_no, r.reading) for r in R.select().where(R.id.in_(ids))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def reading_exceptions_scenario(cycle: int, skip: int = SHEET_SKIP) -> dict | None:
+    """Three reads of a cycle's meters delivered by the AMI system into the exceptions queue (as a
+    file imported by the practice supervisor): no use on an active account (to accept), letters in
+    the reading (to correct: `fix` is the right reading) and lower than the last (to re-read).
+    The meters are past the first `skip` of the route (the route walkthrough's) and unread today.
+    None when the cycle has no three such meters."""
+    today = dt.date.today()
+    picked = []
+    for stop in readings.route(cycle)[skip:]:
+        if stop.last_reading is None or stop.last_reading < 1000 or stop.last_date == today:
+            continue
+        a = db.Account.get(db.Account.number == stop.account_number)
+        if a.status != "active":
+            continue
+        last_year, avg = readings.usage_references(a.id, today)
+        fix = stop.last_reading + max(1, (avg or last_year or 600) // max(1, a.meter.multiplier))
+        if readings.check(stop.meter_no, str(fix), read_date=today, account_number=stop.account_number)[5]:
+            continue
+        picked.append({"account_id": a.id, "number": stop.account_number, "meter": stop.meter_no,
+                       "name": stop.name, "last": stop.last_reading, "fix": fix})
+        if len(picked) == 3:
+            break
+    else:
+        return None
+    zero, letters, lower = picked
+    zero["read"] = str(zero["last"])
+    letters["read"] = f"{str(letters['fix'])[:-2]}x{str(letters['fix'])[-1]}"
+    lower["read"] = str(lower["last"] - 1 - lower["last"] % 200)
+    text = "meter,read_at,reading\n" + "".join(f"{p['meter']},{today}T06:00,{p['read']}\n" for p in picked)
+    result = readings.import_ami_csv(operators.by_username("super"), text, f"ami-cycle{cycle}-{today:%m%d}.csv")
+    X = db.ReadingException
+    for p in picked:
+        row = (X.select(X.id).where(X.meter_no == p["meter"], X.read_date == today, X.reading_text == p["read"],
+                                    X.status == "open").order_by(X.id.desc()).first())
+        if row is None:
+            return None
+        p["exception_id"] = row.id
+    return {"zero": zero, "letters": letters, "lower": lower, "file": result}
+
+
+def reading_exception_states(ids: list[int]) -> dict[int, str]:
+    """The status of each of these queued readings (open, accepted, corrected, reread)."""
+    X = db.ReadingException
+    return dict(X.select(X.id, X.status).where(X.id.in_(ids)).tuples())

@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from kec_tui import config, db
 from kec_tui.services import audit, orders
@@ -359,11 +359,28 @@ def route(cycle: int) -> list[RouteMeter]:
 
 
 @dataclass(frozen=True)
+class ImportLine:
+    """A row of an import that was not written: its line in the file and why."""
+
+    line: int
+    meter_no: str
+    codes: tuple[str, ...]
+    message: str
+    queued: bool  # False: the same read was in the queue already
+
+
+@dataclass(frozen=True)
 class ImportResult:
     rows: int
     saved: int
     duplicates: int
     exceptions: int
+    lines: tuple[ImportLine, ...] = ()
+
+    @property
+    def refused(self) -> int:
+        """Rows whose values are not a reading at all (letters, an unknown meter, a bad date), queued too."""
+        return sum(1 for x in self.lines if x.queued and not set(x.codes) & (ACKABLE | {"lower", "wrong_meter"}))
 
 
 AMI_COLUMNS = {"meter", "read_at", "reading"}
@@ -378,10 +395,16 @@ def _read_day(text: str) -> dt.date:
 
 
 @db.connected
-def import_ami_csv(op: OperatorInfo, text: str, name: str = "ami.csv") -> ImportResult:
+def import_ami_csv(
+    op: OperatorInfo, text: str, name: str = "ami.csv", progress: Callable[[int, int], None] | None = None
+) -> ImportResult:
     """Register reads from a CSV with a header (meter, read_at, reading, optional demand_kw
-    and reverse_kwh). Good reads are saved; a read already stored (meter and day) is
-    skipped, so a file imported twice adds nothing; every refused read goes to the queue."""
+    and reverse_kwh). A header without those columns refuses the file whole (nothing is
+    written). Otherwise each row stands alone: good reads are saved, each committed; a read
+    already stored (meter and day) is skipped, so a file imported twice adds nothing; every
+    refused read (an exception, or a value that is no reading) goes to the queue, and is
+    listed in the result with its line number. `progress(done, total)` is called as rows
+    are done (about every 1%, and at the end)."""
     require(op, "reading.key")
     reader = csv.DictReader(io.StringIO(text))
     cols = {c.strip().lower() for c in (reader.fieldnames or [])}
@@ -391,10 +414,21 @@ def import_ami_csv(op: OperatorInfo, text: str, name: str = "ami.csv") -> Import
             f"(found {', '.join(sorted(cols)) or 'nothing'})",
             "file",
         )
+    try:
+        records = [(reader.line_num, raw) for raw in reader]
+    except csv.Error as exc:
+        raise ValidationError(f"{name} line {reader.line_num}: not a CSV row ({exc})", "file") from exc
+    total = len(records)
+    step = max(1, total // 100)
+    if progress:
+        progress(0, total)
     rows = saved = dups = exceptions = 0
-    for n, raw in enumerate(reader, start=2):
-        rec = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    lines: list[ImportLine] = []
+    for done, (n, raw) in enumerate(records, start=1):
+        rec = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
         rows += 1
+        if progress and done % step == 0 and done < total:
+            progress(done, total)
         try:
             day = _read_day(rec["read_at"])
             meter = db.Meter.get_or_none(db.Meter.meter_no == rec["meter"])
@@ -412,13 +446,17 @@ def import_ami_csv(op: OperatorInfo, text: str, name: str = "ami.csv") -> Import
             )
             saved += 1
         except ReadingRefused as exc:
-            queued = _queue("ami", name, n, rec, ",".join(exc.codes), exc.message)
+            codes, message = ",".join(exc.codes), exc.message
         except ServiceError as exc:
-            queued = _queue("ami", name, n, rec, exc.field or "invalid", exc.message)
+            codes, message = exc.field or "invalid", exc.message
         else:
             continue
+        queued = _queue("ami", name, n, rec, codes, message)
+        lines.append(ImportLine(n, rec.get("meter", ""), tuple(codes.split(",")), message, queued))
         exceptions += queued
         dups += not queued
+    if progress:
+        progress(total, total)
     audit.record(
         op,
         "reading.import",
@@ -427,7 +465,7 @@ def import_ami_csv(op: OperatorInfo, text: str, name: str = "ami.csv") -> Import
         field=name[:40],
         after=f"{rows} rows: {saved} saved, {dups} already stored, {exceptions} to the queue",
     )
-    return ImportResult(rows, saved, dups, exceptions)
+    return ImportResult(rows, saved, dups, exceptions, tuple(lines))
 
 
 def _queue(source, name, record_no, rec, codes, message) -> bool:
@@ -490,23 +528,162 @@ def open_exceptions(limit: int = 100, offset: int = 0) -> list[QueuedReading]:
     ]
 
 
+CODE_WORDS = {
+    "lower": "lower than last",
+    "zero": "no use",
+    "high": "high use",
+    "low": "low use",
+    "wrong_meter": "not its meter",
+    "reading": "not a reading",
+    "meter": "unknown meter",
+    "date": "bad date",
+    "demand": "bad demand kW",
+    "reverse": "bad reverse kWh",
+    "account": "no such account",
+    "invalid": "invalid",
+}
+
+
+def codes_in_words(codes: Iterable[str]) -> str:
+    """"lower,high" as a person says it: "lower than the last, high use"."""
+    return ", ".join(CODE_WORDS.get(c, c) for c in codes if c)
+
+
+def acknowledgement(codes: Iterable[str]) -> tuple[str, ...] | None:
+    """The ack that saves a reading refused for `codes` (a lower one as a rollover), or None
+    when one of them may not be acknowledged (a meter not the account's, no reading at all)."""
+    ack = tuple("rollover" if c == "lower" else c for c in codes)
+    return ack if all(c in ACKABLE for c in ack) else None
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    """A queued reading as the queue screen shows it: whose it is, what was read, why it was refused."""
+
+    id: int
+    source: str  # keyed, ami
+    import_name: str
+    record_no: int  # the line of the AMI file
+    meter_no: str
+    account_number: int | None
+    name: str
+    read_date: dt.date | None
+    reading_text: str
+    last_reading: int | None
+    last_date: dt.date | None
+    codes: tuple[str, ...]
+    message: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.import_name or 'AMI file'} line {self.record_no}" if self.source == "ami" else "keyed"
+
+
 @db.connected
-def accept_exception(op: OperatorInfo, exception_id: int, ack: Iterable[str]) -> ReadingResult:
-    """Save a queued read with the exceptions the operator acknowledged; the queue row is closed."""
+def open_exception_count() -> int:
+    return db.ReadingException.select().where(db.ReadingException.status == "open").count()
+
+
+@db.connected
+def exception_rows(limit: int = 50, offset: int = 0, after_id: int | None = None) -> list[ExceptionRow]:
+    """A page of the open exceptions, oldest first, with each account, member and last reading
+    (`after_id`: the page after that row, however many before it were worked meanwhile)."""
+    X, A, Mb = db.ReadingException, db.Account, db.Member
+    q = (
+        X.select(X, A.number.alias("acct_number"), A.meter.alias("acct_meter"), Mb.first_name, Mb.last_name)
+        .join(A, JOIN.LEFT_OUTER, on=(X.account == A.id))
+        .join(Mb, JOIN.LEFT_OUTER, on=(A.member == Mb.id))
+        .where(X.status == "open", X.id > (after_id or 0))
+        .order_by(X.id)
+        .limit(limit)
+        .offset(offset)
+        .objects()
+    )
+    out = []
+    for x in q:
+        last = last_reading(x.account_id, x.acct_meter) if x.account_id is not None else None
+        out.append(
+            ExceptionRow(
+                x.id,
+                x.source,
+                x.import_name,
+                x.record_no,
+                x.meter_no,
+                x.acct_number,
+                f"{x.first_name or ''} {x.last_name or ''}".strip(),
+                x.read_date,
+                x.reading_text,
+                last.reading if last else None,
+                last.read_date if last else None,
+                tuple(c for c in x.codes.split(",") if c),
+                x.message,
+            )
+        )
+    return out
+
+
+def _close(op: OperatorInfo, x_id: int, status: str) -> None:
+    n = (
+        db.ReadingException.update(status=status, resolved_by=op.id, resolved_at=db.now())
+        .where(db.ReadingException.id == x_id, db.ReadingException.status == "open")
+        .execute()
+    )
+    if n != 1:
+        raise ServiceError("Someone else worked this exception meanwhile")
+
+
+def _open_exception(exception_id: int) -> db.ReadingException:
     x = db.ReadingException.get_or_none(db.ReadingException.id == exception_id)
     if x is None or x.status != "open":
         raise NotFound("No open reading exception with that id")
-    result = key_reading(
-        op, x.meter_no, x.reading_text, read_date=x.read_date, demand_kw=x.demand_text or None, ack=ack, source=x.source
-    )
+    return x
+
+
+@db.connected
+def accept_exception(op: OperatorInfo, exception_id: int, ack: Iterable[str]) -> ReadingResult:
+    """Save a queued read with the exceptions the operator acknowledged; the queue row is closed
+    (in the same transaction: saved and closed, or neither)."""
+    x = _open_exception(exception_id)
     with db.write_txn():
-        n = (
-            db.ReadingException.update(status="accepted", resolved_by=op.id, resolved_at=db.now())
-            .where(db.ReadingException.id == x.id, db.ReadingException.status == "open")
-            .execute()
+        result = key_reading(
+            op,
+            x.meter_no,
+            x.reading_text,
+            read_date=x.read_date,
+            demand_kw=x.demand_text or None,
+            ack=ack,
+            source=x.source,
         )
-        if n != 1:
-            raise ServiceError("Someone else worked this exception meanwhile")
+        _close(op, x.id, "accepted")
+    return result
+
+
+@db.connected
+def correct_exception(op: OperatorInfo, exception_id: int, reading_text: str, ack: Iterable[str] = ()) -> ReadingResult:
+    """Save the corrected reading of a queued read (the same checks as one keyed at the line:
+    ReadingRefused with what is still wrong); the queue row is closed as corrected."""
+    x = _open_exception(exception_id)
+    with db.write_txn():
+        result = key_reading(
+            op,
+            x.meter_no,
+            reading_text,
+            read_date=x.read_date,
+            demand_kw=x.demand_text or None,
+            ack=ack,
+            source=x.source,
+        )
+        _close(op, x.id, "corrected")
+        audit.record(
+            op,
+            "reading.correct",
+            "reading_exception",
+            x.id,
+            account_id=x.account_id,
+            field=x.meter_no,
+            before=x.reading_text,
+            after=str(result.reading),
+        )
     return result
 
 

@@ -666,7 +666,7 @@ METER_CENTS = 15_000
 def _setup_adjust(ctx: Ctx) -> dict:
     if not ctx.op.can("billing.adjust"):
         raise NotPossible(f"Adjustments are made by billing staff and supervisors ({ctx.op.role} may not): train as "
-                          f"the practice billing clerk: kec-tui --operator {practice.BILLING_TRAINEE} train adjust")
+                          "a billing clerk: kec-tui train --role billing --walkthrough adjust")
     v, = _pick(ctx, lambda v: True, what="member")
     return {"account_id": v.id, "name": v.name, "street": _street(v),
             "courtesy": money.fmt_dollars(COURTESY_CENTS), "meter": money.fmt_dollars(METER_CENTS),
@@ -715,7 +715,213 @@ ADJUST = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST)
+# ---- (h) a meter reading route -------------------------------------------------------------------------
+
+READINGS_SCREEN = "kec_tui.screens.readings:ReadingEntryScreen"
+SHEET = 4
+BILLING_ONLY = ("Meter readings are keyed by billing clerks: start training as one "
+                "(kec-tui train --role billing)")
+
+
+def _setup_readings(ctx: Ctx) -> dict:
+    if not ctx.op.can("reading.key"):
+        raise NotPossible(BILLING_ONLY)
+    cycles = [1, 2, 3, 4]
+    _rng(ctx).shuffle(cycles)
+    for cycle in cycles:
+        sheet = practice.reading_sheet(cycle, SHEET)
+        if sheet:
+            break
+    else:
+        raise NotPossible("The practice database has no reading route for this walkthrough: rebuild it "
+                          "(kec-tui train --reset)")
+    cells = [f"{i} meter {s['meter']}: {s['reading']}" for i, s in enumerate(sheet, 1)]
+    bad = sheet[-1]
+    return {"cycle": cycle, "sheet": sheet, "sheet_list": "\n".join(" │ ".join(cells[i:i + 2]) for i in (0, 2)),
+            "bad_meter": bad["meter"], "bad_reading": f"{bad['reading']:,}", "bad_last": f"{bad['last']:,}",
+            "good_count": len(sheet) - 1}
+
+
+def _route_open(ctx: Ctx) -> Verdict:
+    screen = ctx.open(READINGS_SCREEN)
+    if screen is None:
+        return None
+    cycle = getattr(screen, "cycle", None)
+    if cycle == ctx.data["cycle"] and getattr(screen, "route", None):
+        return True
+    if cycle is not None and getattr(screen, "route", None):
+        return (f"This is cycle {cycle}; the sheet is cycle {ctx.data['cycle']}: F12 leaves, Ctrl+Y and key "
+                f"{ctx.data['cycle']}.")
+    return None
+
+
+def _sheet_keyed(ctx: Ctx) -> Verdict:
+    keyed = practice.readings_keyed_since(ctx.op.id, ctx.since)
+    good = {s["meter"]: s["reading"] for s in ctx.data["sheet"][:-1]}
+    have = {meter: reading for _, meter, reading in keyed}
+    for meter, reading in have.items():
+        if meter in good and reading != good[meter]:
+            return (f"Meter {meter} was saved as {reading:,}; the sheet says {good[meter]:,}. A saved reading "
+                    f"is corrected by a supervisor: Ctrl+L and start the walkthrough again.")
+    done = sum(have.get(m) == r for m, r in good.items())
+    if done == len(good):
+        return True
+    return f"{done} of {len(good)} readings keyed." if done else None
+
+
+def _reread_sent(ctx: Ctx) -> Verdict:
+    bad = ctx.data["sheet"][-1]
+    if any(kind == "reread" for _, kind in practice.orders_made_since(bad["account_id"], ctx.op.id, ctx.since)):
+        return True
+    if any(meter == bad["meter"] for _, meter, _ in practice.readings_keyed_since(ctx.op.id, ctx.since)):
+        return (f"Meter {bad['meter']}'s lower reading was saved (accepted as a rollover): a mis-read is sent "
+                f"to be read again, not accepted. Tell your supervisor so the bill is held.")
+    return None
+
+
+READINGS = Walkthrough(
+    "readings", "Key a reading route",
+    f"Key a cycle's meter readings from a handheld sheet, {SHEET} meters in route order; the last one is "
+    "a mis-read: send it to be read again.",
+    steps=(
+        Step("Open the cycle's route",
+             "Ctrl+Y opens meter readings: key the cycle, {cycle}, and Enter.",
+             "Readings are keyed by bill cycle, in route order: the screen shows each meter with its account, "
+             "address and last reading, in the order the reader walked them, so the sheet and the screen go "
+             "down together.",
+             _route_open,
+             hints=("F2 first if a form has the focus elsewhere. The cycle is printed at the top of the sheet.",)),
+        Step("Key the readings from the sheet",
+             "{sheet_list}\nKey each reading and Enter: it is saved and the next meter comes up.",
+             "Each reading is saved on Enter and checked against the last one, the same month last year and "
+             "the 12-month average: a slip of a digit shows at once as high or low use, while the sheet is "
+             "still in your hand.",
+             _sheet_keyed, milestone=True,
+             hints=("Check the meter number on the screen against the sheet before you key its reading.",
+                    "Keys typed after a refusal are held, not used: Esc, then key the reading again.")),
+        Step("Send the mis-read to be read again",
+             "Meter {bad_meter} reads {bad_reading}, lower than its last {bad_last}: the form locks. F9 makes "
+             "a re-read service order.",
+             "A reading lower than the last is either the dials going round (a rollover, thousands of kWh) or "
+             "a mis-read. On a meter that uses hundreds a month it is a mis-read: billing it as a rollover "
+             "would bill the member for a meter's whole turn. A re-read order sends a reader back before "
+             "the bill goes out.",
+             _reread_sent, milestone=True,
+             hints=("F8 would accept it as a rollover: only when the meter really went round (the last "
+                    "reading was near 99,999).",
+                    "The re-read order is in the order queue (F4), due the next business day.")),
+    ),
+    setup=_setup_readings,
+    done="You keyed a cycle's readings in route order from the sheet, each checked and saved on Enter, and "
+         "sent a mis-read to be read again with a service order instead of billing it.",
+    needs=(READINGS_SCREEN,),
+)
+
+
+# ---- (i) the reading exceptions queue ------------------------------------------------------------------
+
+QUEUE_SCREEN = "kec_tui.screens.reading_exceptions:ReadingExceptionsScreen"
+
+
+def _setup_exceptions(ctx: Ctx) -> dict:
+    if not ctx.op.can("reading.key"):
+        raise NotPossible(BILLING_ONLY)
+    cycles = [1, 2, 3, 4]
+    _rng(ctx).shuffle(cycles)
+    for cycle in cycles:
+        scenario = practice.reading_exceptions_scenario(cycle)
+        if scenario:
+            break
+    else:
+        raise NotPossible("The practice database has no meters for this walkthrough: rebuild it "
+                          "(kec-tui train --reset)")
+    zero, letters, lower = scenario["zero"], scenario["letters"], scenario["lower"]
+    return {"zero": zero, "letters": letters, "lower": lower, "zero_meter": zero["meter"],
+            "letters_meter": letters["meter"], "letters_read": letters["read"], "fix": str(letters["fix"]),
+            "lower_meter": lower["meter"], "lower_read": f"{int(lower['read']):,}", "lower_last": f"{lower['last']:,}"}
+
+
+def _state(ctx: Ctx, which: str) -> str | None:
+    x_id = ctx.data[which]["exception_id"]
+    return practice.reading_exception_states([x_id]).get(x_id)
+
+
+def _queue_shown(ctx: Ctx) -> Verdict:
+    return True if ctx.open(QUEUE_SCREEN) is not None else None
+
+
+def _zero_accepted(ctx: Ctx) -> Verdict:
+    state = _state(ctx, "zero")
+    if state == "accepted":
+        return True
+    if state in ("reread", "corrected"):
+        return (f"Meter {ctx.data['zero_meter']} was {'sent to be re-read' if state == 'reread' else 'corrected'}: "
+                "no use on an occupied account is accepted when the member was away. Ctrl+L starts again.")
+    return None
+
+
+def _letters_corrected(ctx: Ctx) -> Verdict:
+    state, fix = _state(ctx, "letters"), ctx.data["letters"]["fix"]
+    if state == "corrected":
+        saved = [r for _, m, r in practice.readings_keyed_since(ctx.op.id, ctx.since) if m == ctx.data["letters_meter"]]
+        if saved and saved[-1] != fix:
+            return (f"Meter {ctx.data['letters_meter']} was corrected to {saved[-1]:,}; the reader's sheet says "
+                    f"{fix:,}. Ctrl+L starts again.")
+        return True
+    if state == "reread":
+        return (f"Meter {ctx.data['letters_meter']} went to a re-read; the reader's sheet had the digits: "
+                "Enter on the row keys them. Ctrl+L starts again.")
+    return None
+
+
+def _lower_reread(ctx: Ctx) -> Verdict:
+    state = _state(ctx, "lower")
+    if state == "reread":
+        return True
+    if state in ("accepted", "corrected"):
+        return (f"Meter {ctx.data['lower_meter']}'s lower reading was {state}: a mis-read goes back to be read "
+                "again (F9). Tell your supervisor so the bill is held; Ctrl+L starts again.")
+    return None
+
+
+EXCEPTIONS = Walkthrough(
+    "exceptions", "Work the reading exceptions",
+    "The AMI system sent three reads the checks refused: accept the one with no use, key the right digits "
+    "of the garbled one, send the lower one to be read again.",
+    steps=(
+        Step("Open the exceptions queue",
+             "Ctrl+Y opens meter readings; F6 opens the exceptions queue.",
+             "Reads refused at the line or in an AMI or handheld file wait here, each with why it was refused "
+             "and where it came from (the file and its line), until someone works it: none is billed unseen.",
+             _queue_shown),
+        Step("Accept the read with no use",
+             "Up/Down to meter {zero_meter} (no use): the member was away. F8 accepts it.",
+             "No use on an active account is usually a vacant home or a member away; accepting records that "
+             "you looked at it (your name is on the reading). A stuck meter would show no use month after "
+             "month: that is a meter test order, not an accept.",
+             _zero_accepted, milestone=True),
+        Step("Correct the garbled read",
+             "Meter {letters_meter} came as {letters_read}; the reader's sheet says {fix}. Enter on its row, key "
+             "{fix}, Enter.",
+             "A read with letters is no reading at all: it cannot be accepted. The corrected reading goes "
+             "through the same checks as one keyed on the route, so a slip is caught again.",
+             _letters_corrected, milestone=True,
+             hints=("A correction lower than the last locks the form like on the route: Esc, key it again.",)),
+        Step("Send the lower read to be read again",
+             "Meter {lower_meter} read {lower_read}, lower than its last {lower_last}: F9 makes a re-read order.",
+             "Lower than the last is a rollover of the dials or a mis-read; on a meter that uses hundreds a "
+             "month it is a mis-read. The re-read order sends a reader back; the order number is shown.",
+             _lower_reread, milestone=True),
+    ),
+    setup=_setup_exceptions,
+    done="You worked the reading exceptions queue: accepted a read with no use, corrected a garbled read "
+         "through the same checks, and sent a mis-read back to be read again with a service order.",
+    needs=(QUEUE_SCREEN,),
+)
+
+
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
+                                    EXCEPTIONS)
 
 
 def by_name(name: str) -> Walkthrough | None:

@@ -5,6 +5,10 @@ print file.
     python tests/perf/bench_billing.py                                 # 30,000 accounts
     python tests/perf/bench_billing.py --accounts 60 --statements 5    # the smoke size
 
+Reading entry keys per second (reading_entry): a cycle's route keyed as ONE burst into the
+reading entry screen (headless Pilot, each reading committed on Enter, every one checked in the
+database), against the simplest alternative: readings.key_reading called per meter.
+
 Goal (issue 10): the run for 30,000 accounts (preview plus commit, all cycles) < 5 s on
 SQLite on this machine. The CPU time of the run and the load average are printed too: on a
 shared machine the wall time also counts the others' work. Prints figures, then one line of JSON
@@ -14,6 +18,7 @@ in which the run is named `run_<accounts>_s` (run_30000_s at the full size).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -29,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from kec_tui import db  # noqa: E402
 from kec_tui.demo import build_demo  # noqa: E402
-from kec_tui.services import billing_run, operators, rates, statements  # noqa: E402
+from kec_tui.services import billing_run, operators, rates, readings, statements  # noqa: E402
 from tests.services.billing_data import read_cycle  # noqa: E402
 
 TODAY = dt.date(2026, 2, 28)  # every cycle billed in February; March is the period run
@@ -37,11 +42,72 @@ PERIOD = "2026-03"
 GOAL_S = 5.0
 
 
+def reading_entry(db_path: Path, op, cycle: int = 1, meters: int = 300) -> dict:
+    """Key `meters` readings of `cycle`'s route as one burst into the reading entry screen, then as
+    many more meters by readings.key_reading directly (the same keys counted): keys per second of
+    each, and whether every reading landed. Each reading is the last plus the meter's 12-month
+    average use over its multiplier (so none is an exception), checked with readings.check first."""
+    from kec_tui.app import KecApp
+    from kec_tui.config import Settings
+    from tests.support.keys import send_burst
+
+    today = dt.date.today()
+    stops = readings.route(cycle)
+    n = max(1, min(meters, len(stops) // 2))
+    plan = []  # (meter, account, reading text) in route order: the screen's n, then the direct n
+    for stop in stops[: 2 * n]:
+        acct = db.Account.get(db.Account.number == stop.account_number)
+        last_year, avg = readings.usage_references(acct.id, today)
+        use = (avg or last_year or 500) // max(1, acct.meter.multiplier)   # the dials turn kWh / multiplier
+        text = str((stop.last_reading or 0) + max(1, use))
+        issues = readings.check(stop.meter_no, text, read_date=today, account_number=stop.account_number)[5]
+        assert not issues, (stop.meter_no, issues)
+        plan.append((stop.meter_no, acct.id, text))
+    screen_plan, direct_plan = plan[:n], plan[n:]
+    keys = [k for _, _, text in screen_plan for k in [*text, "enter"]]
+
+    async def burst() -> float:
+        app = KecApp(Settings(db=str(db_path)), op)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.open("readings", cycle)
+            while not (app.screen is screen and screen.focused is not None and screen.route):
+                await pilot.pause()
+            start = time.perf_counter()
+            send_burst(app, keys)
+            while screen.saved < len(screen_plan) and not screen.form.locked:
+                if time.perf_counter() - start > 600:
+                    raise SystemExit("reading entry: burst not processed in time")
+                await pilot.pause(0.005)
+            return time.perf_counter() - start
+
+    screen_s = asyncio.run(burst())
+    t = time.perf_counter()
+    for meter_no, _acct, text in direct_plan:
+        readings.key_reading(op, meter_no, text)
+    direct_s = time.perf_counter() - t
+    R = db.Reading
+    got = dict(R.select(R.account, R.reading).where(R.read_date == today,
+                                                   R.account.in_([a for _, a, _ in plan])).tuples())
+    written = sum(got.get(a) == int(text) for _, a, text in plan)
+    direct_keys = sum(len(text) + 1 for _, _, text in direct_plan)
+    out = {
+        "reading_burst_meters": len(screen_plan),
+        "reading_keys_per_s": round(len(keys) / screen_s),
+        "reading_direct_keys_per_s": round(direct_keys / direct_s) if direct_plan else None,
+        "reading_all_written": written == len(plan),
+    }
+    print(f"reading entry, cycle {cycle}: {len(screen_plan):,} readings ({len(keys):,} keys) in one burst: "
+          f"{out['reading_keys_per_s']:,} keys/s; key_reading per meter: {out['reading_direct_keys_per_s']} "
+          f"keys/s; {written:,} of {len(plan):,} readings written as keyed")
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=30_000)
     ap.add_argument("--months", type=int, default=13)
     ap.add_argument("--statements", type=int, default=200, help="statements rendered one by one (PDF ms each)")
+    ap.add_argument("--reading-meters", type=int, default=300, help="readings keyed in one burst (and as many direct)")
     ap.add_argument("--print-cycle", type=int, default=1, help="the cycle whose print file is written (0: none)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="kec-bench-billing-"))
@@ -84,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
             t = time.perf_counter()
             statements.statement_pdf(bill_id)
             times.append((time.perf_counter() - t) * 1000)
+        reading_figures = reading_entry(tmp / "bench.db", biller, meters=args.reading_meters)
         print_s = None
         printed = 0
         if args.print_cycle in runs:
@@ -112,6 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
             "print_file_statements": printed,
             "print_file_s": round(print_s, 2) if print_s is not None else None,
             "print_file_ms_each": round(print_s * 1000 / printed, 2) if printed else None,
+            **reading_figures,
         }
         print(
             f"{args.accounts:,} accounts: {bills:,} bills; preview {preview_s:.2f} s + commit {commit_s:.2f} s "

@@ -16,3 +16,5 @@ def test_bench_billing_runs_and_reports_json():
     assert figures["bills"] > 20 and figures["billed_total_cents"] > 0
     assert figures["preview_s"] > 0 and figures["commit_s"] > 0 and figures["run_60_s"] > 0
     assert figures["statement_pdf_ms_mean"] > 0 and figures["print_file_statements"] > 0
+    assert figures["reading_burst_meters"] >= 3 and figures["reading_all_written"] is True
+    assert figures["reading_keys_per_s"] > 0 and figures["reading_direct_keys_per_s"] > 0

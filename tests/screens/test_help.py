@@ -72,6 +72,13 @@ async def queue(pilot, order, *keys):
     await press(pilot, *keys)
 
 
+async def reading_queue(pilot, coop, *keys):
+    smith = coop["smith"]                               # one AMI read refused: a row to correct
+    db.ReadingException.create(source="ami", import_name="reads.csv", record_no=2, meter_no=smith.meter.meter_no,
+                               account=smith.id, reading_text="12", codes="lower", message="Lower than the last")
+    await press(pilot, "ctrl+y", "f6", *keys)
+
+
 async def push(pilot, screen):
     pilot.app.push_screen(screen)
     await press(pilot)
@@ -104,6 +111,8 @@ SCREENS = {
     "CalculatorScreen": lambda p, c, b, o: account(p, c, "ctrl+e", "f7"),
     "RebillScreen": lambda p, c, b, o: push(p, RebillScreen(BILL)),
     "AdjustmentScreen": lambda p, c, b, o: account(p, c, "ctrl+a"),
+    "ReadingExceptionsScreen": lambda p, c, b, o: reading_queue(p, c),
+    "CorrectReadingScreen": lambda p, c, b, o: reading_queue(p, c, "enter"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),

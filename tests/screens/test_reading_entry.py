@@ -152,3 +152,13 @@ async def test_readings_are_for_those_who_may_key_them(route, sqlite_db, tmp_pat
         send_burst(app, ["ctrl+y"])
         await settle(pilot)
         assert not isinstance(app.screen, ReadingEntryScreen)
+
+
+async def test_accept_and_reread_keys_with_nothing_refused_do_nothing(route, clerk, sqlite_db, tmp_path):
+    app = make_app(sqlite_db, clerk, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await reading_screen(pilot, CYCLE)
+        send_burst(app, expand("f8", "f9", "3850", "enter", "f8", "3900", "enter"))
+        await settle(pilot, lambda: screen.saved >= 2)
+        assert keyed(route) == [(route[0].meter.meter_no, 3850, 850), (route[1].meter.meter_no, 3900, 900)]
+        assert not screen.form.locked and db.ServiceOrder.select().count() == 0

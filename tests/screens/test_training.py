@@ -214,6 +214,62 @@ async def test_new_account_with_a_bad_debt_hit_walkthrough_completed_with_keys(p
         assert db.AuditLog.select().where(db.AuditLog.action == "bad_debt.override").count() == 1
 
 
+async def test_key_a_reading_route_walkthrough_completed_with_keys(practice, tmp_path):
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk1", "billing"), training="readings")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = app.trainer.run.ctx.data
+        sheet = data["sheet"]
+        assert "step 1 of 3" in panel_text(app) and f"key the cycle, {data['cycle']}" in panel_text(app)
+        # Heads down: the route opened and the whole sheet keyed as one burst; the mis-read locks, F9.
+        keys = ["ctrl+y", *literal(f"{data['cycle']}\r")]
+        for s in sheet:
+            keys += literal(f"{s['reading']}\r")
+        await burst(pilot, [*keys, "f9"])
+        await until(pilot, lambda: app.trainer.run.complete)
+        assert "complete (3 of 3)" in panel_text(app)
+        R = db.Reading
+        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today())}
+        assert got == {s["account_id"]: s["reading"] for s in sheet[:-1]}
+        order = db.ServiceOrder.get(db.ServiceOrder.account == sheet[-1]["account_id"])
+        assert order.kind == "reread" and order.operator_id == app.operator.id
+
+
+async def test_a_mis_keyed_reading_is_named_and_an_msr_is_told_to_train_as_billing(practice, tmp_path):
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk2", "billing"), training="readings")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        sheet = app.trainer.run.ctx.data["sheet"]
+        wrong = sheet[1]["reading"] + 10                   # a digit slipped, not far enough to be refused
+        keys = ["ctrl+y", *literal(f"{app.trainer.run.ctx.data['cycle']}\r{sheet[0]['reading']}\r{wrong}\r")]
+        await burst(pilot, keys)
+        await until(pilot, lambda: "was saved as" in app.trainer.feedback)
+        assert f"the sheet says {sheet[1]['reading']:,}" in app.trainer.feedback and step(app) == 1
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk2"), training=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.trainer.start("readings") == walkthroughs.BILLING_ONLY
+
+
+async def test_work_the_reading_exceptions_walkthrough_completed_with_keys(practice, tmp_path):
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk3", "billing"), training="exceptions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = app.trainer.run.ctx.data
+        assert "step 1 of 4" in panel_text(app)
+        # The queue holds the three reads, oldest first: no use, letters, lower. One burst works them all.
+        await burst(pilot, ["ctrl+y", "f6", "f8", "enter", *literal(f"{data['fix']}\r"), "f9"])
+        await until(pilot, lambda: app.trainer.run.complete)
+        assert "complete (4 of 4)" in panel_text(app)
+        X = db.ReadingException
+        assert [X.get_by_id(data[k]["exception_id"]).status for k in ("zero", "letters", "lower")] == [
+            "accepted", "corrected", "reread"]
+        R = db.Reading
+        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today())}
+        assert got == {data["zero"]["account_id"]: data["zero"]["last"],
+                       data["letters"]["account_id"]: data["letters"]["fix"]}
+
+
 def test_note_answers_reads_amounts_and_dates():
     due = dt.date(2025, 12, 5)
     assert walkthroughs.note_answers("told $1,084.17 due 12/05/2025", 108417, due) == (True, True)

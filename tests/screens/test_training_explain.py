@@ -10,7 +10,7 @@ from kec_tui.config import Settings
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.adjustment import AdjustmentScreen
 from kec_tui.screens.bills import BillsScreen
-from kec_tui.services.practice import BILLING_TRAINEE, build_practice, open_practice, trainee_operator
+from kec_tui.services.practice import build_practice, open_practice, trainee_operator
 from tests.screens.test_bills_screen import shown
 from tests.screens.test_training import SMALL, panel_text, step, until
 from tests.support.keys import send_burst, settle
@@ -70,7 +70,7 @@ async def test_explain_a_bill_walkthrough_completed_with_keys(practice, tmp_path
 async def test_make_an_adjustment_walkthrough_completed_with_keys(practice, tmp_path):
     settings = Settings(db=str(practice), theme="textual-dark", idle_lock_minutes=0,
                         reports_dir=str(tmp_path / "reports"))
-    app = KecApp(settings, trainee_operator(BILLING_TRAINEE), training="adjust")
+    app = KecApp(settings, trainee_operator("clerk1", "billing"), training="adjust")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         data = app.trainer.run.ctx.data
@@ -102,5 +102,5 @@ async def test_an_msr_is_told_adjustments_are_for_billing_staff(practice, tmp_pa
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.trainer.run is None
-        assert "(msr may not): train as the practice billing clerk: kec-tui --operator biller train adjust" \
+        assert "(msr may not): train as a billing clerk: kec-tui train --role billing --walkthrough adjust" \
             in app.trainer.message
