@@ -220,6 +220,8 @@ async def test_key_a_reading_route_walkthrough_completed_with_keys(practice, tmp
         await settle(pilot)
         data = app.trainer.run.ctx.data
         sheet = data["sheet"]
+        R = db.Reading
+        before = {r.id for r in R.select(R.id).where(R.read_date == dt.date.today())}   # the practice cycle's
         assert "step 1 of 3" in panel_text(app) and f"key the cycle, {data['cycle']}" in panel_text(app)
         # Heads down: the route opened and the whole sheet keyed as one burst; the mis-read locks, F9.
         keys = ["ctrl+y", *literal(f"{data['cycle']}\r")]
@@ -228,8 +230,7 @@ async def test_key_a_reading_route_walkthrough_completed_with_keys(practice, tmp
         await burst(pilot, [*keys, "f9"])
         await until(pilot, lambda: app.trainer.run.complete)
         assert "complete (3 of 3)" in panel_text(app)
-        R = db.Reading
-        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today())}
+        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today(), R.id.not_in(before))}
         assert got == {s["account_id"]: s["reading"] for s in sheet[:-1]}
         order = db.ServiceOrder.get(db.ServiceOrder.account == sheet[-1]["account_id"])
         assert order.kind == "reread" and order.operator_id == app.operator.id
@@ -256,6 +257,8 @@ async def test_work_the_reading_exceptions_walkthrough_completed_with_keys(pract
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         data = app.trainer.run.ctx.data
+        R = db.Reading
+        before = {r.id for r in R.select(R.id).where(R.read_date == dt.date.today())}   # the practice cycle's
         assert "step 1 of 4" in panel_text(app)
         # The queue holds the three reads, oldest first: no use, letters, lower. One burst works them all.
         await burst(pilot, ["ctrl+y", "f6", "f8", "enter", *literal(f"{data['fix']}\r"), "f9"])
@@ -264,8 +267,7 @@ async def test_work_the_reading_exceptions_walkthrough_completed_with_keys(pract
         X = db.ReadingException
         assert [X.get_by_id(data[k]["exception_id"]).status for k in ("zero", "letters", "lower")] == [
             "accepted", "corrected", "reread"]
-        R = db.Reading
-        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today())}
+        got = {r.account_id: r.reading for r in R.select().where(R.read_date == dt.date.today(), R.id.not_in(before))}
         assert got == {data["zero"]["account_id"]: data["zero"]["last"],
                        data["letters"]["account_id"]: data["letters"]["fix"]}
 

@@ -10,7 +10,7 @@ from kec_tui.config import Settings
 from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.adjustment import AdjustmentScreen
 from kec_tui.screens.bills import BillsScreen
-from kec_tui.services.practice import build_practice, open_practice, trainee_operator
+from kec_tui.services.practice import PRACTICE_PASSWORD, build_practice, open_practice, trainee_operator
 from tests.screens.test_bills_screen import shown
 from tests.screens.test_training import SMALL, panel_text, step, until
 from tests.support.keys import send_burst, settle
@@ -88,7 +88,7 @@ async def test_make_an_adjustment_walkthrough_completed_with_keys(practice, tmp_
                             *"super", "enter", *"nope", "enter", "x"])
         assert isinstance(app.screen, AdjustmentScreen) and app.screen.query_one("#form").locked
         assert step(app) == 2
-        await burst(pilot, ["escape", *"practice", "enter"])
+        await burst(pilot, ["escape", *PRACTICE_PASSWORD, "enter"])
         await until(pilot, lambda: app.trainer.run.complete)
         assert "Walkthrough complete" in panel_text(app)
         A = db.Adjustment
