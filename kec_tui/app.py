@@ -47,6 +47,8 @@ SCREENS = {
     "batch_form": "kec_tui.screens.batches:BatchFormScreen",
     "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
     "readings": "kec_tui.screens.readings:ReadingEntryScreen",
+    "billing": "kec_tui.screens.billing:BillingScreen",
+    "billing_register": "kec_tui.screens.billing:RegisterScreen",
     "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",
@@ -67,6 +69,7 @@ class KecApp(App):
         bind("app.orders", "orders", "Order queue"),
         bind("app.new_member", "new_member", "New member"),
         bind("app.readings", "readings", "Meter readings", show=False),
+        bind("app.billing", "billing", "Billing run", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
@@ -166,6 +169,8 @@ class KecApp(App):
         key = event.key
         if target.check_consume_key(key, event.character):
             return False          # a character or edit key the focused widget takes: no binding sees it
+        if isinstance(target, EntryForm) and target.may_leave(key):
+            return True           # may submit and close the form's dialog: the keys behind go to what comes next
         if isinstance(target, EntryForm) and target.runs_in_place(key):
             return False          # the form runs it itself and keeps the focus (F4 Dup): the keys behind go on
         for namespace, bindings in modal_binding_chain(self.screen):
@@ -374,6 +379,13 @@ class KecApp(App):
             return
         if not self.showing("readings"):
             self.open("readings")
+
+    def action_billing(self) -> None:
+        if not self.operator.can("billing.run"):
+            self.notify(f"The billing run is for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("billing")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -192,6 +192,11 @@ def _install() -> None:
     billing_run._after_chunk = after_chunk
 
 
+def cycle_days() -> dict[int, int]:
+    """The bill cycles and the day of the month each is billed (settings)."""
+    return dict(billing_run._settings.cycle_days)
+
+
 def chunk_for(count: int) -> int:
     """Accounts a commit transaction: about twenty steps to show, 200 to the run's own chunk."""
     return max(200, min(billing_run._settings.chunk, -(-count // 20)))

@@ -522,6 +522,14 @@ class EntryForm(Widget, can_focus=True):
     """The form's actions that keep the focus in the form (as Enter does): the App need not hold the
     keys typed behind them. Lines (F6), Accept (F8: may ask a reason) are not among them."""
 
+    leaves_on_submit = False
+    """The form's screen closes when a record is submitted (a dialog's form): the App holds the
+    keys typed behind a Field Exit until the form has handled it, so that they reach the screen
+    that comes next instead of the closed form."""
+
+    def may_leave(self, key: str) -> bool:
+        return self.leaves_on_submit and self._key_actions().get(key) == "field_exit"
+
     def runs_in_place(self, key: str) -> bool:
         """The form runs this key itself, in order, and the focus stays in it (F4 Dup, though the App
         binds F4 too: the form's binding wins, the App's never runs)."""
