@@ -190,3 +190,17 @@ async def test_the_billing_run_is_for_billing_clerks_and_supervisors(cycle, sqli
         await press(pilot, "ctrl+w")
         assert not isinstance(app.screen, BillingScreen)
         assert any("billing run is for billing clerks" in n.message for n in app._notifications)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_register_snapshot(cycle, clerk, sqlite_db, tmp_path, snap_compare, size):
+    """The register of cycle 1 as previewed: fixed names, readings and dates, so the same each run."""
+    app = make_app(sqlite_db, clerk, tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        send_burst(app, expand("ctrl+w", "f5", "1", "enter", PERIOD, "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, RegisterScreen))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -11,9 +11,12 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
+from kec_tui.screens.billing import RebillDialog
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
+from kec_tui.widgets.supervisor import SupervisorSignIn
+from tests.support import billing
 from tests.support.batch import open_batch, press
 
 # A key named in the help's text: a function key, a chord, or Esc.
@@ -92,6 +95,12 @@ SCREENS = {
     "CancelOrderScreen": lambda p, c, b, o: queue(p, o, "f12"),
     "NewMembershipScreen": lambda p, c, b, o: press(p, "f9"),
     "ReadingEntryScreen": lambda p, c, b, o: press(p, "ctrl+y"),
+    "BillingScreen": lambda p, c, b, o: press(p, "ctrl+w"),
+    "NewRunDialog": lambda p, c, b, o: press(p, "ctrl+w", "f5"),
+    "RegisterScreen": lambda p, c, b, o: billing.open_register(p, p.app.operator),
+    "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(billing.a_line())),
+    "SupervisorSignIn": lambda p, c, b, o: push(p, SupervisorSignIn("Approve", "8 bills", permission="billing.approve",
+                                                                    what="approve a billing run")),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),

@@ -32,3 +32,20 @@ def bills_of_cycle(cycle_no: int = 1) -> list[tuple[int, int]]:
     B, A = db.Bill, db.Account
     return list(B.select(A.number, B.charged_cents).join(A, on=(B.account == A.id))
                 .where(A.bill_cycle == cycle_no).order_by(A.number).tuples())
+
+
+async def open_register(pilot, op) -> None:
+    """The register of cycle 1's preview (whatever the database holds), as F1's tests want it."""
+    from kec_tui.services import billing_run
+    from tests.support.batch import press
+
+    reg = billing_run.preview(op, 1, PERIOD)
+    pilot.app.open("billing_register", reg.run.id)
+    await press(pilot)
+
+
+def a_line():
+    """A register line to open the rebill dialog on."""
+    from kec_tui.services.billing_register import RegisterLine
+
+    return RegisterLine(1, 100010, "Ada Lovelace", "RES", "regular", 800, False, "", 10620, 10620, (), 1, "billed")
