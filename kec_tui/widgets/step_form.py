@@ -160,6 +160,7 @@ class StepForm(EditForm):
         title = f"{step}  (step {number} of {len(self._titles)})" if len(self._titles) > 1 else step
         lines = [Text(title, style=style("entry-form--step"), end="")] if title else []
         error_below = ""
+        error = self.error_text or ""    # while locked: with the keys held and how to go on
         for index, spec in enumerate(self.fields):
             if self._steps[spec.name] != step or not (index == self._index or self.applies(spec.name, record)):
                 continue
@@ -172,11 +173,11 @@ class StepForm(EditForm):
                 at = self._pos if shown == self._buf[spec.name] else len(shown)
                 value.stylize(cursor_style, at, at + 1)
             line.append_text(value)
-            if current and self.error:
-                if line.cell_len + 2 + len(self.error) <= width:
-                    line.append("  " + self.error, style=error_style)
+            if current and error:
+                if line.cell_len + 2 + len(error) <= width:
+                    line.append("  " + error, style=error_style)
                 else:
-                    error_below = self.error
+                    error_below = error
             lines.append(line)
         for line in lines:
             line.truncate(width, overflow="ellipsis")

@@ -14,8 +14,7 @@ from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.validators import required
 
-REFUSED = ("Supervisor sign-in refused: check the name and password (no password set? the supervisor "
-           "does it signed in as themselves)")
+REFUSED = "Supervisor sign-in refused: check the name and password"
 
 
 class SupervisorSignIn(FormDialog[OperatorInfo | None]):
