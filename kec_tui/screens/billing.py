@@ -159,7 +159,9 @@ class BillingScreen(Screen):
     HELP = ("The billing runs, newest period first: the cycle, the period, the state (previewed: the register "
             "was made; approved: a supervisor approved it; committed: the bills are written), how many bills, "
             "their total, who did the last step and when. {billing.new} previews a new run: key the cycle and "
-            "the period. Enter opens a run's register. {billing.back} leaves.")
+            "the period. Enter opens a run's register. {billing.refresh} reads the list again. {billing.back} "
+            "leaves.\nTo practise: kec-tui train --operator billing1 --walkthrough billrun (Run billing for a "
+            "cycle, on the practice co-op).")
     BINDINGS = [
         bind("billing.new", "new", "New run"),
         bind("billing.refresh", "refresh", "Refresh"),
