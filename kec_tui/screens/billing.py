@@ -8,6 +8,7 @@ statements run in a thread worker with a progress bar.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -449,8 +450,7 @@ class RegisterScreen(Screen):
     def _commit_worker(self) -> None:
         op = self.app.operator
         try:
-            run = br.commit(op, self.run_id, progress=lambda written, of: self.app.call_from_thread(
-                self.progress, written, of))
+            run = br.commit(op, self.run_id, progress=self._told())
         except ServiceError as e:
             self.app.call_from_thread(self._failed, e.message)
             return
@@ -475,7 +475,7 @@ class RegisterScreen(Screen):
         committed = f"Committed: {run.bill_count:,} bills, {money.fmt_dollars(run.total_cents)}. "
         try:
             out = statements.print_cycle(run.id, reports_dir(self.app.settings),
-                                         batches.scan_layout(self.app.settings))
+                                         batches.scan_layout(self.app.settings), progress=self._told())
         except ServiceError as e:
             self.app.call_from_thread(self._failed, committed + f"Statements not written: {e.message}. "
                                       f"{keys_text('billing_register.statements')} tries again")
@@ -488,6 +488,18 @@ class RegisterScreen(Screen):
         self.app.call_from_thread(
             self._done, committed + f"{out.statements:,} statements ({out.paperless:,} paperless{skipped}): "
                         f"{out.csv_path} and {out.pdf_path.name}")
+
+    def _told(self):
+        """A progress callback for the worker: the bar moved from the app's thread, at most a few
+        times a second (a cycle has thousands of statements)."""
+        last = [0.0]
+
+        def progress(done: int, of: int) -> None:
+            now = time.monotonic()
+            if done == of or now - last[0] > 0.2:
+                last[0] = now
+                self.app.call_from_thread(self.progress, done, of)
+        return progress
 
     def _failed(self, text: str) -> None:
         self.busy = ""

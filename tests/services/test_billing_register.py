@@ -124,3 +124,15 @@ def test_commit_progress_refuses_as_the_service_does(cycle, biller, supervisor):
     with pytest.raises(billing_run.AlreadyCommitted, match="already billed"):
         br.commit(biller, reg.run.id, progress=lambda w, n: None)
     assert db.Bill.select().count() == 5
+
+
+def test_the_cycles_statements_tell_their_progress(cycle, biller, supervisor, tmp_path):
+    from kec_tui.services import statements
+
+    reg = billing_run.preview(biller, 1, data.PERIOD)
+    billing_run.approve(supervisor, reg.run.id)
+    br.commit(biller, reg.run.id)
+    seen: list[tuple[int, int]] = []
+    out = statements.print_cycle(reg.run.id, tmp_path, progress=lambda done, of: seen.append((done, of)))
+    assert out.statements == 5
+    assert [d for d, _ in seen] == list(range(1, 11)) and {of for _, of in seen} == {10}   # built, then drawn
