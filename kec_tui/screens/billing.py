@@ -229,8 +229,10 @@ class BillingScreen(Screen):
 
 # ---- the register of a run --------------------------------------------------------------------------
 
-COLUMNS = (("account", "Account"), ("name", "Name"), ("sch", "Sch"), ("kwh", "kWh"), ("flags", "Flags"),
-           ("charged", "Charged"), ("exceptions", "Exceptions"))
+# (key, label, width): the name takes what the others leave (fill_width); an account number or an
+# amount wider than its column widens it.
+COLUMNS = (("account", "Account", 7), ("name", "Name", 14), ("sch", "Sch", 3), ("kwh", "kWh", 7),
+           ("flags", "Flags", 10), ("charged", "Charged", 10), ("exceptions", "Exceptions", 10))
 
 
 def line_row(ln: br.RegisterLine) -> tuple:
@@ -293,8 +295,8 @@ class RegisterScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#progress", ProgressBar).display = False
         table = self.query_one("#bills", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         if self.view is None:
             self.reload()
         else:
@@ -309,7 +311,7 @@ class RegisterScreen(Screen):
         if not self.size.width:
             return
         table = self.query_one("#bills", DataTable)
-        fill_width(table, "name", self.size.width, minimum=14, ids=("account", "kwh", "charged"))
+        fill_width(table, "name", self.size.width, minimum=14, ids=("account", "kwh", "charged", "exceptions"))
 
     @property
     def run(self) -> billing_run.RunInfo:
@@ -329,8 +331,8 @@ class RegisterScreen(Screen):
     def show(self) -> None:
         v, run = self.view, self.view.run
         head = Text()
-        head.append(f"Register  cycle {run.cycle} {run.period}", style="bold")
-        head.append(f"  billed {run.bill_date:%m/%d/%Y} due {run.due_date:%m/%d/%Y}  ")
+        head.append(f"Cycle {run.cycle} {run.period}", style="bold")
+        head.append(f"  bill {run.bill_date:%m/%d/%Y} due {run.due_date:%m/%d/%Y}  ")
         head.append(run.status, style=STATE_STYLE.get(run.status, ""))
         if run.approved_by and run.status != "previewed":
             head.append(f" ({run.approved_by})" if run.status == "approved" else f" (approved {run.approved_by})")

@@ -78,7 +78,8 @@ class RegisterLine:
 
     @property
     def exception_text(self) -> str:
-        return " ".join(SHORT[c] for c in self.exceptions if c not in ("estimated", "first", "final"))
+        """The exceptions the flags do not already say (est: no reading; first, final)."""
+        return " ".join(SHORT[c] for c in self.exceptions if c not in ("no_reading", "estimated", "first", "final"))
 
 
 @dataclass(frozen=True)
