@@ -381,7 +381,7 @@ class RegisterScreen(Screen):
         if action == "approve":
             return status == "previewed" and not self.busy
         if action == "commit":
-            return status == "approved" and not self.busy
+            return not self.busy          # on a run not approved (or committed) the service says why
         if action in ("statements", "cancel_bill", "rebill"):
             return status == "committed" and not self.busy
         return True
@@ -430,6 +430,14 @@ class RegisterScreen(Screen):
 
     # -- commit, then the statements
     def action_commit(self) -> None:
+        try:
+            status = billing_run.get_run(self.run_id).status
+        except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
+            self.message(f"The run could not be read: {first_line(e)}", error=True)
+            return
+        if status != "approved":
+            self.commit()                 # not approved, or committed: the service says why, writing nothing
+            return
         v = self.view
         text = (f"{v.run.preview_count:,} bills, {money.fmt_dollars(v.run.preview_total_cents)}, to the ledger dated "
                 f"{v.run.bill_date:%m/%d/%Y}. A run is committed once and cannot be undone; the statements follow.")

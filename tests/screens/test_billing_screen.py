@@ -81,15 +81,18 @@ async def test_preview_approve_commit_in_one_burst(cycle, boss, sqlite_db, tmp_p
         assert "8 statements" in message(app) and str(reports) in message(app)
         # a second commit of the period is refused by the service, nothing written twice
         await press(pilot, "f10")
-        assert isinstance(app.screen, RegisterScreen)             # Commit is not offered on a committed run
-        with pytest.raises(billing_run.AlreadyCommitted):
-            billing_run.commit(boss, app.screen.run_id)
-        assert db.Bill.select().count() == 8
-        # back to the runs: the committed run listed
+        await settle(pilot, lambda: app.screen.busy == "")
+        assert isinstance(app.screen, RegisterScreen) and "Cycle 1 2025-05 is already billed (8 bills" in message(app)
+        assert db.Bill.select().count() == 8 and runs() == [(1, PERIOD, "committed", 8)]
+        # back to the runs: the committed run listed; previewing the period again is refused at the form
         await press(pilot, "escape")
         assert isinstance(app.screen, BillingScreen)
         row = app.screen.query_one("#runs", DataTable).get_row_at(0)
         assert [str(c) for c in row[:4]] == ["1", PERIOD, "committed", "8"]
+        await press(pilot, "f5", "1", "enter", PERIOD, "enter", "f8")
+        assert isinstance(app.screen, NewRunDialog) and app.screen.form.locked
+        assert "Cycle 1 2025-05 is committed: it cannot be previewed again" in app.screen.form.error
+        assert db.Bill.select().count() == 8
 
 
 async def test_a_bad_period_locks_and_the_keys_typed_after_it_write_nothing(cycle, clerk, sqlite_db, tmp_path):
@@ -204,3 +207,14 @@ def test_register_snapshot(cycle, clerk, sqlite_db, tmp_path, snap_compare, size
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_committing_a_run_not_approved_gives_the_services_message(cycle, clerk, sqlite_db, tmp_path):
+    app = make_app(sqlite_db, clerk, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        send_burst(app, expand("ctrl+w", "f5", "1", "enter", PERIOD, "enter", "f10", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, RegisterScreen) and "not approved" in message(app))
+        await pilot.app.workers.wait_for_complete()
+        assert "Cycle 1 2025-05 is not approved: a supervisor approves the register first" in message(app)
+        assert runs() == [(1, PERIOD, "previewed", 0)] and db.Bill.select().count() == 0
