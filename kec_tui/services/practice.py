@@ -305,9 +305,9 @@ def accounts_opened_since(operator_id: int, since: dt.datetime) -> list[tuple[in
 
 def ensure_billing_scenario() -> dict:
     """A cycle ready to bill: the next period of the cycle whose next bill comes first (a run of
-    it not committed yet is taken up again), its meters read two days before that bill date
-    (as a handheld route would: the last reading plus last month's use). Made again after each
-    commit, for the next period."""
+    it not committed yet is taken up again), its meters read today or two days before that bill
+    date (as a handheld route would: the last reading plus last month's use). Made again after
+    each commit, for the next period."""
     from kec_tui.services import billing_register
 
     A, L, R, BR = db.Account, db.LedgerEntry, db.Reading, db.BillingRun
@@ -323,7 +323,10 @@ def ensure_billing_scenario() -> dict:
             best = (bill, cycle)
     bill_date, cycle = best
     period = f"{bill_date:%Y-%m}"
+    # read today, or (a bill date weeks ahead: the co-op caught up) two days before the bill date
     read_date = bill_date - dt.timedelta(days=2)
+    if bill_date - dt.timedelta(days=25) < dt.date.today() < read_date:
+        read_date = dt.date.today()
     accts = {aid: (meter, mult or 1) for aid, meter, mult in
              A.select(A.id, A.meter, db.Meter.multiplier).join(db.Meter, on=(A.meter == db.Meter.id)).where(
                  A.bill_cycle == cycle, A.status.in_(("active", "disconnected"))).tuples()}
