@@ -201,6 +201,14 @@ class KecApp(App):
     async def on_input_barrier(self, message: InputBarrier) -> None:
         await self._landed(message)
 
+    def input_target_gone(self, widget) -> None:
+        """The widget a key's barrier was posted to is leaving (its dialog closed on that key): the
+        barrier will not come back. The held keys go on once the screens have settled (a screen the
+        dialog's result opens is pushed by then, and holds them until it has focus)."""
+        barrier = self._in_flight
+        if barrier is not None and barrier.target is widget:
+            self.call_later(self._landed, barrier)
+
     def push_screen(self, screen, callback=None, wait_for_dismiss: bool = False):
         result = super().push_screen(screen, callback=callback, wait_for_dismiss=wait_for_dismiss)
         pushed = self.screen
