@@ -55,8 +55,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--walkthrough", metavar="NAME", help="start this walkthrough (--list names them)")
     train.add_argument("--list", action="store_true", help="list the walkthroughs and exit")
     train.add_argument("--reset", action="store_true", help="build the practice database afresh")
-    train.add_argument("--role", choices=("msr", "billing", "collections"), default="msr",
-                       help="the trainee's role (default msr; billing to practise meter readings)")
+    train.add_argument("--role", choices=("msr", "billing", "collections"),
+                       help="the trainee's role (a new trainee is an MSR; billing to practise readings, "
+                            "adjustments and the billing run)")
     train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
     train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
     train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")

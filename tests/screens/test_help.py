@@ -12,12 +12,15 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
+from kec_tui.screens.billing import RebillDialog
 from kec_tui.screens.bills import RebillScreen
 from kec_tui.screens.change_password import ChangePasswordScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
 from kec_tui.services.bill_inquiry import BillRow
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
+from kec_tui.widgets.supervisor import SupervisorDialog
+from tests.support import billing
 from tests.support.batch import open_batch, press
 
 # What the rebill dialog is about (it opens from the bills screen on a bill of the billing run).
@@ -113,6 +116,12 @@ SCREENS = {
     "AdjustmentScreen": lambda p, c, b, o: account(p, c, "ctrl+a"),
     "ReadingExceptionsScreen": lambda p, c, b, o: reading_queue(p, c),
     "CorrectReadingScreen": lambda p, c, b, o: reading_queue(p, c, "enter"),
+    "BillingScreen": lambda p, c, b, o: press(p, "ctrl+w"),
+    "NewRunDialog": lambda p, c, b, o: press(p, "ctrl+w", "f5"),
+    "RegisterScreen": lambda p, c, b, o: billing.open_register(p, p.app.operator),
+    "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(billing.a_line())),
+    "SupervisorDialog": lambda p, c, b, o: push(p, SupervisorDialog("Approve", "8 bills", permission="billing.approve",
+                                                                    what="approve a billing run")),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
