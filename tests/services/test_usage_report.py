@@ -1,0 +1,178 @@
+"""The usage and revenue report: figures from committed bills by schedule, month and cycle against
+the same month a year before; totals equal the bills to the cent; cancelled bills left out, a
+rebill counted once; CSV and PDF. SQLite and PostgreSQL."""
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from kec_tui import db
+from kec_tui.services import billing_run, operators, usage_report
+from kec_tui.services.errors import PermissionDenied, ServiceError, ValidationError
+from tests.services import billing_data as data
+from tests.support.pdf import pdf_text
+
+D = dt.date
+NOW, AGO = "2026-05", "2025-05"
+
+
+@pytest.fixture
+def biller(database_any):
+    return operators.create("bill1", "Bea Biller", "billing")
+
+
+def run(biller, boss, cycle: int, period: str) -> None:
+    reg = billing_run.preview(biller, cycle, period)
+    billing_run.approve(boss, reg.run.id)
+    billing_run.commit(biller, reg.run.id)
+
+
+@pytest.fixture
+def billed(database, biller, supervisor):
+    """Cycle 1 (RES, SGS, LGS) and cycle 2 (RES) billed for May 2025 and again for May 2026."""
+    data.load_rates()
+    accts = [data.account(kwh=700 + 10 * i) for i in range(4)]
+    accts += [data.account(kwh=2500, history=2400, rate_class="SGS")]
+    accts += [data.account(kwh=40000, history=30000, rate_class="LGS", demand_kw=Decimal("45.5"))]
+    accts += [data.account(kwh=650, cycle=2), data.account(kwh=1200, cycle=2)]
+    for c in (1, 2):
+        run(biller, supervisor, c, AGO)
+    for i, a in enumerate(accts):
+        last = db.Reading.select().where(db.Reading.account == a).order_by(db.Reading.read_date.desc()).first()
+        use = last.kwh + 50 * (i % 3) - 40
+        db.Reading.create(account=a, meter=a.meter, read_date=D(2026, 5, 1), reading=last.reading + use, kwh=use,
+                          demand_kw=last.demand_kw, source="keyed")
+    for c in (1, 2):
+        run(biller, supervisor, c, NOW)
+    return accts
+
+
+def expected(first: dt.date, end: dt.date, *, cycle: int | None = None):
+    """The simplest alternative: a Python loop over the bills. (schedule, month) -> [bills, kWh, cents]."""
+    out: dict = defaultdict(lambda: [0, 0, 0])
+    for b in db.Bill.select():
+        bill_date = b.bill_date if isinstance(b.bill_date, dt.date) else D.fromisoformat(str(b.bill_date))
+        if b.status == "cancelled" or not first <= bill_date < end:
+            continue
+        bill_cycle = b.run.cycle if b.run_id else db.Account.get_by_id(b.account_id).bill_cycle
+        if cycle is not None and bill_cycle != cycle:
+            continue
+        f = out[(b.schedule, f"{bill_date:%Y-%m}")]
+        f[0], f[1], f[2] = f[0] + 1, f[1] + b.kwh, f[2] + b.total_cents
+    return out
+
+
+def test_totals_equal_the_bills_to_the_cent_with_the_same_month_a_year_before(billed, biller):
+    rep = usage_report.build(biller, NOW, NOW)
+    want = expected(D(2026, 5, 1), D(2026, 6, 1))
+    ago = expected(D(2025, 5, 1), D(2025, 6, 1))
+    assert sum(f[0] for f in want.values()) == len(billed) == rep.total.now.bills
+    assert rep.total.now.kwh == sum(f[1] for f in want.values())
+    assert rep.total.now.revenue_cents == sum(f[2] for f in want.values())
+    bills_2026 = db.Bill.select().where(db.Bill.bill_date >= D(2026, 5, 1))
+    assert rep.total.now.revenue_cents == sum(b.total_cents for b in bills_2026)   # every bill, to the cent
+    assert rep.total.year_ago.revenue_cents == sum(f[2] for f in ago.values()) > 0
+    assert {(r.schedule, r.month): [r.now.bills, r.now.kwh, r.now.revenue_cents] for r in rep.rows} == {
+        (s, NOW): v for (s, _m), v in want.items()}
+    res = next(r for r in rep.rows if r.schedule == "RES")
+    assert [res.year_ago.bills, res.year_ago.kwh, res.year_ago.revenue_cents] == ago[("RES", AGO)]
+    assert res.kwh_change == res.now.kwh - res.year_ago.kwh
+    assert res.kwh_pct == (Decimal(res.kwh_change) * 100 / res.year_ago.kwh).quantize(Decimal("0.1"))
+    # Each schedule's total and the month's total add up to the grand total.
+    assert sum((r.now for r in rep.schedules), usage_report.Figures()) == rep.total.now
+    assert rep.months[0].now == rep.total.now and rep.months[0].year_ago == rep.total.year_ago
+    assert {r.schedule for r in rep.rows} == {"RES", "SGS", "LGS"}
+    assert rep.names["RES"] and "bills" in rep.message
+
+
+def test_by_cycle_and_one_cycle_or_schedule(billed, biller):
+    rep = usage_report.build(biller, NOW, NOW, by_cycle=True)
+    assert {(r.schedule, r.cycle): r.now.bills for r in rep.rows} == {
+        ("RES", 1): 4, ("SGS", 1): 1, ("LGS", 1): 1, ("RES", 2): 2}
+    assert rep.total.now == usage_report.build(biller, NOW, NOW).total.now
+    two = usage_report.build(biller, NOW, NOW, cycle="2")
+    want = expected(D(2026, 5, 1), D(2026, 6, 1), cycle=2)
+    assert two.total.now.revenue_cents == sum(f[2] for f in want.values())
+    assert two.total.year_ago.bills == 2 and two.total.now.bills == 2
+    sgs = usage_report.build(biller, NOW, NOW, schedule="sgs")
+    assert [r.schedule for r in sgs.rows] == ["SGS"] and sgs.total.now.bills == 1
+
+
+def test_a_cancelled_bill_is_left_out_and_a_rebill_counts_once_in_its_month(billed, biller, supervisor):
+    before = usage_report.build(biller, NOW, NOW)
+    cancelled = db.Bill.get(db.Bill.account == billed[0].id, db.Bill.bill_date >= D(2026, 5, 1))
+    redone = db.Bill.get(db.Bill.account == billed[1].id, db.Bill.bill_date >= D(2026, 5, 1))
+    billing_run.cancel_bill(supervisor, cancelled.id, "Meter belongs to the neighbour")
+    new = billing_run.rebill(supervisor, redone.id, "Misread: 100 kWh less", kwh=redone.kwh - 100)
+    after = usage_report.build(biller, NOW, NOW)
+    assert after.total.now.bills == before.total.now.bills - 2
+    assert after.total.now.revenue_cents == (before.total.now.revenue_cents - cancelled.total_cents
+                                             - redone.total_cents)
+    month = f"{new.bill_date:%Y-%m}"                       # a rebill counts in the month it was made
+    rebilled = usage_report.build(biller, month, month)
+    assert rebilled.total.now.bills == 1 and rebilled.total.now.kwh == redone.kwh - 100
+    assert rebilled.total.now.revenue_cents == new.total_cents
+    everything = usage_report.build(biller, NOW, max(NOW, month))
+    assert everything.total.now.bills == before.total.now.bills - 1   # the rebill once, its original not
+
+
+def test_an_empty_period_says_so_and_exports_nothing(billed, biller, tmp_path):
+    rep = usage_report.build(biller, "2026-07", "2026-08")
+    assert rep.empty and rep.rows == ()
+    assert rep.message.startswith("No bills in 2026-07 to 2026-08: no billing run committed there")
+    assert [r.month for r in rep.months] == ["2026-07", "2026-08"]
+    with pytest.raises(ServiceError, match="Nothing to export: No bills"):
+        usage_report.write_exports(rep, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # A month with nothing now but bills a year before is listed, to compare.
+    rep = usage_report.build(biller, "2027-05", "2027-05")
+    assert rep.empty and rep.total.year_ago.bills == len(billed) and "a year before: 8 bills" in rep.message
+
+
+@pytest.mark.parametrize("first,last,needle", [
+    ("2026-13", "2026-13", "there is no month 13"),
+    ("20x6-05", "2026-05", "YYYY-MM"),
+    ("2026-05", "2026-04", "before the first"),
+    ("2020-01", "2026-05", "At most 36 months"),
+    ("", "2026-05", "YYYY-MM"),
+])
+def test_bad_months_are_refused(database, biller, first, last, needle):
+    with pytest.raises(ValidationError, match=needle):
+        usage_report.build(biller, first, last)
+
+
+def test_bad_filters_and_who_may_see_it(database, biller, msr):
+    data.load_rates()
+    with pytest.raises(ValidationError, match="No rate schedule XYZ"):
+        usage_report.build(biller, NOW, NOW, schedule="xyz")
+    with pytest.raises(ValidationError, match="A cycle is a number"):
+        usage_report.build(biller, NOW, NOW, cycle="1a")
+    with pytest.raises(PermissionDenied):
+        usage_report.build(msr, NOW, NOW)
+
+
+def test_csv_and_pdf_carry_the_same_figures(billed, biller, tmp_path):
+    rep = usage_report.build(biller, "2026-04", NOW)
+    files = usage_report.write_exports(rep, tmp_path / "reports")
+    assert files.csv.name == "usage-2026-04-to-2026-05.csv" and files.pdf.name == "usage-2026-04-to-2026-05.pdf"
+    rows = list(csv.DictReader(io.StringIO(files.csv.read_text())))
+    total = rows[-1]
+    assert total["schedule"] == "TOTAL" and Decimal(total["revenue"]) * 100 == rep.total.now.revenue_cents
+    assert sum(Decimal(r["revenue"]) for r in rows if r["month"] == NOW) * 100 == rep.total.now.revenue_cents
+    assert int(total["kwh"]) == rep.total.now.kwh and int(total["year_ago_bills"]) == len(billed)
+    text = pdf_text(files.pdf.read_bytes())
+    assert "Usage and revenue 2026-04 to 2026-05" in text and "kWh by month" in text
+    from kec_tui import money
+    assert money.fmt(rep.total.now.revenue_cents) in text
+
+
+def test_months_and_percentages():
+    assert usage_report.parse_month("3/2026") == "2026-03" and usage_report.parse_month(" 2026-3 ") == "2026-03"
+    assert usage_report.shift("2026-01", -12) == "2025-01" and usage_report.shift("2025-12", 1) == "2026-01"
+    assert usage_report.months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert usage_report.pct(105, 100) == Decimal("5.0") and usage_report.pct(1, 3) == Decimal("-66.7")
+    assert usage_report.pct(5, 0) is None and usage_report.pct(2, 3) == Decimal("-33.3")
