@@ -209,21 +209,33 @@ def grouped(first: str, last: str, *, schedule: str = ALL, cycle: int | None = N
     return out
 
 
-@db.connected
-def build(op: OperatorInfo | None, first: str, last: str, *, schedule: str = ALL, cycle: int | str | None = None,
-          by_cycle: bool = False) -> UsageReport:
-    """The report from month `first` through `last` (YYYY-MM), optionally one schedule or cycle."""
-    require(op, "billing.run")
-    first = parse_month(first, "first month")
-    last = parse_month(last, "last month")
-    if last < first:
-        raise ValidationError(f"The last month {last} is before the first {first}", "last month")
-    if len(months_between(first, last)) > MAX_MONTHS:
-        raise ValidationError(f"At most {MAX_MONTHS} months at a time ({first} to {last} is more)", "last month")
+@dataclass(frozen=True)
+class Filters:
+    """What the report covers; an empty first or last month is chosen by `build` (see `resolve`)."""
+
+    first: str = ""
+    last: str = ""
+    schedule: str = ALL
+    cycle: int | None = None
+    by_cycle: bool = False
+
+
+def filters(first: str = "", last: str = "", schedule: str = ALL, cycle: int | str | None = None,
+            by_cycle: bool = False, *, codes: list[str] | None = None) -> Filters:
+    """The filters checked, without the database (`codes`: the schedules to accept, None: any).
+    Refusals name the field at fault: first month, last month, schedule, cycle."""
+    first = parse_month(first, "first month") if (first or "").strip() else ""
+    last = parse_month(last, "last month") if (last or "").strip() else ""
+    if first and last:
+        if last < first:
+            raise ValidationError(f"The last month {last} is before the first {first}", "last month")
+        if len(months_between(first, last)) > MAX_MONTHS:
+            raise ValidationError(f"At most {MAX_MONTHS} months at a time ({first} to {last} is more)",
+                                  "last month")
     schedule = (schedule or "").strip().upper()
-    if schedule and schedule not in schedule_codes():
-        known = ", ".join(schedule_codes()) or "none loaded"
-        raise ValidationError(f"No rate schedule {schedule[:8]} (schedules: {known})", "schedule")
+    if schedule and codes is not None and schedule not in codes:
+        raise ValidationError(f"No rate schedule {schedule[:8]} (schedules: {', '.join(codes) or 'none loaded'})",
+                              "schedule")
     if isinstance(cycle, str):
         text = cycle.strip()
         if text and not text.isdigit():
@@ -231,8 +243,40 @@ def build(op: OperatorInfo | None, first: str, last: str, *, schedule: str = ALL
         cycle = int(text) if text else None
     if cycle is not None and not 1 <= cycle <= 99:
         raise ValidationError(f"No bill cycle {cycle}", "cycle")
-    raw = grouped(first, last, schedule=schedule, cycle=cycle, by_cycle=by_cycle)
-    return assemble(first, last, raw, schedule=schedule, cycle=cycle, by_cycle=by_cycle, names=_names())
+    return Filters(first, last, schedule, cycle, by_cycle)
+
+
+def resolve(f: Filters, latest: str) -> Filters:
+    """Empty months chosen: neither given, the 12 months through `latest` (the newest billed
+    month); only the first, that month alone; only the last, the 12 months through it."""
+    last = f.last or f.first or latest
+    first = f.first or shift(last, -11)
+    return Filters(first, last, f.schedule, f.cycle, f.by_cycle)
+
+
+def latest_month() -> str:
+    """The month of the newest bill not cancelled; this month when there is none."""
+    newest = db.Bill.select(fn.MAX(db.Bill.bill_date)).where(db.Bill.status != "cancelled").scalar()
+    return str(newest)[:7] if newest else f"{dt.date.today():%Y-%m}"
+
+
+@db.connected
+def build(op: OperatorInfo | None, first: str = "", last: str = "", *, schedule: str = ALL,
+          cycle: int | str | None = None, by_cycle: bool = False) -> UsageReport:
+    """The report from month `first` through `last` (YYYY-MM), optionally one schedule or cycle."""
+    require(op, "billing.run")
+    f = filters(first, last, schedule, cycle, by_cycle, codes=schedule_codes())
+    return report(op, f)
+
+
+@db.connected
+def report(op: OperatorInfo | None, f: Filters) -> UsageReport:
+    """The report of checked filters (`filters`); empty months resolved here."""
+    require(op, "billing.run")
+    if not (f.first and f.last):
+        f = resolve(f, latest_month())
+    raw = grouped(f.first, f.last, schedule=f.schedule, cycle=f.cycle, by_cycle=f.by_cycle)
+    return assemble(f.first, f.last, raw, schedule=f.schedule, cycle=f.cycle, by_cycle=f.by_cycle, names=_names())
 
 
 def assemble(first: str, last: str, raw, *, schedule: str = ALL, cycle: int | None = None, by_cycle: bool = False,

@@ -138,7 +138,7 @@ def test_an_empty_period_says_so_and_exports_nothing(billed, biller, tmp_path):
     ("20x6-05", "2026-05", "YYYY-MM"),
     ("2026-05", "2026-04", "before the first"),
     ("2020-01", "2026-05", "At most 36 months"),
-    ("", "2026-05", "YYYY-MM"),
+    ("2026-05", "May", "YYYY-MM"),
 ])
 def test_bad_months_are_refused(database, biller, first, last, needle):
     with pytest.raises(ValidationError, match=needle):
@@ -176,3 +176,14 @@ def test_months_and_percentages():
     assert usage_report.months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
     assert usage_report.pct(105, 100) == Decimal("5.0") and usage_report.pct(1, 3) == Decimal("-66.7")
     assert usage_report.pct(5, 0) is None and usage_report.pct(2, 3) == Decimal("-33.3")
+
+
+def test_empty_months_are_chosen_from_the_newest_bill(billed, biller):
+    assert usage_report.latest_month() == NOW
+    rep = usage_report.build(biller)
+    assert (rep.first, rep.last) == ("2025-06", NOW) and rep.total.now.bills == len(billed)
+    assert (usage_report.build(biller, NOW).first, usage_report.build(biller, NOW).last) == (NOW, NOW)
+    assert usage_report.build(biller, "", "2025-05").first == "2024-06"
+    f = usage_report.filters("2026-05", "", "res", "2", True, codes=["RES"])
+    assert f == usage_report.Filters("2026-05", "", "RES", 2, True)
+    assert usage_report.resolve(f, "2030-01").last == NOW
