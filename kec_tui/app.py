@@ -53,6 +53,7 @@ SCREENS = {
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
+    "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
 }
 
 
@@ -68,6 +69,7 @@ class KecApp(App):
         bind("app.new_member", "new_member", "New member"),
         bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.audit", "audit", "Audit", show=False),
+        bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -374,6 +376,14 @@ class KecApp(App):
             return
         if not self.showing("readings"):
             self.open("readings")
+
+    def action_usage_report(self) -> None:
+        if not self.operator.can("billing.run"):
+            self.notify(f"Usage and revenue reports are for billing clerks and supervisors ({self.operator.role} "
+                        f"may not)", severity="warning")
+            return
+        if not self.showing("usage_report"):
+            self.open("usage_report")
 
     def action_help(self) -> None:
         if not self.showing("help"):
