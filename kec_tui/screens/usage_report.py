@@ -82,9 +82,9 @@ class UsageReportScreen(Screen):
         bind("usage_report.back", "back", "Back"),
     ]
     DEFAULT_CSS = """
-    UsageReportScreen #top { height: 8; }
-    UsageReportScreen FilterForm { width: 36; }
-    UsageReportScreen PlotextPlot { width: 1fr; height: 100%; }
+    UsageReportScreen #top { height: auto; }
+    UsageReportScreen FilterForm { width: 40; }
+    UsageReportScreen PlotextPlot { width: 1fr; height: 8; }
     UsageReportScreen #summary { height: auto; max-height: 2; padding: 0 1; }
     UsageReportScreen #summary.error { color: $text-error; text-style: bold; }
     UsageReportScreen #files { height: auto; max-height: 2; padding: 0 1; color: $text-accent; }
@@ -105,8 +105,8 @@ class UsageReportScreen(Screen):
 
     def fields(self) -> list[FieldSpec]:
         return [
-            FieldSpec("first", "From (YYYY-MM)", "text", 7, validate=_month("first month")),
-            FieldSpec("last", "To (YYYY-MM)", "text", 7, validate=_month("last month")),
+            FieldSpec("first", "From month", "text", 7, validate=_month("first month")),
+            FieldSpec("last", "To month", "text", 7, validate=_month("last month")),
             FieldSpec("schedule", "Schedule", "text", 4, validate=self._schedule),
             FieldSpec("cycle", "Cycle", "digits", 2),
             FieldSpec("by_cycle", "By cycle", "choice", 3, choices=("No", "Yes"), default=lambda r: "No"),
@@ -129,7 +129,9 @@ class UsageReportScreen(Screen):
             self.codes = usage_report.schedule_codes()
         except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
             self.say(f"The schedules could not be read: {first_line(e)}", error=True)
-        self.query_one(FilterForm).focus()
+        form = self.query_one(FilterForm)
+        form.set_info("Months as YYYY-MM; empty: all")
+        form.focus()
         self.start(usage_report.Filters())
 
     # -- filters and building ----------------------------------------------------------------------
@@ -212,7 +214,9 @@ class UsageReportScreen(Screen):
         cols += [("rev_ago", "Rev yr ago")] if wide else []
         cols += [("rev_pct", "Rev %")]
         for key, label in cols:
-            table.add_column(label, key=key)
+            # Fixed widths: the figures' columns grow to their widest cell (fill_width), the schedule's
+            # name takes what is left of the screen.
+            table.add_column(label, key=key, width=len(label))
 
         def cells(month: str, sched: str, cycle: str, name: str, r: usage_report.Row, style: str = "") -> list:
             values = {"month": month, "sched": sched, "cycle": cycle, "name": name,
@@ -225,11 +229,11 @@ class UsageReportScreen(Screen):
         for i, r in enumerate(rep.rows):
             table.add_row(*cells(r.month, r.schedule, "" if r.cycle is None else str(r.cycle),
                                  rep.names.get(r.schedule, ""), r), key=str(i))
-        for r in rep.schedules:
-            table.add_row(*cells("All", r.schedule, "", rep.names.get(r.schedule, ""), r, "italic"))
-        table.add_row(*cells("Total", "", "", f"{len(rep.months)} months", rep.total, "bold"), key="total")
-        for key, _ in cols:
-            table.columns[key].width = max(table.columns[key].width, 4)
+        if len(rep.months) > 1:   # each schedule over the range (one month: its rows above say it)
+            for r in rep.schedules:
+                table.add_row(*cells("All", r.schedule, "", rep.names.get(r.schedule, ""), r, "italic"))
+        n = len(rep.months)
+        table.add_row(*cells("Total", "", "", f"{n} month{'s' if n != 1 else ''}", rep.total, "bold"), key="total")
         fill_width(table, "name", self.size.width, minimum=6,
                    ids=[k for k, _ in cols if k != "name"])
 
@@ -251,7 +255,7 @@ class UsageReportScreen(Screen):
     def on_resize(self, event) -> None:
         if self.report is not None:
             self.fill_table()
-        self.query_one("#top").styles.height = max(8, self.size.height // 3)
+        self.query_one(PlotextPlot).styles.height = max(8, self.size.height // 3)
 
     # -- export ----------------------------------------------------------------------------------
     def export(self) -> None:
