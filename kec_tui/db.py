@@ -476,7 +476,8 @@ class Bill(BaseModel):
     created_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("run", "account"), True), (("account", "bill_date"), False))
+        indexes = ((("run", "account"), True), (("account", "bill_date"), False),
+                   (("bill_date", "schedule", "status", "kwh", "total_cents"), False))  # usage report
 
 
 class BillLine(BaseModel):
