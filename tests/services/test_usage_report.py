@@ -167,3 +167,21 @@ def test_empty_months_are_chosen_from_the_newest_bill(billed, biller):
     f = usage_report.filters("2026-05", "", "res", "2", True, codes=["RES"])
     assert f == usage_report.Filters("2026-05", "", "RES", 2, True)
     assert usage_report.resolve(f, "2030-01").last == NOW
+
+
+def test_the_command_line_prints_and_writes_it(sqlite_db, biller, supervisor, tmp_path, capsys):
+    from kec_tui import cli
+
+    billed_coop(biller, supervisor)
+    conf = tmp_path / "config.toml"
+    conf.write_text(f'reports_dir = "{tmp_path / "out"}"\n')
+    base = ["--config", str(conf), "--db", sqlite_db]
+    assert cli.main(base + ["--operator", "bill1", "report", "usage", "--from", NOW, "--schedule", "RES",
+                            "--write"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage and revenue 2026-05 (schedule RES)") and "TOTAL" in out
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"usage-2026-05-RES.csv", "usage-2026-05-RES.pdf"}
+    assert cli.main(base + ["--operator", "bill1", "report", "usage", "--from", "2026-13"]) == 2
+    assert "there is no month 13" in capsys.readouterr().err
+    assert cli.main(base + ["--operator", "bill1", "report", "usage", "--from", "2027-01"]) == 1   # empty
+    assert "No bills in 2027-01" in capsys.readouterr().out
