@@ -477,7 +477,7 @@ class Bill(BaseModel):
 
     class Meta:
         indexes = ((("run", "account"), True), (("account", "bill_date"), False),
-                   (("bill_date", "schedule", "status", "kwh", "total_cents"), False))  # usage report
+                   (("bill_date", "schedule", "run", "status", "kwh", "total_cents"), False))  # usage report
 
 
 class BillLine(BaseModel):

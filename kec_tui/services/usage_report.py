@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from kec_tui import db, money
 from kec_tui.services.errors import ServiceError, ValidationError
@@ -171,48 +171,53 @@ def _names() -> dict[str, str]:
     return names
 
 
-def _month_of(field):
-    if db.is_postgres():
-        return fn.to_char(field, "YYYY-MM")
-    return fn.substr(field, 1, 7)     # SQLite keeps dates as ISO text: cheaper than strftime
+def _raw(query) -> list[tuple]:
+    """A query's rows as the driver returns them (dates as ISO text on SQLite)."""
+    sql, params = query.sql()
+    return db.database.execute_sql(sql, params).fetchall()
 
 
 def grouped(first: str, last: str, *, schedule: str = ALL, cycle: int | None = None,
             by_cycle: bool = False) -> list[tuple[str, str, int | None, int, int, int]]:
     """(month, schedule, cycle or None, bills, kWh, revenue cents) of the bills dated in the months
-    `first` through `last` and the same months a year before, not cancelled: one grouped query
-    (the bill date index, covering what it adds up: the table is not read without a cycle)."""
-    B, R, A = db.Bill, db.BillingRun, db.Account
-    month = _month_of(B.bill_date).alias("month")
-    cols = [month, B.schedule]
-    cyc = fn.COALESCE(R.cycle, A.bill_cycle)
-    need_cycle = by_cycle or cycle is not None
-    if by_cycle:
-        cols.append(cyc.alias("cycle"))
-    q = B.select(*cols, fn.COUNT(B.id), fn.SUM(B.kwh), fn.SUM(B.total_cents))
-    if need_cycle:
-        q = q.join(R, JOIN.LEFT_OUTER, on=(B.run == R.id)).switch(B).join(A, on=(B.account == A.id))
+    `first` through `last` and the same months a year before, not cancelled.
+
+    The database adds up the bills by (bill date, schedule, billing run), walking its covering
+    index in order (no sort, no table row read); the few hundred sums are folded into months here,
+    and a run's cycle read from the runs. Rebills (no run) take their account's cycle: a second
+    grouped query over those only, when cycles are asked for."""
+    B, A = db.Bill, db.Account
     if len(months_between(first, last)) <= 12:
         # The months and the same months a year before: two ranges of the bill date index.
         dated = (((B.bill_date >= _first_day(first)) & (B.bill_date < _first_day(shift(last, 1))))
                  | ((B.bill_date >= _first_day(shift(first, -12))) & (B.bill_date < _first_day(shift(last, -11)))))
     else:
         dated = (B.bill_date >= _first_day(shift(first, -12))) & (B.bill_date < _first_day(shift(last, 1)))
-    q = q.where(B.status != "cancelled", dated)
-    if schedule:
-        q = q.where(B.schedule == schedule)
-    if cycle is not None:
-        q = q.where(cyc == cycle)
-    group = [month, B.schedule] + ([cyc] if by_cycle else [])
-    q = q.group_by(*group)
-    out = []
-    for row in q.tuples():
-        if by_cycle:
-            m, s, c, n, k, r = row
-        else:
-            (m, s, n, k, r), c = row, None
-        out.append((str(m), s, int(c) if c is not None else None, int(n), int(k or 0), int(r or 0)))
-    return out
+    where = [B.status != "cancelled", dated] + ([B.schedule == schedule] if schedule else [])
+    sums = fn.COUNT(B.id), fn.SUM(B.kwh), fn.SUM(B.total_cents)
+    rows = _raw(B.select(B.bill_date, B.schedule, B.run, *sums).where(*where)
+                .group_by(B.bill_date, B.schedule, B.run))
+    need_cycle = by_cycle or cycle is not None
+    cycle_of: dict = {}
+    if need_cycle:
+        cycle_of = dict(_raw(db.BillingRun.select(db.BillingRun.id, db.BillingRun.cycle)))
+        if any(run is None for _, _, run, *_ in rows):
+            rebills = _raw(B.select(B.bill_date, B.schedule, A.bill_cycle, *sums).join(A, on=(B.account == A.id))
+                           .where(B.run.is_null(), *where).group_by(B.bill_date, B.schedule, A.bill_cycle))
+            rows = [r for r in rows if r[2] is not None] + [(d, s, ("account", c), *f) for d, s, c, *f in rebills]
+    folded: dict[tuple, list[int]] = {}
+    for day, sched, run, n, kwh, cents in rows:
+        c = None
+        if need_cycle:
+            c = run[1] if isinstance(run, tuple) else cycle_of.get(run)
+            c = int(c) if c is not None else None
+            if cycle is not None and c != cycle:
+                continue
+        f = folded.setdefault((str(day)[:7], sched, c if by_cycle else None), [0, 0, 0])
+        f[0] += int(n)
+        f[1] += int(kwh or 0)
+        f[2] += int(cents or 0)
+    return [(m, s, c, *f) for (m, s, c), f in folded.items()]
 
 
 @dataclass(frozen=True)
