@@ -58,6 +58,16 @@ class FilterForm(EditForm):
     ]
     IN_PLACE_ACTIONS = EditForm.IN_PLACE_ACTIONS | {"apply", "export"}
 
+    HINT = "Months as YYYY-MM; empty: all"
+
+    def reset(self) -> None:
+        super().reset()
+        # The previous filters stay for Dup, shown only when some were keyed (not a row of empty labels).
+        if self.previous is not None and not any(v for k, v in self.previous.items() if k != "by_cycle") \
+                and self.previous.get("by_cycle") != "Yes":
+            self.previous = None
+        self.set_info(self.HINT)
+
     def action_apply(self) -> None:
         """Show the report of the fields as they are (empty ones take their defaults)."""
         self.submit()
@@ -130,7 +140,7 @@ class UsageReportScreen(Screen):
         except Exception as e:  # noqa: BLE001 - the database did not answer: a message, never a traceback
             self.say(f"The schedules could not be read: {first_line(e)}", error=True)
         form = self.query_one(FilterForm)
-        form.set_info("Months as YYYY-MM; empty: all")
+        form.set_info(form.HINT)
         form.focus()
         self.start(usage_report.Filters())
 
