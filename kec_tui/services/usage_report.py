@@ -391,12 +391,22 @@ def report_pdf(report: UsageReport) -> bytes:
     pdf.cell(text=report.message, h=14, new_x="LMARGIN", new_y="NEXT")
     _chart(pdf, report, x=36, y=80, w=pdf.w - 72, h=200)
     lines = report_text(report).rstrip("\n").split("\n")[2:]
+    head = lines[:2]                      # the column heads and their rule: again on every page
     pdf.set_font("Courier", size=8)
-    y = 310.0
+    y, page = 310.0, 1
     for ln in lines:
         if y > pdf.h - 40:
             pdf.add_page()
+            page += 1
+            pdf.set_font("Helvetica", size=8)
+            pdf.set_xy(36, 20)
+            pdf.cell(text=f"{report.title} - page {page}", h=10)
+            pdf.set_font("Courier", size=8)
             y = 36.0
+            for h in head:
+                pdf.set_xy(36, y)
+                pdf.cell(text=h, h=10)
+                y += 10
         pdf.set_xy(36, y)
         shown = ln.encode("cp1252", "replace").decode("cp1252")
         if shown.strip():

@@ -185,3 +185,17 @@ def test_the_command_line_prints_and_writes_it(sqlite_db, biller, supervisor, tm
     assert "there is no month 13" in capsys.readouterr().err
     assert cli.main(base + ["--operator", "bill1", "report", "usage", "--from", "2027-01"]) == 1   # empty
     assert "No bills in 2027-01" in capsys.readouterr().out
+
+
+def test_a_long_listing_pages_with_its_column_heads_on_every_page():
+    raw = [(usage_report.shift("2025-01", k), s, c, 10 + c, 1000 * c, 12345 * c)
+           for k in range(24) for s in ("RES", "SGS") for c in (1, 2, 3, 4)]
+    rep = usage_report.assemble("2026-01", "2026-12", raw, by_cycle=True)
+    assert len(rep.rows) == 96 and rep.total.now.revenue_cents == 12 * 2 * 12345 * 10
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(usage_report.report_pdf(rep))).pages
+    assert len(pages) >= 3
+    for n, page in enumerate(pages[1:], start=2):
+        text = page.extract_text()
+        assert f"Usage and revenue 2026-01 to 2026-12 - page {n}" in text and "Rev yr ago" in text
