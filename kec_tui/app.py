@@ -63,6 +63,7 @@ SCREENS = {
     "bill_calculator": "kec_tui.screens.bills:CalculatorScreen",
     "rebill": "kec_tui.screens.bills:RebillScreen",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
+    "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
 }
 
 
@@ -79,6 +80,7 @@ class KecApp(App):
         bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.billing", "billing", "Billing run", show=False),
         bind("app.audit", "audit", "Audit", show=False),
+        bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -419,6 +421,14 @@ class KecApp(App):
                         severity="warning")
             return
         self.show("billing")
+
+    def action_usage_report(self) -> None:
+        if not self.operator.can("billing.run"):
+            self.notify(f"Usage and revenue reports are for billing clerks and supervisors ({self.operator.role} "
+                        f"may not)", severity="warning")
+            return
+        if not self.showing("usage_report"):
+            self.open("usage_report")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -122,6 +122,7 @@ SCREENS = {
     "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(billing.a_line())),
     "SupervisorDialog": lambda p, c, b, o: push(p, SupervisorDialog("Approve", "8 bills", permission="billing.approve",
                                                                     what="approve a billing run")),
+    "UsageReportScreen": lambda p, c, b, o: press(p, "ctrl+z"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
@@ -186,7 +187,7 @@ async def test_f1_typed_right_behind_the_key_that_opens_a_dialog_helps_with_that
 
 @pytest.mark.parametrize("name", ["LookupScreen", "AccountScreen", "BatchListScreen", "LockboxScreen",
                                   "BatchEntryScreen", "OrderQueueScreen", "MoveScreen", "CloseScreen",
-                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen"])
+                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen", "UsageReportScreen"])
 async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, name):
     """F9 is New member everywhere but means Ledger on an account: the Footer shows the screen's
     meaning, and F1's general keys say "New member (here: Ledger)"."""
