@@ -49,6 +49,8 @@ SCREENS = {
     "batch_entry": "kec_tui.screens.batch_entry:BatchEntryScreen",
     "readings": "kec_tui.screens.readings:ReadingEntryScreen",
     "reading_exceptions": "kec_tui.screens.reading_exceptions:ReadingExceptionsScreen",
+    "billing": "kec_tui.screens.billing:BillingScreen",
+    "billing_register": "kec_tui.screens.billing:RegisterScreen",
     "line_edit": "kec_tui.screens.line_edit:LineEditScreen",
     "lockbox": "kec_tui.screens.lockbox:LockboxScreen",
     "lock": "kec_tui.screens.lock:LockScreen",
@@ -61,6 +63,7 @@ SCREENS = {
     "bill_calculator": "kec_tui.screens.bills:CalculatorScreen",
     "rebill": "kec_tui.screens.bills:RebillScreen",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
+    "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
 }
 
 
@@ -75,7 +78,9 @@ class KecApp(App):
         bind("app.orders", "orders", "Order queue"),
         bind("app.new_member", "new_member", "New member"),
         bind("app.readings", "readings", "Meter readings", show=False),
+        bind("app.billing", "billing", "Billing run", show=False),
         bind("app.audit", "audit", "Audit", show=False),
+        bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -206,6 +211,14 @@ class KecApp(App):
 
     async def on_input_barrier(self, message: InputBarrier) -> None:
         await self._landed(message)
+
+    def input_target_gone(self, widget) -> None:
+        """The widget a key's barrier was posted to is leaving (its dialog closed on that key): the
+        barrier will not come back. The held keys go on once the screens have settled (a screen the
+        dialog's result opens is pushed by then, and holds them until it has focus)."""
+        barrier = self._in_flight
+        if barrier is not None and barrier.target is widget:
+            self.call_later(self._landed, barrier)
 
     def push_screen(self, screen, callback=None, wait_for_dismiss: bool = False):
         result = super().push_screen(screen, callback=callback, wait_for_dismiss=wait_for_dismiss)
@@ -401,6 +414,21 @@ class KecApp(App):
             return
         if not self.showing("readings"):
             self.open("readings")
+
+    def action_billing(self) -> None:
+        if not self.operator.can("billing.run"):
+            self.notify(f"The billing run is for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("billing")
+
+    def action_usage_report(self) -> None:
+        if not self.operator.can("billing.run"):
+            self.notify(f"Usage and revenue reports are for billing clerks and supervisors ({self.operator.role} "
+                        f"may not)", severity="warning")
+            return
+        if not self.showing("usage_report"):
+            self.open("usage_report")
 
     def action_help(self) -> None:
         if not self.showing("help"):

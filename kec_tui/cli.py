@@ -55,8 +55,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--walkthrough", metavar="NAME", help="start this walkthrough (--list names them)")
     train.add_argument("--list", action="store_true", help="list the walkthroughs and exit")
     train.add_argument("--reset", action="store_true", help="build the practice database afresh")
-    train.add_argument("--role", choices=("msr", "billing", "collections"), default="msr",
-                       help="the trainee's role (default msr; billing to practise meter readings)")
+    train.add_argument("--role", choices=("msr", "billing", "collections"),
+                       help="the trainee's role (a new trainee is an MSR; billing to practise readings, "
+                            "adjustments and the billing run)")
     train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
     train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
     train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")
@@ -73,6 +74,13 @@ def parser() -> argparse.ArgumentParser:
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
     ks.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
     ks.add_argument("--user", default="", help="one operator only")
+    us = report_sub.add_parser("usage", help="usage and revenue by rate schedule and month against a year before")
+    us.add_argument("--from", dest="first", default="", help="first month YYYY-MM (default: 12 months to the last)")
+    us.add_argument("--to", dest="last", default="", help="last month YYYY-MM (default: the newest bill's month)")
+    us.add_argument("--schedule", default="", help="one rate schedule (RES, SGS ...)")
+    us.add_argument("--cycle", default="", help="one bill cycle")
+    us.add_argument("--by-cycle", action="store_true", help="a row per cycle")
+    us.add_argument("--write", action="store_true", help="also write the CSV and PDF to the reports directory")
     return p
 
 
@@ -445,6 +453,8 @@ def cmd_report(settings, args) -> int:
     from kec_tui.services import keystats, operators
     from kec_tui.services.errors import ServiceError
 
+    if args.report_command == "usage":
+        return cmd_report_usage(settings, args)
     try:
         op = operators.resolve(settings.operator or None)
         rows = keystats.report(op, args.days, operator=args.user)
@@ -453,6 +463,26 @@ def cmd_report(settings, args) -> int:
     print(keystats.table_text(rows, args.days))
     return 0
 
+
+
+def cmd_report_usage(settings, args) -> int:
+    """`kec-tui report usage`: the listing on stdout (billing clerks and supervisors); --write: CSV and PDF too."""
+    from kec_tui.services import operators, reports, usage_report
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        rep = usage_report.build(op, args.first, args.last, schedule=args.schedule, cycle=args.cycle,
+                                 by_cycle=args.by_cycle)
+        print(usage_report.report_text(rep), end="")
+        if rep.empty:
+            return 1
+        if args.write:
+            files = usage_report.write_exports(rep, reports.reports_dir(settings))
+            print(f"Written: {files.csv}\n         {files.pdf}")
+    except ServiceError as e:
+        return fail(e.message)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -507,7 +507,8 @@ class Bill(BaseModel):
     created_at = pw.DateTimeField(default=now)
 
     class Meta:
-        indexes = ((("run", "account"), True), (("account", "bill_date"), False))
+        indexes = ((("run", "account"), True), (("account", "bill_date"), False),
+                   (("bill_date", "schedule", "run", "status", "kwh", "total_cents"), False))  # usage report
 
 
 class BillLine(BaseModel):

@@ -113,11 +113,12 @@ def _restore_keystats(rows: list[tuple]) -> None:
 TRAINEE_ROLES = ("msr", "billing", "collections")
 
 
-def trainee_operator(username: str | None = None, role: str = "msr") -> OperatorInfo:
+def trainee_operator(username: str | None = None, role: str | None = None) -> OperatorInfo:
     """The trainee in the practice database: the name given (--operator), else the OS login;
-    made an MSR there on first use (`role`: a billing clerk to practise meter readings; the
-    role of a trainee already there follows the one asked for)."""
-    if role not in TRAINEE_ROLES:
+    made there on first use with `role` (default an MSR; a billing clerk practises readings,
+    adjustments and the billing run). A trainee already there keeps their role unless one is asked
+    for (the practice co-op's billing1 is a billing clerk)."""
+    if role is not None and role not in TRAINEE_ROLES:
         raise ValueError(f"A trainee is one of {', '.join(TRAINEE_ROLES)}, not {role!r}")
     if not username:
         try:
@@ -129,10 +130,10 @@ def trainee_operator(username: str | None = None, role: str = "msr") -> Operator
         name = f"t_{name}"[:32]
     row = db.Operator.get_or_none(db.Operator.username == name)
     if row is not None:
-        if not row.active or row.role != role:
-            db.Operator.update(active=True, role=role).where(db.Operator.id == row.id).execute()
+        if not row.active or (role is not None and row.role != role):
+            db.Operator.update(active=True, role=role or row.role).where(db.Operator.id == row.id).execute()
         return operators.by_username(name)
-    return operators.create(name, f"{name} (trainee)", role)
+    return operators.create(name, f"{name} (trainee)", role or "msr")
 
 
 # ---- the bad-debt scenario ---------------------------------------------------------------------------
@@ -476,3 +477,64 @@ def reading_exception_states(ids: list[int]) -> dict[int, str]:
     """The status of each of these queued readings (open, accepted, corrected, reread)."""
     X = db.ReadingException
     return dict(X.select(X.id, X.status).where(X.id.in_(ids)).tuples())
+# ---- the billing run walkthrough --------------------------------------------------------------------------
+
+def ensure_billing_scenario() -> dict:
+    """A cycle ready to bill: the next period of the cycle whose next bill comes first (a run of
+    it not committed yet is taken up again), its meters read today or two days before that bill
+    date (as a handheld route would: the last reading plus last month's use). Made again after
+    each commit, for the next period."""
+    from kec_tui.services import billing_register
+
+    A, L, R, BR = db.Account, db.LedgerEntry, db.Reading, db.BillingRun
+    days = billing_register.cycle_days()
+    best: tuple[dt.date, int] | None = None
+    for cycle, day in days.items():
+        last = (L.select(fn.MAX(L.effective)).join(A, on=(L.account == A.id))
+                .where(A.bill_cycle == cycle, L.kind == "bill").scalar())
+        last = dt.date.fromisoformat(str(last)[:10]) if last else dt.date.today() - dt.timedelta(days=31)
+        y, m = divmod(last.year * 12 + last.month, 12)       # the month after the last bill
+        bill = dt.date(y, m + 1, min(day, 28))
+        if best is None or bill < best[0]:
+            best = (bill, cycle)
+    bill_date, cycle = best
+    period = f"{bill_date:%Y-%m}"
+    # read today, or (a bill date weeks ahead: the co-op caught up) two days before the bill date
+    read_date = bill_date - dt.timedelta(days=2)
+    if bill_date - dt.timedelta(days=25) < dt.date.today() < read_date:
+        read_date = dt.date.today()
+    accts = {aid: (meter, mult or 1) for aid, meter, mult in
+             A.select(A.id, A.meter, db.Meter.multiplier).join(db.Meter, on=(A.meter == db.Meter.id)).where(
+                 A.bill_cycle == cycle, A.status.in_(("active", "disconnected"))).tuples()}
+    read = {a for (a,) in R.select(R.account).where(R.account.in_(list(accts)), R.read_date > bill_date
+                                                   - dt.timedelta(days=20)).tuples()} if accts else set()
+    last_read: dict[int, tuple[int, int]] = {}
+    for aid, reading, kwh in (R.select(R.account, R.reading, R.kwh)
+                              .where(R.account.in_(list(accts)), R.read_date <= read_date)
+                              .order_by(R.account, R.read_date, R.id).tuples()) if accts else ():
+        last_read[aid] = (reading, kwh)
+    rows = []
+    for aid, (meter, mult) in accts.items():
+        if aid in read:
+            continue
+        reading, kwh = last_read.get(aid, (0, 600))
+        dials = max((kwh or 600) // mult, 1)
+        rows.append({"account": aid, "meter": meter, "read_date": read_date, "reading": reading + dials,
+                     "kwh": dials * mult, "source": "handheld"})
+    with db.write_txn():
+        for i in range(0, len(rows), 500):
+            R.insert_many(rows[i:i + 500]).execute()
+        if rows:
+            audit.record(None, "practice.scenario", "billing_run", None,
+                         after=f"cycle {cycle} read for {period}: {len(rows)} meters (training: billing run)")
+    run = BR.get_or_none(BR.cycle == cycle, BR.period == period)
+    return {"cycle": cycle, "period": period, "bill_date": f"{bill_date:%m/%d/%Y}", "meters": len(accts),
+            "run_before": run.id if run is not None else None, "sup_user": "super",
+            "sup_password": PRACTICE_PASSWORD}
+
+
+def billing_run_state(cycle: int, period: str) -> tuple[str, int] | None:
+    """(status, bills written) of the run of the cycle and period, or None."""
+    BR = db.BillingRun
+    run = BR.get_or_none(BR.cycle == cycle, BR.period == period)
+    return (run.status, run.bill_count) if run is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,11 +320,13 @@ def _stub(pdf: FPDF, s: Statement, left: float) -> None:
     pdf.interleaved2of5(s.scan_line, x=96, y=261, w=0.9, h=11)
 
 
-def render(statements: list[Statement]) -> bytes:
-    """One page per statement, in order, as PDF bytes."""
+def render(statements: list[Statement], progress: Callable[[int], None] | None = None) -> bytes:
+    """One page per statement, in order, as PDF bytes (`progress(pages)` after each page)."""
     pdf = _Doc()
-    for s in statements:
+    for n, s in enumerate(statements, start=1):
         _page(pdf, s)
+        if progress is not None:
+            progress(n)
     return bytes(pdf.output())
 
 
@@ -363,9 +366,11 @@ class PrintFile:
 
 
 @db.connected
-def print_cycle(run_id: int, out_dir: Path | str, layout: ScanLayout = ScanLayout()) -> PrintFile:
+def print_cycle(run_id: int, out_dir: Path | str, layout: ScanLayout = ScanLayout(),
+                progress: Callable[[int, int], None] | None = None) -> PrintFile:
     """The print vendor's file for a committed run: a CSV (one row per statement with every
-    printed field, paperless marked) and one merged PDF whose page N is the CSV's row N."""
+    printed field, paperless marked) and one merged PDF whose page N is the CSV's row N.
+    `progress(done, of)` is told as each statement is built and then drawn (of: twice the bills)."""
     run = billing_run.get_run(run_id)
     if run.status != "committed":
         raise ValidationError(f"Cycle {run.cycle} {run.period} is {run.status}: statements follow the commit")
@@ -374,11 +379,15 @@ def print_cycle(run_id: int, out_dir: Path | str, layout: ScanLayout = ScanLayou
     stem = f"statements-cycle{run.cycle}-{run.period}"
     built: list[Statement] = []
     skipped = []
-    for bill_id in billing_run.bills_of_run(run_id):
+    bill_ids = billing_run.bills_of_run(run_id)
+    of = 2 * len(bill_ids)
+    for n, bill_id in enumerate(bill_ids, start=1):
         try:
             built.append(build(bill_id, layout))
         except (ValidationError, NotFound) as exc:
             skipped.append((bill_id, exc.message))
+        if progress is not None:
+            progress(n, of)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(PRINT_COLUMNS)
@@ -386,5 +395,6 @@ def print_cycle(run_id: int, out_dir: Path | str, layout: ScanLayout = ScanLayou
         w.writerow(_csv_row(page, s))
     csv_path, pdf_path = out / f"{stem}.csv", out / f"{stem}.pdf"
     csv_path.write_text(buf.getvalue(), encoding="utf-8")
-    pdf_path.write_bytes(render(built))
+    pdf_path.write_bytes(render(built, None if progress is None else
+                                lambda pages: progress(of - len(built) + pages, of)))
     return PrintFile(csv_path, pdf_path, len(built), sum(s.paperless for s in built), tuple(skipped))

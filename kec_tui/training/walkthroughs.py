@@ -920,8 +920,110 @@ EXCEPTIONS = Walkthrough(
 )
 
 
+# ---- (j) the billing run of a cycle -----------------------------------------------------------------------
+
+BILLING_RUNS = "kec_tui.screens.billing:BillingScreen"
+REGISTER = "kec_tui.screens.billing:RegisterScreen"
+
+
+def _setup_billrun(ctx: Ctx) -> dict:
+    if not ctx.op.can("billing.run"):
+        raise NotPossible(
+            f"Run billing for a cycle is for billing clerks and supervisors ({ctx.op.username} is "
+            f"{ctx.op.role}): start training as one: kec-tui train --role billing --walkthrough billrun")
+    return practice.ensure_billing_scenario()
+
+
+def _state(ctx: Ctx) -> tuple[str, int] | None:
+    return practice.billing_run_state(ctx.data["cycle"], ctx.data["period"])
+
+
+def _runs_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(BILLING_RUNS) is not None else None
+
+
+def _previewed(ctx: Ctx) -> Verdict:
+    screen = ctx.open(REGISTER)
+    run = getattr(getattr(screen, "view", None), "run", None)
+    if run is None:
+        return None
+    if (run.cycle, run.period) != (ctx.data["cycle"], ctx.data["period"]):
+        return (f"This is the register of cycle {run.cycle} {run.period}; this walkthrough bills cycle "
+                f"{ctx.data['cycle']} {ctx.data['period']}: Esc, F5 and key those.")
+    return True
+
+
+def _exceptions_read(ctx: Ctx) -> Verdict:
+    screen = ctx.open(REGISTER)
+    if screen is not None and getattr(screen, "only_exceptions", False):
+        return True
+    state = _state(ctx)
+    return True if state is not None and state[0] in ("approved", "committed") else None
+
+
+def _approved(ctx: Ctx) -> Verdict:
+    state = _state(ctx)
+    return True if state is not None and state[0] in ("approved", "committing", "committed") else None
+
+
+def _committed(ctx: Ctx) -> Verdict:
+    state = _state(ctx)
+    if state is None or state[0] != "committed":
+        return None
+    screen = ctx.open(REGISTER)
+    if screen is not None and getattr(screen, "busy", ""):
+        return None                       # the statements are still being written
+    return True
+
+
+BILLRUN = Walkthrough(
+    "billrun", "Run billing for a cycle",
+    "Preview a cycle's billing register, read its exceptions, have it approved by a supervisor, commit it "
+    "once and print the statements.",
+    steps=(
+        Step("Open the billing runs",
+             "Ctrl+W opens the billing runs: the cycles and periods billed, previewed or approved.",
+             "Billing runs one cycle for one period at a time, after its meters are read. The list shows "
+             "what was done and by whom, so two clerks never bill the same cycle twice.",
+             _runs_open),
+        Step("Preview the register of cycle {cycle}, {period}",
+             "F5: cycle {cycle}, Enter; period {period}, Enter. The billing register comes up: a bill for "
+             "each of the cycle's accounts with its kWh and amount; nothing is billed yet.",
+             "The register is the bills as they would be written: you check them before anyone is charged. "
+             "A period is YYYY-MM; a cycle that does not exist or has nothing to bill is refused.",
+             _previewed,
+             hints=("The cycle's {meters} meters were read on the handheld route two days before the bill "
+                    "date {bill_date}.",)),
+        Step("Read the exceptions",
+             "F4 shows the exceptions only: estimated bills (no reading), high or low use, zero use, first "
+             "and final bills, bills over the review limit. F4 again shows every bill.",
+             "An exception is a bill to look at before it goes out: a misread meter makes a wrong bill for "
+             "a member, and a complaint later. A bill you doubt is rebilled after the commit (F6), with a "
+             "reason.",
+             _exceptions_read),
+        Step("Have a supervisor approve it",
+             "F8 approves. You are not a supervisor: {sup_user} signs in here, password {sup_password}, "
+             "Enter.",
+             "Two people see every cycle before it bills: the clerk who checks the register and the "
+             "supervisor who approves it, by name, in the audit log.",
+             _approved, milestone=True,
+             hints=("A wrong password is refused and the keys after it are held: Esc, then key it again.",)),
+        Step("Commit and print the statements",
+             "F10 commits, Enter confirms. The bar shows the bills being written, then the statements: the "
+             "print vendor's file and one PDF, in the reports folder.",
+             "A run commits exactly once: a second commit of the period is refused, and a commit cut off "
+             "midway finishes what is missing when run again, never billing an account twice.",
+             _committed, milestone=True),
+    ),
+    setup=_setup_billrun,
+    done="You previewed a cycle's billing register, read its exceptions, had a supervisor approve it, "
+         "committed it once and wrote its statements for the print vendor.",
+    needs=(BILLING_RUNS, REGISTER),
+)
+
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS)
+                                    EXCEPTIONS, BILLRUN)
 
 
 def by_name(name: str) -> Walkthrough | None:

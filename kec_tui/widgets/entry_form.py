@@ -533,6 +533,12 @@ class EntryForm(Widget, can_focus=True):
         the keys typed behind it until the form has handled it."""
         return self.closes_on_submit and self._key_actions().get(key) == "field_exit"
 
+    def on_unmount(self, event: events.Unmount) -> None:
+        # Closed with its dialog: a key's barrier the App posted here will not come back.
+        gone = getattr(self.app, "input_target_gone", None)
+        if gone is not None:
+            gone(self)
+
     def runs_in_place(self, key: str) -> bool:
         """The form runs this key itself, in order, and the focus stays in it (F4 Dup, though the App
         binds F4 too: the form's binding wins, the App's never runs)."""

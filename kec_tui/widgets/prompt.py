@@ -44,6 +44,7 @@ class PromptScreen(Dialog[str | None]):
         self.value = value
         self.required = required
         self.max_length = max_length
+        self._answered = False
         if help:
             self.HELP = help
 
@@ -52,12 +53,23 @@ class PromptScreen(Dialog[str | None]):
             yield Label(Text(self.title_text, style="bold"))
             if self.prompt:
                 yield Static(Text(self.prompt), id="prompt")
-            yield LineInput(self.value, placeholder=self.placeholder, max_length=self.max_length, id="text",
-                            validate=self._check)
+            line = LineInput(self.value, placeholder=self.placeholder, max_length=self.max_length, id="text",
+                             validate=self._check)
+            line.closes_on_submit = True      # keys typed behind Enter go to what comes next
+            yield line
 
     def _check(self, text: str) -> str | None:
-        """On Enter, before the next key: an empty box where text is required is refused."""
-        return self.required if self.required and not text.strip() else None
+        """On Enter, before the next key: an empty box where text is required is refused; else the
+        dialog closes now, so the keys typed behind the Enter reach the screen beneath."""
+        if self.required and not text.strip():
+            return self.required
+        self._answer(text)
+        return None
+
+    def _answer(self, text: str) -> None:
+        if not self._answered:
+            self._answered = True
+            self.dismiss(text.strip() or None)
 
     @property
     def line_input(self) -> LineInput:
@@ -66,7 +78,7 @@ class PromptScreen(Dialog[str | None]):
     @on(LineInput.Submitted)
     def submitted(self, event: LineInput.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip() or None)
+        self._answer(event.value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

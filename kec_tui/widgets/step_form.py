@@ -168,6 +168,7 @@ class StepForm(EditForm):
         title = f"{step}  (step {number} of {len(self._titles)})" if len(self._titles) > 1 else step
         lines = [Text(title, style=style("entry-form--step"), end="")] if title else []
         error_below = ""
+        message = self.error_text or ""   # while locked: with the keys held and how to go on
         for index, spec in enumerate(self.fields):
             if self._steps[spec.name] != step or not (index == self._index or self.applies(spec.name, record)):
                 continue
@@ -180,7 +181,6 @@ class StepForm(EditForm):
                 at = self._pos if shown == self._buf[spec.name] else len(shown)
                 value.stylize(cursor_style, at, at + 1)
             line.append_text(value)
-            message = self.error_text       # while locked: the keys held and how to go on
             if current and message:
                 if line.cell_len + 2 + len(message) <= width:
                     line.append("  " + message, style=error_style)

@@ -12,12 +12,15 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
+from kec_tui.screens.billing import RebillDialog
 from kec_tui.screens.bills import RebillScreen
 from kec_tui.screens.change_password import ChangePasswordScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
 from kec_tui.services.bill_inquiry import BillRow
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
+from kec_tui.widgets.supervisor import SupervisorDialog
+from tests.support import billing
 from tests.support.batch import open_batch, press
 
 # What the rebill dialog is about (it opens from the bills screen on a bill of the billing run).
@@ -113,6 +116,13 @@ SCREENS = {
     "AdjustmentScreen": lambda p, c, b, o: account(p, c, "ctrl+a"),
     "ReadingExceptionsScreen": lambda p, c, b, o: reading_queue(p, c),
     "CorrectReadingScreen": lambda p, c, b, o: reading_queue(p, c, "enter"),
+    "BillingScreen": lambda p, c, b, o: press(p, "ctrl+w"),
+    "NewRunDialog": lambda p, c, b, o: press(p, "ctrl+w", "f5"),
+    "RegisterScreen": lambda p, c, b, o: billing.open_register(p, p.app.operator),
+    "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(billing.a_line())),
+    "SupervisorDialog": lambda p, c, b, o: push(p, SupervisorDialog("Approve", "8 bills", permission="billing.approve",
+                                                                    what="approve a billing run")),
+    "UsageReportScreen": lambda p, c, b, o: press(p, "ctrl+z"),
     "AuditScreen": lambda p, c, b, o: press(p, "f8"),
     "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
@@ -177,7 +187,7 @@ async def test_f1_typed_right_behind_the_key_that_opens_a_dialog_helps_with_that
 
 @pytest.mark.parametrize("name", ["LookupScreen", "AccountScreen", "BatchListScreen", "LockboxScreen",
                                   "BatchEntryScreen", "OrderQueueScreen", "MoveScreen", "CloseScreen",
-                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen"])
+                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen", "UsageReportScreen"])
 async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, name):
     """F9 is New member everywhere but means Ledger on an account: the Footer shows the screen's
     meaning, and F1's general keys say "New member (here: Ledger)"."""
