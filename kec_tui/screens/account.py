@@ -301,7 +301,8 @@ class AccountScreen(Screen):
 
     def action_adjust(self) -> None:
         op = self.app.operator
-        if not op.can("billing.adjust"):
-            self.notify(f"Adjustments are for billing staff and supervisors ({op.role} may not)", severity="warning")
+        if not op.can("adjustment.make"):
+            self.notify(f"Adjustments are made by MSRs, billing staff and supervisors ({op.role} may not)",
+                        severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())

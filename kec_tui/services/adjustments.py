@@ -72,7 +72,7 @@ def adjust(
 ) -> AdjustmentInfo:
     """Post one adjustment (+ charge, - credit). `approver` is the supervisor who signed in
     for an amount over the limit (the screen checks the password; this checks the role)."""
-    require(op, "billing.adjust")
+    require(op, "adjustment.make")     # MSRs too, up to the limit; over it a supervisor signs
     code = (reason or "").strip().upper()
     if code not in REASONS:
         raise ValidationError(f"Reason code must be one of {', '.join(REASONS)}", "reason")

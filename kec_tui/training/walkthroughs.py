@@ -664,9 +664,9 @@ METER_CENTS = 15_000
 
 
 def _setup_adjust(ctx: Ctx) -> dict:
-    if not ctx.op.can("billing.adjust"):
-        raise NotPossible(f"Adjustments are made by billing staff and supervisors ({ctx.op.role} may not): train as "
-                          "a billing clerk: kec-tui train --role billing --walkthrough adjust")
+    if not ctx.op.can("adjustment.make"):
+        raise NotPossible(f"Adjustments are made by MSRs, billing staff and supervisors ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough adjust")
     v, = _pick(ctx, lambda v: True, what="member")
     return {"account_id": v.id, "name": v.name, "street": _street(v),
             "courtesy": money.fmt_dollars(COURTESY_CENTS), "meter": money.fmt_dollars(METER_CENTS),

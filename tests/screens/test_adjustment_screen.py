@@ -103,7 +103,7 @@ async def test_over_the_limit_a_supervisor_signs_in(people, sqlite_db, tmp_path)
         assert adjustments(acct) == [("METER", -25000, "Meter ran fast", "super")]
 
 
-async def test_other_needs_a_note_and_an_msr_may_not_adjust(people, sqlite_db, tmp_path):
+async def test_other_needs_a_note_and_a_collector_may_not_adjust(people, sqlite_db, tmp_path):
     clerk, acct = people
     app = make_app(sqlite_db, clerk, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -112,8 +112,8 @@ async def test_other_needs_a_note_and_an_msr_may_not_adjust(people, sqlite_db, t
         await settle(pilot, lambda: isinstance(app.screen, AdjustmentScreen))
         form = app.screen.query_one("#form")
         assert form.locked and "say what the adjustment is for" in form.error and adjustments(acct) == []
-    msr = operators.by_username("msr1")
-    app = make_app(sqlite_db, msr, tmp_path)
+    collector = operators.create("coll1", "Casey Collector", "collections")
+    app = make_app(sqlite_db, collector, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         account = await on_account(pilot, acct)
         send_burst(app, expand("ctrl+a", "enter", "5", "enter"))

@@ -96,11 +96,11 @@ async def test_make_an_adjustment_walkthrough_completed_with_keys(practice, tmp_
             ("COURTESY", 1500), ("COURTESY", -1500), ("METER", -15000)]
 
 
-async def test_an_msr_is_told_adjustments_are_for_billing_staff(practice, tmp_path):
+async def test_a_collector_is_told_who_makes_adjustments(practice, tmp_path):
     settings = Settings(db=str(practice), theme="textual-dark", idle_lock_minutes=0)
-    app = KecApp(settings, trainee_operator("trainee1"), training="adjust")
+    app = KecApp(settings, trainee_operator("collector1", "collections"), training="adjust")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.trainer.run is None
-        assert "(msr may not): train as a billing clerk: kec-tui train --role billing --walkthrough adjust" \
+        assert "(collections may not): train as one: kec-tui train --role msr --walkthrough adjust" \
             in app.trainer.message

@@ -37,8 +37,11 @@ def test_over_the_limit_a_supervisor_signs_in(database, biller, supervisor, msr)
     assert info.approved_by == "super"
     assert db.Adjustment.get_by_id(info.id).approved_by_id == supervisor.id
     assert adjustments.adjust(supervisor, a.number, "COURTESY", -12000).approved_by == "super"   # their own limit
+    assert adjustments.adjust(msr, a.number, "COURTESY", -500).approved_by == ""    # MSRs too, up to the limit
+    with pytest.raises(PermissionDenied, match="need a supervisor"):
+        adjustments.adjust(msr, a.number, "COURTESY", -15000)
     with pytest.raises(PermissionDenied):
-        adjustments.adjust(msr, a.number, "COURTESY", -500)                 # MSRs do not adjust
+        adjustments.adjust(operators.create("coll1", "Collector", "collections"), a.number, "COURTESY", -500)
 
 
 def test_the_limit_is_a_setting():
