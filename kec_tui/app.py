@@ -61,7 +61,7 @@ SCREENS = {
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
     "bills": "kec_tui.screens.bills:BillsScreen",
     "bill_calculator": "kec_tui.screens.bills:CalculatorScreen",
-    "rebill": "kec_tui.screens.bills:RebillScreen",
+    "rebill": "kec_tui.widgets.rebill:RebillDialog",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
 }

@@ -28,7 +28,6 @@ from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.supervisor import SupervisorDialog
 from kec_tui.widgets.tables import fill_width
-from kec_tui.widgets.validators import required
 
 STATE_STYLE = {"previewed": "bold yellow", "approved": "bold green", "committing": "bold red", "committed": "dim"}
 
@@ -104,45 +103,6 @@ class NewRunDialog(FormDialog[billing_run.Register | None]):
             return SubmitResult("cycle", f"Cycle {cycle} {period}: nothing to bill ({len(reg.not_billed):,} "
                                          f"accounts not billed: {why})")
         self.dismiss(reg)
-        return None
-
-
-class RebillDialog(FormDialog[billing_run.BillInfo | None]):
-    """Cancel a bill and bill its period again, with corrected kWh and a reason."""
-
-    HELP = ("Key the kWh to bill (Enter keeps what was billed) and the reason, Enter: the bill is cancelled, its "
-            "charge reversed, and the period billed again on its rates (both audited with the reason). "
-            "{entry_form.clear_record} cancels.")
-    DEFAULT_CSS = """
-    RebillDialog #about { padding: 0 1; height: auto; }
-    """
-
-    def __init__(self, line: br.RegisterLine) -> None:
-        super().__init__()
-        self.line = line
-
-    def title_text(self) -> str:
-        return f"Rebill account {self.line.account_number}"
-
-    def compose_about(self) -> ComposeResult:
-        ln = self.line
-        yield Static(Text(f"{ln.name}: billed {ln.kwh:,} kWh, {money.fmt_dollars(ln.charged_cents)}"), id="about")
-
-    def make_form(self) -> StepForm:
-        kwh = str(self.line.kwh)
-        fields = [FieldSpec("kwh", "kWh", "digits", 9, default=lambda r: kwh, dup=False),
-                  FieldSpec("reason", "Reason", "text", 60, validate=required("The reason"), dup=False)]
-        form = StepForm(fields, steps={"kwh": "", "reason": ""}, on_submit=self._rebill, id="form")
-        form.closes_on_submit = True
-        return form
-
-    def _rebill(self, record: Record) -> SubmitResult | None:
-        try:
-            new = billing_run.rebill(self.app.operator, self.line.bill_id, record["reason"],
-                                     kwh=int(record["kwh"] or self.line.kwh))
-        except ServiceError as e:
-            return SubmitResult("kwh" if e.field == "kwh" else "reason", e.message)
-        self.dismiss(new)
         return None
 
 
@@ -576,7 +536,9 @@ class RegisterScreen(Screen):
         ln = self._bill()
         if ln is None:
             return
-        self.app.push_screen(RebillDialog(ln), lambda new: new and self._rebilled(ln, new))
+        self.app.open("rebill", ln.bill_id, ln.kwh, f"Rebill account {ln.account_number}",
+                      f"{ln.name}: billed {ln.kwh:,} kWh, {money.fmt_dollars(ln.charged_cents)}",
+                      callback=lambda new: new and self._rebilled(ln, new))
 
     def _rebilled(self, ln: br.RegisterLine, new: billing_run.BillInfo) -> None:
         self.reload()

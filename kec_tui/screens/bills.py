@@ -21,7 +21,6 @@ from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
-from kec_tui.widgets.validators import required
 
 
 def bill_row(b: bill_inquiry.BillRow) -> tuple:
@@ -251,7 +250,9 @@ class BillsScreen(Screen):
                 self.say(f"Rebilled: {new.kwh:,} kWh, {money.fmt_dollars(new.total_cents)} charged "
                          f"(the old bill cancelled and reversed)")
                 self.load(select=new.id)
-        self.app.open("rebill", b, callback=done)
+        self.app.open("rebill", b.id, b.kwh, f"Rebill the bill of {b.bill_date:%m/%d/%Y}",
+                      f"Period {b.period_start:%m/%d/%Y}-{b.period_end:%m/%d/%Y} ({b.days} days), {b.kwh:,} kWh, "
+                      f"{money.fmt_dollars(b.total_cents)}", callback=done)
 
 
 class CalculatorScreen(FormDialog[None]):
@@ -305,41 +306,3 @@ class CalculatorScreen(FormDialog[None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class RebillScreen(FormDialog[billing_run.BillInfo | None]):
-    """Bill a period again: corrected kWh and the reason."""
-
-    HELP = ("Bill the period again: key the corrected kWh (Enter keeps the billed kWh) and why. Enter on the "
-            "reason cancels the bill (its charge reversed) and bills the period again at the rates of the period; "
-            "both are kept in the audit log with the reason. {entry_form.clear_record} leaves the bill as it is.")
-    DEFAULT_CSS = """
-    RebillScreen > Vertical { border: round $warning; }
-    RebillScreen #what { padding: 0 1; height: auto; }
-    """
-
-    def __init__(self, bill: bill_inquiry.BillRow) -> None:
-        super().__init__()
-        self.bill = bill
-
-    def title_text(self) -> str:
-        return f"Rebill the bill of {self.bill.bill_date:%m/%d/%Y}"
-
-    def compose_about(self) -> ComposeResult:
-        b = self.bill
-        yield Static(Text(f"Period {b.period_start:%m/%d/%Y}-{b.period_end:%m/%d/%Y} ({b.days} days), {b.kwh:,} kWh, "
-                          f"{money.fmt_dollars(b.total_cents)}"), id="what")
-
-    def make_form(self) -> StepForm:
-        fields = [FieldSpec("kwh", "Corrected kWh", "digits", 8, default=lambda r: str(self.bill.kwh)),
-                  FieldSpec("reason", "Reason", "text", 56, validate=required("The reason"))]
-        return StepForm(fields, steps=dict.fromkeys(("kwh", "reason"), ""), on_submit=self.rebill, id="form")
-
-    def rebill(self, record: Record) -> SubmitResult | None:
-        try:
-            new = billing_run.rebill(self.app.operator, self.bill.id, record["reason"],
-                                     kwh=bill_inquiry.parse_kwh(record["kwh"]))
-        except ServiceError as e:
-            return SubmitResult("kwh" if e.field == "kwh" else "reason", e.message)
-        self.dismiss(new)
-        return None

@@ -143,7 +143,7 @@ async def test_a_clerk_approves_only_with_a_supervisor_signing_in(cycle, clerk, 
         await press(pilot, "escape", "shift+tab", "ctrl+e", "bill1", "enter", "clerk-secret-1", "enter")
         assert "Only a supervisor may approve a billing run; bill1 (billing) may not" in dialog.form.error
         assert runs() == [(1, PERIOD, "previewed", 0)]
-        await press(pilot, "escape", "ctrl+e", "boss", "enter", BOSS_PASSWORD, "enter")
+        await press(pilot, "escape", "shift+tab", "ctrl+e", "boss", "enter", BOSS_PASSWORD, "enter")
         await settle(pilot, lambda: isinstance(app.screen, RegisterScreen))
         run = billing_run.get_run(app.screen.run_id)
         assert (run.status, run.approved_by) == ("approved", "boss")

@@ -1,7 +1,6 @@
 """F1 on every screen and dialog: the help opens and names that screen's live keys, and no key that is not bound."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
@@ -12,20 +11,14 @@ from kec_tui.app import KecApp
 from kec_tui.config import Settings
 from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
-from kec_tui.screens.billing import RebillDialog
-from kec_tui.screens.bills import RebillScreen
 from kec_tui.screens.change_password import ChangePasswordScreen
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import batches, lockbox, operators, orders
-from kec_tui.services.bill_inquiry import BillRow
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
+from kec_tui.widgets.rebill import RebillDialog
 from kec_tui.widgets.supervisor import SupervisorDialog
 from tests.support import billing
 from tests.support.batch import open_batch, press
-
-# What the rebill dialog is about (it opens from the bills screen on a bill of the billing run).
-BILL = BillRow(1, "regular", "billed", dt.date(2025, 5, 3), dt.date(2025, 5, 23), dt.date(2025, 4, 1),
-               dt.date(2025, 5, 1), 800, 10620, 10620, False, "", "RES")
 
 # A key named in the help's text: a function key, a chord, or Esc.
 KEY_IN_TEXT = re.compile(r"(?<![\w+])(?:(?:Ctrl|Shift|Alt)\+(?:F\d{1,2}|\w)|F\d{1,2}|Esc)(?![\w+])")
@@ -112,14 +105,13 @@ SCREENS = {
     "ReadingEntryScreen": lambda p, c, b, o: press(p, "ctrl+y"),
     "BillsScreen": lambda p, c, b, o: account(p, c, "ctrl+e"),
     "CalculatorScreen": lambda p, c, b, o: account(p, c, "ctrl+e", "f7"),
-    "RebillScreen": lambda p, c, b, o: push(p, RebillScreen(BILL)),
     "AdjustmentScreen": lambda p, c, b, o: account(p, c, "ctrl+a"),
     "ReadingExceptionsScreen": lambda p, c, b, o: reading_queue(p, c),
     "CorrectReadingScreen": lambda p, c, b, o: reading_queue(p, c, "enter"),
     "BillingScreen": lambda p, c, b, o: press(p, "ctrl+w"),
     "NewRunDialog": lambda p, c, b, o: press(p, "ctrl+w", "f5"),
     "RegisterScreen": lambda p, c, b, o: billing.open_register(p, p.app.operator),
-    "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(billing.a_line())),
+    "RebillDialog": lambda p, c, b, o: push(p, RebillDialog(1, 800, "Rebill the bill of 05/03/2025", "800 kWh")),
     "SupervisorDialog": lambda p, c, b, o: push(p, SupervisorDialog("Approve", "8 bills", permission="billing.approve",
                                                                     what="approve a billing run")),
     "UsageReportScreen": lambda p, c, b, o: press(p, "ctrl+z"),
