@@ -115,7 +115,7 @@ def owed_sql(as_of: dt.date, cycle: int | None = None, account_id: int | None = 
     worklist and the late-fee run to build on. Returns (the WITH clause, its parameters)."""
     p = db.database.param
     cyc, cyc_params = _filter(cycle, account_id)
-    cyc_e, _ = _filter(cycle, account_id, "e")
+    cyc_r, _ = _filter(cycle, account_id, "r")
     day = _p(as_of)
     sql = f"""
 WITH bal AS (
@@ -124,25 +124,31 @@ WITH bal AS (
   GROUP BY l."account_id"
 ),
 owed AS (SELECT a, b FROM bal WHERE b > 0),
-net AS (
-  SELECT e."account_id" AS a, COALESCE(e."reverses_id", e."id") AS k, SUM(e."amount_cents") AS amt,
-         COALESCE(MAX(CASE WHEN e."reverses_id" IS NULL THEN COALESCE(e."due_date", e."effective") END),
-                  MAX(COALESCE(e."due_date", e."effective"))) AS due
-  FROM "ledger_entry" e
-  WHERE e."effective" <= {p} AND e."account_id" IN (SELECT a FROM owed){cyc_e}
-  GROUP BY e."account_id", COALESCE(e."reverses_id", e."id")
+rev AS (
+  SELECT r."reverses_id" AS t, r."account_id" AS a, SUM(r."amount_cents") AS s
+  FROM "ledger_entry" r WHERE r."reverses_id" IS NOT NULL AND r."effective" <= {p}{cyc_r}
+  GROUP BY r."reverses_id", r."account_id"
+),
+pos AS (
+  SELECT e."account_id" AS a, e."id" AS k, COALESCE(e."due_date", e."effective") AS due,
+         e."amount_cents" + COALESCE(rev.s, 0) AS amt
+  FROM owed o JOIN "ledger_entry" e ON e."account_id" = o.a
+  LEFT JOIN rev ON rev.t = e."id" AND rev.a = e."account_id"
+  WHERE e."effective" <= {p} AND e."amount_cents" + COALESCE(rev.s, 0) > 0
+    AND NOT (e."reverses_id" IS NOT NULL AND EXISTS (
+      SELECT 1 FROM "ledger_entry" t
+      WHERE t."id" = e."reverses_id" AND t."account_id" = e."account_id" AND t."effective" <= {p}))
 ),
 newer AS (
   SELECT n.a, n.k, n.due, n.amt, o.b,
          SUM(n.amt) OVER (PARTITION BY n.a ORDER BY n.due DESC, n.k DESC ROWS UNBOUNDED PRECEDING) - n.amt AS after
-  FROM net n JOIN owed o ON o.a = n.a
-  WHERE n.amt > 0
+  FROM pos n JOIN owed o ON o.a = n.a
 ),
 unpaid AS (
   SELECT a, k, due, CASE WHEN b - after >= amt THEN amt ELSE b - after END AS cents
   FROM newer WHERE b - after > 0
 )"""
-    return sql, (day, *cyc_params, day, *cyc_params)
+    return sql, (day, *cyc_params, day, *cyc_params, day, day)
 
 
 def _bucket_sums(alias: str = "u") -> tuple[str, int]:
