@@ -53,6 +53,7 @@ SCREENS = {
     "audit": "kec_tui.screens.audit:AuditScreen",
     "help": "kec_tui.screens.help:HelpScreen",
     "keystats": "kec_tui.screens.keystats:KeystatsScreen",
+    "collections": "kec_tui.screens.collections:CollectionsScreen",
 }
 
 
@@ -67,6 +68,7 @@ class KecApp(App):
         bind("app.orders", "orders", "Order queue"),
         bind("app.new_member", "new_member", "New member"),
         bind("app.readings", "readings", "Meter readings", show=False),
+        bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
@@ -374,6 +376,9 @@ class KecApp(App):
             return
         if not self.showing("readings"):
             self.open("readings")
+
+    def action_collections(self) -> None:
+        self.show("collections")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from dateutil.relativedelta import relativedelta
 from peewee import fn
 
-from kec_tui import db
-from kec_tui.services import aging
+from kec_tui import config, db
+from kec_tui.services import aging, billing_run
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -90,6 +90,11 @@ def _day(value) -> dt.date | None:
 
 def in_winter(day: dt.date) -> bool:
     return day.month in (12, 1, 2)
+
+
+def cycles(settings: config.Settings) -> list[int]:
+    """The bill cycles of the settings (the billing run's)."""
+    return sorted(billing_run.settings_from(settings).cycle_days)
 
 
 def late_counts(as_of: dt.date, cycle: int | None = None) -> dict[int, int]:
