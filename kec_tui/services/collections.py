@@ -14,7 +14,8 @@ The next action, the first that applies:
   an open disconnect order     -> that order, on its due date
   disconnected                 -> reconnect when paid
   final or closed              -> collect the final bill; write-off review 90 days past due
-  up to NOTICE_AFTER_DAYS      -> a disconnect notice if still unpaid, on that day
+  up to NOTICE_AFTER_DAYS      -> the late fee, when the next late-fee run charges one (late_fees.py);
+                                  else a disconnect notice if still unpaid, on that day
   a medical certificate        -> no disconnection until it runs out
   winter protection (Dec-Feb)  -> offer a payment arrangement
   otherwise                    -> a disconnect notice (7 days), now
@@ -28,7 +29,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import aging, billing_run
+from kec_tui.services import aging, billing_run, late_fees
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -134,9 +135,9 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
             return NextAction("Write-off review", as_of)
         return NextAction("Collect the final bill",
                           oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1))
-    if late_fee_on is not None:
-        return NextAction("Late fee", late_fee_on)
     if days_past_due <= NOTICE_AFTER_DAYS:
+        if late_fee_on is not None:
+            return NextAction("Late fee", late_fee_on)
         return NextAction("Disconnect notice if unpaid", oldest_due + dt.timedelta(days=NOTICE_AFTER_DAYS + 1))
     if "medical" in flags:
         return NextAction("Medical certificate: no disconnection", medical_until)
@@ -157,7 +158,7 @@ def worklist(op: OperatorInfo | None, cycle: int | None = None, as_of: dt.date |
     late = late_counts(as_of, cycle)
     ids = [r.account_id for r in aged]
     facts = _account_facts(ids, as_of)
-    fee_due: dict[int, dt.date] = {}
+    fee_due = late_fees.pending(as_of, cycle)
     items = []
     for r in aged:
         f = facts[r.account_id]

@@ -54,7 +54,7 @@ def test_the_worklist_lists_the_past_due_of_a_cycle_longest_first_with_history_a
     assert o.next_action == collections.NextAction("Disconnect notice (7 days)", AS_OF)
     assert la.aged == Aged(current=6000, days_1_30=7000) and la.past_due_cents == 7000
     assert la.oldest_due == D(2025, 12, 20) and la.days_past_due == 26
-    assert la.next_action == collections.NextAction("Disconnect notice if unpaid", D(2026, 1, 20))
+    assert la.next_action == collections.NextAction("Late fee", AS_OF)     # the next late-fee run charges it
     assert la.late_12m == 2 and la.returns_12m == 1 and la.last_payment == D(2025, 11, 20)
     assert la.flags == ("medical", "landlord") and la.phone == "2085550100"
     assert w.past_due_cents == 15000 and w.balance_cents == 21000
@@ -76,8 +76,8 @@ def test_next_action_ladder():
     assert na("active", ("medical",), due, 75, day, medical_until=D(2026, 2, 1)).on == D(2026, 2, 1)
     assert na("active", ("winter",), due, 75, day).what.startswith("Winter protection")
     assert na("active", ("winter",), due, 75, D(2026, 3, 15)).what == "Disconnect notice (7 days)"
-    assert na("active", (), due, 75, day, late_fee_on=D(2026, 1, 16)) == collections.NextAction("Late fee",
-                                                                                                D(2026, 1, 16))
+    assert na("active", (), D(2026, 1, 1), 14, day, late_fee_on=day) == collections.NextAction("Late fee", day)
+    assert na("active", (), due, 75, day, late_fee_on=day).what == "Disconnect notice (7 days)"
 
 
 def test_an_open_disconnect_order_is_the_next_action_and_viewing_needs_an_operator_who_may(database, msr):
