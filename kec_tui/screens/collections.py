@@ -12,9 +12,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import collections
+from kec_tui.services import collections, late_fees
 from kec_tui.services.aging import BUCKET_LABELS
 from kec_tui.services.errors import ServiceError, first_line
+from kec_tui.widgets.dialogs import AskScreen
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.tables import fill_width
 
@@ -83,10 +84,12 @@ class CollectionsScreen(Screen):
             "12 months, flags (BK bankruptcy, MED medical certificate, WIN winter protection, LL landlord, CASH "
             "cash only, COLL in collections, BUD budget billing) and the next action with its date. Below: the "
             "highlighted account's aging and phone. Payments and credits pay the oldest bill first. Enter in the "
-            "list opens the account.")
+            "list opens the account. {collections.late_fees} runs the late fees of the day (collections staff and "
+            "supervisors): it shows how many bills and how much, and Y charges them, once per bill.")
     BINDINGS = [
         bind("collections.apply", "apply", "Show"),
         bind("collections.list", "list", "List"),
+        bind("collections.late_fees", "late_fees", "Late fees"),
         bind("collections.back", "back", "Back", show=False),
     ]
     DEFAULT_CSS = """
@@ -226,12 +229,51 @@ class CollectionsScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # A refused field locks the form: the keys typed behind it are not applied, these neither
         # (Down must not move into the list and let an Enter typed ahead open an account).
-        if action in ("apply", "list") and self.is_mounted and self.query_one(EditForm).locked:
+        if action in ("apply", "list", "late_fees") and self.is_mounted and self.query_one(EditForm).locked:
             return None
         return True
 
     def action_apply(self) -> None:
         self.query_one(EditForm).submit()
+
+    # -- the late-fee run of the day: previewed here (before the next key), charged after a Y
+    def action_late_fees(self) -> None:
+        op = self.app.operator
+        if not op.can("collections.act"):
+            self.app.notify(f"Late-fee runs are for collections staff and supervisors ({op.role} may not)",
+                            severity="warning")
+            return
+        day = min(self.as_of, dt.date.today())
+        try:
+            reg = late_fees.preview(op, day)
+        except ServiceError as e:
+            self.app.notify(e.message, severity="warning", timeout=10)
+            return
+        except Exception as e:  # noqa: BLE001
+            self.app.notify(f"The database did not answer: {first_line(e)}", severity="error")
+            return
+        if not reg.fees:
+            self.app.notify(f"Late fees on {day:%m/%d/%Y}: no bill to charge (bills due since "
+                            f"{reg.since:%m/%d/%Y}, {reg.grace_days} days' grace)")
+            return
+        text = Text(f"{len(reg.fees):,} bills unpaid after their due date (+ {reg.grace_days} days' grace), due "
+                    f"since {reg.since:%m/%d/%Y}: {len(reg.fees):,} late fees, {fmt_dollars(reg.total_cents)} in "
+                    f"all. Each bill is charged once.")
+        self.app.push_screen(AskScreen(f"Charge the late fees of {day:%m/%d/%Y}?", text),
+                             lambda yes: self.charge(reg.run.id) if yes else None)
+
+    @work(thread=True, exclusive=True, group="late_fees")
+    def charge(self, run_id: int) -> None:
+        self.app.call_from_thread(self.app.notify, "Charging the late fees ...")
+        try:
+            run = late_fees.commit(self.app.operator, run_id)
+            text, severity = (f"Late fees of {run.run_date:%m/%d/%Y} charged: {run.fee_count:,} fees, "
+                              f"{fmt_dollars(run.total_cents)}"), "information"
+        except ServiceError as e:
+            text, severity = e.message, "warning"
+        except Exception as e:  # noqa: BLE001
+            text, severity = f"The database did not answer: {first_line(e)}", "error"
+        self.app.call_from_thread(self.app.notify, text, severity=severity, timeout=10)
 
     def action_list(self) -> None:
         table = self.query_one(DataTable)

@@ -125,16 +125,17 @@ def plan(run_date: dt.date, *, cycle: int | None = None, sched: fees.FeeSchedule
             else f"b.\"due_date\" + {LEGACY_WINDOW_DAYS}")
     rows = db.database.execute_sql(f"""{owed},
 past AS (
-  SELECT u.a, u.due, u.cents FROM unpaid u JOIN "ledger_entry" f ON f."id" = u.k
-  WHERE NOT (f."kind" = 'fee' AND f."reference" LIKE {p})
+  SELECT u.a, u.k, f."kind" AS kind,
+         SUM(CASE WHEN f."kind" = 'fee' AND f."reference" LIKE {p} THEN 0 ELSE u.cents END)
+           OVER (PARTITION BY u.a ORDER BY u.due) AS basis
+  FROM unpaid u JOIN "ledger_entry" f ON f."id" = u.k
 )
-SELECT b."id", b."account_id", ac."number", m."first_name", m."last_name", b."due_date",
-       (SELECT SUM(x.cents) FROM past x WHERE x.a = b."account_id" AND x.due <= b."due_date")
-FROM unpaid u
-JOIN "ledger_entry" b ON b."id" = u.k
+SELECT b."id", b."account_id", ac."number", m."first_name", m."last_name", b."due_date", x.basis
+FROM past x
+JOIN "ledger_entry" b ON b."id" = x.k
 JOIN "account" ac ON ac."id" = b."account_id"
 JOIN "member" m ON m."id" = ac."member_id"
-WHERE b."kind" = 'bill' AND b."due_date" IS NOT NULL AND b."due_date" >= {p} AND b."due_date" < {p}
+WHERE x.kind = 'bill' AND b."due_date" IS NOT NULL AND b."due_date" >= {p} AND b."due_date" < {p}
   AND ac."bankruptcy" = {p} AND ac."status" <> 'closed'
   AND NOT EXISTS (SELECT 1 FROM "late_fee" lf WHERE lf."bill_entry_id" = b."id")
   AND NOT EXISTS (SELECT 1 FROM "ledger_entry" lg
@@ -249,7 +250,7 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
 def _write_chunk(op: OperatorInfo, run: db.LateFeeRun, token: str, planned: list[PlannedFee]) -> int:
     """One transaction: the fees of these bills not yet charged, each a ledger entry, a LateFee
     row (unique on the bill) and an audit row on the account."""
-    R, LF, LE = db.LateFeeRun, db.LateFee, db.LedgerEntry
+    R, LF = db.LateFeeRun, db.LateFee
     run_date = _day(run.run_date)
     pct = fees.schedule().late_fee_percent
     try:
@@ -261,17 +262,28 @@ def _write_chunk(op: OperatorInfo, run: db.LateFeeRun, token: str, planned: list
             todo = [f for f in planned if f.bill_entry_id not in done]
             now = db.now()
             fee_rows, audit_rows = [], []
+            texts = {f.bill_entry_id: f"Late fee {pct}% of past-due {money.fmt(f.basis_cents)} "
+                                      f"(bill due {f.bill_due:%m/%d/%Y})"[:120] for f in todo}
+            refs = {f.bill_entry_id: f"LATE {f.bill_entry_id}" for f in todo}
+            sql, p = db.database.execute_sql, db.database.param
+            before = sql('SELECT MAX("id") FROM "ledger_entry"').fetchone()[0] or 0
+            cols = ("account_id", "posted_at", "effective", "kind", "amount_cents", "description", "reference",
+                    "operator_id")
+            db.database.cursor().executemany(
+                f'INSERT INTO "ledger_entry" ({", ".join(cols)}) VALUES ({", ".join([p] * len(cols))})',
+                [(f.account_id, now, run_date, "fee", f.fee_cents, texts[f.bill_entry_id], refs[f.bill_entry_id],
+                  op.id) for f in todo])
+            entry_of = {ref: i for i, ref in sql(
+                f'SELECT "id", "reference" FROM "ledger_entry" WHERE "id" > {p} AND "kind" = {p} '
+                f'AND "reference" LIKE {p}', (before, "fee", "LATE %")).fetchall()}
             for f in todo:
-                text = f"Late fee {pct}% of past-due {money.fmt(f.basis_cents)} (bill due {f.bill_due:%m/%d/%Y})"
-                entry = LE.insert(account=f.account_id, posted_at=now, effective=run_date, kind="fee",
-                                  amount_cents=f.fee_cents, description=text[:120],
-                                  reference=f"LATE {f.bill_entry_id}"[:40], operator=op.id).execute()
+                entry = entry_of[refs[f.bill_entry_id]]
                 fee_rows.append({"bill_entry": f.bill_entry_id, "account": f.account_id, "run": run.id,
                                  "fee_entry": entry, "basis_cents": f.basis_cents, "amount_cents": f.fee_cents,
                                  "created_at": now})
                 audit_rows.append({"operator": op.id, "action": "ledger.fee", "entity": "ledger", "entity_id": entry,
                                    "account": f.account_id, "field": "late fee", "at": now,
-                                   "after": f"{money.fmt(f.fee_cents)} {text}"[:200]})
+                                   "after": f"{money.fmt(f.fee_cents)} {texts[f.bill_entry_id]}"[:200]})
             if fee_rows:
                 LF.insert_many(fee_rows).execute()
                 db.AuditLog.insert_many(audit_rows).execute()

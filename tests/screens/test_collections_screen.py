@@ -110,3 +110,38 @@ async def test_the_worklist_fits_80_columns_and_says_when_nobody_is_past_due(col
         assert "No account past due" in str(screen.query_one("#detail").render())
         table = screen.query_one(DataTable)
         assert sum(c.width + 2 for c in table.columns.values()) <= 80
+
+
+async def test_late_fees_from_the_worklist_an_enter_typed_ahead_charges_nothing_y_charges_once(
+        delinquent, collector, sqlite_db, tmp_path):
+    from kec_tui.widgets.dialogs import AskScreen
+
+    app = make_app(sqlite_db, collector, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        # The worklist on 01/15/2026 (all cycles), F7: the run of that day; Enter is not yes.
+        send_burst(app, expand("shift+f4", "enter", "ctrl+e", "01152026", "enter", "f7", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, AskScreen))
+        await settle(pilot)
+        assert isinstance(app.screen, AskScreen) and db.LateFee.select().count() == 0
+        # Only the bill due since the run's window (01/05) is charged: the older ones were past due before it.
+        send_burst(app, ["y"])
+        await settle(pilot, lambda: db.LateFee.select().count() > 0 and isinstance(app.screen, CollectionsScreen))
+        await app.workers.wait_for_complete()
+        assert [(f.account_id, f.amount_cents) for f in db.LateFee.select()] == [(delinquent["Recent"].id, 200)]
+        send_burst(app, ["f7", "y"])                                # the day's run is committed: told so
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        assert db.LateFee.select().count() == 1 and isinstance(app.screen, CollectionsScreen)
+
+
+async def test_an_msr_may_not_run_late_fees(delinquent, sqlite_db, tmp_path):
+    msr = operators.create("msr9", "Pat Keyer", "msr")
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = written()
+        send_burst(app, expand("shift+f4", "f7", "y"))
+        await settle(pilot, lambda: isinstance(app.screen, CollectionsScreen))
+        await settle(pilot)
+        assert written() == before and db.LateFeeRun.select().count() == 0
