@@ -30,7 +30,9 @@ class WorklistFilters(EditForm):
     BINDINGS = [
         bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
         bind("entry_form.field_back", "field_back", "Field Back", show=False),
+        bind("entry_form.dup", "dup", "Dup", show=False),
         bind("entry_form.erase_input", "erase_input", "Erase", show=False),
+        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
         bind("entry_form.clear_record", "clear_record", "Leave", show=False),
     ]
 
@@ -49,13 +51,13 @@ def detail(item: collections.WorkItem | None) -> Text:
     if item is None:
         return Text("No account past due", style="dim")
     t = Text()
-    t.append(f"{item.number} {item.name}", style="bold")
+    t.append(f"{item.number} {item.name[:26]}", style="bold")
     t.append(f" ({item.status}, cycle {item.cycle})")
     if item.phone:
-        t.append(f"  phone {item.phone[:3]}-{item.phone[3:6]}-{item.phone[6:]}")
-    t.append(f"  last paid {item.last_payment:%m/%d/%Y}" if item.last_payment else "  no payment on file")
+        t.append(f"  {item.phone[:3]}-{item.phone[3:6]}-{item.phone[6:]}")
+    t.append(f"  paid {item.last_payment:%m/%d/%y}" if item.last_payment else "  never paid")
     t.append("\n")
-    t.append("Aged (days past due):")
+    t.append("Aged:")
     for label, cents in zip(BUCKET_LABELS, item.aged.buckets(), strict=True):
         if cents:                       # the empty buckets left out: a line fits 80 columns
             t.append(f" {label} ")
@@ -70,8 +72,8 @@ def detail(item: collections.WorkItem | None) -> Text:
 
 def action_text(action: collections.NextAction, *, long: bool = False) -> str:
     if action.on is None:
-        return action.what
-    return f"{action.what} {action.on:%m/%d/%Y}" if long else f"{action.on:%m/%d} {action.what}"
+        return action.what if long else action.short
+    return f"{action.what} {action.on:%m/%d/%Y}" if long else f"{action.on:%m/%d} {action.short}"
 
 
 class CollectionsScreen(Screen):
@@ -80,7 +82,7 @@ class CollectionsScreen(Screen):
     HELP = ("The past-due accounts of a bill cycle (Cycle empty: every cycle) on a day (empty: today), the "
             "longest past due first. Enter on the last field or {collections.apply} shows them; {collections.list} "
             "moves into the list, {collections.back} back to the fields, again leaves. Columns: days past due of "
-            "the oldest unpaid bill, what is past due, Late/Ret = bills paid late / payments returned in the last "
+            "the oldest unpaid bill, what is past due, Lt/Rt = bills paid late / payments returned in the last "
             "12 months, flags (BK bankruptcy, MED medical certificate, WIN winter protection, LL landlord, CASH "
             "cash only, COLL in collections, BUD budget billing) and the next action with its date. Below: the "
             "highlighted account's aging and phone. Payments and credits pay the oldest bill first. Enter in the "
@@ -96,7 +98,7 @@ class CollectionsScreen(Screen):
     CollectionsScreen #filters { height: 3; }
     CollectionsScreen #summary { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     CollectionsScreen DataTable { height: 1fr; }
-    CollectionsScreen #detail { height: 3; padding: 0 1; border-top: hkey $primary; }
+    CollectionsScreen #detail { height: 5; padding: 0 1; border-top: hkey $primary; }
     """
 
     def __init__(self, cycle: int | None = None) -> None:
@@ -121,7 +123,7 @@ class CollectionsScreen(Screen):
     def on_mount(self) -> None:
         t = self.query_one(DataTable)
         for label, width, key in (("Account", 7, "number"), ("Past due", 10, "past_due"), ("Days", 4, "days"),
-                                  ("Late/Ret", 8, "history"), ("Flags", 6, "flags"), ("Name", 14, "name"),
+                                  ("Lt/Rt", 5, "history"), ("Flags", 5, "flags"), ("Name", 14, "name"),
                                   ("Next action", 18, "next")):
             t.add_column(label, width=width, key=key)
         self.fit_columns()
@@ -191,8 +193,8 @@ class CollectionsScreen(Screen):
         self.add_page()
         which = f"Cycle {result.cycle}" if result.cycle is not None else "All cycles"
         n = len(result.items)
-        summary.update(f"{which} on {result.as_of:%m/%d/%Y}: {n:,} account{'s' * (n != 1)} past due "
-                       f"{fmt_dollars(result.past_due_cents)} (balances {fmt_dollars(result.balance_cents)})")
+        summary.update(f"{which} {result.as_of:%m/%d/%Y}: {n:,} account{'s' * (n != 1)} past due "
+                       f"{fmt_dollars(result.past_due_cents)} (balance {fmt_dollars(result.balance_cents)})")
         self.show_detail()
 
     def add_page(self) -> None:
@@ -256,9 +258,11 @@ class CollectionsScreen(Screen):
             self.app.notify(f"Late fees on {day:%m/%d/%Y}: no bill to charge (bills due since "
                             f"{reg.since:%m/%d/%Y}, {reg.grace_days} days' grace)")
             return
-        text = Text(f"{len(reg.fees):,} bills unpaid after their due date (+ {reg.grace_days} days' grace), due "
-                    f"since {reg.since:%m/%d/%Y}: {len(reg.fees):,} late fees, {fmt_dollars(reg.total_cents)} in "
-                    f"all. Each bill is charged once.")
+        n = len(reg.fees)
+        grace = f" + {reg.grace_days} days' grace" if reg.grace_days else ""
+        text = Text(f"{n:,} bill{'s' * (n != 1)} unpaid after the due date{grace} (due since "
+                    f"{reg.since:%m/%d/%Y}): {n:,} late fee{'s' * (n != 1)}, {fmt_dollars(reg.total_cents)} in all. "
+                    f"Each bill is charged once.")
         self.app.push_screen(AskScreen(f"Charge the late fees of {day:%m/%d/%Y}?", text),
                              lambda yes: self.charge(reg.run.id) if yes else None)
 

@@ -23,7 +23,7 @@ The next action, the first that applies:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 from peewee import fn
@@ -46,6 +46,11 @@ FLAG_NAMES = {
 class NextAction:
     what: str
     on: dt.date | None = None       # due on this day (None: nothing to do on a date)
+    short: str = field(default="", compare=False)     # for a narrow list
+
+    def __post_init__(self) -> None:
+        if not self.short:
+            object.__setattr__(self, "short", self.what)
 
 
 @dataclass(frozen=True)
@@ -125,25 +130,26 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
                 late_fee_on: dt.date | None = None) -> NextAction:
     """The next step for a past-due account (the ladder in the module's doc)."""
     if "bankruptcy" in flags:
-        return NextAction("Hold: bankruptcy, no collection")
+        return NextAction("Hold: bankruptcy, no collection", short="Hold (BK)")
     if order is not None:
-        return NextAction(f"Disconnect order {order[0]}", order[1])
+        return NextAction(f"Disconnect order {order[0]}", order[1], "Disc. order")
     if status == "disconnected":
-        return NextAction("Reconnect when paid")
+        return NextAction("Reconnect when paid", short="Reconnect")
     if status in ("final", "closed"):
         if days_past_due > WRITE_OFF_REVIEW_DAYS:
-            return NextAction("Write-off review", as_of)
-        return NextAction("Collect the final bill",
-                          oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1))
+            return NextAction("Write-off review", as_of, "Write-off")
+        return NextAction("Collect the final bill", oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1),
+                          "Final bill")
     if days_past_due <= NOTICE_AFTER_DAYS:
         if late_fee_on is not None:
             return NextAction("Late fee", late_fee_on)
-        return NextAction("Disconnect notice if unpaid", oldest_due + dt.timedelta(days=NOTICE_AFTER_DAYS + 1))
+        return NextAction("Disconnect notice if unpaid", oldest_due + dt.timedelta(days=NOTICE_AFTER_DAYS + 1),
+                          "Notice if unpaid")
     if "medical" in flags:
-        return NextAction("Medical certificate: no disconnection", medical_until)
+        return NextAction("Medical certificate: no disconnection", medical_until, "Medical hold")
     if "winter" in flags and in_winter(as_of):
-        return NextAction("Winter protection: offer an arrangement", as_of)
-    return NextAction("Disconnect notice (7 days)", as_of)
+        return NextAction("Winter protection: offer an arrangement", as_of, "Winter: arrange")
+    return NextAction("Disconnect notice (7 days)", as_of, "Notice (7 days)")
 
 
 @db.connected

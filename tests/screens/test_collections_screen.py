@@ -64,14 +64,14 @@ async def test_worklist_cycle_and_day_keyed_and_an_account_opened_in_one_burst(d
         assert isinstance(worklist, CollectionsScreen)
         assert rows(worklist) == [str(delinquent[n].number) for n in ("Oldest", "Middle", "Recent")]
         summary = str(worklist.query_one("#summary").render())
-        assert "Cycle 2 on 01/15/2026: 3 accounts past due $280.00" in summary
+        assert "Cycle 2 01/15/2026: 3 accounts past due $280.00" in summary
         assert written() == before                      # looking writes nothing
         send_burst(app, ["escape", "up"])               # back to the list; the detail follows the cursor
         await settle(pilot, lambda: app.screen is worklist)
         await settle(pilot)
         detail = str(worklist.query_one("#detail").render())
         assert "Oldest Debtor" in detail and "Disconnect notice (7 days)" in detail
-        assert "Aged (days past due): 61-90 150.00; balance $150.00" in detail
+        assert "Aged: 61-90 150.00; balance $150.00" in detail
 
 
 async def test_a_refused_cycle_locks_the_fields_and_holds_the_keys_typed_behind_it(delinquent, collector,
