@@ -19,7 +19,10 @@ PostgreSQL alike); only accounts with a balance come back as rows.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kec_tui import db
@@ -109,10 +112,40 @@ def _filter(cycle: int | None, account_id: int | None, alias: str = "l") -> tupl
     return (f' AND {alias}."account_id" IN (SELECT "id" FROM "account" WHERE "bill_cycle" = {p})', (cycle,))
 
 
+_snap = threading.local()
+
+
+@contextlib.contextmanager
+def snapshot(as_of: dt.date, cycle: int | None = None) -> Iterator[None]:
+    """Age once for several queries on this connection: inside, owed_sql(as_of, cycle) reads
+    `bal` and `unpaid` from temporary tables filled once (the worklist asks three questions of them)."""
+    if getattr(_snap, "key", None) is not None:
+        yield                                   # already inside one
+        return
+    sql, params = owed_sql(as_of, cycle)
+    ex = db.database.execute_sql
+    for t in ("kec_snap_unpaid", "kec_snap_bal"):
+        ex(f"DROP TABLE IF EXISTS {t}")
+    ex(f"CREATE TEMPORARY TABLE kec_snap_bal AS {sql} SELECT a, b FROM bal", params)
+    ex(f"CREATE TEMPORARY TABLE kec_snap_unpaid AS {sql} SELECT a, k, due, cents FROM unpaid", params)
+    ex("CREATE INDEX kec_snap_unpaid_a ON kec_snap_unpaid (a)")
+    _snap.key = (as_of, cycle)
+    try:
+        yield
+    finally:
+        _snap.key = None
+        for t in ("kec_snap_unpaid", "kec_snap_bal"):
+            with contextlib.suppress(Exception):    # cleanup: a failed transaction drops them itself
+                ex(f"DROP TABLE IF EXISTS {t}")
+
+
 def owed_sql(as_of: dt.date, cycle: int | None = None, account_id: int | None = None) -> tuple[str, tuple]:
     """CTEs `bal` (account, balance: every account with entries) and `unpaid` (account, due,
     cents: what is left of each charge, credits applied oldest first) as of the day; for the
     worklist and the late-fee run to build on. Returns (the WITH clause, its parameters)."""
+    if account_id is None and getattr(_snap, "key", None) == (as_of, cycle):
+        return ("WITH bal AS (SELECT a, b FROM kec_snap_bal), owed AS (SELECT a, b FROM bal WHERE b > 0), "
+                "unpaid AS (SELECT a, k, due, cents FROM kec_snap_unpaid)"), ()
     p = db.database.param
     cyc, cyc_params = _filter(cycle, account_id)
     cyc_r, _ = _filter(cycle, account_id, "r")

@@ -158,13 +158,13 @@ def worklist(op: OperatorInfo | None, cycle: int | None = None, as_of: dt.date |
     if op is not None:
         require(op, "account.view")
     as_of = as_of or dt.date.today()
-    aged = aging.aged_rows(as_of, cycle, past_due_only=True)
-    if not aged:
-        return Worklist(cycle, as_of, [], 0, 0)
-    late = late_counts(as_of, cycle)
-    ids = [r.account_id for r in aged]
-    facts = _account_facts(ids, as_of)
-    fee_due = late_fees.pending(as_of, cycle)
+    with db.database.atomic(), aging.snapshot(as_of, cycle):      # aged once for the three questions
+        aged = aging.aged_rows(as_of, cycle, past_due_only=True)
+        if not aged:
+            return Worklist(cycle, as_of, [], 0, 0)
+        late = late_counts(as_of, cycle)
+        fee_due = late_fees.pending(as_of, cycle)
+    facts = _account_facts([r.account_id for r in aged], as_of)
     items = []
     for r in aged:
         f = facts[r.account_id]
