@@ -171,3 +171,19 @@ def test_the_aged_trial_balance_equals_the_ledger_to_the_cent(database, actions,
         assert aging.account_aging(aid, as_of) == want
         assert rows.get(aid, Aged()) == want
     assert sum((w for w in expected.values()), Aged()) == tb.aged
+
+
+def test_a_snapshot_ages_once_and_answers_as_the_ledger_does(database):
+    a = factories.account(bill_cycle=1)
+    b = factories.account(first="Bob", bill_cycle=2)
+    entry(a, "bill", 1000, days_ago(30), due=days_ago(10))
+    entry(b, "bill", 3000, days_ago(80), due=days_ago(60))
+    entry(b, "payment", -500, days_ago(3))
+    plain = (aging.aged_rows(AS_OF), aging.aged_rows(AS_OF, 2, past_due_only=True))
+    with aging.snapshot(AS_OF):
+        entry(a, "payment", -1000, days_ago(1))         # after the snapshot: not seen inside it
+        assert aging.aged_rows(AS_OF) == plain[0]
+        assert aging.account_aging(a.id, AS_OF) == Aged()   # one account is always asked of the ledger
+    with aging.snapshot(AS_OF, 2):
+        assert aging.aged_rows(AS_OF, 2, past_due_only=True) == plain[1]
+    assert [r.account_id for r in aging.aged_rows(AS_OF)] == [b.id]
