@@ -50,10 +50,10 @@ def measure(accounts: int, fees_run: bool) -> dict:
     assert tb.balances, f"the aged trial balance {tb.aged.total} is not the ledger {tb.ledger_cents}"
     out[f"aging_{accounts}_s"] = round(s, 3)
     out[f"aging_{accounts}_cpu_s"] = round(cpu, 3)
-    out["trial_balance_cents"] = tb.ledger_cents
-    out["past_due_cents"] = tb.aged.past_due
-    out["accounts_with_balance"] = tb.accounts
-    out["past_due_accounts"] = tb.past_due_accounts
+    out[f"trial_balance_{accounts}_cents"] = tb.ledger_cents
+    out[f"past_due_{accounts}_cents"] = tb.aged.past_due
+    out[f"with_balance_{accounts}"] = tb.accounts
+    out[f"past_due_accounts_{accounts}"] = tb.past_due_accounts
     rows, s, cpu = timed(lambda: aging.aged_rows(TODAY))
     assert sum(r.aged.total for r in rows) == tb.ledger_cents
     out[f"aged_rows_{accounts}_s"] = round(s, 3)
@@ -61,11 +61,11 @@ def measure(accounts: int, fees_run: bool) -> dict:
     wl, s, cpu = timed(lambda: collections.worklist(None, 1, TODAY))
     out[f"worklist_cycle1_{accounts}_s"] = round(s, 3)
     out[f"worklist_cycle1_{accounts}_cpu_s"] = round(cpu, 3)
-    out["worklist_cycle1_accounts"] = len(wl.items)
+    out[f"worklist_cycle1_{accounts}_accounts"] = len(wl.items)
     wl, s, cpu = timed(lambda: collections.worklist(None, None, TODAY))
     out[f"worklist_all_{accounts}_s"] = round(s, 3)
     out[f"worklist_all_{accounts}_cpu_s"] = round(cpu, 3)
-    out["worklist_all_accounts"] = len(wl.items)
+    out[f"worklist_all_{accounts}_accounts"] = len(wl.items)
     assert len(wl.items) == tb.past_due_accounts
     if fees_run:
         op = operators.create("bench_coll", "Bench Collector", "collections")
@@ -76,8 +76,8 @@ def measure(accounts: int, fees_run: bool) -> dict:
         assert (run.fee_count, run.total_cents) == (len(reg.fees), reg.total_cents)
         out[f"late_fee_commit_{accounts}_s"] = round(s, 3)
         out[f"late_fee_commit_{accounts}_cpu_s"] = round(cpu, 3)
-        out["late_fees"] = run.fee_count
-        out["late_fees_cents"] = run.total_cents
+        out[f"late_fees_{accounts}"] = run.fee_count
+        out[f"late_fees_{accounts}_cents"] = run.total_cents
         tb2 = aging.trial_balance(None, FEE_DAY)
         assert tb2.balances
     return out
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{figures[f'worklist_cycle1_{n}_s']:.2f} s, all cycles {figures[f'worklist_all_{n}_s']:.2f} s")
     n = args.accounts
     print(f"{n:,} accounts: aging {figures[f'aging_{n}_s']:.2f} s, aged rows {figures[f'aged_rows_{n}_s']:.2f} s, "
-          f"{figures['past_due_accounts']:,} past due; late-fee run {figures['late_fees']:,} fees: preview "
+          f"{figures[f'past_due_accounts_{n}']:,} past due; late-fee run {figures[f'late_fees_{n}']:,} fees: preview "
           f"{figures[f'late_fee_preview_{n}_s']:.2f} s, commit {figures[f'late_fee_commit_{n}_s']:.2f} s "
           f"(load average {figures['load_average']})")
     print(json.dumps(figures))

@@ -15,5 +15,6 @@ def test_bench_collections_runs_and_reports_json():
     assert figures["backend"] == "sqlite" and figures["accounts"] == 60
     assert "aging_30000_s" in figures and "aging_1000000_s" in figures
     assert all(figures[k] >= 0 for k in ("aging_60_s", "aged_rows_60_s", "worklist_all_60_s", "late_fee_preview_60_s"))
-    assert figures["trial_balance_cents"] > 0 and figures["past_due_accounts"] >= 1
-    assert figures["late_fee_commit_60_s"] >= 0 and figures["late_fees"] >= 0
+    assert figures["trial_balance_60_cents"] > 0 and figures["past_due_accounts_60"] >= 1
+    assert figures["late_fee_commit_60_s"] >= 0 and figures["late_fees_60"] >= 0
+    assert figures["worklist_all_60_accounts"] == figures["past_due_accounts_60"]
