@@ -271,8 +271,8 @@ class CollectionsScreen(Screen):
         self.app.call_from_thread(self.app.notify, "Charging the late fees ...")
         try:
             run = late_fees.commit(self.app.operator, run_id)
-            text, severity = (f"Late fees of {run.run_date:%m/%d/%Y} charged: {run.fee_count:,} fees, "
-                              f"{fmt_dollars(run.total_cents)}"), "information"
+            text, severity = (f"Late fees of {run.run_date:%m/%d/%Y} charged: {run.fee_count:,} "
+                              f"fee{'s' * (run.fee_count != 1)}, {fmt_dollars(run.total_cents)}"), "information"
         except ServiceError as e:
             text, severity = e.message, "warning"
         except Exception as e:  # noqa: BLE001
