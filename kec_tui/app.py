@@ -64,6 +64,7 @@ SCREENS = {
     "rebill": "kec_tui.widgets.rebill:RebillDialog",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
+    "collections": "kec_tui.screens.collections:CollectionsScreen",
 }
 
 
@@ -79,6 +80,7 @@ class KecApp(App):
         bind("app.new_member", "new_member", "New member"),
         bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.billing", "billing", "Billing run", show=False),
+        bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
@@ -429,6 +431,9 @@ class KecApp(App):
             return
         if not self.showing("usage_report"):
             self.open("usage_report")
+
+    def action_collections(self) -> None:
+        self.show("collections")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -54,6 +54,7 @@ class Settings:
     # The fee schedule (services/fees.py). Cents are whole numbers; the percent is text, never float.
     late_fee_percent: str = "1.5"
     late_fee_minimum_cents: int = 200
+    late_fee_grace_days: int = 0       # days after the due date before a late fee (due 20 days after the bill)
     returned_payment_fee_cents: int = 2500
     reconnect_fee_cents: int = 4000
     reconnect_after_hours_fee_cents: int = 16000
@@ -90,7 +91,7 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds"}
+                "signin_max_delay_seconds", "late_fee_grace_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes"}

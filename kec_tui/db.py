@@ -545,12 +545,48 @@ class StatementPreference(BaseModel):
     updated_at = pw.DateTimeField(default=now)
 
 
+# ---- collections: late-fee runs (services/late_fees.py) --------------------------------------------------
+
+class LateFeeRun(BaseModel):
+    """The late-fee run of one day: previewed, then committed exactly once (as a billing run)."""
+
+    run_date = pw.DateField(unique=True)
+    status = pw.CharField(max_length=12, default="previewed")     # previewed, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    claim = pw.CharField(max_length=40, default="")              # the committing session's token
+    heartbeat_at = pw.DateTimeField(null=True)                   # the committer's last chunk
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    fee_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+
+
+class LateFee(BaseModel):
+    """A late fee charged for one bill. Unique on the bill's ledger entry: the database's guard
+    that a bill is charged once, whatever runs or sessions try."""
+
+    bill_entry = pw.ForeignKeyField(LedgerEntry, unique=True, backref="+")
+    account = pw.ForeignKeyField(Account, backref="late_fees")
+    run = pw.ForeignKeyField(LateFeeRun, backref="fees", index=False)
+    fee_entry = pw.ForeignKeyField(LedgerEntry, backref="+", index=False)
+    basis_cents = pw.BigIntegerField()                           # the past-due amount the fee is a share of
+    amount_cents = pw.BigIntegerField()
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("run", "account"), False),)
+
+
 MODELS = [Meta_, Operator, Member, AuthorizedPerson, ServiceLocation, Meter, Account,
           LedgerEntry, Reading, ServiceOrder, Note, AuditLog, SearchTerm, SearchPair]
 MODELS += [PaymentImport, PaymentBatch, BatchLine, PaymentException, ReturnedPayment]
 MODELS += [KeyStats, SignInAttempt, Seal]
 MODELS += [ScheduledFinal, RateSchedule, ReadingException, BillingRun, Bill, BillLine, Adjustment,
            StatementPreference]
+MODELS += [LateFeeRun, LateFee]
 
 
 def is_postgres() -> bool:

@@ -3,7 +3,7 @@ by a supervisor, commit (one bill per account with its lines and one ledger char
 exactly once; and cancel/rebill of a bill.
 
 Exactly once: the run is a row unique on (cycle, period). Commit claims it with a
-guarded UPDATE (approved -> committing, with this session's token), so a second session
+guarded UPDATE (approved -> committing, with this session's token: run_claim.py), so a second session
 is told it is being committed; the bills are written in chunks, each in one transaction
 that first skips the accounts already billed in this run (unique on run, account), so a
 commit killed midway is run again and finishes what is missing, never billing twice.
@@ -26,7 +26,7 @@ from decimal import Decimal
 from peewee import JOIN, fn
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, bill_calc, due_dates, rates, readings
+from kec_tui.services import audit, bill_calc, due_dates, rates, readings, run_claim
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -566,19 +566,11 @@ def commit(
     require(op, "billing.run")
     BR = db.BillingRun
     token = uuid.uuid4().hex
-    stale = db.now() - takeover_after
     with db.write_txn():
-        n = (
-            BR.update(status="committing", claim=token, heartbeat_at=db.now(), committed_by=op.id)
-            .where(
-                BR.id == run_id, (BR.status == "approved") | ((BR.status == "committing") & (BR.heartbeat_at <= stale))
-            )
-            .execute()
-        )
-        run = BR.get_or_none(BR.id == run_id)
+        claimed, run = run_claim.claim(BR, run_id, token, op.id, ("approved",), takeover_after)
         if run is None:
             raise NotFound("No such billing run")
-        if n != 1:
+        if not claimed:
             what = f"Cycle {run.cycle} {run.period}"
             if run.status == "committed":
                 raise AlreadyCommitted(
@@ -603,9 +595,7 @@ def commit(
     planned = (have_count + len(bills), int(have_total) + sum(b.charged_cents for b in bills))
     if planned != (run.preview_count, run.preview_total_cents):
         with db.write_txn():
-            BR.update(status="previewed", claim="", approved_by=None, approved_at=None).where(
-                BR.id == run_id, BR.claim == token
-            ).execute()
+            run_claim.release(BR, run_id, token, approved_by=None, approved_at=None)
             audit.record(
                 op,
                 "billing.commit.refused",
@@ -628,12 +618,7 @@ def commit(
         count, total = (
             B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0)).where(B.run == run_id).tuples()[0]
         )
-        n = (
-            BR.update(status="committed", committed_at=db.now(), bill_count=count, total_cents=int(total))
-            .where(BR.id == run_id, BR.claim == token, BR.status == "committing")
-            .execute()
-        )
-        if n != 1:
+        if not run_claim.finish(BR, run_id, token, bill_count=count, total_cents=int(total)):
             raise RunBusy(f"Cycle {run.cycle} {run.period}: another session took the run over; it finishes it")
         audit.record(
             op,
@@ -676,8 +661,7 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
     p = db.database.param
     sql = db.database.execute_sql
     with db.write_txn():
-        mine = db.locked(BR, run.id)
-        if mine.claim != token or mine.status != "committing":
+        if not run_claim.hold(BR, run.id, token):
             raise RunBusy(f"Cycle {run.cycle} {run.period}: another session took the run over")
         low, high = bills[0].account_id, bills[-1].account_id
         in_run = f'SELECT "account_id", "id" FROM "bill" WHERE "run_id" = {p} AND "account_id" BETWEEN {p} AND {p}'
@@ -806,7 +790,7 @@ def _write_chunk(op: OperatorInfo, run: db.BillingRun, token: str, bills: list[P
                 for i, ln in enumerate(b.lines, start=1)
             ],
         )
-        BR.update(heartbeat_at=db.now()).where(BR.id == run.id).execute()
+        run_claim.beat(BR, run.id)
     return len(todo)
 
 

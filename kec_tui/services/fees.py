@@ -49,6 +49,7 @@ class FeeSchedule:
     deposit_months: int = DEPOSIT_MONTHS
     late_fee_percent: Decimal = Decimal("1.5")
     late_fee_minimum_cents: int = 200
+    late_fee_grace_days: int = 0
     returned_payment_cents: int = 2500
     holidays: frozenset[dt.date] = frozenset()
 
@@ -63,6 +64,7 @@ def schedule_from(settings: config.Settings) -> FeeSchedule:
         deposit_months=settings.deposit_months,
         late_fee_percent=Decimal(str(settings.late_fee_percent)),
         late_fee_minimum_cents=settings.late_fee_minimum_cents,
+        late_fee_grace_days=settings.late_fee_grace_days,
         returned_payment_cents=settings.returned_payment_fee_cents,
         holidays=frozenset(settings.holidays),
     )

@@ -1022,8 +1022,80 @@ BILLRUN = Walkthrough(
 )
 
 
+# ---- (k) the delinquency worklist ------------------------------------------------------------------------
+
+COLLECTIONS = "kec_tui.screens.collections:CollectionsScreen"
+
+
+def _setup_collections(ctx: Ctx) -> dict:
+    from kec_tui.services import collections
+
+    today = practice.clock().date()
+    for cycle in collections.cycles(ctx.app.settings):
+        items = [i for i in collections.worklist(None, cycle, today).items if i.status == "active"]
+        if items:
+            i = items[0]
+            return {"cycle": cycle, "account_id": i.account_id, "number": i.number, "name": i.name,
+                    "days": i.days_past_due, "past_due": money.fmt_dollars(i.past_due_cents),
+                    "action": i.next_action.what, "line": collections.worklist(None, cycle, today).items.index(i) + 1}
+    raise NotPossible("The practice database has no past-due account: rebuild it (kec-tui train --reset)")
+
+
+def _worklist_open(ctx: Ctx) -> Verdict:
+    screen = ctx.open(COLLECTIONS)
+    if screen is None:
+        return None
+    if getattr(screen, "cycle", None) == ctx.data["cycle"]:
+        return True
+    if getattr(screen, "cycle", None) is not None:
+        return f"That is cycle {screen.cycle}: key {ctx.data['cycle']} in Cycle (Ctrl+E erases it), Enter, Enter."
+    return None
+
+
+def _delinquent_open(ctx: Ctx) -> Verdict:
+    return _account_open(ctx)
+
+
+def _call_noted(ctx: Ctx) -> Verdict:
+    return True if practice.notes_since(ctx.data["account_id"], ctx.op.id, ctx.since) else None
+
+
+WORKLIST = Walkthrough(
+    "collections", "Work the delinquency worklist",
+    "Call a past-due member from the worklist: open the cycle's list, the account at the top, and note the call.",
+    steps=(
+        Step("Open the worklist of cycle {cycle}",
+             "Shift+F4 opens the collections worklist. Cycle: {cycle}, Enter; As of: today, Enter.",
+             "The worklist is every past-due account of a bill cycle, the longest past due first: the ones "
+             "closest to a disconnect notice are called first. Payments pay the oldest bill first, so the days "
+             "past due are those of the oldest bill still unpaid.",
+             _worklist_open,
+             hints=("The list shows, for each account: what is past due, days, bills paid late and payments "
+                    "returned in 12 months (Lt/Rt), flags (MED medical certificate, WIN winter protection, LL "
+                    "landlord ...) and the next action.",)),
+        Step("Open {number} ({name})",
+             "Down moves into the list; {name}, {days} days past due, {past_due}, is the first active "
+             "account: Down to it (line {line} of the list), Enter opens the account.",
+             "Before the call, read the account: the ledger, the flags and the notes of earlier calls. A medical "
+             "certificate or winter protection changes what you may say about disconnection.",
+             _delinquent_open,
+             hints=("Esc goes back to the list from the account; the line under the list shows the highlighted "
+                    "account's aging and phone.",)),
+        Step("Note the call",
+             "F7: a note of the call (what the member promised, e.g. Will pay 50.00 Friday), Enter.",
+             "Every contact about a past-due balance is noted: the next MSR, a supervisor reviewing a "
+             "disconnect, or an agency asking about the account reads what was said. The worklist's next "
+             "action for it: {action}.",
+             _call_noted, milestone=True),
+    ),
+    setup=_setup_collections,
+    done="You opened a cycle's delinquency worklist, read the longest past-due account and noted the call.",
+    needs=(COLLECTIONS,),
+)
+
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN)
+                                    EXCEPTIONS, BILLRUN, WORKLIST)
 
 
 def by_name(name: str) -> Walkthrough | None:

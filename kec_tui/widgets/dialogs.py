@@ -50,11 +50,11 @@ class ConfirmScreen(Dialog[bool]):
         self.dismiss(yes)
 
 
-class AskScreen(ConfirmScreen):
+class AskScreen(ConfirmScreen, inherit_bindings=False):   # not ConfirmScreen's keys: its Enter says yes
     """A question whose yes loses something: only Y says yes, so an Enter typed ahead cannot."""
 
     HELP = "{ask.yes} answers yes; {ask.no} answers no."
-    BINDINGS = [bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
+    BINDINGS = [*Dialog.BINDINGS, bind("ask.yes", "answer(True)", "Yes"), bind("ask.no", "answer(False)", "No")]
     HINT = "Y yes   N no"
 
 

@@ -119,6 +119,7 @@ SCREENS = {
     "SignInsScreen": lambda p, c, b, o: press(p, "f8", "f6"),
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
+    "CollectionsScreen": lambda p, c, b, o: press(p, "shift+f4"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
@@ -179,7 +180,8 @@ async def test_f1_typed_right_behind_the_key_that_opens_a_dialog_helps_with_that
 
 @pytest.mark.parametrize("name", ["LookupScreen", "AccountScreen", "BatchListScreen", "LockboxScreen",
                                   "BatchEntryScreen", "OrderQueueScreen", "MoveScreen", "CloseScreen",
-                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen", "UsageReportScreen"])
+                                  "NewMembershipScreen", "AuditScreen", "KeystatsScreen", "UsageReportScreen",
+                                  "CollectionsScreen"])
 async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, name):
     """F9 is New member everywhere but means Ledger on an account: the Footer shows the screen's
     meaning, and F1's general keys say "New member (here: Ledger)"."""
