@@ -768,6 +768,10 @@ def migrate() -> None:
     if current == SCHEMA_VERSION and _schema_complete():
         # Nothing to make: no DDL at all, so the application's own role on PostgreSQL needs no
         # right to create or alter (README: least privilege); its owner runs `kec-tui migrate`.
+        if is_postgres():
+            with database.atomic():
+                for n in NUMBERINGS:
+                    _catch_up(n)    # rows loaded in bulk since: the sequences move past them
         from kec_tui.services import search_index
         search_index.ensure_current()
         return

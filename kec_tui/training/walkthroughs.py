@@ -934,7 +934,7 @@ def _setup_billrun(ctx: Ctx) -> dict:
     return practice.ensure_billing_scenario()
 
 
-def _state(ctx: Ctx) -> tuple[str, int] | None:
+def _run_state(ctx: Ctx) -> tuple[str, int] | None:
     return practice.billing_run_state(ctx.data["cycle"], ctx.data["period"])
 
 
@@ -957,17 +957,17 @@ def _exceptions_read(ctx: Ctx) -> Verdict:
     screen = ctx.open(REGISTER)
     if screen is not None and getattr(screen, "only_exceptions", False):
         return True
-    state = _state(ctx)
+    state = _run_state(ctx)
     return True if state is not None and state[0] in ("approved", "committed") else None
 
 
 def _approved(ctx: Ctx) -> Verdict:
-    state = _state(ctx)
+    state = _run_state(ctx)
     return True if state is not None and state[0] in ("approved", "committing", "committed") else None
 
 
 def _committed(ctx: Ctx) -> Verdict:
-    state = _state(ctx)
+    state = _run_state(ctx)
     if state is None or state[0] != "committed":
         return None
     screen = ctx.open(REGISTER)

@@ -246,7 +246,7 @@ async def test_a_mis_keyed_reading_is_named_and_an_msr_is_told_to_train_as_billi
         await burst(pilot, keys)
         await until(pilot, lambda: "was saved as" in app.trainer.feedback)
         assert f"the sheet says {sheet[1]['reading']:,}" in app.trainer.feedback and step(app) == 1
-    app = make_app(practice, tmp_path, op=trainee_operator("clerk2"), training=True)
+    app = make_app(practice, tmp_path, op=trainee_operator("clerk2", "msr"), training=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.trainer.start("readings") == walkthroughs.BILLING_ONLY
