@@ -16,7 +16,7 @@ from kec_tui.services import collections, late_fees
 from kec_tui.services.aging import BUCKET_LABELS
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.dialogs import AskScreen
-from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.entry_form import QUIET_KEYS, EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.tables import fill_width
 
 PAGE = 200
@@ -28,11 +28,7 @@ class WorklistFilters(EditForm):
     """Cycle and day: the entry-form keys work, the Footer shows the worklist's own."""
 
     BINDINGS = [
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.dup", "dup", "Dup", show=False),
-        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        *QUIET_KEYS,
         bind("entry_form.clear_record", "clear_record", "Leave", show=False),
     ]
 

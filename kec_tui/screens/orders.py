@@ -17,7 +17,7 @@ from kec_tui.money import fmt_dollars
 from kec_tui.services import accounts, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
-from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.entry_form import QUIET_KEYS, EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
@@ -105,11 +105,7 @@ class FilterForm(EditForm):
     """The queue's filters: the entry-form keys work but leave the Footer to the queue's own."""
 
     BINDINGS = [
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.dup", "dup", "Dup", show=False),
-        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        *QUIET_KEYS,
         bind("entry_form.clear_record", "clear_record", "Leave", show=False),
     ]
 

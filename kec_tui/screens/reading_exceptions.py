@@ -30,7 +30,7 @@ from kec_tui.keymap import bind, keys_text
 from kec_tui.services import readings
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.dialogs import Dialog, MessageScreen
-from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import QUIET_KEYS, EntryForm, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.prompt import PromptScreen
 from kec_tui.widgets.tables import fill_width
 
@@ -58,11 +58,7 @@ class CorrectionForm(EntryForm):
     """The corrected reading: a refusal the service may let pass is held for the accept key."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.dup", "dup", "Dup", show=False),
-        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        *QUIET_KEYS,
         bind("entry_form.clear_record", "clear_record", "Reset / leave"),
         bind("reading_correct.accept", "accept", "Accept"),
     ]

@@ -26,7 +26,7 @@ from kec_tui.keymap import bind, keys_text
 from kec_tui.services import readings
 from kec_tui.services.errors import ServiceError
 from kec_tui.textual_internals import CachedBindingChainScreen
-from kec_tui.widgets.entry_form import EntryForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import QUIET_KEYS, EntryForm, FieldSpec, Record, SubmitResult
 
 
 def acknowledgement(refused: readings.ReadingRefused) -> tuple[str, ...] | None:
@@ -42,11 +42,7 @@ class ReadingForm(EntryForm):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # The 5250 keys stay out of the Footer (F1 lists them), so the reading keys fit at 80 columns.
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.dup", "dup", "Dup", show=False),
-        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        *QUIET_KEYS,
         bind("readings.accept", "accept", "Accept"),
         bind("readings.reread", "reread", "Re-read order"),
     ]

@@ -25,7 +25,7 @@ from kec_tui import money
 from kec_tui.keymap import bind
 from kec_tui.services import reports, usage_report
 from kec_tui.services.errors import ServiceError, first_line
-from kec_tui.widgets.entry_form import EditForm, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import QUIET_KEYS, EditForm, FieldSpec, Record, SubmitResult
 from kec_tui.widgets.tables import fill_width
 
 WIDE = 110   # from this width the table shows the year-ago figures beside the changes
@@ -48,11 +48,7 @@ class FilterForm(EditForm):
     keys typed before them, and held while a refusal locks the form."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
-        bind("entry_form.field_back", "field_back", "Field Back", show=False),
-        bind("entry_form.dup", "dup", "Dup", show=False),
-        bind("entry_form.erase_input", "erase_input", "Erase", show=False),
-        bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+        *QUIET_KEYS,
         bind("usage_report.apply", "apply", "Show"),
         bind("usage_report.export", "export", "CSV+PDF"),
     ]

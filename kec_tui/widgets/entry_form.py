@@ -162,6 +162,17 @@ def _refusal(spec: FieldSpec, tenkey: bool) -> str:
     return f"{spec.label}: digits only"
 
 
+# The 5250 keys every operator knows, out of the Footer (F1 still lists them, a keymap still
+# rebinds them by id): for a form whose screen's own keys must fit the Footer at 80 columns.
+QUIET_KEYS: list[BindingType] = [
+    bind("entry_form.field_exit", "field_exit", "Field Exit", show=False),
+    bind("entry_form.field_back", "field_back", "Field Back", show=False),
+    bind("entry_form.dup", "dup", "Dup", show=False),
+    bind("entry_form.erase_input", "erase_input", "Erase", show=False),
+    bind("entry_form.field_minus", "field_minus", "Field-", show=False),
+]
+
+
 class EntryForm(Widget, can_focus=True):
     """Heads-down entry of records, configured by a list of FieldSpecs.
 
@@ -202,7 +213,7 @@ class EntryForm(Widget, can_focus=True):
     }
 
     # The form runs these itself in _on_key (see the module docstring); keymaps
-    # rebind them by id.
+    # rebind them by id. A form whose screen's own keys fill the Footer hides them: QUIET_KEYS.
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("entry_form.field_exit", "field_exit", "Field Exit"),
         bind("entry_form.field_back", "field_back", "Field Back"),
