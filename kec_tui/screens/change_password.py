@@ -37,8 +37,8 @@ class ChangePasswordScreen(Dialog[None]):
             yield Static(f"{op.name} ({op.username}): your password was set by an administrator.\n"
                          "Choose your own now (12 characters or more, not a common one).")
             yield PasswordForm([
-                FieldSpec("new_password", "New password", "text", 64, mandatory_entry=True, dup=False),
-                FieldSpec("again_password", "Again", "text", 64, mandatory_entry=True, dup=False),
+                FieldSpec("new_password", "New password", "text", 48, mandatory_entry=True, dup=False),
+                FieldSpec("again_password", "Again", "text", 48, mandatory_entry=True, dup=False),
             ], on_submit=self.change)
 
     def action_sign_out(self) -> None:
