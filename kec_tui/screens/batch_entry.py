@@ -138,7 +138,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
         yield Static("", id="warning")
         yield Static("", id="message")
         fields = [
-            FieldSpec("account", "Account", "scan", self.layout_.length, mandatory_entry=True,
+            FieldSpec("account", "Account", "scan", self.layout_.barcode_length, mandatory_entry=True,
                       validate=self._check_account, dup=False),
             FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text,
                       default=self._amount_due),

@@ -3,7 +3,8 @@ detachable stub, and for a cycle the print vendor's CSV and one merged PDF.
 
 The stub carries the scan line in the layout batch entry reads (checkdigit.make_scan_line:
 account + amount due + mod-10 check digit) and the same digits as an Interleaved 2 of 5
-barcode (an odd count gets a leading 0, as I2of5 pairs digits). The amount due is the
+barcode (an odd count gets a leading 0, as I2of5 pairs digits: checkdigit.barcode_digits;
+batch entry reads that form back too). The amount due is the
 ledger's balance through this bill; "previous balance" is the balance through the
 previous bill, and what happened between (payments, adjustments, fees) is listed.
 """
@@ -19,7 +20,7 @@ from fpdf import FPDF
 from peewee import fn
 
 from kec_tui import db, money
-from kec_tui.checkdigit import ScanLayout, make_scan_line
+from kec_tui.checkdigit import ScanLayout, barcode_digits, make_scan_line
 from kec_tui.services import billing_run
 from kec_tui.services.bill_calc import Line
 from kec_tui.services.errors import NotFound, ValidationError
@@ -354,7 +355,7 @@ def _stub(pdf: FPDF, s: Statement, left: float) -> None:
     pdf.set_xy(left, 254)
     pdf.cell(192, 6, s.scan_line, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_fill_color(0)
-    pdf.interleaved2of5(s.scan_line, x=96, y=261, w=0.9, h=11)
+    pdf.interleaved2of5(barcode_digits(s.scan_line), x=96, y=261, w=0.9, h=11)
 
 
 def render(statements: list[Statement]) -> bytes:
