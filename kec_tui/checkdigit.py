@@ -85,7 +85,7 @@ def parse_scan_line(text: str, layout: ScanLayout = ScanLayout()) -> ScanLine:
     if len(text) == layout.barcode_length != layout.length:
         if text[0] != "0":
             raise ScanError(f"Scan line has {len(text)} digits, expected {layout.length} "
-                            f"(a barcode read of {len(text)} starts with 0)")
+                            f"({len(text)} only from the barcode, starting with 0): rescan or key the stub")
         text = text[1:]
     if len(text) != layout.length:
         raise ScanError(f"Scan line has {len(text)} digits, expected {layout.length} (truncated?)")

@@ -33,8 +33,8 @@ async def test_a_burst_of_barcode_reads_posts_each_stub_exactly(sqlite_db, tmp_p
 
 
 BAD_READS = {
-    "not the pad digit": (lambda line: "1" + line, "Scan line has 22 digits, expected 21 (a barcode read of 22 "
-                                                   "starts with 0)"),
+    "not the pad digit": (lambda line: "1" + line, "Scan line has 22 digits, expected 21 (22 only from the "
+                                                   "barcode, starting with 0): rescan or key the stub"),
     "padded, a digit misread": (lambda line: "0" + line[:-2] + str((int(line[-2]) + 1) % 10) + line[-1],
                                 "Scan line check digit does not match: rescan or key the stub"),
 }

@@ -60,7 +60,7 @@ def test_the_barcode_form_is_the_scan_line_with_one_leading_0():
 
 
 @pytest.mark.parametrize("text,needle", [
-    ("1" + cd.make_scan_line(123457, 12345), "a barcode read of 22 starts with 0"),   # not the pad digit
+    ("1" + cd.make_scan_line(123457, 12345), "22 only from the barcode, starting with 0"),   # not the pad digit
     (cd.make_scan_line(123457, 12345) + "0", "check digit"),                           # a digit too many
     ("0" + cd.make_scan_line(123457, 12345)[:-1] + "8", "check digit"),                # padded, one digit wrong
     ("00" + cd.make_scan_line(123457, 12345), "23 digits, expected 21"),
