@@ -272,12 +272,11 @@ def plan(
             .group_by(L.account)
         )
     )
-    missing = [r[0] for r in accounts if r[0] not in last_bill]
-    if missing:
-        among = L.account.in_(missing) if len(missing) <= 500 else L.account.in_(cyc)
+    missing = [r[0] for r in accounts if r[0] not in last_bill and r[0] not in done]
+    for i in range(0, len(missing), 500):  # an index range per account, never the cycle's whole history
         older = (
             L.select(L.account, fn.MAX(L.effective))
-            .where(among, L.effective <= recent_bills, L.kind == "bill")
+            .where(L.account.in_(missing[i : i + 500]), L.effective <= recent_bills, L.kind == "bill")
             .group_by(L.account)
         )
         for a, d in _rows(older):
