@@ -15,7 +15,8 @@ in /tmp (keyed by its size, months, seed and day: see `prepared`); each run bill
 
 Prints figures, then one line of JSON in which the run is named `run_<accounts>_s`:
 run_30000_s by default; with --million also run_1000000_s (the 1M run in a child process,
-so its peak RSS is its own).
+so its peak RSS is its own; --also N does the same for N accounts). The 1M co-op takes about
+25 minutes to build the first time on this machine (then it is copied from /tmp in a minute).
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ def run_cycles(biller, boss) -> dict:
             "per_cycle": per_cycle, "runs": runs}
 
 
-def million_run(months: int) -> dict:
-    """The run for 1,000,000 accounts in a child process (its own peak RSS): its JSON figures."""
-    done = subprocess.run([sys.executable, __file__, "--accounts", "1000000", "--months", str(months),
+def child_run(accounts: int, months: int) -> dict:
+    """The run for `accounts` in a child process (its own peak RSS): its JSON figures."""
+    done = subprocess.run([sys.executable, __file__, "--accounts", str(accounts), "--months", str(months),
                            "--statements", "0", "--print-cycle", "0"], stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -139,7 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--months", type=int, default=13)
     ap.add_argument("--statements", type=int, default=200, help="statements rendered one by one (PDF ms each)")
     ap.add_argument("--print-cycle", type=int, default=1, help="the cycle whose print file is written (0: none)")
-    ap.add_argument("--million", action="store_true", help="also the run for 1,000,000 accounts (run_1000000_s)")
+    ap.add_argument("--million", dest="also", action="append_const", const=1_000_000, default=[],
+                    help="also the run for 1,000,000 accounts (run_1000000_s)")
+    ap.add_argument("--also", type=int, action="append", default=[], metavar="ACCOUNTS",
+                    help="also the run for this many accounts (run_<ACCOUNTS>_s), in a child process")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the runs (preview and commit) to this file")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="kec-bench-billing-"))
@@ -207,14 +211,15 @@ def main(argv: list[str] | None = None) -> dict:
         if printed:
             print(f"print file of cycle {args.print_cycle}: {printed:,} statements in {print_s:.1f} s")
         db.database.close()
-        if args.million and args.accounts != 1_000_000:
-            m = million_run(args.months)
-            figures["run_1000000_s"] = m["run_1000000_s"]
-            figures["million"] = {k: m[k] for k in ("bills", "preview_s", "commit_s", "run_cpu_s", "run_goal_s",
-                                                    "run_goal_met", "load_average", "run_peak_rss_mb",
-                                                    "demo_build_s", "demo_cached")}
-            print(f"1,000,000 accounts: {m['bills']:,} bills; run {m['run_1000000_s']:.1f} s (goal < "
-                  f"{m['run_goal_s']:g} s; {m['run_cpu_s']:.1f} s of CPU, peak RSS {m['run_peak_rss_mb']:,.0f} MB)")
+        for n in sorted(set(args.also) - {args.accounts}):
+            m = child_run(n, args.months)
+            figures[f"run_{n}_s"] = m[f"run_{n}_s"]
+            figures[f"also_{n}"] = {k: m[k] for k in ("bills", "preview_s", "commit_s", "run_cpu_s", "run_goal_s",
+                                                      "run_goal_met", "load_average", "run_peak_rss_mb",
+                                                      "demo_build_s", "demo_cached", "cycles")}
+            print(f"{n:,} accounts: {m['bills']:,} bills; run {m[f'run_{n}_s']:.1f} s (goal < {m['run_goal_s']:g} s; "
+                  f"{m['run_cpu_s']:.1f} s of CPU, load average {m['load_average']:.1f}, "
+                  f"peak RSS {m['run_peak_rss_mb']:,.0f} MB)")
         print(json.dumps(figures))
         return figures
     finally:

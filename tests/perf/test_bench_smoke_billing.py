@@ -9,10 +9,13 @@ BENCH = Path(__file__).with_name("bench_billing.py")
 
 
 def test_bench_billing_runs_and_reports_json():
-    done = subprocess.run([sys.executable, str(BENCH), "--accounts", "60", "--statements", "3"],
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run([sys.executable, str(BENCH), "--accounts", "60", "--statements", "3", "--also", "40"],
+                          capture_output=True, text=True, timeout=180, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["backend"] == "sqlite" and figures["accounts"] == 60
     assert figures["bills"] > 20 and figures["billed_total_cents"] > 0
     assert figures["preview_s"] > 0 and figures["commit_s"] > 0 and figures["run_60_s"] > 0
     assert figures["statement_pdf_ms_mean"] > 0 and figures["print_file_statements"] > 0
+    assert figures["run_peak_rss_mb"] > 0 and figures["run_cpu_s"] > 0
+    # --also N (what --million does for 1,000,000): the run for N accounts in a child, named in the same line
+    assert figures["run_40_s"] > 0 and figures["also_40"]["bills"] > 10 and figures["also_40"]["run_cpu_s"] > 0
