@@ -49,6 +49,12 @@ class ScanLayout:
     def length(self) -> int:
         return self.account_width + self.amount_width + 1
 
+    @property
+    def barcode_length(self) -> int:
+        """The digits of the stub's Interleaved 2 of 5 barcode: the scan line's, one leading 0
+        added when they are odd (I2of5 pairs digits). A wedge scanner types these."""
+        return self.length + self.length % 2
+
 
 class ScanError(ValueError):
     pass
@@ -65,10 +71,22 @@ def make_scan_line(account_number: int, amount_cents: int, layout: ScanLayout = 
     return body + str(mod10_scan(body))
 
 
+def barcode_digits(scan_line: str) -> str:
+    """What the stub's barcode carries for a scan line: its digits, a leading 0 when they are odd."""
+    return "0" * (len(scan_line) % 2) + scan_line
+
+
 def parse_scan_line(text: str, layout: ScanLayout = ScanLayout()) -> ScanLine:
+    """The scan line as printed (OCR, or keyed), or as the barcode carries it: exactly the
+    barcode's length with its leading pad 0. Anything else is refused."""
     text = text.strip()
     if not text.isdigit():
         raise ScanError("Scan line has characters that are not digits")
+    if len(text) == layout.barcode_length != layout.length:
+        if text[0] != "0":
+            raise ScanError(f"Scan line has {len(text)} digits, expected {layout.length} "
+                            f"({len(text)} only from the barcode, starting with 0): rescan or key the stub")
+        text = text[1:]
     if len(text) != layout.length:
         raise ScanError(f"Scan line has {len(text)} digits, expected {layout.length} (truncated?)")
     body, check = text[:-1], int(text[-1])

@@ -9,7 +9,9 @@ were meant for (DESIGN.md, type-ahead). Focus never moves while keying.
   the member's name, service address, amount due and flags appear at once
   (one indexed lookup, ``batches.account_info_for_entry``). A full scan line
   typed into the same field fills account and amount, its check digit is
-  verified, and that one Enter writes the line (source "scanned").
+  verified, and that one Enter writes the line (source "scanned"). The stub's
+  barcode read by a wedge scanner is the same digits with its pad 0 in front
+  (checkdigit.barcode_digits); exactly that form is read too.
 * Amount: Enter on an empty amount takes the amount due; 10-key mode (Ctrl+T,
   shown in the status line) has an implied decimal; more than zero and at most
   $99,999.99.
@@ -73,7 +75,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
 
     HELP = ("Key the account number and Enter (the member, address and amount due appear), the amount and "
             "Enter (Enter alone takes the amount due), the check number and Enter: the line is saved. "
-            "Or scan the stub: the scan line fills account and amount and is saved at once. "
+            "Or scan the stub (its scan line or its barcode): account and amount are filled and saved at once. "
             "Keypad {batch_entry.record_advance} saves the line from any field. {entry_form.toggle_tenkey} switches "
             "10-key mode (12345 is 123.45); {batch_entry.check_no} switches asking the check number; "
             "{entry_form.dup} repeats the previous line's field.\n"
@@ -138,7 +140,7 @@ class BatchEntryScreen(CachedBindingChainScreen):
         yield Static("", id="warning")
         yield Static("", id="message")
         fields = [
-            FieldSpec("account", "Account", "scan", self.layout_.length, mandatory_entry=True,
+            FieldSpec("account", "Account", "scan", self.layout_.barcode_length, mandatory_entry=True,
                       validate=self._check_account, dup=False),
             FieldSpec("amount", "Amount", "money", 9, mandatory_entry=True, validate=check_amount_text,
                       default=self._amount_due),

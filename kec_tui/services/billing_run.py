@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from kec_tui import config, db, money
 from kec_tui.services import audit, bill_calc, due_dates, rates, readings, run_claim
@@ -272,12 +272,11 @@ def plan(
             .group_by(L.account)
         )
     )
-    missing = [r[0] for r in accounts if r[0] not in last_bill]
-    if missing:
-        among = L.account.in_(missing) if len(missing) <= 500 else L.account.in_(cyc)
+    missing = [r[0] for r in accounts if r[0] not in last_bill and r[0] not in done]
+    for i in range(0, len(missing), 500):  # an index range per account, never the cycle's whole history
         older = (
             L.select(L.account, fn.MAX(L.effective))
-            .where(among, L.effective <= recent_bills, L.kind == "bill")
+            .where(L.account.in_(missing[i : i + 500]), L.effective <= recent_bills, L.kind == "bill")
             .group_by(L.account)
         )
         for a, d in _rows(older):
@@ -298,24 +297,27 @@ def plan(
     hist_avg: dict = {}
     last_year: dict = {}
     if usage_checks:
-        hist_avg = dict(
-            _rows(
-                R.select(R.account, fn.AVG(R.kwh))
-                .where(R.account.in_(cyc), R.read_date > year_ago, R.read_date <= window_start, R.source != "estimated")
-                .group_by(R.account)
+        # One pass over each account's year of readings: the average of the last 12 months and
+        # the most in the same month last year (two queries sought every account's index twice).
+        around = (year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15))
+        for aid, avg, most in _rows(
+            R.select(
+                R.account,
+                fn.AVG(Case(None, [((R.read_date > year_ago) & (R.read_date <= window_start), R.kwh)], None)),
+                fn.MAX(Case(None, [(R.read_date.between(*around), R.kwh)], None)),
             )
-        )
-        last_year = dict(
-            _rows(
-                R.select(R.account, fn.MAX(R.kwh))
-                .where(
-                    R.account.in_(cyc),
-                    R.read_date.between(year_ago - dt.timedelta(days=15), year_ago + dt.timedelta(days=15)),
-                    R.source != "estimated",
-                )
-                .group_by(R.account)
+            .where(
+                R.account.in_(cyc),
+                R.read_date >= min(around[0], year_ago),
+                R.read_date <= max(window_start, around[1]),
+                R.source != "estimated",
             )
-        )
+            .group_by(R.account)
+        ):
+            if avg is not None:
+                hist_avg[aid] = avg
+            if most is not None:
+                last_year[aid] = most
     budget = _budget_facts(cyc, bill_date, window_start, settings) if any(r[10] for r in accounts) else {}
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []

@@ -3,7 +3,8 @@ detachable stub, and for a cycle the print vendor's CSV and one merged PDF.
 
 The stub carries the scan line in the layout batch entry reads (checkdigit.make_scan_line:
 account + amount due + mod-10 check digit) and the same digits as an Interleaved 2 of 5
-barcode (an odd count gets a leading 0, as I2of5 pairs digits). The amount due is the
+barcode (an odd count gets a leading 0, as I2of5 pairs digits: checkdigit.barcode_digits;
+batch entry reads that form back too). The amount due is the
 ledger's balance through this bill; "previous balance" is the balance through the
 previous bill, and what happened between (payments, adjustments, fees) is listed.
 """
@@ -20,7 +21,7 @@ from fpdf import FPDF
 from peewee import fn
 
 from kec_tui import db, money
-from kec_tui.checkdigit import ScanLayout, make_scan_line
+from kec_tui.checkdigit import ScanLayout, barcode_digits, make_scan_line
 from kec_tui.services import billing_run
 from kec_tui.services.bill_calc import Line
 from kec_tui.services.errors import NotFound, ValidationError
@@ -28,6 +29,8 @@ from kec_tui.services.errors import NotFound, ValidationError
 COOP_NAME = "Kootenai Electric Cooperative"
 COOP_ADDRESS = "PO Box 278, Hayden, ID 83835   (208) 765-1200"
 USAGE_MONTHS = 13
+CHART_Y = 168  # the usage chart and the messages (mm from the top)
+STUB_Y = 214   # the stub's cut line
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,28 @@ class _Doc(FPDF):
         self.set_creator("kec-tui")
 
 
+def _fit(pdf: FPDF, text: str, width: float, smallest: float = 6.5) -> str:
+    """The text for a cell `width` mm wide: the font made smaller (down to `smallest` pt) until
+    it fits, then cut with '...'; a long name or address never runs into the next column."""
+    text = _t(text)
+    size = pdf.font_size_pt
+    while pdf.get_string_width(text) > width - 2 * pdf.c_margin and size > smallest:
+        size = max(smallest, size - 0.5)
+        pdf.set_font_size(size)
+    if pdf.get_string_width(text) > width - 2 * pdf.c_margin:
+        while text and pdf.get_string_width(text + "...") > width - 2 * pdf.c_margin:
+            text = text[:-1]
+        text = text.rstrip() + "..."
+    return text
+
+
+def _cell(pdf: FPDF, width: float, height: float, text: str, **kw) -> None:
+    """A cell whose text is fitted to its width (the font size is restored after)."""
+    size = pdf.font_size_pt
+    pdf.cell(width, height, _fit(pdf, text, width), **kw)
+    pdf.set_font_size(size)
+
+
 def _row(pdf: FPDF, label: str, value: str, w1: float, w2: float, bold: bool = False) -> None:
     pdf.set_font("Helvetica", "B" if bold else "", 9)
     pdf.cell(w1, 4.6, _t(label))
@@ -177,7 +202,7 @@ def _page(pdf: FPDF, s: Statement) -> None:
     pdf.set_xy(left, top)
     pdf.set_font("Helvetica", "", 10)
     for text in (s.name, *s.mail_lines):
-        pdf.cell(100, 5, _t(text), new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 112, 5, text, new_x="LMARGIN", new_y="NEXT")
     # Account box
     pdf.set_xy(128, top)
     box = [("Account number", str(s.account_number)), ("Statement date", f"{s.statement_date:%m/%d/%Y}"),
@@ -203,7 +228,7 @@ def _page(pdf: FPDF, s: Statement) -> None:
             ("kWh used", f"{s.kwh:,}{est}")]
     for label, value in info:
         pdf.cell(32, 4.6, label)
-        pdf.cell(70, 4.6, _t(value), new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 80, 4.6, value, new_x="LMARGIN", new_y="NEXT")
     # Account summary
     pdf.set_xy(128, y)
     pdf.set_font("Helvetica", "B", 10)
@@ -226,9 +251,9 @@ def _page(pdf: FPDF, s: Statement) -> None:
     pdf.ln(4.8)
     pdf.set_font("Helvetica", "", 8)
     for ln in s.lines:
-        pdf.cell(96, 4.3, _t(ln.description[:62]))
-        pdf.cell(34, 4.3, _t(ln.quantity), align="R")
-        pdf.cell(36, 4.3, _t(ln.rate[:24]), align="R")
+        _cell(pdf, 96, 4.3, ln.description)
+        _cell(pdf, 34, 4.3, ln.quantity, align="R")
+        _cell(pdf, 36, 4.3, ln.rate, align="R")
         pdf.cell(26, 4.3, money.fmt(ln.amount_cents), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     pdf.cell(166, 4.8, "Total current charges", border="T")
@@ -237,26 +262,45 @@ def _page(pdf: FPDF, s: Statement) -> None:
         pdf.cell(166, 4.8, "Budget billing: amount billed this month")
         pdf.cell(26, 4.8, money.fmt(s.current_cents), align="R", new_x="LMARGIN", new_y="NEXT")
     if s.activity:
-        pdf.ln(1.5)
-        pdf.set_font("Helvetica", "B", 8)
-        pdf.cell(0, 4.3, "Since your last statement", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 8)
-        for act in s.activity[:6]:
-            pdf.cell(24, 4.1, f"{act.day:%m/%d/%Y}")
-            pdf.cell(142, 4.1, _t(act.description[:80]))
-            pdf.cell(26, 4.1, money.fmt(act.amount_cents), align="R", new_x="LMARGIN", new_y="NEXT")
+        _activity(pdf, s.activity, CHART_Y - 1)
     # Usage chart: 13 months, bars drawn as rectangles
-    _usage_chart(pdf, s, left, 168)
-    # Messages
-    pdf.set_xy(118, 168)
+    _usage_chart(pdf, s, left, CHART_Y)
+    # Messages: as many as fit above the stub, in order (the first are the ones that matter)
+    pdf.set_xy(118, CHART_Y)
     pdf.set_font("Helvetica", "B", 9)
     pdf.cell(86, 5, "Messages", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 8)
-    for msg in s.messages[:4]:
+    for msg in s.messages:
+        height = pdf.multi_cell(86, 3.8, _t(msg), align="L", dry_run=True, output="HEIGHT")
+        if pdf.get_y() + height > STUB_Y - 2:
+            break
         pdf.set_x(118)
-        pdf.multi_cell(86, 3.8, _t(msg), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(86, 3.8, _t(msg), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(0.8)
     _stub(pdf, s, left)
+
+
+def _activity(pdf: FPDF, activity: tuple[Activity, ...], bottom: float) -> None:
+    """What happened since the last statement, as many rows as fit above `bottom`; the rest
+    summed in one last row, so the rows always add up to the account summary's figures."""
+    row = 4.1
+    pdf.ln(1.5)
+    room = int((bottom - pdf.get_y() - 4.3) // row)
+    if room < 1:
+        return
+    shown = list(activity) if len(activity) <= room else list(activity[: room - 1])
+    pdf.set_font("Helvetica", "B", 8)
+    pdf.cell(0, 4.3, "Since your last statement", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 8)
+    for act in shown:
+        pdf.cell(24, row, f"{act.day:%m/%d/%Y}")
+        _cell(pdf, 142, row, act.description)
+        pdf.cell(26, row, money.fmt(act.amount_cents), align="R", new_x="LMARGIN", new_y="NEXT")
+    rest = activity[len(shown):]
+    if rest:
+        pdf.cell(24, row, f"{rest[0].day:%m/%d}-{rest[-1].day:%m/%d}")
+        pdf.cell(142, row, f"{len(rest)} more entries (your account's history lists each)")
+        pdf.cell(26, row, money.fmt(sum(a.amount_cents for a in rest)), align="R", new_x="LMARGIN", new_y="NEXT")
 
 
 def _usage_chart(pdf: FPDF, s: Statement, x: float, y: float) -> None:
@@ -284,7 +328,7 @@ def _usage_chart(pdf: FPDF, s: Statement, x: float, y: float) -> None:
 
 
 def _stub(pdf: FPDF, s: Statement, left: float) -> None:
-    cut = 214
+    cut = STUB_Y
     pdf.set_draw_color(120)
     pdf.set_dash_pattern(dash=1.5, gap=1.2)
     pdf.line(left, cut, 204, cut)
@@ -300,7 +344,7 @@ def _stub(pdf: FPDF, s: Statement, left: float) -> None:
     pdf.cell(100, 5, _t(COOP_NAME), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     for text in (s.name, *s.mail_lines):
-        pdf.cell(100, 5, _t(text), new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 112, 5, text, new_x="LMARGIN", new_y="NEXT")
     pdf.set_xy(128, y)
     for label, value in (("Account number", str(s.account_number)), ("Due date", f"{s.due_date:%m/%d/%Y}"),
                          ("Amount due", money.fmt_dollars(s.amount_due_cents)), ("Amount enclosed", "")):
@@ -317,7 +361,7 @@ def _stub(pdf: FPDF, s: Statement, left: float) -> None:
     pdf.set_xy(left, 254)
     pdf.cell(192, 6, s.scan_line, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_fill_color(0)
-    pdf.interleaved2of5(s.scan_line, x=96, y=261, w=0.9, h=11)
+    pdf.interleaved2of5(barcode_digits(s.scan_line), x=96, y=261, w=0.9, h=11)
 
 
 def render(statements: list[Statement], progress: Callable[[int], None] | None = None) -> bytes:

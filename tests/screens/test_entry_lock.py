@@ -158,9 +158,9 @@ async def test_truncated_scan_then_the_next_scan_writes_nothing(batch_setup, ent
             assert form.held_keys == 22
             assert form.error_text == ("Scan line has 20 digits, expected 21 (truncated?). 22 keys typed after "
                                        "it were not used. Esc to go on")
-        else:  # the 21st digit filled the field; the 22nd is refused, never read as a longer line
-            assert form.held_keys == 20
-            assert form.error.startswith("Account: more than 21 digits")
+        else:  # the 22nd digit (a barcode read's length) filled the field; the 23rd is refused, never read
+            assert form.held_keys == 19
+            assert form.error.startswith("Account: more than 22 digits")
         await press_batch(pilot, "escape", scan2, "enter")
         assert db_lines(batch.id) == [(str(second.number), 4567, "", "scanned")]
         assert not form.locked and form.values == {"account": "", "amount": "", "check_no": ""}

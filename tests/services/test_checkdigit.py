@@ -45,3 +45,27 @@ def test_bad_scan_lines_have_messages(text, needle):
 @pytest.mark.parametrize("text", ["", "x", "7", "123458", "12a457"])
 def test_invalid_account_numbers(text):
     assert not cd.valid_account_number(text)
+
+
+def test_the_barcode_form_is_the_scan_line_with_one_leading_0():
+    line = cd.make_scan_line(123457, 12345)
+    assert cd.ScanLayout().barcode_length == 22 and cd.barcode_digits(line) == "0" + line
+    assert cd.parse_scan_line("0" + line) == cd.parse_scan_line(line) == cd.ScanLine(123457, 12345)
+    even = cd.ScanLayout(account_width=10, amount_width=9)  # 20 digits: the barcode is the line itself
+    line20 = cd.make_scan_line(123457, 12345, even)
+    assert even.barcode_length == 20 and cd.barcode_digits(line20) == line20
+    assert cd.parse_scan_line(line20, even) == cd.ScanLine(123457, 12345)
+    with pytest.raises(cd.ScanError, match="expected 20"):
+        cd.parse_scan_line("0" + line20, even)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("1" + cd.make_scan_line(123457, 12345), "22 only from the barcode, starting with 0"),   # not the pad digit
+    (cd.make_scan_line(123457, 12345) + "0", "check digit"),                           # a digit too many
+    ("0" + cd.make_scan_line(123457, 12345)[:-1] + "8", "check digit"),                # padded, one digit wrong
+    ("00" + cd.make_scan_line(123457, 12345), "23 digits, expected 21"),
+    ("9" + cd.make_scan_line(123457, 12345)[1:], "check digit"),                       # 21 digits, the first wrong
+])
+def test_only_exactly_the_padded_barcode_form_is_read(text, needle):
+    with pytest.raises(cd.ScanError, match=needle):
+        cd.parse_scan_line(text)
