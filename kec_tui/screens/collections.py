@@ -16,21 +16,12 @@ from kec_tui.services import collections, late_fees
 from kec_tui.services.aging import BUCKET_LABELS
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.dialogs import AskScreen
-from kec_tui.widgets.entry_form import QUIET_KEYS, EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, ListFilters, Record, SubmitResult, parse_date
 from kec_tui.widgets.tables import fill_width
 
 PAGE = 200
 SHORT_FLAG = {"bankruptcy": "BK", "medical": "MED", "winter": "WIN", "landlord": "LL", "cash_only": "CASH",
               "collections": "COLL", "budget": "BUD"}
-
-
-class WorklistFilters(EditForm):
-    """Cycle and day: the entry-form keys work, the Footer shows the worklist's own."""
-
-    BINDINGS = [
-        *QUIET_KEYS,
-        bind("entry_form.clear_record", "clear_record", "Leave", show=False),
-    ]
 
 
 def _day(value: str, record: Record) -> str | None:
@@ -108,7 +99,7 @@ class CollectionsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield WorklistFilters((FieldSpec("cycle", "Cycle", "digits", 2, validate=self._cycle, dup=False),
+        yield ListFilters((FieldSpec("cycle", "Cycle", "digits", 2, validate=self._cycle, dup=False),
                                FieldSpec("as_of", "As of", "date", 10, validate=_day, dup=False)),
                               on_submit=self.apply, id="filters")
         yield Static("", id="summary")

@@ -17,7 +17,7 @@ from kec_tui.money import fmt_dollars
 from kec_tui.services import accounts, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
-from kec_tui.widgets.entry_form import QUIET_KEYS, EditForm, EntryForm, FieldSpec, Record, SubmitResult, parse_date
+from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, ListFilters, Record, SubmitResult, parse_date
 from kec_tui.widgets.form_dialog import FormDialog
 from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.tables import fill_width
@@ -101,15 +101,6 @@ def order_summary(o: OrderInfo) -> Text:
 
 # ---- the queue --------------------------------------------------------------------------------
 
-class FilterForm(EditForm):
-    """The queue's filters: the entry-form keys work but leave the Footer to the queue's own."""
-
-    BINDINGS = [
-        *QUIET_KEYS,
-        bind("entry_form.clear_record", "clear_record", "Leave", show=False),
-    ]
-
-
 FILTERS = (
     FieldSpec("kind", "Type", "choice", 18, choices=("all", *KIND_OF), default=lambda r: "all"),
     FieldSpec("status", "Status", "choice", 10, choices=tuple(STATUS_OF), default=lambda r: "to do"),
@@ -153,7 +144,7 @@ class OrderQueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield FilterForm(FILTERS, on_submit=self.apply, id="filters")
+        yield ListFilters(FILTERS, on_submit=self.apply, id="filters")
         yield Static("", id="summary")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")

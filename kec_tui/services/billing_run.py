@@ -29,6 +29,7 @@ from kec_tui import config, db, money
 from kec_tui.services import audit, bill_calc, due_dates, rates, readings, run_claim
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
+from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError  # noqa: F401 - re-exported
 
 BILLED_STATUSES = ("active", "disconnected", "final")
 
@@ -62,20 +63,8 @@ def configure(s: config.Settings) -> RunSettings:
     return _settings
 
 
-class RunStateError(ServiceError):
-    pass
-
-
 class NotApproved(RunStateError):
     pass
-
-
-class AlreadyCommitted(RunStateError):
-    pass
-
-
-class RunBusy(RunStateError):
-    """Another session is committing this run."""
 
 
 # ---- what the register shows --------------------------------------------------------------------

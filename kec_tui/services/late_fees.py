@@ -30,24 +30,13 @@ from peewee import IntegrityError, fn
 
 from kec_tui import db, money
 from kec_tui.services import aging, audit, fees, run_claim
-from kec_tui.services.errors import NotFound, ServiceError, ValidationError
+from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
+from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
 
 FIRST_RUN_DAYS = 31         # the first run ever charges the bills past due + grace within this many days
 LEGACY_WINDOW_DAYS = 31     # a LATE fee posted this many days after a bill's due date or less was its fee
 CHUNK = 2000
-
-
-class RunStateError(ServiceError):
-    pass
-
-
-class AlreadyCommitted(RunStateError):
-    pass
-
-
-class RunBusy(RunStateError):
-    """Another session is committing this run."""
 
 
 class Changed(RunStateError):

@@ -14,6 +14,19 @@ from __future__ import annotations
 import datetime as dt
 
 from kec_tui import db
+from kec_tui.services.errors import ServiceError
+
+
+class RunStateError(ServiceError):
+    """A run that cannot take this step now (the runs' modules re-export these)."""
+
+
+class AlreadyCommitted(RunStateError):
+    pass
+
+
+class RunBusy(RunStateError):
+    """Another session is committing this run."""
 
 
 def claim(model, run_id: int, token: str, operator_id: int | None, ready: tuple[str, ...],

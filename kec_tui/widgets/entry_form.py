@@ -1049,3 +1049,13 @@ class EditForm(EntryForm):
 
     def clear_record(self) -> None:
         self.screen.action_cancel()
+
+
+class ListFilters(EditForm):
+    """Filters above a list (order queue, collections worklist): the entry-form keys work, Esc
+    leaves, and the Footer is left to the list screen's own keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *QUIET_KEYS,
+        bind("entry_form.clear_record", "clear_record", "Leave", show=False),
+    ]
