@@ -739,6 +739,18 @@ def _create_sequences() -> None:
         _catch_up(n)
 
 
+def sql_date(day: dt.date):
+    """A date as the backend compares it in a raw query (ISO text on SQLite)."""
+    return day if is_postgres() else day.isoformat()
+
+
+def as_date(value) -> dt.date | None:
+    """A date column's value as a raw query returns it (ISO text on SQLite), as a date."""
+    if value is None:
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, for a one-line status (screens: services.errors)."""
     text = str(exc).strip() or type(exc).__name__

@@ -87,20 +87,9 @@ class TrialBalance:
         return self.aged.total == self.ledger_cents
 
 
-def _p(day: dt.date):
-    """A date as the backend compares it (ISO text on SQLite)."""
-    return day if db.is_postgres() else day.isoformat()
-
-
-def _day(value) -> dt.date | None:
-    if value is None:
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
 def _limits(as_of: dt.date) -> tuple:
     """The due-date limits of the buckets: due >= as_of is current, >= as_of-30 is 1-30 ..."""
-    return tuple(_p(as_of - dt.timedelta(days=n)) for n in (0, 30, 60, 90))
+    return tuple(db.sql_date(as_of - dt.timedelta(days=n)) for n in (0, 30, 60, 90))
 
 
 def _filter(cycle: int | None, account_id: int | None, alias: str = "l") -> tuple[str, tuple]:
@@ -149,7 +138,7 @@ def owed_sql(as_of: dt.date, cycle: int | None = None, account_id: int | None = 
     p = db.database.param
     cyc, cyc_params = _filter(cycle, account_id)
     cyc_r, _ = _filter(cycle, account_id, "r")
-    day = _p(as_of)
+    day = db.sql_date(as_of)
     sql = f"""
 WITH bal AS (
   SELECT l."account_id" AS a, SUM(l."amount_cents") AS b
@@ -215,7 +204,7 @@ FROM bal JOIN "account" ac ON ac."id" = bal.a JOIN "member" m ON m."id" = ac."me
 LEFT JOIN aged ON aged.a = bal.a
 WHERE bal.b <> 0 {'AND aged.a IS NOT NULL' if past_due_only else ''}
 ORDER BY ac."number"
-""", (*params, *_bucket_params(as_of), *((_p(as_of),) if past_due_only else ()))).fetchall()
+""", (*params, *_bucket_params(as_of), *((db.sql_date(as_of),) if past_due_only else ()))).fetchall()
     out = []
     for aid, number, first, last, cyc, status, balance, _a, cur, b1, b2, b3, b4, oldest in rows:
         if balance < 0:
@@ -223,7 +212,7 @@ ORDER BY ac."number"
         else:
             aged = Aged(int(cur), int(b1), int(b2), int(b3), int(b4))
         out.append(AccountAging(aid, number, f"{first} {last}".strip(), cyc, status, aged,
-                                _day(oldest) if balance > 0 else None, as_of))
+                                db.as_date(oldest) if balance > 0 else None, as_of))
     return out
 
 
@@ -258,10 +247,10 @@ SELECT {sums},
        (SELECT COALESCE(SUM(b), 0) FROM bal WHERE b < 0),
        (SELECT COUNT(*) FROM bal WHERE b <> 0),
        (SELECT COUNT(DISTINCT a) FROM unpaid WHERE due < {p})
-FROM unpaid u""", (*params, *_bucket_params(as_of), _p(as_of))).fetchone()
+FROM unpaid u""", (*params, *_bucket_params(as_of), db.sql_date(as_of))).fetchone()
     cur, b1, b2, b3, b4, credit, n, late = (int(v or 0) for v in row)
     cyc, cyc_params = _filter(cycle, None)
     ledger = db.database.execute_sql(
         f'SELECT COALESCE(SUM(l."amount_cents"), 0) FROM "ledger_entry" l WHERE l."effective" <= {p}{cyc}',
-        (_p(as_of), *cyc_params)).fetchone()[0]
+        (db.sql_date(as_of), *cyc_params)).fetchone()[0]
     return TrialBalance(as_of, Aged(cur + credit, b1, b2, b3, b4), int(ledger), n, late, cycle)

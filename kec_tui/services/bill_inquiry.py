@@ -64,10 +64,6 @@ class BillRow:
         return ", ".join(out)
 
 
-def _day(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
 @db.connected
 def bills(account_id: int, limit: int = 120) -> list[BillRow]:
     """The account's bills, newest first (cancelled ones too, marked)."""
@@ -75,7 +71,8 @@ def bills(account_id: int, limit: int = 120) -> list[BillRow]:
     rows = (B.select(B.id, B.kind, B.status, B.bill_date, B.due_date, B.period_start, B.period_end, B.kwh,
                      B.total_cents, B.charged_cents, B.estimated, B.budget, B.schedule)
             .where(B.account == account_id).order_by(B.bill_date.desc(), B.id.desc()).limit(limit).tuples())
-    return [BillRow(i, k, s, _day(bd), _day(dd), _day(ps), _day(pe), kwh, int(t), int(c), bool(e), bu, sc)
+    d = db.as_date
+    return [BillRow(i, k, s, d(bd), d(dd), d(ps), d(pe), kwh, int(t), int(c), bool(e), bu, sc)
             for i, k, s, bd, dd, ps, pe, kwh, t, c, e, bu, sc in rows]
 
 
@@ -92,12 +89,12 @@ def no_bills_message(account_id: int) -> str:
         what = "closed" if a.status == "closed" else "final-billed"
         text = f"Account {a.number} is {what} and has no statement on file to print"
         if last is not None:
-            text += (f"; its last bill is on the ledger: {_day(last.effective):%m/%d/%Y} "
+            text += (f"; its last bill is on the ledger: {db.as_date(last.effective):%m/%d/%Y} "
                      f"{money.fmt_dollars(last.amount_cents)} ({last.description})")
         return text + "."
     if last is not None:
         return (f"Account {a.number} has no bill from the billing run yet; its bills so far are charges on "
-                f"the ledger (the last {_day(last.effective):%m/%d/%Y}, {money.fmt_dollars(last.amount_cents)}).")
+                f"the ledger (the last {db.as_date(last.effective):%m/%d/%Y}, {money.fmt_dollars(last.amount_cents)}).")
     return f"Account {a.number} has not been billed yet."
 
 
@@ -161,7 +158,7 @@ def explain(bill_id: int) -> list[str]:
     if b.kind == "rebill":
         replaced = db.Bill.select(db.Bill.replaces).where(db.Bill.id == b.id).scalar()
         day = db.Bill.select(db.Bill.bill_date).where(db.Bill.id == replaced).scalar() if replaced else None
-        what = f"the bill of {_day(day):%m/%d/%Y}" if day else "an earlier bill"
+        what = f"the bill of {db.as_date(day):%m/%d/%Y}" if day else "an earlier bill"
         out.append(f"It bills the period again in place of {what}, which was cancelled.")
     out.append(f"Service from {b.period_start:%m/%d/%Y} to {b.period_end:%m/%d/%Y}: "
                f"{(b.period_end - b.period_start).days} days.")
@@ -259,7 +256,7 @@ class Comparison:
 def _reading_periods(account_id: int, upto: dt.date) -> list[tuple[dt.date | None, dt.date, int, bool]]:
     """(start, end, kWh, estimated) of each read period ending on or before `upto`, oldest first."""
     R = db.Reading
-    rows = [(_day(d), kwh, src) for d, kwh, src in
+    rows = [(db.as_date(d), kwh, src) for d, kwh, src in
             R.select(R.read_date, R.kwh, R.source).where(R.account == account_id, R.read_date <= upto)
             .order_by(R.read_date, R.id).tuples()]
     out = []

@@ -172,10 +172,6 @@ def _rows(query) -> list[tuple]:
     return db.database.execute_sql(sql, params).fetchall()
 
 
-def _day(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
 # Bills computed, by everything they depend on: a commit in the process that previewed
 # finds them here. Dropped when the rate versions are reloaded.
 _calcs: dict[tuple, bill_calc.BillCalc] = {}
@@ -252,8 +248,6 @@ def plan(
     # The last bill: among the recent ones (an index range per account); an account with none
     # recent is asked once more whether it was ever billed (a first bill or not).
     recent_bills = bill_date - dt.timedelta(days=2 * settings.read_window_days)
-    # Dates are compared as the backend returns them (ISO text on SQLite): tens of thousands a run.
-    raw = (lambda d: d) if db.is_postgres() else (lambda d: d.isoformat())
     last_bill = dict(
         _rows(
             L.select(L.account, fn.MAX(L.effective))
@@ -281,7 +275,7 @@ def plan(
         .order_by(R.account, R.read_date, R.id)
     ):
         recent[row[0]].append(row)
-    window_raw = raw(window_start)
+    window_raw = db.sql_date(window_start)   # compared as the rows come (ISO text on SQLite): tens of thousands
     year_ago = bill_date - dt.timedelta(days=365)
     hist_avg: dict = {}
     last_year: dict = {}
@@ -328,9 +322,9 @@ def plan(
         if fresh:
             cur = fresh[-1]
             before = [r for r in rows if (r[2], r[1]) < (cur[2], cur[1])]
-            reading_id, end, reading, kwh, demand, reverse = cur[1], _day(cur[2]), cur[3], cur[4], cur[5], cur[6]
+            reading_id, end, reading, kwh, demand, reverse = cur[1], db.as_date(cur[2]), cur[3], cur[4], cur[5], cur[6]
             prev_reading = before[-1][3] if before else None
-            start = _day(before[-1][2]) if before else None
+            start = db.as_date(before[-1][2]) if before else None
             estimated = False
         else:
             est = _estimate(aid, meter_id, bill_date, settings)
@@ -343,7 +337,7 @@ def plan(
             reading_id, demand, reverse, estimated = None, None, 0, True
             exceptions += ["no_reading", "estimated"]
         if start is None or start >= end:
-            opened = _day(opened)
+            opened = db.as_date(opened)
             start = max(opened, end - dt.timedelta(days=30)) if opened < end else end - dt.timedelta(days=1)
         kind = "final" if status == "final" else ("first" if billed_to is None else "regular")
         if kind != "regular":

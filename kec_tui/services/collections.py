@@ -84,16 +84,6 @@ class Worklist:
     balance_cents: int              # the past-due accounts' whole balances (current part included)
 
 
-def _p(day: dt.date):
-    return day if db.is_postgres() else day.isoformat()
-
-
-def _day(value) -> dt.date | None:
-    if value is None:
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
 def in_winter(day: dt.date) -> bool:
     return day.month in (12, 1, 2)
 
@@ -121,7 +111,7 @@ ev AS (
 run AS (SELECT a, kind, d, amt, SUM(amt) OVER (PARTITION BY a ORDER BY d) AS owing FROM ev)
 SELECT a, COUNT(*) FROM run
 WHERE kind = 'bill' AND d > {p} AND d < {p} AND owing > 0
-GROUP BY a""", (*params, _p(as_of), _p(as_of), _p(as_of), _p(year_ago), _p(as_of))).fetchall()
+GROUP BY a""", (*params, *[db.sql_date(d) for d in (as_of, as_of, as_of, year_ago, as_of)])).fetchall()
     return {a: int(n) for a, n in rows}
 
 
@@ -193,7 +183,7 @@ def _account_facts(ids: list[int], as_of: dt.date) -> dict[int, dict]:
                       A.cash_only_until, A.collections, A.budget_billing, M.phone_mobile, M.phone_home)
              .join(M, on=(A.member == M.id)).where(A.id.in_(part)).tuples())
         for aid, bk, med, winter, landlord, cash, coll, budget, mobile, home in q:
-            med, winter, cash = _day(med), _day(winter), _day(cash)
+            med, winter, cash = db.as_date(med), db.as_date(winter), db.as_date(cash)
             out[aid] = {
                 "flags": {"bankruptcy": bk, "medical": med is not None and med >= as_of,
                           "winter": winter is not None and winter >= as_of, "landlord": landlord,
@@ -207,10 +197,10 @@ def _account_facts(ids: list[int], as_of: dt.date) -> dict[int, dict]:
         for aid, last in (L.select(L.account, fn.MAX(L.effective))
                           .where(L.account.in_(part), L.kind == "payment", L.effective <= as_of)
                           .group_by(L.account).tuples()):
-            out[aid]["last_payment"] = _day(last)
+            out[aid]["last_payment"] = db.as_date(last)
         for aid, no, due in (O.select(O.account, O.order_no, O.due_date)
                              .where(O.account.in_(part), O.kind.in_(DISCONNECT_KINDS),
                                     O.status.in_(("open", "dispatched")))
                              .order_by(O.id).tuples()):
-            out[aid]["order"] = (no, _day(due))
+            out[aid]["order"] = (no, db.as_date(due))
     return out

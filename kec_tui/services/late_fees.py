@@ -78,16 +78,8 @@ class Register:
 
 
 def _info(r: db.LateFeeRun) -> RunInfo:
-    return RunInfo(r.id, _day(r.run_date), r.status, r.preview_count, r.preview_total_cents, r.fee_count,
+    return RunInfo(r.id, db.as_date(r.run_date), r.status, r.preview_count, r.preview_total_cents, r.fee_count,
                    r.total_cents)
-
-
-def _day(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
-def _p(day: dt.date):
-    return day if db.is_postgres() else day.isoformat()
 
 
 def last_run_date(before: dt.date | None = None) -> dt.date | None:
@@ -97,7 +89,7 @@ def last_run_date(before: dt.date | None = None) -> dt.date | None:
     if before is not None:
         q = q.where(R.run_date < before)
     d = q.scalar()
-    return _day(d) if d is not None else None
+    return db.as_date(d) if d is not None else None
 
 
 def plan(run_date: dt.date, *, cycle: int | None = None, sched: fees.FeeSchedule | None = None,
@@ -131,11 +123,11 @@ WHERE x.kind = 'bill' AND b."due_date" IS NOT NULL AND b."due_date" >= {p} AND b
                   WHERE lg."account_id" = b."account_id" AND lg."kind" = 'fee' AND lg."reference" = 'LATE'
                     AND lg."effective" > b."due_date" AND lg."effective" <= {plus})
 ORDER BY b."due_date", b."id"
-""", (*params, "LATE%", _p(since - grace), _p(run_date - grace), False)).fetchall()
+""", (*params, "LATE%", db.sql_date(since - grace), db.sql_date(run_date - grace), False)).fetchall()
     out = []
     for bill_id, aid, number, first, last, due, basis in rows:
         basis = int(basis or 0)
-        out.append(PlannedFee(aid, number, f"{first} {last}".strip(), bill_id, _day(due), basis,
+        out.append(PlannedFee(aid, number, f"{first} {last}".strip(), bill_id, db.as_date(due), basis,
                               fees.late_fee_cents(basis, sched)))
     return out
 
@@ -202,14 +194,14 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
         claimed, run = run_claim.claim(R, run_id, token, op.id, ("previewed",), takeover_after)
         if run is None:
             raise NotFound("No such late-fee run")
-        what = f"The late-fee run of {_day(run.run_date):%m/%d/%Y}"
+        what = f"The late-fee run of {db.as_date(run.run_date):%m/%d/%Y}"
         if not claimed:
             if run.status == "committed":
                 raise AlreadyCommitted(f"{what} is already committed ({run.fee_count} fees, "
                                        f"{money.fmt_dollars(run.total_cents)})")
             raise RunBusy(f"{what} is being committed by another session (last step {run.heartbeat_at:%H:%M:%S})")
         audit.record(op, "late_fees.commit.start", "late_fee_run", run_id, after=f"claim {token[:8]}")
-    run_date = _day(run.run_date)
+    run_date = db.as_date(run.run_date)
     since = last_run_date(run_date) or run_date - dt.timedelta(days=FIRST_RUN_DAYS)
     planned = plan(run_date, since=since)
     have_count, have_total = LF.select(fn.COUNT(LF.id), fn.COALESCE(fn.SUM(LF.amount_cents), 0)).where(
@@ -240,7 +232,7 @@ def _write_chunk(op: OperatorInfo, run: db.LateFeeRun, token: str, planned: list
     """One transaction: the fees of these bills not yet charged, each a ledger entry, a LateFee
     row (unique on the bill) and an audit row on the account."""
     R, LF = db.LateFeeRun, db.LateFee
-    run_date = _day(run.run_date)
+    run_date = db.as_date(run.run_date)
     pct = fees.schedule().late_fee_percent
     try:
         with db.write_txn():

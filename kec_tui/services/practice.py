@@ -218,7 +218,7 @@ def ensure_billed_cycle(today: dt.date | None = None) -> int | None:
         day = LE.select(fn.MAX(LE.effective)).join(A, on=(LE.account == A.id)).where(
             A.bill_cycle == cycle, LE.kind == "bill").scalar()
         if day is not None:
-            last_bill[cycle] = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
+            last_bill[cycle] = db.as_date(day)
     ready = [c for c, day in last_bill.items() if day < today]
     if not ready:
         return None
@@ -268,7 +268,7 @@ def latest_bill(account_id: int) -> tuple[int, int, dt.date] | None:
            .order_by(B.bill_date.desc(), B.id.desc()).first())
     if row is None:
         return None
-    day = row.bill_date if isinstance(row.bill_date, dt.date) else dt.date.fromisoformat(str(row.bill_date)[:10])
+    day = db.as_date(row.bill_date)
     return row.id, row.kwh, day
 
 
@@ -492,7 +492,7 @@ def ensure_billing_scenario() -> dict:
     for cycle, day in days.items():
         last = (L.select(fn.MAX(L.effective)).join(A, on=(L.account == A.id))
                 .where(A.bill_cycle == cycle, L.kind == "bill").scalar())
-        last = dt.date.fromisoformat(str(last)[:10]) if last else dt.date.today() - dt.timedelta(days=31)
+        last = db.as_date(last) if last else dt.date.today() - dt.timedelta(days=31)
         y, m = divmod(last.year * 12 + last.month, 12)       # the month after the last bill
         bill = dt.date(y, m + 1, min(day, 28))
         if best is None or bill < best[0]:
