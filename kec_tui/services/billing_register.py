@@ -19,9 +19,9 @@ from pathlib import Path
 
 from kec_tui import db, money
 from kec_tui.services import billing_run
-from kec_tui.services.errors import NotFound, ServiceError
+from kec_tui.services.errors import NotFound, ServiceError  # noqa: F401 - what write_register raises
 from kec_tui.services.operators import OperatorInfo
-from kec_tui.services.reports import COOP_NAME, text_pdf
+from kec_tui.services.reports import COOP_NAME, text_pdf, write_csv_pdf
 
 # What the register lists as exceptions, in its order, and what the flags say.
 EXCEPTIONS = {
@@ -290,16 +290,8 @@ class RegisterFiles:
 
 def write_register(view: RegisterView, directory: str | Path) -> RegisterFiles:
     """register-cycleN-YYYY-MM.csv and .pdf into `directory`."""
-    d = Path(directory).expanduser()
     stem = f"register-cycle{view.run.cycle}-{view.run.period}"
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        csv_path, pdf_path = d / f"{stem}.csv", d / f"{stem}.pdf"
-        csv_path.write_text(register_csv(view), encoding="utf-8")
-        pdf_path.write_bytes(register_pdf(view))
-    except OSError as exc:
-        raise ServiceError(f"Cannot write the register to {d}: {exc.strerror or exc}") from exc
-    return RegisterFiles(csv_path, pdf_path)
+    return RegisterFiles(*write_csv_pdf(directory, stem, register_csv(view), register_pdf(view), "the register"))
 
 
 @db.connected

@@ -108,6 +108,20 @@ def reports_dir(settings) -> Path:
 
 
 @db.connected
+def write_csv_pdf(directory: str | Path, stem: str, csv_text: str, pdf: bytes, what: str) -> tuple[Path, Path]:
+    """<stem>.csv and <stem>.pdf into `directory` (made if missing); a disk's refusal is a
+    ServiceError that names `what` and where."""
+    d = Path(directory).expanduser()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        csv_path, pdf_path = d / f"{stem}.csv", d / f"{stem}.pdf"
+        csv_path.write_text(csv_text, encoding="utf-8")
+        pdf_path.write_bytes(pdf)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {what} to {d}: {exc.strerror or exc}") from exc
+    return csv_path, pdf_path
+
+
 def write_batch_reports(batch_id: int, directory: str | Path, *, pdf: bool = True) -> ReportFiles:
     """Write batch-NNNN-report.txt (+ .pdf) and batch-NNNN-deposit.csv into `directory`."""
     b = batches.get_batch(batch_id)

@@ -22,6 +22,7 @@ from peewee import fn
 from kec_tui import db, money
 from kec_tui.services.errors import ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
+from kec_tui.services.reports import write_csv_pdf
 
 MAX_MONTHS = 36                  # a range longer than this is refused (the screen shows a month a row)
 ALL = ""                         # no filter
@@ -467,13 +468,5 @@ def write_exports(report: UsageReport, directory: str | Path) -> ExportFiles:
     """usage-<range>[-<schedule>][-cycleN].csv and .pdf into `directory` (made if missing)."""
     if report.empty:
         raise ServiceError(f"Nothing to export: {report.message}")
-    d = Path(directory).expanduser()
-    stem = file_stem(report)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        csv_path, pdf_path = d / f"{stem}.csv", d / f"{stem}.pdf"
-        csv_path.write_text(report_csv(report), encoding="utf-8")
-        pdf_path.write_bytes(report_pdf(report))
-    except OSError as exc:
-        raise ServiceError(f"Cannot write the report to {d}: {exc.strerror or exc}") from exc
-    return ExportFiles(csv_path, pdf_path)
+    return ExportFiles(*write_csv_pdf(directory, file_stem(report), report_csv(report), report_pdf(report),
+                                      "the report"))
