@@ -131,6 +131,21 @@ def _refuse(username: str, address: str, how: str, why: str, row: db.Operator | 
     return Ticket(True, why=why)
 
 
+def _barred(username: str, address: str, how: str, now: dt.datetime,
+            g: GuardSettings) -> tuple[Ticket | None, db.Operator | None]:
+    """(the refusal of a try from a banned address or at a locked operator, or None; the active
+    operator's row, locked for this transaction so that its concurrent tries queue here)."""
+    row = _operator(username)
+    if banned_until(address, now, g):
+        return _refuse(username, address, how, "address banned", row), row
+    if row is None:
+        return None, None
+    row = db.locked(db.Operator, row.id)
+    if locked(row, now, g):
+        return _refuse(username, address, how, "operator locked", row), row
+    return None, row
+
+
 @db.connected
 def reserve(username: str, address: str, how: str) -> Ticket:
     """Whether a password try may be checked, and when (see the module's doc)."""
@@ -138,14 +153,11 @@ def reserve(username: str, address: str, how: str) -> Ticket:
     username = (username or "").strip().lower()[:64]
     with db.write_txn():
         now = _now()
-        row = _operator(username)
-        if banned_until(address, now, g):
-            return _refuse(username, address, how, "address banned", row)
+        refused, row = _barred(username, address, how, now, g)
+        if refused:
+            return refused
         if row is None:
             return Ticket(False, MIN_SPACING.total_seconds())   # as slow as a wrong password, nothing to queue on
-        row = db.locked(db.Operator, row.id)      # concurrent tries of one operator queue here
-        if locked(row, now, g):
-            return _refuse(username, address, how, "operator locked", row)
         slot = max(now, row.next_try_at or now)
         if slot - now > g.max_delay:
             return _refuse(username, address, how, "too many tries waiting", row)
@@ -165,15 +177,10 @@ def evaluate(username: str, password: str, address: str, how: str) -> OperatorIn
     username = (username or "").strip().lower()[:64]
     with db.write_txn():
         now = _now()
-        row = _operator(username)
-        if banned_until(address, now, g):
-            _refuse(username, address, how, "address banned", row)
+        refused, row = _barred(username, address, how, now, g)
+        if refused:
             return None
         if row is not None:
-            row = db.locked(db.Operator, row.id)
-            if locked(row, now, g):
-                _refuse(username, address, how, "operator locked", row)
-                return None
             if _failures(row, now, g) >= g.lock_failures:
                 _lock(row, now, address, g)
                 _refuse(username, address, how, "operator locked", row)
