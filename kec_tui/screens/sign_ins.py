@@ -2,6 +2,7 @@
 refusals, locks and unlocks over SSH and the web (services/sign_in_guard.py)."""
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -9,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from kec_tui.keymap import bind
 from kec_tui.services import sign_in_guard
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.tables import fill_width
 
 
 class SignInsScreen(Screen):
@@ -39,11 +41,14 @@ class SignInsScreen(Screen):
         locked = self.query_one("#locked", DataTable)
         for label, width in (("Operator", 12), ("Name", 24), ("Locked at", 17), ("Until", 17)):
             locked.add_column(label, width=width)
-        events = self.query_one("#events", DataTable)
-        for label, width in (("When", 17), ("Operator", 12), ("What", 18), ("Detail", 60)):
-            events.add_column(label, width=width)
+        table = self.query_one("#events", DataTable)
+        for label, width in (("When", 11), ("Operator", 10), ("What", 17), ("Detail", 30)):
+            table.add_column(label, width=width, key=label.lower())
         self.action_refresh()
         locked.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        fill_width(self.query_one("#events", DataTable), "detail", event.size.width, minimum=20)
 
     def action_refresh(self) -> None:
         locked = self.query_one("#locked", DataTable)
@@ -53,10 +58,10 @@ class SignInsScreen(Screen):
             locked.add_row(o.username, o.name, f"{o.locked_at:%m/%d/%y %H:%M:%S}", f"{o.until:%m/%d/%y %H:%M:%S}",
                            key=o.username)
         self.query_one("#locked-title", Static).update(f"Locked operators: {len(rows) or 'none'}")
-        events = self.query_one("#events", DataTable)
-        events.clear()
+        table = self.query_one("#events", DataTable)
+        table.clear()
         for e in sign_in_guard.recent_events():
-            events.add_row(f"{e.at:%m/%d/%y %H:%M:%S}", e.operator, e.action, e.detail)
+            table.add_row(f"{e.at:%m/%d %H:%M}", e.operator, e.action, e.detail)
 
     def action_unlock(self) -> None:
         locked = self.query_one("#locked", DataTable)

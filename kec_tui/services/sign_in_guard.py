@@ -205,7 +205,7 @@ def _lock(row: db.Operator, now: dt.datetime, address: str, g: GuardSettings) ->
     row.locked_at = now
     minutes = int(g.window.total_seconds() // 60)
     audit.record(None, "operator.locked", "operator", row.id,
-                 after=f"{g.lock_failures} wrong passwords within {minutes} min; last from {address}")
+                 after=f"{g.lock_failures} wrong/{minutes} min from {address}")
     log.warning("operator %r locked after %d wrong passwords", row.username, g.lock_failures)
 
 
