@@ -42,13 +42,16 @@ class SignInsScreen(Screen):
         for label, width in (("Operator", 12), ("Name", 24), ("Locked at", 17), ("Until", 17)):
             locked.add_column(label, width=width)
         table = self.query_one("#events", DataTable)
-        for label, width in (("When", 11), ("Operator", 10), ("What", 17), ("Detail", 30)):
+        for label, width in (("When", 11), ("Operator", 8), ("What", 17), ("Detail", 30)):
             table.add_column(label, width=width, key=label.lower())
         self.action_refresh()
         locked.focus()
 
     def on_resize(self, event: events.Resize) -> None:
-        fill_width(self.query_one("#events", DataTable), "detail", event.size.width, minimum=20)
+        self.fit_columns(event.size.width)
+
+    def fit_columns(self, width: int) -> None:
+        fill_width(self.query_one("#events", DataTable), "detail", width, minimum=20, ids=("operator",))
 
     def action_refresh(self) -> None:
         locked = self.query_one("#locked", DataTable)
@@ -62,6 +65,7 @@ class SignInsScreen(Screen):
         table.clear()
         for e in sign_in_guard.recent_events():
             table.add_row(f"{e.at:%m/%d %H:%M}", e.operator, e.action, e.detail)
+        self.fit_columns(self.app.size.width)
 
     def action_unlock(self) -> None:
         locked = self.query_one("#locked", DataTable)
