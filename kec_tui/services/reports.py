@@ -107,7 +107,6 @@ def reports_dir(settings) -> Path:
     return Path(settings.reports_dir or default_data_dir() / "reports").expanduser()
 
 
-@db.connected
 def write_csv_pdf(directory: str | Path, stem: str, csv_text: str, pdf: bytes, what: str) -> tuple[Path, Path]:
     """<stem>.csv and <stem>.pdf into `directory` (made if missing); a disk's refusal is a
     ServiceError that names `what` and where."""
@@ -122,6 +121,7 @@ def write_csv_pdf(directory: str | Path, stem: str, csv_text: str, pdf: bytes, w
     return csv_path, pdf_path
 
 
+@db.connected
 def write_batch_reports(batch_id: int, directory: str | Path, *, pdf: bool = True) -> ReportFiles:
     """Write batch-NNNN-report.txt (+ .pdf) and batch-NNNN-deposit.csv into `directory`."""
     b = batches.get_batch(batch_id)
