@@ -65,6 +65,7 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
 }
 
 
