@@ -36,7 +36,8 @@ from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
 
 ACTIVE_STATUSES = ("active", "disconnected")    # a member with such an account is active: a bill credit
-CHUNK = 5000
+CHUNK = 5000                                    # members paid per transaction
+ALLOCATION_CHUNK = 50_000                       # allocation rows per transaction
 FIRST_YEAR = 1937                               # the co-op's first margins (Kootenai Electric, 1937)
 
 
@@ -255,16 +256,18 @@ def commit_allocation(op: OperatorInfo, run_id: int, *,
         _refuse_changed(op, run, token)
     members = sorted(shares)
     written = 0
-    for i in range(0, len(members), CHUNK):
-        part = members[i:i + CHUNK]
+    p = db.database.param
+    for i in range(0, len(members), ALLOCATION_CHUNK):
+        part = members[i:i + ALLOCATION_CHUNK]
         with db.write_txn():
             if not run_claim.hold(db.CapitalCreditRun, run.id, token):
                 raise RunBusy(f"{run.label}: another session took the run over")
-            done = {m for (m,) in CC.select(CC.member).where(CC.year == year, CC.member.in_(part)).tuples()}
+            done = {m for (m,) in CC.select(CC.member).where(CC.year == year, CC.member.between(part[0], part[-1]))
+                    .tuples()}
             rows = [(m, year, shares[m], 0, run.id) for m in part if m not in done]
-            if rows:
-                CC.insert_many(rows, fields=[CC.member, CC.year, CC.allocated_cents, CC.retired_cents,
-                                             CC.run]).execute()
+            db.database.cursor().executemany(       # raw: an allocation writes a row per member
+                f'INSERT INTO "capital_credit" ("member_id", "year", "allocated_cents", "retired_cents", "run_id") '
+                f'VALUES ({p}, {p}, {p}, {p}, {p})', rows)
             run_claim.beat(db.CapitalCreditRun, run.id)
         written += len(rows)
         _after_chunk(run.id, written)
