@@ -57,6 +57,10 @@ def rules_from(s: config.Settings) -> Rules:
 _rules = Rules()
 
 
+def rules() -> Rules:
+    return _rules
+
+
 def configure(s: config.Settings) -> Rules:
     global _rules
     _rules = rules_from(s)
@@ -749,3 +753,29 @@ def get_run(run_id: int) -> RunInfo:
         raise NotFound("No such capital credit run")
     return _info(r)
 
+
+
+@db.connected
+def runs(limit: int = 50) -> list[RunInfo]:
+    """The latest capital credit runs, newest first."""
+    R = db.CapitalCreditRun
+    return [_info(r) for r in R.select().order_by(R.id.desc()).limit(limit)]
+
+
+def parse_years(text: str) -> list[int]:
+    """Years as keyed: "1998", "1998-2000", "1998,2001" (or any mix)."""
+    years: set[int] = set()
+    for part in (text or "").replace(" ", "").split(","):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or len(low) != 4 or (high and len(high) != 4):
+            raise ValidationError("Years as YYYY, YYYY-YYYY or YYYY,YYYY", "years")
+        a, b = int(low), int(high or low)
+        if b < a or b - a > 100:
+            raise ValidationError(f"{part}: a range from the older year to the newer", "years")
+        years.update(range(a, b + 1))
+    if not years:
+        raise ValidationError("Key the years to retire (the oldest first: "
+                              f"{', '.join(map(str, oldest_years(3))) or 'none have credits left'})", "years")
+    return sorted(years)
