@@ -140,6 +140,9 @@ class RetireDialog(FormDialog[int | None]):
             "member's credits to the heirs by check: name the heirs or the estate's representative and the "
             "paperwork received. A supervisor signs in with name and password. Enter on the last field pays, "
             "once. {entry_form.clear_record} leaves without paying.")
+    DEFAULT_CSS = """
+    RetireDialog #who { padding: 0 1; height: auto; }
+    """
 
     def __init__(self, member_id: int, kind: str) -> None:
         super().__init__()
