@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from kec_tui import db
@@ -172,11 +173,8 @@ class _File:
             conv.problem(self.name, 0, "", f"cannot be read: {exc.strerror or exc}")
             return
         with f:
-            def lines():
-                for line in f:
-                    conv.bytes_read += len(line)
-                    yield line
-            reader = csv.reader(lines())
+            conv.reading = f.buffer              # its position is the progress within the file
+            reader = csv.reader(f)
             try:
                 header = next(reader, None)
                 if header is None:
@@ -188,8 +186,12 @@ class _File:
                     conv.problem(self.name, 1, c, f"missing column {c!r} (the header has: {', '.join(header)[:200]})")
                 if missing:
                     return
-                idx = [have.get(c, -1) for c in self.columns]
                 width = len(header)
+                # Columns the file lacks read as the "" appended to each row.
+                get = itemgetter(*[have.get(c, width) for c in self.columns])
+                strip = str.strip
+                if len(self.columns) == 1:
+                    get = (lambda g: lambda r: (g(r),))(get)
                 for row in reader:
                     if len(row) != width:
                         if not row or (len(row) == 1 and not row[0].strip()):
@@ -197,13 +199,17 @@ class _File:
                         conv.problem(self.name, reader.line_num, "",
                                      f"has {len(row)} fields, the header {width}")
                         continue
-                    yield reader.line_num, [row[i].strip() if i >= 0 else "" for i in idx]
+                    row.append("")
+                    yield reader.line_num, list(map(strip, get(row)))
             except UnicodeDecodeError:
                 line, column = _where_not_utf8(self.path)
                 conv.problem(self.name, line, column, "is not UTF-8 text (the former system wrote another "
                              "encoding, e.g. Windows-1252): save it as UTF-8 and run again")
             except csv.Error as exc:
                 conv.problem(self.name, reader.line_num, "", f"is not valid CSV: {exc}")
+            finally:
+                conv.done_bytes += self.path.stat().st_size
+                conv.reading = None
 
 
 def _where_not_utf8(path: Path) -> tuple[int, str]:
@@ -248,10 +254,10 @@ class _Bulk:
                     else f'INSERT INTO "{t}" ({cols}) VALUES ({", ".join("?" * len(self.columns))})')
 
     def add(self, row: tuple) -> None:
-        if self.conv.writing:
-            self.rows.append(row)
-            if len(self.rows) >= CHUNK:
-                self.flush()
+        rows = self.rows
+        rows.append(row)
+        if len(rows) >= CHUNK:
+            self.flush()
 
     def flush(self) -> None:
         if not self.rows or not self.conv.writing:
@@ -292,13 +298,15 @@ class _Converter:
         self.progress = progress
         self.postgres = db.is_postgres()
         self.writing = not dry_run
-        self.bytes_read = 0
+        self.done_bytes = 0             # the files read whole
+        self.reading = None             # the binary file being read
         self.present = [n for n in FILES if (directory / n).is_file()]
         self.total_bytes = sum((directory / n).stat().st_size for n in self.present) or 1
         self.keys: dict[str, dict[str, int]] = {}       # kind -> legacy -> id (database and this run)
         self.new_keys: list[tuple[str, str, int]] = []
         self.seen: dict[str, dict[str, int]] = {}       # kind -> legacy keys read in this run -> line
         self.today = dt.date.today()
+        self.dates = _Dates()
 
     # -- problems ------------------------------------------------------------------------------
     def problem(self, file: str, line: int, column: str, message: str) -> None:
@@ -318,7 +326,8 @@ class _Converter:
 
     def tick(self) -> None:
         if self.progress:
-            self.progress(min(self.bytes_read, self.total_bytes), self.total_bytes)
+            done = self.done_bytes + (self.reading.tell() if self.reading is not None else 0)
+            self.progress(min(done, self.total_bytes), self.total_bytes)
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -402,7 +411,8 @@ class _Converter:
         if name not in self.present:
             return
         from kec_tui.services import memberships
-        salt = memberships.tax_id_hash("000000000", create_salt=self.writing) if self.writing else "x"
+        # The salt of the tax-ID match key (made now if this database has none).
+        salt = memberships._salt(self.writing) or ""
         bulk = _Bulk(self, db.Member, ["id", "member_no"] + MEMBER_FIELDS)
         seen: dict[str, int] = {}
         numbers: set[int] = set()
@@ -425,7 +435,7 @@ class _Converter:
                         raise _Bad("tax_id", "9 digits, or the last 4")
                     last4 = tax_d[-4:]
                     if len(tax_d) == 9 and salt:
-                        hash_ = memberships.tax_id_hash(tax_d)
+                        hash_ = memberships.hash_tax_id(salt, tax_d)
                 values = [first[:40], last[:60], last4 or None, hash_,
                           _col(name, "birth_date", _date, birth), _phone(ph, "phone_home"),
                           _phone(pm, "phone_mobile"), _phone(pw_, "phone_work"), email[:120], street[:80], city[:40],
@@ -689,6 +699,7 @@ class _Converter:
     def _accounts(self, flags: dict | None, deposits: dict | None) -> None:
         name = "accounts.csv"
         self.account_meter: dict[int, int | None] = {}
+        self.account_rate: dict[int, str] = {}
         self.run_accounts: set[int] = set()
         if name not in self.present:
             self._flags_and_deposits_alone(flags, deposits)
@@ -787,6 +798,7 @@ class _Converter:
                         values[16] = cur.deposit_cents
                 updates.append((eid, values))
             self.account_meter[eid] = meter_id
+            self.account_rate[eid] = rate
             self.run_accounts.add(eid)
             if transferred:
                 transfers.append((eid, transferred, line))
@@ -909,6 +921,18 @@ class _Converter:
                 out[tuple(_norm(v) for v in row[1:1 + key_len])] = (row[0], tuple(_norm(v) for v in row[1 + key_len:]))
         return out
 
+    def _slow(self, name: str, line: int, checks: tuple) -> list | None:
+        """A row the fast path refused: each value parsed again to name the column at fault (a
+        problem), or all of them when the slow parsers take what the fast ones did not."""
+        out = []
+        for column, fn, text in checks:
+            try:
+                out.append(_col(name, column, fn, text) if text or column in LAYOUTS[name][0] else None)
+            except _ColBad as exc:
+                self.problem(name, line, exc.column, exc.message)
+                return None
+        return out
+
     def _readings(self) -> None:
         name = "readings.csv"
         if name not in self.present:
@@ -920,8 +944,11 @@ class _Converter:
                                   R.source], 3)
         account_meter = self.account_meter
         keys_acct, keys_meter = self.keys["account"], self.keys["meter"]
-        seen: dict[tuple, int] = {}
-        changed = 0
+        dates = self.dates
+        group_aid, group = None, {}       # the account being read: its readings' lines by (meter, day)
+        changed = added = 0
+        next_id = self.next_id[R]
+        rows = bulk.rows
         for n, (line, (key, read_date, reading, kwh, meter, demand, reverse, source)) in enumerate(
                 _File(self, name).rows()):
             aid = keys_acct.get(key)
@@ -934,36 +961,52 @@ class _Converter:
                     self._ref("meter", meter, name, line, "meter")
                     continue
             else:
-                if aid not in account_meter:
-                    account_meter[aid] = _meter_of(aid)
-                mid = account_meter[aid]
+                mid = account_meter.get(aid, -1)
+                if mid == -1:
+                    mid = account_meter[aid] = _meter_of(aid)
             try:
-                day = _col(name, "read_date", _date, read_date)
-                value = _col(name, "reading", _int, reading)
-                used = _col(name, "kwh", _int, kwh)
-                dem = _col(name, "demand_kw", _decimal, demand) if demand else None
-                rev = _col(name, "reverse_kwh", _int, reverse) if reverse else 0
-            except _ColBad as exc:
-                self.problem(name, line, exc.column, exc.message)
-                continue
-            source = source.lower() or "keyed"
-            if source not in READING_SOURCES:
-                self.problem(name, line, "source", f"unknown source {source!r} (one of {', '.join(READING_SOURCES)})")
-                continue
+                day = dates[read_date]
+                value = int(reading)
+                used = int(kwh)
+                dem = _decimal(demand) if demand else None
+                rev = int(reverse) if reverse else 0
+            except (ValueError, _Bad):
+                parsed = self._slow(name, line, (("read_date", _date, read_date), ("reading", _int, reading),
+                                                 ("kwh", _int, kwh), ("demand_kw", _decimal, demand),
+                                                 ("reverse_kwh", _int, reverse)))
+                if parsed is None:
+                    continue
+                day, value, used, dem, rev = parsed
+                rev = rev or 0
+            if source:
+                source = source.lower()
+                if source not in READING_SOURCES:
+                    self.problem(name, line, "source", f"unknown source {source!r} (one of "
+                                 f"{', '.join(READING_SOURCES)})")
+                    continue
+            else:
+                source = "keyed"
             if used < 0 or value < 0:
                 self.problem(name, line, "kwh" if used < 0 else "reading", "cannot be negative")
                 continue
-            k = (aid, mid, day)
-            first = seen.get(k)
+            if aid != group_aid:
+                group_aid, group = aid, {}
+            first = group.get((mid, day))
             if first is not None:
                 self.problem(name, line, "read_date", f"a second reading of account {key} on {day} (first on line "
                              f"{first})")
                 continue
-            seen[k] = line
-            old = have.get(k)
+            group[(mid, day)] = line
+            old = have.get((aid, mid, day)) if have else None
             if old is None:
-                bulk.add((self._id(R), aid, mid, day, value, used, dem, rev, source))
-                self.count("readings", added=1)
+                rows.append((next_id, aid, mid, day, value, used, dem, rev, source))
+                next_id += 1
+                added += 1
+                if len(rows) >= CHUNK:
+                    bulk.flush()
+                    rows = bulk.rows
+                    if n % 50_000 < CHUNK:
+                        self.tick()
             elif old[1] != (value, used, _norm(dem), rev, source):
                 changed += 1
                 if self.writing:
@@ -971,10 +1014,9 @@ class _Converter:
                         R.id == old[0]).execute()
                     audit.record(self.op, "conversion.change", "reading", old[0], account_id=aid, field="reading",
                                  before=f"{old[1][0]} ({old[1][1]} kWh)", after=f"{value} ({used} kWh)")
-            if n % 5000 == 0:
-                self.tick()
+        self.next_id[R] = next_id
         bulk.flush()
-        self.count("readings", updated=changed)
+        self.count("readings", added=added, updated=changed)
 
     def _bills(self) -> None:
         name = "bills.csv"
@@ -989,9 +1031,14 @@ class _Converter:
             have = self._existing(B, [B.account, B.bill_date, B.kind, B.due_date, B.period_start, B.period_end,
                                       B.schedule, B.kwh, B.total_cents, B.charged_cents, B.status], 3)
         keys_acct = self.keys["account"]
-        seen: dict[tuple, int] = {}
-        changed = 0
-        rate_of: dict[int, str] = {}
+        dates = self.dates
+        month_before: dict[str, str] = {}
+        known = self.known_schedules
+        group_aid, group = None, {}
+        changed = added = 0
+        rate_of = self.account_rate
+        next_id = self.next_id[B]
+        rows = bulk.rows
         for n, (line, r) in enumerate(_File(self, name).rows()):
             key, bill_date, due_date, amount, p_start, p_end, schedule, kwh, charged, kind, status = r
             aid = keys_acct.get(key)
@@ -999,30 +1046,41 @@ class _Converter:
                 self._ref("account", key, name, line, "account")
                 continue
             try:
-                day = _col(name, "bill_date", _date, bill_date)
-                due = _col(name, "due_date", _date, due_date)
-                total = _col(name, "amount", _cents, amount)
-                charged_c = _col(name, "charged", _cents, charged) if charged else total
-                end = _col(name, "period_end", _date, p_end) if p_end else day
-                start = _col(name, "period_start", _date, p_start) if p_start else \
-                    (dt.date.fromisoformat(end) - dt.timedelta(days=30)).isoformat()
-                used = _col(name, "kwh", _int, kwh) if kwh else 0
-            except _ColBad as exc:
-                self.problem(name, line, exc.column, exc.message)
-                continue
-            schedule = schedule.upper()
-            if not schedule:
-                schedule = rate_of.get(aid) or _rate_of(aid, self)
+                day = dates[bill_date]
+                due = dates[due_date]
+                total = _fast_cents(amount)
+                charged_c = _fast_cents(charged) if charged else total
+                end = dates[p_end] if p_end else day
+                start = dates[p_start] if p_start else None
+                used = int(kwh) if kwh else 0
+            except (ValueError, _Bad):
+                parsed = self._slow(name, line, (("bill_date", _date, bill_date), ("due_date", _date, due_date),
+                                                 ("amount", _cents, amount), ("charged", _cents, charged),
+                                                 ("period_end", _date, p_end), ("period_start", _date, p_start),
+                                                 ("kwh", _int, kwh)))
+                if parsed is None:
+                    continue
+                day, due, total, charged_c, end, start, used = parsed
+                charged_c = total if charged_c is None else charged_c
+                end, used = end or day, used or 0
+            if start is None:
+                start = month_before.get(end)
+                if start is None:
+                    start = month_before[end] = (dt.date.fromisoformat(end) - dt.timedelta(days=30)).isoformat()
+            if schedule:
+                schedule = schedule.upper()
+            else:
+                schedule = rate_of.get(aid) or _rate_of(aid)
                 rate_of[aid] = schedule
-            if schedule not in self.known_schedules:
+            if schedule not in known:
                 self.problem(name, line, "schedule", f"unknown rate schedule {schedule!r} (known: "
-                             f"{', '.join(sorted(self.known_schedules))})")
+                             f"{', '.join(sorted(known))})")
                 continue
-            kind = kind.lower() or "regular"
+            kind = kind.lower() if kind else "regular"
             if kind not in db.BILL_KINDS:
                 self.problem(name, line, "kind", f"unknown kind {kind!r} (one of {', '.join(db.BILL_KINDS)})")
                 continue
-            status = status.lower() or "billed"
+            status = status.lower() if status else "billed"
             if status not in ("billed", "cancelled"):
                 self.problem(name, line, "status", f"unknown status {status!r} (billed or cancelled)")
                 continue
@@ -1032,30 +1090,35 @@ class _Converter:
             if start > end:
                 self.problem(name, line, "period_start", f"the period starts {start} after it ends {end}")
                 continue
-            k = (aid, day, kind)
-            first = seen.get(k)
+            if aid != group_aid:
+                group_aid, group = aid, {}
+            first = group.get((day, kind))
             if first is not None:
                 self.problem(name, line, "bill_date", f"a second {kind} bill of account {key} on {day} (first on "
                              f"line {first})")
                 continue
-            seen[k] = line
-            vals = (due, start, end, schedule, used, total, charged_c, status)
-            old = have.get(k)
+            group[(day, kind)] = line
+            old = have.get((aid, day, kind)) if have else None
             if old is None:
-                bulk.add((self._id(B), aid, kind, day, due, start, end, schedule, used, total, charged_c, status,
-                          False, 0, "", "Converted from the former system" if status == "cancelled" else ""))
-                self.count("bills", added=1)
-            elif old[1] != vals:
+                rows.append((next_id, aid, kind, day, due, start, end, schedule, used, total, charged_c, status,
+                             False, 0, "", "Converted from the former system" if status == "cancelled" else ""))
+                next_id += 1
+                added += 1
+                if len(rows) >= CHUNK:
+                    bulk.flush()
+                    rows = bulk.rows
+                    if n % 50_000 < CHUNK:
+                        self.tick()
+            elif old[1] != (due, start, end, schedule, used, total, charged_c, status):
                 changed += 1
                 if self.writing:
                     B.update(due_date=due, period_start=start, period_end=end, schedule=schedule, kwh=used,
                              total_cents=total, charged_cents=charged_c, status=status).where(B.id == old[0]).execute()
                     audit.record(self.op, "conversion.change", "bill", old[0], account_id=aid, field="bill",
                                  before=_money(old[1][5]), after=_money(total))
-            if n % 5000 == 0:
-                self.tick()
+        self.next_id[B] = next_id
         bulk.flush()
-        self.count("bills", updated=changed)
+        self.count("bills", added=added, updated=changed)
 
     def _notes(self) -> None:
         name = "notes.csv"
@@ -1090,12 +1153,27 @@ class _Converter:
 
     # -- the end ---------------------------------------------------------------------------------------
     def _finish(self) -> None:
-        LK = db.LegacyKey
-        now = db.now()
-        for i in range(0, len(self.new_keys), CHUNK):
-            LK.insert_many([(k, legacy, eid, now) for k, legacy, eid in self.new_keys[i:i + CHUNK]],
-                           fields=[LK.kind, LK.legacy, LK.entity_id, LK.converted_at]).execute()
+        bulk = _Bulk(self, db.LegacyKey, ["kind", "legacy", "entity_id", "converted_at"])
+        now = db.now().isoformat(" ")
+        for k, legacy, eid in self.new_keys:
+            bulk.add((k, legacy, eid, now))
+        bulk.flush()
         self.new_keys = []
+
+
+class _Dates(dict):
+    """Date text -> ISO text, each different text checked once (a file has few distinct days)."""
+
+    def __missing__(self, text: str) -> str:
+        value = self[text] = _date(text)
+        return value
+
+
+def _fast_cents(text: str) -> int:
+    whole, dot, frac = text.partition(".")
+    if dot and len(frac) == 2 and whole.isdigit() and frac.isdigit():
+        return int(whole) * 100 + int(frac)
+    return _cents(text)
 
 
 class _ColBad(Exception):
@@ -1174,7 +1252,7 @@ def _meter_of(aid: int) -> int | None:
     return db.Account.select(db.Account.meter).where(db.Account.id == aid).scalar()
 
 
-def _rate_of(aid: int, conv: _Converter) -> str:
+def _rate_of(aid: int) -> str:
     return db.Account.select(db.Account.rate_class).where(db.Account.id == aid).scalar() or ""
 
 
@@ -1208,12 +1286,26 @@ def _sqlite_fast_begin() -> dict[str, object]:
     saved = {n: conn.execute_sql(f"PRAGMA {n}").fetchone()[0] for n in ("synchronous", "cache_size", "foreign_keys")}
     conn.execute_sql("PRAGMA synchronous=OFF")
     conn.execute_sql("PRAGMA foreign_keys=OFF")     # the files' references are checked here
-    conn.execute_sql("PRAGMA cache_size=-65536")
+    conn.execute_sql("PRAGMA cache_size=-262144")   # 256 MiB while loading
+    conn.execute_sql("PRAGMA temp_store=MEMORY")
+    saved["journal_mode"] = conn.execute_sql("PRAGMA journal_mode").fetchone()[0]
+    if str(saved["journal_mode"]).lower() == "wal":
+        # One big transaction in WAL mode writes every page twice (the WAL, then the checkpoint);
+        # a rollback journal of tables being filled holds next to nothing.
+        try:
+            conn.execute_sql("PRAGMA journal_mode=DELETE")
+        except Exception:  # noqa: BLE001 - another connection holds the WAL open: keep WAL
+            pass
     return saved
 
 
 def _sqlite_fast_end(saved: dict[str, object]) -> None:
     conn = db.database
+    if str(saved["journal_mode"]).lower() == "wal":
+        try:
+            conn.execute_sql("PRAGMA journal_mode=WAL")
+        except Exception:  # noqa: BLE001
+            pass
     conn.execute_sql(f"PRAGMA cache_size={int(saved['cache_size'])}")
     conn.execute_sql(f"PRAGMA foreign_keys={int(saved['foreign_keys'])}")
     conn.execute_sql(f"PRAGMA synchronous={int(saved['synchronous'])}")

@@ -274,3 +274,32 @@ def test_export_masks_bank_numbers_unless_sensitive_view_and_is_audited(database
     r = conversion.load(admin, tmp_path / "m")
     assert r.ok and any("masked" in w for w in r.warnings)
     assert db.Member.get().bank_account == ""
+
+
+def test_the_command_line_dry_run_load_and_export(sqlite_db, tmp_path, capsys):
+    from kec_tui import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["convert", "--help"])
+    helped = capsys.readouterr().out
+    assert all(name in helped for name in conversion.FILES) and "balances.csv   account*, as_of*" in helped
+    operators.create("admin", "Ada Admin", "admin")
+    bad = bad_dir(tmp_path)
+    assert cli.main(["--db", sqlite_db, "convert", str(bad), "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "accounts.csv line 3, column opened: not a date: '2020-13-01'" in out
+    assert out.rstrip().endswith("problem(s); nothing was written. Correct the files and run again.")
+    assert cli.main(["--db", sqlite_db, "--operator", "admin", "convert", str(bad)]) == 1
+    capsys.readouterr()
+    assert db.Account.select().count() == 0
+    good = tmp_path / "good"
+    good_files(good)
+    assert cli.main(["--db", sqlite_db, "convert", str(good), "--dry-run"]) == 0
+    assert "No problems" in capsys.readouterr().out and db.Account.select().count() == 0
+    assert cli.main(["--db", sqlite_db, "--operator", "admin", "convert", str(good)]) == 0
+    assert "Converted" in capsys.readouterr().out and db.Account.select().count() == 2
+    assert cli.main(["--db", sqlite_db, "--operator", "admin", "export", str(tmp_path / "out"),
+                     "--as-of", "2026-02-28"]) == 0
+    assert "Exported" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "out" / "balances.csv").open()))
+    assert {r["account"]: r["balance"] for r in rows} == {"123457": "350.00", "100007": "-25.00"}
