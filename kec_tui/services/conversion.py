@@ -1340,7 +1340,7 @@ def load(op: OperatorInfo, directory: Path | str, *, renumber: bool = False,
         with db.write_txn():
             if sqlite:
                 # Empty tables fill fastest without their secondary indexes: made once at the end.
-                for model in _BIG:
+                for model in _BIG + (db.LegacyKey, db.LocationGrid):
                     if not model.select().exists():
                         model._schema.drop_indexes(safe=True)
                         dropped.append(model)
