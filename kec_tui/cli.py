@@ -299,6 +299,9 @@ def cmd_convert(settings, args) -> int:
             result = e.result
         except ServiceError as e:
             return fail(e.message)
+        except Exception as exc:  # noqa: BLE001 - the database refused: the transaction rolled back
+            from kec_tui import db
+            return fail(f"the conversion stopped, nothing was written: {db.first_line(exc)}")
     for w in result.warnings:
         print(f"warning: {w}")
     if not result.ok:

@@ -415,7 +415,7 @@ class _Converter:
         salt = memberships._salt(self.writing) or ""
         bulk = _Bulk(self, db.Member, ["id", "member_no"] + MEMBER_FIELDS)
         seen: dict[str, int] = {}
-        numbers: set[int] = set()
+        numbers = _in_use(db.Member.member_no)
         next_no = max(int(db.Member.select(db.pw.fn.MAX(db.Member.member_no)).scalar() or 0) + 1, 100001)
         updates = []
         masked = 0
@@ -473,7 +473,7 @@ class _Converter:
                 else:
                     member_no = int(key)
                 if member_no in numbers:
-                    self.problem(name, line, "member", f"member number {member_no} given twice")
+                    self.problem(name, line, "member", f"member number {member_no} given twice, or already in use")
                     continue
                 numbers.add(member_no)
                 eid = self._id(db.Member)
@@ -540,7 +540,7 @@ class _Converter:
         bulk = _Bulk(self, db.ServiceLocation, ["id", "location_no"] + LOCATION_FIELDS)
         grid = _Bulk(self, db.LocationGrid, ["id", "location", "substation", "feeder", "transformer"])
         seen: dict[str, int] = {}
-        numbers: set[int] = set()
+        numbers = _in_use(db.ServiceLocation.location_no)
         next_no = int(db.ServiceLocation.select(db.pw.fn.MAX(db.ServiceLocation.location_no)).scalar() or 0) + 1
         updates, grid_updates = [], []
         for n, (line, r) in enumerate(_File(self, name).rows()):
@@ -572,7 +572,8 @@ class _Converter:
                                  "use --renumber to number locations anew")
                     continue
                 if location_no in numbers:
-                    self.problem(name, line, "location", f"location number {location_no} given twice")
+                    self.problem(name, line, "location", f"location number {location_no} given twice, or already "
+                                 "in use")
                     continue
                 numbers.add(location_no)
                 eid = self._id(db.ServiceLocation)
@@ -605,6 +606,7 @@ class _Converter:
         if name not in self.present:
             return
         bulk = _Bulk(self, db.Meter, ["id", "meter_no"] + METER_FIELDS)
+        meters_in_use = _in_use(db.Meter.meter_no)
         seen: dict[str, int] = {}
         updates = []
         self.meter_location: dict[int, int | None] = {}
@@ -626,6 +628,9 @@ class _Converter:
             except _Bad as exc:
                 col = "installed" if "date" in exc.args[0] else "multiplier"
                 self.problem(name, line, exc.args[0] if len(exc.args) == 2 else col, exc.args[-1])
+                continue
+            if eid is None and key in meters_in_use:
+                self.problem(name, line, "meter", f"meter {key} is already in use in this database")
                 continue
             if eid is None:
                 eid = self._id(db.Meter)
@@ -706,7 +711,7 @@ class _Converter:
             return
         bulk = _Bulk(self, db.Account, ["id", "number"] + ACCOUNT_FIELDS)
         seen: dict[str, int] = {}
-        used_numbers: set[int] = set()
+        used_numbers = _in_use(db.Account.number)
         next_base = max(int(db.Account.select(db.pw.fn.MAX(db.Account.number)).scalar() or 0) // 10 + 1, 10000)
         meter_open: dict[int, tuple[str, int]] = {}
         if not self.fresh:
@@ -778,7 +783,7 @@ class _Converter:
                         continue
                     number = int(key)
                 if number in used_numbers:
-                    self.problem(name, line, "account", f"account number {number} given twice")
+                    self.problem(name, line, "account", f"account number {number} given twice, or already in use")
                     continue
                 used_numbers.add(number)
                 eid = self._id(db.Account)
@@ -1246,6 +1251,11 @@ def _iso(v) -> str | None:
 def _money(cents: int) -> str:
     from kec_tui.money import fmt_dollars
     return fmt_dollars(cents)
+
+
+def _in_use(column) -> set:
+    """The numbers a numbered column already holds (none in an empty table: a first conversion)."""
+    return {v for (v,) in column.model.select(column).tuples()}
 
 
 def _meter_of(aid: int) -> int | None:

@@ -303,3 +303,16 @@ def test_the_command_line_dry_run_load_and_export(sqlite_db, tmp_path, capsys):
     assert "Exported" in capsys.readouterr().out
     rows = list(csv.DictReader((tmp_path / "out" / "balances.csv").open()))
     assert {r["account"]: r["balance"] for r in rows} == {"123457": "350.00", "100007": "-25.00"}
+
+
+def test_numbers_already_in_use_in_this_database_are_refused(database, admin, tmp_path):
+    factories.account(base=12345, meter_no="300000002")      # account 123457, meter 300000002
+    d = tmp_path / "in"
+    good_files(d)
+    before = counts()
+    with pytest.raises(conversion.ConversionFailed) as e:
+        conversion.load(admin, d)
+    problems = {(p.file, p.line, p.column): p.message for p in e.value.result.problems}
+    assert "already in use" in problems[("accounts.csv", 2, "account")]
+    assert "already in use" in problems[("meters.csv", 3, "meter")]
+    assert counts() == before
