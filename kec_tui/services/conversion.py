@@ -101,6 +101,7 @@ class _Stop(Exception):
 
 
 BAD = -1        # a record refused for its key
+KEEP = object()  # a value the file does not give (masked, or the last 4 only): an update leaves it as it is
 
 
 # ---- parsing helpers ----------------------------------------------------------------------------
@@ -429,11 +430,12 @@ class _Converter:
                 last4, hash_ = "", None
                 tax_d = _digits(tax)
                 if tax and "*" in tax and len(tax_d) == 4:
-                    last4 = tax_d                       # an export's masked form: the last 4 only
+                    last4, hash_ = tax_d, KEEP          # an export's masked form: the last 4 only
                 elif tax_d:
                     if len(tax_d) not in (4, 9):
                         raise _Bad("tax_id", "9 digits, or the last 4")
                     last4 = tax_d[-4:]
+                    hash_ = KEEP
                     if len(tax_d) == 9 and salt:
                         hash_ = memberships.hash_tax_id(salt, tax_d)
                 values = [first[:40], last[:60], last4 or None, hash_,
@@ -441,14 +443,15 @@ class _Converter:
                           _phone(pm, "phone_mobile"), _phone(pw_, "phone_work"), email[:120], street[:80], city[:40],
                           (state or "ID")[:2].upper(), zip_[:10], pref.lower() or "phone",
                           _col(name, "joined", _date, joined) or self.today.isoformat(),
-                          "" if "*" in routing else _digits(routing)[:9], ""]
+                          KEEP if "*" in routing else _digits(routing)[:9], ""]
                 if "*" in bank:
                     masked += 1
+                    values[-1] = KEEP
                 elif bank:
                     if not bank.isdigit() or len(bank) > 17:
                         raise _Bad("bank_account", "digits only, at most 17")
                     values[-1] = bank
-                if values[15] and len(values[15]) != 9:
+                if values[15] and values[15] is not KEEP and len(values[15]) != 9:
                     raise _Bad("bank_routing", "9 digits")
                 if values[13] not in CONTACTS:
                     raise _Bad("preferred_contact", f"one of {', '.join(CONTACTS)}")
@@ -479,7 +482,11 @@ class _Converter:
                 eid = self._id(db.Member)
                 self.keys["member"][key] = eid
                 self.new_keys.append(("member", key, eid))
-                bulk.add((eid, member_no, *values))
+                new = list(values)
+                if new[3] is KEEP:
+                    new[3] = None                       # no match key without the whole tax ID
+                new[15:17] = ["" if v is KEEP else v for v in new[15:17]]
+                bulk.add((eid, member_no, *new))
                 self.count("members", added=1)
             else:
                 updates.append((eid, values))
@@ -515,7 +522,7 @@ class _Converter:
                 continue
             diff = {}
             for f, old, new in zip(fields, before, values, strict=True):
-                if _norm(old) != _norm(new):
+                if new is not KEEP and _norm(old) != _norm(new):
                     diff[f] = (old, new)
             if not diff:
                 continue

@@ -316,3 +316,20 @@ def test_numbers_already_in_use_in_this_database_are_refused(database, admin, tm
     assert "already in use" in problems[("accounts.csv", 2, "account")]
     assert "already in use" in problems[("meters.csv", 3, "meter")]
     assert counts() == before
+
+
+def test_a_masked_file_run_again_keeps_the_bank_numbers_and_tax_id_match_key(database, admin, tmp_path):
+    d = tmp_path / "in"
+    good_files(d)
+    conversion.load(admin, d)
+    m = db.Member.get(db.Member.member_no == 100001)
+    write(d, "members.csv", [["member", "first_name", "last_name", "tax_id", "phone_home", "bank_routing",
+                              "bank_account"],
+                             ["100001", "Ada", "Lovelace", "***-**-3456", "2085550100", "****4783", "****9012"],
+                             ["100002", "Grace", "Hopper", "", "", "", ""]])
+    r = conversion.load(admin, d)
+    assert not r.updated and any("masked" in w for w in r.warnings)
+    again = db.Member.get_by_id(m.id)
+    assert (again.bank_routing, again.bank_account, again.tax_id_hash) == (m.bank_routing, m.bank_account,
+                                                                           m.tax_id_hash)
+    assert m.bank_account == "123456789012" and m.tax_id_hash
