@@ -189,13 +189,22 @@ def export_all(op: OperatorInfo, directory: Path | str, as_of: dt.date | None = 
 
 
 def _dump(directory: Path, model, full: bool) -> int:
-    """A table column for column; secrets left out, sensitive numbers masked unless `full`."""
+    """A table column for column (and the account number beside an account id); secrets left
+    out, sensitive numbers masked unless `full`."""
     fields = [f for f in model._meta.sorted_fields if not _SECRET_COLUMNS.search(f.column_name)]
     cols = [f.column_name for f in fields]
     masked = [not full and bool(_SENSITIVE_COLUMNS.search(c)) for c in cols]
-    order = ", ".join(f'"{f.column_name}"' for f in model._meta.get_primary_keys())
-    sql = f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{model._meta.table_name}" ORDER BY {order}'
-    return _write(directory, f"{model._meta.table_name}.csv", cols, (
+    table = model._meta.table_name
+    order = ", ".join(f't."{f.column_name}"' for f in model._meta.get_primary_keys())
+    select = ", ".join(f't."{c}"' for c in cols)
+    account = model._meta.fields.get("account")
+    if isinstance(account, db.pw.ForeignKeyField) and account.rel_model is db.Account:
+        sql = (f'SELECT {select}, a."number" FROM "{table}" t LEFT JOIN "account" a '
+               f'ON a."id" = t."{account.column_name}" ORDER BY {order}')
+        cols, masked = cols + ["account_number"], masked + [False]
+    else:
+        sql = f'SELECT {select} FROM "{table}" t ORDER BY {order}'
+    return _write(directory, f"{table}.csv", cols, (
         tuple(_mask(v) if m and v not in (None, "") else _s(v) for v, m in zip(r, masked, strict=True))
         for r in _stream(sql)))
 
