@@ -741,24 +741,23 @@ class _Converter:
                 continue
             rate = rate.upper()
             status = (status or "active").lower()
-            try:
-                if rate not in self.known_classes:
-                    raise _Bad("rate_class", f"unknown rate schedule {rate!r} (known: "
-                               f"{', '.join(sorted(self.known_classes))})")
-                if status not in db.ACCOUNT_STATUSES:
-                    raise _Bad("status", f"unknown status {status!r} (one of {', '.join(db.ACCOUNT_STATUSES)})")
-                opened_d = _col(name, "opened", _date, opened)
-                closed_d = _col(name, "closed", _date, closed)
-                cyc = _int(cycle, "a bill cycle number") if cycle else 1
-                if not 1 <= cyc <= 99:
-                    raise _Bad("bill_cycle", f"bill cycle {cyc} is not 1-99")
-                if closed_d and closed_d < opened_d:
-                    raise _Bad("closed", f"closed {closed_d} before it opened {opened_d}")
-            except _Bad as exc:
-                self._bad(name, line, exc)
+            bad = False                     # every problem of the row is reported, not only the first
+            if rate not in self.known_classes:
+                self.problem(name, line, "rate_class", f"unknown rate schedule {rate!r} (known: "
+                             f"{', '.join(sorted(self.known_classes))})")
+                bad = True
+            if status not in db.ACCOUNT_STATUSES:
+                self.problem(name, line, "status", f"unknown status {status!r} (one of "
+                             f"{', '.join(db.ACCOUNT_STATUSES)})")
+                bad = True
+            parsed = self._slow(name, line, (("opened", _date, opened), ("closed", _date, closed),
+                                             ("bill_cycle", _cycle, cycle)))
+            if parsed is None or bad:
                 continue
-            except _ColBad as exc:
-                self.problem(name, line, exc.column, exc.message)
+            opened_d, closed_d, cyc = parsed
+            cyc = cyc or 1
+            if closed_d and closed_d < opened_d:
+                self.problem(name, line, "closed", f"closed {closed_d} before it opened {opened_d}")
                 continue
             if meter_id is not None and status in OPEN_STATUSES:
                 other = meter_open.get(meter_id)
@@ -934,16 +933,16 @@ class _Converter:
         return out
 
     def _slow(self, name: str, line: int, checks: tuple) -> list | None:
-        """A row the fast path refused: each value parsed again to name the column at fault (a
-        problem), or all of them when the slow parsers take what the fast ones did not."""
-        out = []
+        """Each value parsed, every column at fault named (a problem each) and None; or the values
+        (also where the fast path refused a row the slow parsers take)."""
+        out, bad = [], False
         for column, fn, text in checks:
             try:
                 out.append(_col(name, column, fn, text) if text or column in LAYOUTS[name][0] else None)
             except _ColBad as exc:
                 self.problem(name, line, exc.column, exc.message)
-                return None
-        return out
+                bad = True
+        return None if bad else out
 
     def _readings(self) -> None:
         name = "readings.csv"
@@ -1204,6 +1203,13 @@ def _col(name: str, column: str, fn, text: str):
         return fn(text)
     except _Bad as exc:
         raise _ColBad(column, exc.args[-1]) from None
+
+
+def _cycle(text: str) -> int:
+    cyc = _int(text, "a bill cycle number")
+    if not 1 <= cyc <= 99:
+        raise _Bad(f"bill cycle {cyc} is not 1-99")
+    return cyc
 
 
 def _decimal(text: str):

@@ -168,11 +168,14 @@ def bad_dir(tmp_path: Path) -> Path:
                               ["100007", "100002", "2", "300000002", "SGS", "active", "2020-13-01"],
                               ["100015", "100002", "1", "", "XYZ", "active", "2021-01-01"],
                               ["100023", "100002", "1", "300000001", "RES", "active", "2021-01-01"],
-                              ["123457", "100002", "2", "", "RES", "closed", "2018-01-01"]])
+                              ["123457", "100002", "2", "", "RES", "closed", "2018-01-01"],
+                              ["100031", "100002", "2", "", "QQ", "asleep", "yesterday"]])
     # A balance that does not match its aging (line 2).
     write(d, "balances.csv", [["account", "as_of", "balance", "current", "days_1_30", "days_31_60", "days_61_90",
                                "over_90"],
                               ["123457", "2026-02-28", "350.00", "100.00", "150.00", "0", "0", "90.00"]])
+    write(d, "readings.csv", [["account", "read_date", "reading", "kwh"], ["123457", "2026-01-08", "10500", "900"],
+                              ["123457", "2026-02-31", "11600", "1.5"]])
     # A missing column.
     write(d, "deposits.csv", [["account", "amt"], ["123457", "200.00"]])
     # A CSV in the wrong encoding (Windows-1252: the é of line 3, column first_name).
@@ -192,6 +195,11 @@ EXPECTED = {
     ("deposits.csv", 1, "amount"),            # a required column is missing
     ("notes.csv", 3, "text"),                 # not UTF-8
     ("members.csv", 4, "member"),             # 100001 again
+    ("accounts.csv", 7, "rate_class"),        # a row with three problems: each one named
+    ("accounts.csv", 7, "status"),
+    ("accounts.csv", 7, "opened"),
+    ("readings.csv", 3, "read_date"),         # and a readings row with two
+    ("readings.csv", 3, "kwh"),
 }
 
 
