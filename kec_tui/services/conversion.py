@@ -920,17 +920,8 @@ class _Converter:
         bulk.flush()
 
     # -- history: readings, bills, notes ------------------------------------------------------------------
-    def _existing(self, sql_model, cols, key_len: int) -> dict[tuple, tuple]:
-        """Rows of converted-before accounts by their natural key (re-runs only)."""
-        if self.fresh:
-            return {}
-        ids = list(self.existing["account"].values())
-        out = {}
-        for i in range(0, len(ids), 500):
-            for row in sql_model.select(sql_model.id, *cols).where(
-                    cols[0].in_(ids[i:i + 500])).tuples():
-                out[tuple(_norm(v) for v in row[1:1 + key_len])] = (row[0], tuple(_norm(v) for v in row[1 + key_len:]))
-        return out
+    def _existing(self, model, cols, key_len: int) -> _Existing:
+        return _Existing(set(self.existing["account"].values()), model, cols, key_len)
 
     def _slow(self, name: str, line: int, checks: tuple) -> list | None:
         """Each value parsed, every column at fault named (a problem each) and None; or the values
@@ -1008,7 +999,7 @@ class _Converter:
                              f"{first})")
                 continue
             group[(mid, day)] = line
-            old = have.get((aid, mid, day)) if have else None
+            old = have.get(aid, (aid, mid, day)) if have else None
             if old is None:
                 rows.append((next_id, aid, mid, day, value, used, dem, rev, source))
                 next_id += 1
@@ -1037,10 +1028,8 @@ class _Converter:
         bulk = _Bulk(self, B, ["id", "account", "kind", "bill_date", "due_date", "period_start", "period_end",
                                "schedule", "kwh", "total_cents", "charged_cents", "status", "estimated",
                                "reverse_kwh", "budget", "cancel_reason"])
-        have = {}
-        if not self.fresh:
-            have = self._existing(B, [B.account, B.bill_date, B.kind, B.due_date, B.period_start, B.period_end,
-                                      B.schedule, B.kwh, B.total_cents, B.charged_cents, B.status], 3)
+        have = self._existing(B, [B.account, B.bill_date, B.kind, B.due_date, B.period_start, B.period_end,
+                                  B.schedule, B.kwh, B.total_cents, B.charged_cents, B.status], 3)
         keys_acct = self.keys["account"]
         dates = self.dates
         month_before: dict[str, str] = {}
@@ -1109,7 +1098,7 @@ class _Converter:
                              f"line {first})")
                 continue
             group[(day, kind)] = line
-            old = have.get((aid, day, kind)) if have else None
+            old = have.get(aid, (aid, day, kind)) if have else None
             if old is None:
                 rows.append((next_id, aid, kind, day, due, start, end, schedule, used, total, charged_c, status,
                              False, 0, "", "Converted from the former system" if status == "cancelled" else ""))
@@ -1137,7 +1126,8 @@ class _Converter:
             return
         N = db.Note
         bulk = _Bulk(self, N, ["id", "account", "created_at", "operator", "text"])
-        have = set(self._existing(N, [N.account, N.created_at, N.text], 3)) if not self.fresh else set()
+        have = self._existing(N, [N.account, N.created_at, N.text], 3)
+        added_now: set[tuple] = set()
         keys_acct = self.keys["account"]
         for n, (line, (key, created, text, operator)) in enumerate(_File(self, name).rows()):
             aid = keys_acct.get(key)
@@ -1153,9 +1143,10 @@ class _Converter:
                 self.problem(name, line, "text", "is empty")
                 continue
             op_id = self.operators.get(operator.lower()) if operator else None
-            if (aid, at, text) in have:
+            k = (aid, at, text)
+            if k in added_now or (have and have.get(aid, (aid, at, _norm(text))) is not None):
                 continue
-            have.add((aid, at, text))
+            added_now.add(k)
             bulk.add((self._id(N), aid, at, op_id, text))
             self.count("notes", added=1)
             if n % 5000 == 0:
@@ -1170,6 +1161,28 @@ class _Converter:
             bulk.add((k, legacy, eid, now))
         bulk.flush()
         self.new_keys = []
+
+
+class _Existing:
+    """Rows of the accounts converted before, by their natural key, read an account at a time
+    (a run repeated after a correction; a first conversion has none and reads nothing)."""
+
+    def __init__(self, ids: set[int], model, cols, key_len: int):
+        self.ids, self.model, self.cols, self.key_len = ids, model, cols, key_len
+        self.aid, self.rows = None, {}
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def get(self, aid: int, key: tuple):
+        if aid not in self.ids:
+            return None
+        if aid != self.aid:
+            k, m = self.key_len, self.model
+            self.aid = aid
+            self.rows = {tuple(_norm(v) for v in r[1:1 + k]): (r[0], tuple(_norm(v) for v in r[1 + k:]))
+                         for r in m.select(m.id, *self.cols).where(self.cols[0] == aid).tuples()}
+        return self.rows.get(key)
 
 
 class _Dates(dict):
