@@ -78,9 +78,11 @@ def _stream(sql: str, params: tuple = ()) -> Iterator[tuple]:
         # A cursor on the server, inside the export's transaction: only 5,000 rows in memory at once.
         name = f"kec_export_{next(_cursor_no)}"
         db.database.execute_sql(f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", params)
-        while rows := db.database.execute_sql(f"FETCH 5000 FROM {name}").fetchall():
-            yield from rows
-        db.database.execute_sql(f"CLOSE {name}")
+        try:
+            while rows := db.database.execute_sql(f"FETCH 5000 FROM {name}").fetchall():
+                yield from rows
+        finally:
+            db.database.execute_sql(f"CLOSE {name}")
     else:
         cur = db.database.execute_sql(sql, params)
         while rows := cur.fetchmany(5000):
@@ -256,9 +258,22 @@ def _bill_rows() -> Iterator[tuple]:
         number, day, due, total, start, end, sched, kwh, charged, kind, status = r
         yield (number, _s(day), _s(due), _dollars(total), _s(start), _s(end), sched, kwh, _dollars(charged), kind,
                status)
-    for i, number, day, due, cents, rate in _stream(
-            'SELECT e.id, a.number, e.effective, e.due_date, e.amount_cents, a.rate_class FROM "ledger_entry" e '
-            'JOIN "account" a ON a.id = e.account_id WHERE e.kind = \'bill\' ORDER BY e.account_id, e.effective, e.id'):
+    # The kWh of such a bill: the account's reading in the days before it (the demo reads 2 days
+    # before), found by walking the readings beside the bills, both in account order.
+    readings = _stream('SELECT account_id, read_date, kwh FROM "reading" ORDER BY account_id, read_date')
+    pending: tuple | None = next(readings, None)
+    for i, aid, number, day, due, cents, rate in _stream(
+            'SELECT e.id, e.account_id, a.number, e.effective, e.due_date, e.amount_cents, a.rate_class '
+            'FROM "ledger_entry" e JOIN "account" a ON a.id = e.account_id WHERE e.kind = \'bill\' '
+            'ORDER BY e.account_id, e.effective, e.id'):
         if i in linked:
             continue
-        yield (number, _s(day), _s(due or day), _dollars(cents), "", "", rate, "", "", "regular", "billed")
+        day = db.as_date(day)
+        while pending is not None and (pending[0] < aid or (pending[0] == aid and db.as_date(pending[1]) < day
+                                                            - dt.timedelta(days=6))):
+            pending = next(readings, None)
+        kwh = end = ""
+        if pending is not None and pending[0] == aid and db.as_date(pending[1]) <= day:
+            end, kwh = db.as_date(pending[1]).isoformat(), str(pending[2])
+        yield (number, day.isoformat(), _s(due or day), _dollars(cents), "", end, rate, kwh, "", "regular", "billed")
+    readings.close()

@@ -66,6 +66,9 @@ def test_round_trip_demo_export_converts_back_the_same(database, tmp_path):
     assert result.ok and result.added["accounts"] == 120
     after = snapshot(TODAY)
     assert after == before
+    # The bills are history (with the kWh of the reading before each), not ledger entries.
+    assert db.Bill.select().count() == exported.files["bills.csv"] > 1000
+    assert db.Bill.select().where(db.Bill.kwh > 0).count() > 0.9 * exported.files["bills.csv"]
     assert aging.trial_balance(None, TODAY).balances
     # The search index is built: every account can be found by its number.
     some = db.Account.select().order_by(db.Account.id.desc()).first()
