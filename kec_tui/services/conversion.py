@@ -604,7 +604,7 @@ class _Converter:
                 if not any(g):
                     G.delete().where(G.location == eid).execute()
                     continue
-                G.insert(location=eid, substation=g[0], feeder=g[1], transformer=g[2]).on_conflict(
+                G.insert(id=self._id(G), location=eid, substation=g[0], feeder=g[1], transformer=g[2]).on_conflict(
                     conflict_target=[G.location],
                     update={G.substation: g[0], G.feeder: g[1], G.transformer: g[2]}).execute()
 
@@ -1374,6 +1374,11 @@ def load(op: OperatorInfo, directory: Path | str, *, renumber: bool = False,
     dropped = []
     try:
         with db.write_txn():
+            if not sqlite:
+                # The rows get their ids here: other sessions' inserts wait for the load (reading goes
+                # on), and the sequences are moved past the new rows before it commits.
+                tables = ", ".join(f'"{m._meta.table_name}"' for m in _BIG + (db.LegacyKey, db.LocationGrid))
+                db.database.execute_sql(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
             if sqlite:
                 # Empty tables fill fastest without their secondary indexes: made once at the end.
                 for model in _BIG + (db.LegacyKey, db.LocationGrid):
@@ -1392,6 +1397,8 @@ def load(op: OperatorInfo, directory: Path | str, *, renumber: bool = False,
             audit.record(op, "conversion.load", "conversion", None, field=str(directory)[:40],
                          after=conv.result.summary()[:2000])
             db.set_meta("conversion_last", f"{db.now().isoformat(' ')} {directory}")
+            if not sqlite:
+                _advance_sequences()
     except _Stop:
         pass
     finally:
@@ -1400,21 +1407,18 @@ def load(op: OperatorInfo, directory: Path | str, *, renumber: bool = False,
     if not conv.result.ok:
         conv.result.seconds = round(time.perf_counter() - started, 2)
         raise ConversionFailed(conv.result)
-    if db.is_postgres():
-        _advance_sequences()
     conv.result.seconds = round(time.perf_counter() - started, 2)
     return conv.result
 
 
 def _advance_sequences() -> None:
     """PostgreSQL: the id sequences and the numbering sequences past the rows written with ids."""
-    with db.database.atomic():
-        for model in _BIG + (db.LegacyKey, db.LocationGrid):
-            t = model._meta.table_name
-            db.database.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), "
-                                    f"COALESCE(MAX(id), 0) + 1, false) FROM \"{t}\"")
-        for n in db.NUMBERINGS:
-            db._catch_up(n)
+    for model in _BIG + (db.LegacyKey, db.LocationGrid):
+        t = model._meta.table_name
+        db.database.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), "
+                                f"COALESCE(MAX(id), 0) + 1, false) FROM \"{t}\"")
+    for n in db.NUMBERINGS:
+        db._catch_up(n)
 
 
 def write_renumbered(result: Result, path: Path) -> None:

@@ -159,6 +159,9 @@ def test_load_good_files_and_run_again_after_a_correction(database, admin, tmp_p
     # Once more, unchanged: nothing.
     r3 = conversion.load(admin, d)
     assert not r3.added and not r3.updated and counts() == after
+    # The application adds rows after a conversion as before (PostgreSQL: the sequences moved past).
+    factories.account(base=20000, bills=(1000,))
+    assert db.Account.select().count() == 3
 
 
 def bad_dir(tmp_path: Path) -> Path:
