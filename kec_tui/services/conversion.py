@@ -17,8 +17,10 @@ as it did there: current on `current_due` (default: the as-of day), 1-30 on the 
 day). Bills are history (Bill rows without a ledger entry): the balance is the opening one.
 
 Speed: rows are written with executemany / execute_values in chunks, ids given here; on
-SQLite into empty tables the secondary indexes are made once at the end and the load runs
-with synchronous=OFF (restored after), as the demo builder does.
+SQLite into empty tables the secondary indexes are made once at the end and, into a database
+without accounts (a first conversion), the load runs with synchronous=OFF and a rollback journal
+(restored after), as the demo builder does; a database with accounts stays durable. On
+PostgreSQL other sessions' inserts wait for the load and the id sequences move past its rows.
 """
 from __future__ import annotations
 
@@ -1317,14 +1319,19 @@ def _known_schedules() -> set[str]:
 _BIG = (db.Member, db.ServiceLocation, db.Meter, db.Account, db.LedgerEntry, db.Reading, db.Bill, db.Note)
 
 
-def _sqlite_fast_begin() -> dict[str, object]:
+def _sqlite_fast_begin(empty: bool) -> dict[str, object]:
+    """Bulk-load settings for this connection; returns what to restore. Into a database without
+    accounts (a first conversion) the load is not synced to disk as it goes (synchronous=OFF, a
+    rollback journal): a crash leaves a file to make again. A database with accounts stays durable."""
     conn = db.database
     saved = {n: conn.execute_sql(f"PRAGMA {n}").fetchone()[0] for n in ("synchronous", "cache_size", "foreign_keys")}
-    conn.execute_sql("PRAGMA synchronous=OFF")
     conn.execute_sql("PRAGMA foreign_keys=OFF")     # the files' references are checked here
     conn.execute_sql("PRAGMA cache_size=-262144")   # 256 MiB while loading
-    conn.execute_sql("PRAGMA temp_store=MEMORY")
     saved["journal_mode"] = conn.execute_sql("PRAGMA journal_mode").fetchone()[0]
+    if not empty:
+        saved["journal_mode"] = ""
+        return saved
+    conn.execute_sql("PRAGMA synchronous=OFF")
     if str(saved["journal_mode"]).lower() == "wal":
         # One big transaction in WAL mode writes every page twice (the WAL, then the checkpoint);
         # a rollback journal of tables being filled holds next to nothing.
@@ -1370,7 +1377,7 @@ def load(op: OperatorInfo, directory: Path | str, *, renumber: bool = False,
     directory = Path(directory)
     conv = _Converter(directory, dry_run=False, renumber=renumber, op=op, progress=progress)
     sqlite = not db.is_postgres()
-    saved = _sqlite_fast_begin() if sqlite else None
+    saved = _sqlite_fast_begin(not db.Account.select().exists()) if sqlite else None
     dropped = []
     try:
         with db.write_txn():
