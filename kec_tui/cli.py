@@ -72,9 +72,9 @@ def parser() -> argparse.ArgumentParser:
     from kec_tui.services.conversion_layouts import LAYOUT_HELP
 
     conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
-                          description="Convert the CSV files in DIR into this database: checked whole, then "
-                          "loaded in one transaction (any problem and nothing is written); run again after a "
-                          "correction, records are matched by their keys in the former system.",
+                          description="Convert the CSV files in DIR into this database: checked whole, then\n"
+                          "loaded in one transaction (any problem and nothing is written). Run it again after\n"
+                          "a correction: records are matched by their keys in the former system.",
                           epilog=LAYOUT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     conv.add_argument("dir", type=Path, help="the directory of CSV files")
     conv.add_argument("--dry-run", action="store_true", help="read everything and list every problem by file, line "
