@@ -2,7 +2,7 @@
 locations with their grid, meters, accounts, flags, deposits, opening balances with aging,
 months of readings and bills, notes) are written, then `conversion.load` converts them into an
 empty database in one transaction (search index included); a dry run (`conversion.check`) is
-timed too.
+timed too, and an export of the converted database (not at a million).
 
     python tests/perf/bench_convert.py                        # 30,000 accounts x 24 months
     python tests/perf/bench_convert.py --million              # and 1,000,000 accounts (--million-months, 12)
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from kec_tui import db  # noqa: E402
 from kec_tui.checkdigit import make_account_number  # noqa: E402
-from kec_tui.services import conversion, operators  # noqa: E402
+from kec_tui.services import conversion, export, operators  # noqa: E402
 
 AS_OF = dt.date(2026, 2, 28)
 GOALS = {30_000: 20.0, 1_000_000: 600.0}
@@ -115,7 +115,7 @@ def timed(fn):
     return result, time.perf_counter() - t, time.process_time() - cpu
 
 
-def measure(n: int, months: int, work: Path, dry_run: bool = True) -> dict:
+def measure(n: int, months: int, work: Path, dry_run: bool = True, export_too: bool = True) -> dict:
     src = work / f"in-{n}"
     _, s_gen, _ = timed(lambda: write_files(src, n, months))
     size = sum(f.stat().st_size for f in src.iterdir())
@@ -136,6 +136,13 @@ def measure(n: int, months: int, work: Path, dry_run: bool = True) -> dict:
     print(f"{n:>9,} accounts x {months} months ({size / 1e6:,.0f} MB of CSV): dry run "
           f"{out.get(f'dry_run_{n}_s', '-')} s, convert {s:.1f} s (CPU {cpu:.1f} s); goal "
           f"{GOALS.get(n, '-')} s; {result.summary()}")
+    if export_too:
+        sup = operators.create("super", "Bench Supervisor", "supervisor")
+        done, s, cpu = timed(lambda: export.export_all(sup, work / f"out-{n}", AS_OF))
+        out[f"export_{n}_s"], out[f"export_{n}_cpu_s"] = round(s, 2), round(cpu, 2)
+        print(f"{'':>9} export of the converted database: {s:.1f} s (CPU {cpu:.1f} s), "
+              f"{sum(done.files.values()):,} rows in {len(done.files)} files")
+        shutil.rmtree(work / f"out-{n}", ignore_errors=True)
     db.database.close()
     shutil.rmtree(src, ignore_errors=True)
     out[f"db_{n}_path"] = str(path)
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         figures.update(measure(args.accounts, args.months, work))
         if args.million:
-            figures.update(measure(1_000_000, args.million_months, work, dry_run=False))
+            figures.update(measure(1_000_000, args.million_months, work, dry_run=False, export_too=False))
             figures["million_months"] = args.million_months
         figures.update(backup_figures(figures))
     finally:

@@ -14,5 +14,5 @@ def test_bench_convert_runs_and_reports_json():
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["backend"] == "sqlite" and figures["accounts"] == 40
     assert "convert_30000_s" in figures and "convert_1000000_s" in figures
-    assert figures["convert_40_s"] >= 0 and figures["dry_run_40_s"] >= 0
+    assert figures["convert_40_s"] >= 0 and figures["dry_run_40_s"] >= 0 and figures["export_40_s"] >= 0
     assert figures["readings_40"] == 120 and figures["bills_40"] == 120
