@@ -347,3 +347,13 @@ def test_a_masked_file_run_again_keeps_the_bank_numbers_and_tax_id_match_key(dat
     assert (again.bank_routing, again.bank_account, again.tax_id_hash) == (m.bank_routing, m.bank_account,
                                                                            m.tax_id_hash)
     assert m.bank_account == "123456789012" and m.tax_id_hash
+
+
+def test_export_streams_rows_a_page_at_a_time(database):
+    sql = "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 12001) SELECT n FROM s"
+    with db.database.atomic():
+        assert [n for (n,) in export._stream(sql)] == list(range(1, 12002))
+        early = export._stream(sql)
+        assert next(early) == (1,)
+        early.close()                           # left early: its cursor is closed, the next one works
+        assert sum(1 for _ in export._stream(sql)) == 12001
