@@ -956,3 +956,30 @@ class CapitalRetirement(BaseModel):
 
 
 MODELS += [CapitalCreditRun, CapitalCredit, CapitalRetirement]
+
+
+# ---- conversion: legacy keys and grid positions (services/conversion.py) -----------------------
+
+class LegacyKey(BaseModel):
+    """A record converted from the co-op's former system: its key there -> its row here. A
+    conversion run again after a correction finds its rows by these (idempotent)."""
+
+    kind = pw.CharField(max_length=12)               # member, location, meter, account
+    legacy = pw.CharField(max_length=40)
+    entity_id = pw.BigIntegerField()
+    converted_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("kind", "legacy"), True), (("kind", "entity_id"), False))
+
+
+class LocationGrid(BaseModel):
+    """Where a service location hangs on the system, where known (conversion, outages)."""
+
+    location = pw.ForeignKeyField(ServiceLocation, unique=True, backref="+", on_delete="CASCADE")
+    substation = pw.CharField(max_length=40, default="")
+    feeder = pw.CharField(max_length=40, default="")
+    transformer = pw.CharField(max_length=40, default="")
+
+
+MODELS += [LegacyKey, LocationGrid]
