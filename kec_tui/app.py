@@ -13,13 +13,14 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from kec_tui.config import Settings
-from kec_tui.keymap import bind, load as load_keymap, use as use_keymap
+from kec_tui.keymap import bind, keys_text, load as load_keymap, use as use_keymap
 from kec_tui.services import keystats
 from kec_tui.services.operators import OperatorInfo
 from kec_tui.textual_internals import event_clock, modal_binding_chain
 from kec_tui.widgets.entry_form import EntryForm
 
 MIN_COLUMNS = 80  # the screens are laid out for 80x24
+EMERGENCY_CHECK_SECONDS = 10  # how soon another MSR's wire-down call shows on this screen
 TOO_NARROW = "kec-tui needs a window at least 80 columns wide"
 
 
@@ -67,6 +68,8 @@ SCREENS = {
     "collections": "kec_tui.screens.collections:CollectionsScreen",
     "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
+    "outage_call": "kec_tui.screens.outages:OutageCallDialog",
+    "outage_board": "kec_tui.screens.outages:OutageBoardScreen",
 }
 
 
@@ -86,6 +89,7 @@ class KecApp(App):
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
+        bind("app.outage_board", "outage_board", "Outage board", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -306,6 +310,8 @@ class KecApp(App):
         if self.start_account:
             self.open_account(self.start_account)
         self.set_interval(5, self.lock_if_idle)
+        self.set_interval(EMERGENCY_CHECK_SECONDS, self.check_emergencies)
+        self.check_emergencies()
         self.ask_for_own_password()
         from kec_tui.keycounter import FLUSH_SECONDS
 
@@ -314,6 +320,32 @@ class KecApp(App):
             from kec_tui.training import attach
 
             attach(self, self.training)
+
+    def check_emergencies(self) -> None:
+        """A wire-down or fire call waiting for dispatch is shown at the top of every screen (the title)."""
+        def read() -> None:
+            from kec_tui.services import outages
+
+            try:
+                urgent = outages.emergencies()
+            except Exception:  # noqa: BLE001 - no database now: the next check tries again
+                return
+            self.call_from_thread(self.flag_emergencies, urgent)
+        self.run_worker(read, thread=True, group="emergencies", exclusive=True)
+
+    def flag_emergencies(self, urgent: list) -> None:
+        if urgent:
+            c = urgent[0]
+            more = f" (+{len(urgent) - 1} more)" if len(urgent) > 1 else ""
+            from kec_tui.services.outages import CONDITIONS
+
+            self.title = (f"EMERGENCY {CONDITIONS[c.condition]} at {c.address}{more}: dispatch "
+                          f"({keys_text('app.outage_board')})")
+        else:
+            self.title = self.TITLE
+
+    def action_outage_board(self) -> None:
+        self.show("outage_board")
 
     def flush_keystats(self) -> None:
         """The keys counted since the last time, to the KeyStats table in a thread worker."""

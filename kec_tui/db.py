@@ -983,3 +983,48 @@ class LocationGrid(BaseModel):
 
 
 MODELS += [LegacyKey, LocationGrid]
+
+
+# ---- outages (services/outages.py) ----
+
+class OutageEvent(BaseModel):
+    """An outage on one device (a transformer, a feeder, or a location off the grid map): the calls it
+    gathers, its cause, the crew and the restoration estimate. `open_key` holds the device while the
+    event is open (unique: one open event per device, whatever sessions log calls at once)."""
+
+    open_key = pw.CharField(max_length=80, null=True, unique=True)
+    level = pw.CharField(max_length=12)                 # transformer, feeder, location
+    device = pw.CharField(max_length=40)
+    substation = pw.CharField(max_length=40, default="")
+    feeder = pw.CharField(max_length=40, default="")
+    status = pw.CharField(max_length=10, default="open", index=True)   # open, restored, merged
+    cause = pw.CharField(max_length=80, default="Unknown")
+    crew_status = pw.CharField(max_length=16, default="not assigned")
+    eta = pw.DateTimeField(null=True)
+    emergency = pw.BooleanField(default=False)
+    started_at = pw.DateTimeField(default=now)
+    restored_at = pw.DateTimeField(null=True)
+    merged_into = pw.ForeignKeyField("self", null=True, backref="+")
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+
+
+class OutageCall(BaseModel):
+    """A caller's report from a service location: what they see, a callback if wanted."""
+
+    event = pw.ForeignKeyField(OutageEvent, null=True, backref="calls")
+    location = pw.ForeignKeyField(ServiceLocation, backref="+")
+    account = pw.ForeignKeyField(Account, null=True, backref="+")
+    at = pw.DateTimeField(default=now)
+    caller = pw.CharField(max_length=80, default="")
+    condition = pw.CharField(max_length=12)
+    callback_phone = pw.CharField(max_length=10, default="")
+    wants_callback = pw.BooleanField(default=False)
+    called_back_at = pw.DateTimeField(null=True)
+    emergency = pw.BooleanField(default=False)
+    dispatched_at = pw.DateTimeField(null=True)
+    dispatched_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    notes = pw.CharField(max_length=200, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+
+
+MODELS += [OutageEvent, OutageCall]

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit, moves, returns
+from kec_tui.services import accounts, audit, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.tables import fill_width
@@ -90,7 +90,8 @@ class AccountScreen(Screen):
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
             "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
-            "(by year, early and estate retirement). {app.lookup} goes back to lookup from anywhere.")
+            "(by year, early and estate retirement), {account.outage} logs an outage call (what the caller sees, "
+            "the callback; the outage's estimate read back). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -108,6 +109,7 @@ class AccountScreen(Screen):
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
         bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
+        bind("account.outage", "outage_call", "Outage call", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -308,6 +310,18 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_outage_call(self) -> None:
+        if not self.app.operator.can("outage.log"):
+            self.notify("Outage calls are logged by MSRs", severity="warning")
+            return
+        self.app.open("outage_call", self.account_id, callback=self._outage_logged)
+
+    def _outage_logged(self, call) -> None:
+        if call is not None:
+            self.notify(outages.read_back(call), timeout=30)
+            if call.emergency:
+                self.app.check_emergencies()
 
     def action_capital_credits(self) -> None:
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
