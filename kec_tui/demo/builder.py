@@ -199,6 +199,13 @@ _CITIES = [
     ("Cataldo", ("83810",), 1, 49, 1),
 ]
 _CITY_CW = list(accumulate(c[2] for c in _CITIES))
+# The substation each town is fed from (small towns from a bigger neighbour's); each substation has
+# GRID_FEEDERS feeders taking GRID_FEEDER_SPAN locations in turn, a transformer serving GRID_PER_TRANSFORMER.
+_SUBSTATION = {"Coeur d'Alene": "Coeur d'Alene", "Post Falls": "Post Falls", "Hauser": "Post Falls",
+               "Hayden": "Hayden", "Hayden Lake": "Hayden", "Dalton Gardens": "Hayden", "Rathdrum": "Rathdrum",
+               "Spirit Lake": "Spirit Lake", "Athol": "Athol", "Bayview": "Athol", "Careywood": "Athol",
+               "Harrison": "Harrison", "Cataldo": "Harrison", "Worley": "Worley"}
+GRID_FEEDERS, GRID_FEEDER_SPAN, GRID_PER_TRANSFORMER = 4, 240, 6
 
 _STREETS = {
     "Coeur d'Alene": ["N Government Way", "W Prairie Ave", "N Ramsey Rd", "N Atlas Rd", "W Kathleen Ave",
@@ -545,7 +552,7 @@ def _sqlite_fast_end(saved: dict[str, object]) -> None:
 
 
 _ID_MODELS = (db.Operator, db.Member, db.AuthorizedPerson, db.ServiceLocation, db.Meter, db.Account,
-              db.LedgerEntry, db.Reading, db.ServiceOrder, db.Note, db.AuditLog, db.ReturnedPayment)
+              db.LedgerEntry, db.Reading, db.ServiceOrder, db.Note, db.AuditLog, db.ReturnedPayment, db.LocationGrid)
 
 
 def _advance_sequences() -> None:
@@ -615,6 +622,8 @@ class _Builder:
         self.t_auth = _Table(D.AuthorizedPerson, ["id", "member", "name", "relation", "phone"], pg)
         self.t_loc = _Table(D.ServiceLocation, ["id", "location_no", "street", "city", "state", "zip",
                                                 "map_location", "owner_name", "owner_phone"], pg)
+        self.t_grid = _Table(D.LocationGrid, ["id", "location", "substation", "feeder", "transformer"], pg)
+        self.grid_seen: dict[str, int] = {}
         self.t_meter = _Table(D.Meter, ["id", "meter_no", "location", "multiplier", "installed"], pg)
         self.t_acct = _Table(D.Account, ["id", "number", "member", "location", "meter", "rate_class", "status",
                                          "bill_cycle", "cash_only_until", "medical_cert_until", "landlord",
@@ -634,7 +643,7 @@ class _Builder:
         self.t_term = _Table(D.SearchTerm, ["term", "account", "kind"], pg)
         self.t_pair = _Table(D.SearchPair, ["key", "account", "kind"], pg)
         # Parents before children: the flush order is the foreign-key order.
-        self.tables = [self.t_member, self.t_auth, self.t_loc, self.t_meter, self.t_acct, self.t_ledger,
+        self.tables = [self.t_member, self.t_auth, self.t_loc, self.t_grid, self.t_meter, self.t_acct, self.t_ledger,
                        self.t_return, self.t_read, self.t_order, self.t_note, self.t_term, self.t_pair]
         self.moves: list[tuple[int, int]] = []        # (old account id, new account id)
         self.member_id = self.auth_id = self.loc_id = self.meter_id = 0
@@ -790,7 +799,18 @@ class _Builder:
         zip_ = zips[0] if len(zips) == 1 else rng.choice(zips)
         self.t_loc.rows.append((self.loc_id, LOCATION_NO_START - 1 + self.loc_id, street, city, "ID", zip_,
                                 map_location, owner_name, owner_phone))
+        self._place_on_grid(self.loc_id, city)
         return self.loc_id, street, city, zip_
+
+    def _place_on_grid(self, loc_id: int, city: str) -> None:
+        """The location's substation, feeder and transformer (no random draw: the rest of the co-op is
+        the same with or without the grid)."""
+        sub = _SUBSTATION.get(city, city)
+        n = self.grid_seen.get(sub, 0)
+        self.grid_seen[sub] = n + 1
+        code = sub.replace("'", "")[:3].upper()
+        self.t_grid.rows.append((loc_id, loc_id, f"{sub} Sub", f"{code}-{n // GRID_FEEDER_SPAN % GRID_FEEDERS + 1}",
+                                 f"{code}{n // GRID_PER_TRANSFORMER:05d}"))
 
     def _new_meter(self, loc_id: int, multiplier: int, installed: int) -> tuple[int, str]:
         self.meter_id += 1

@@ -349,3 +349,10 @@ def read_back(call: CallInfo) -> str:
         return head + "Outage call logged."
     return (f"{head}Outage {e.id} ({e.device}): {e.calls} calls; cause {e.cause}; crew {e.crew_status}; "
             f"estimated restoration {eta_text(e.eta)}.")
+
+
+@db.connected
+def calls_since(operator_id: int, since: dt.datetime) -> list[CallInfo]:
+    """The calls an operator logged since then, oldest first (training checks these)."""
+    C = db.OutageCall
+    return [_call_info(c) for c in C.select().where(C.operator == operator_id, C.at >= since).order_by(C.id)]

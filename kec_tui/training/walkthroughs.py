@@ -1152,8 +1152,74 @@ CREDITS = Walkthrough(
     needs=(CAPITAL_CREDITS,),
 )
 
+
+# ---- (m) an outage call with a wire down ------------------------------------------------------------------
+
+OUTAGE_BOARD = "kec_tui.screens.outages:OutageBoardScreen"
+
+
+def _setup_outage(ctx: Ctx) -> dict:
+    v, = _pick(ctx, lambda v: v.status == "active", what="active member")
+    return {"account_id": v.id, "number": v.number, "name": v.name, "street": _street(v),
+            "caller": f"\"This is {_spoken(v)} at {_street(v)}. The power's out and a line is down across "
+                      f"the driveway!\""}
+
+
+def _wire_logged(ctx: Ctx) -> Verdict:
+    from kec_tui.services import outages
+
+    mine = [c for c in outages.calls_since(ctx.op.id, ctx.since) if c.account_number == ctx.data["number"]]
+    if not mine:
+        return None
+    if any(c.condition == "wire" for c in mine):
+        return True
+    return "The caller sees a wire down: that is 4 (an emergency), not what was keyed. Ctrl+T logs another call."
+
+
+def _board_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(OUTAGE_BOARD) else None
+
+
+def _wire_dispatched(ctx: Ctx) -> Verdict:
+    from kec_tui.services import outages
+
+    calls = [c for c in outages.calls_since(ctx.op.id, ctx.since) if c.condition == "wire"]
+    return True if calls and all(c.dispatched for c in calls) else None
+
+
+OUTAGE = Walkthrough(
+    "outage", "Log an outage call with a wire down",
+    "A member reports a power line down: log the call, see it flagged, hand it to dispatch on the outage board.",
+    steps=(
+        FIND,
+        Step("Log the call: a wire down",
+             "Tell the caller to stay at least 30 feet from the wire and keep others away. On the account, "
+             "Ctrl+T: 4 (wire down), Enter; Enter takes the caller's name and phone; Y for a call back; a note "
+             "(where the wire is), Enter.",
+             "A wire down or a fire is a safety emergency: it is flagged at the top of every MSR's screen until "
+             "someone hands it to dispatch. Calls on the same transformer are grouped into one outage, so the "
+             "crew sees how big it is and every MSR reads back the same estimate.",
+             _wire_logged, milestone=True,
+             hints=("The legend above the form: 1 lights out, 2 partial, 3 flicker, 4 wire down ... 8 fire.",)),
+        Step("Open the outage board",
+             "Shift+F7 opens the outage board: the emergency is listed above the outages.",
+             "The board refreshes itself: calls other MSRs log appear within seconds; the outage with the "
+             "emergency is shown first, in red.",
+             _board_open),
+        Step("Hand the emergency to dispatch",
+             "Call dispatch (the crew on call), then F9 records the emergency as dispatched: the flag at the "
+             "top of the screens comes down.",
+             "Only a person who has told dispatch records it: the flag stays on every screen until then, so no "
+             "wire down waits unseen.",
+             _wire_dispatched, milestone=True),
+    ),
+    setup=_setup_outage,
+    done="You logged a wire-down call, saw it flagged on the outage board and handed it to dispatch.",
+    needs=(OUTAGE_BOARD,),
+)
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE)
 
 
 def by_name(name: str) -> Walkthrough | None:
