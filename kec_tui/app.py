@@ -70,6 +70,8 @@ SCREENS = {
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
     "outage_call": "kec_tui.screens.outages:OutageCallDialog",
     "outage_board": "kec_tui.screens.outages:OutageBoardScreen",
+    "energy": "kec_tui.screens.energy:EnergyScreen",
+    "energy_referrals": "kec_tui.screens.energy:ReferralQueueScreen",
 }
 
 
@@ -90,6 +92,7 @@ class KecApp(App):
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
         bind("app.outage_board", "outage_board", "Outage board", show=False),
+        bind("app.energy_referrals", "energy_referrals", "Energy referrals", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -346,6 +349,9 @@ class KecApp(App):
 
     def action_outage_board(self) -> None:
         self.show("outage_board")
+
+    def action_energy_referrals(self) -> None:
+        self.show("energy_referrals")
 
     def flush_keystats(self) -> None:
         """The keys counted since the last time, to the KeyStats table in a thread worker."""

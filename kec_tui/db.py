@@ -1028,3 +1028,31 @@ class OutageCall(BaseModel):
 
 
 MODELS += [OutageEvent, OutageCall]
+
+
+# ---- energy services (services/energy.py) ----
+
+class HighBillInquiry(BaseModel):
+    """A high-bill inquiry gone through with the member: the checklist items found, a note."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    at = pw.DateTimeField(default=now)
+    found = pw.CharField(max_length=200, default="")       # checklist keys, comma-separated
+    note = pw.CharField(max_length=200, default="")
+
+
+class EnergyReferral(BaseModel):
+    """A member referred to the energy services consultant: the consultant's queue."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    reason = pw.CharField(max_length=200)
+    home_audit = pw.BooleanField(default=False)
+    phone = pw.CharField(max_length=10, default="")
+    status = pw.CharField(max_length=10, default="open", index=True)    # open, scheduled, done
+    outcome = pw.CharField(max_length=200, default="")
+
+
+MODELS += [HighBillInquiry, EnergyReferral]

@@ -91,7 +91,9 @@ class AccountScreen(Screen):
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
             "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
             "(by year, early and estate retirement), {account.outage} logs an outage call (what the caller sees, "
-            "the callback; the outage's estimate read back). {app.lookup} goes back to lookup from anywhere.")
+            "the callback; the outage's estimate read back), {account.energy} shows the energy use (this year "
+            "against last, tips, the high-bill checklist, a referral to the energy consultant). {app.lookup} goes "
+            "back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -110,6 +112,7 @@ class AccountScreen(Screen):
         bind("account.adjust", "adjust", "Adjust", show=False),
         bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
         bind("account.outage", "outage_call", "Outage call", show=False),
+        bind("account.energy", "energy", "Energy use", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -310,6 +313,9 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_energy(self) -> None:
+        self.app.open("energy", self.account_id)
 
     def action_outage_call(self) -> None:
         if not self.app.operator.can("outage.log"):

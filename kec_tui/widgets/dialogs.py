@@ -13,7 +13,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, ScreenResultType
-from textual.widgets import Label, Static
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from kec_tui.keymap import bind
 
@@ -88,3 +89,41 @@ class MessageScreen(Dialog[None]):
 
 
 ResultScreen = MessageScreen
+
+
+class MenuScreen(Dialog[str | None]):
+    """A short menu: Up/Down and Enter, or the item's number; dismissed with the chosen item's key (None: Esc).
+    `items` are (key, label) pairs."""
+
+    HELP = "Up/Down and Enter choose, or the item's number; {menu.cancel} closes the menu."
+    BINDINGS = [bind("menu.cancel", "cancel", "Close")]
+    DEFAULT_CSS = """
+    MenuScreen { align: center middle; }
+    MenuScreen > Vertical { width: 56; max-width: 100%; height: auto; border: round $primary; background: $panel;
+        padding: 0 1; }
+    MenuScreen OptionList { height: auto; max-height: 16; }
+    """
+
+    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.items = items
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield OptionList(*(Option(f"{i}  {label}", id=key) for i, (key, label) in enumerate(self.items, start=1)))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event) -> None:
+        self.dismiss(event.option.id)
+
+    def on_key(self, event) -> None:
+        if event.character and event.character.isdigit() and 1 <= int(event.character) <= len(self.items):
+            event.stop()
+            self.dismiss(self.items[int(event.character) - 1][0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
