@@ -11,7 +11,8 @@ from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
-            "order.complete", "order.cancel", "protection.record", "adjustment.make"},
+            "order.complete", "order.cancel", "protection.record", "adjustment.make",
+            "counter.take"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
                 "billing.run", "adjustment.make"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
@@ -19,7 +20,8 @@ PERMISSIONS: dict[str, set[str]] = {
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
-                                                                  "billing.approve", "operator.unlock"}
+                                                                  "billing.approve", "operator.unlock",
+                                                                  "drawer.accept", "product.edit"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 
