@@ -65,6 +65,10 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "counter": "kec_tui.screens.counter:CounterScreen",
+    "drawer": "kec_tui.screens.drawer:DrawerScreen",
+    "drawer_open": "kec_tui.screens.drawer:OpenDrawerDialog",
+    "drawer_close": "kec_tui.screens.drawer:CloseDrawerDialog",
 }
 
 
@@ -83,6 +87,7 @@ class KecApp(App):
         bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
+        bind("app.drawer", "drawer", "Cash drawer", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -431,6 +436,26 @@ class KecApp(App):
             return
         if not self.showing("usage_report"):
             self.open("usage_report")
+
+    def action_drawer(self) -> None:
+        if not self.operator.can("counter.take"):
+            self.notify(f"The cash drawer is for MSRs and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("drawer")
+
+    def open_counter(self, account_id: int | None, callback=None) -> None:
+        """A counter payment on the account (None: a cash sale), if the operator's drawer is open."""
+        from kec_tui.services import drawers
+
+        if not self.operator.can("counter.take"):
+            self.notify(f"Counter payments are taken by MSRs ({self.operator.role} may not)", severity="warning")
+            return
+        if drawers.open_drawer_of(self.operator) is None:
+            self.notify("No cash drawer is open: open yours first (Shift+F3, then F5) with its float",
+                        severity="error")
+            return
+        self.open("counter", account_id, callback=callback)
 
     def action_collections(self) -> None:
         self.show("collections")

@@ -356,6 +356,12 @@ def receipt_text(r: Receipt, *, copy: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def taken_text(r: Receipt, directory: str | Path) -> str:
+    """One line for the screen: what was due, tendered, the change, where the receipt is."""
+    return (f"Receipt {r.id}: {money.fmt_dollars(r.due_cents)} due, {money.fmt_dollars(r.tendered_cents)} "
+            f"tendered, CHANGE {money.fmt_dollars(r.change_cents)}. Receipt: {Path(directory) / f'receipt-{r.id}.pdf'}")
+
+
 @db.connected
 def write_receipt(txn_id: int, directory: str | Path, *, copy: bool = False) -> tuple[Path, Path]:
     """receipt-N.txt and receipt-N.pdf in `directory` (a reprint: receipt-N-copy); returns their paths."""

@@ -5,6 +5,7 @@ import getpass
 from dataclasses import dataclass
 
 from kec_tui import db
+from kec_tui.services import card_numbers
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 
 # What each role may do. Supervisors and admins inherit everything below them.
@@ -53,6 +54,7 @@ def create(username: str, name: str, role: str = "msr", os_user: str | None = No
         raise ValidationError("Operator names are letters, digits and _", "username")
     if role not in db.ROLES:
         raise ValidationError(f"Role must be one of {', '.join(db.ROLES)}", "role")
+    card_numbers.refuse(name, "name", "Operator name")
     row, _ = db.Operator.get_or_create(username=username, defaults={"name": name, "role": role, "os_user": os_user})
     return _info(row)
 
