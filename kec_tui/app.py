@@ -452,10 +452,19 @@ class KecApp(App):
             self.notify(f"Counter payments are taken by MSRs ({self.operator.role} may not)", severity="warning")
             return
         if drawers.open_drawer_of(self.operator) is None:
-            self.notify("No cash drawer is open: open yours first (Shift+F3, then F5) with its float",
+            self.notify("No cash drawer is open: open yours first (Shift+F5, then F5) with its float",
                         severity="error")
             return
-        self.open("counter", account_id, callback=callback)
+
+        def taken(receipt) -> None:
+            if receipt is not None:
+                from kec_tui.services import counter, reports
+
+                self.notify(counter.taken_text(receipt, reports.reports_dir(self.settings)), timeout=6)
+            if callback is not None:
+                callback(receipt)
+
+        self.open("counter", account_id, callback=taken)
 
     def action_collections(self) -> None:
         self.show("collections")

@@ -314,7 +314,4 @@ class AccountScreen(Screen):
 
     def _counter_done(self, receipt) -> None:
         if receipt is not None:
-            from kec_tui.services import counter, reports
-
             self.refresh_all()
-            self.notify(counter.taken_text(receipt, reports.reports_dir(self.app.settings)), timeout=15)

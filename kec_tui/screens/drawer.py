@@ -1,4 +1,4 @@
-"""The cash drawer (Shift+F3): open it with the float, see the day's counter transactions in it, take a
+"""The cash drawer (Shift+F5): open it with the float, see the day's counter transactions in it, take a
 cash sale, reprint or void a receipt, close it by counting (cash by denomination, checks and money
 orders one by one, the card terminal's total) with a supervisor accepting any difference, then the
 deposit slip and the day's summary across drawers, written to the reports folder

@@ -357,9 +357,9 @@ def receipt_text(r: Receipt, *, copy: bool = False) -> str:
 
 
 def taken_text(r: Receipt, directory: str | Path) -> str:
-    """One line for the screen: what was due, tendered, the change, where the receipt is."""
-    return (f"Receipt {r.id}: {money.fmt_dollars(r.due_cents)} due, {money.fmt_dollars(r.tendered_cents)} "
-            f"tendered, CHANGE {money.fmt_dollars(r.change_cents)}. Receipt: {Path(directory) / f'receipt-{r.id}.pdf'}")
+    """One line for the screen: the change first, what was due and tendered, the receipt's file."""
+    return (f"Receipt {r.id}: CHANGE {money.fmt_dollars(r.change_cents)} ({money.fmt_dollars(r.due_cents)} due, "
+            f"{money.fmt_dollars(r.tendered_cents)} tendered). {Path(directory).name}/receipt-{r.id}.pdf")
 
 
 @db.connected

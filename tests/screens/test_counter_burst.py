@@ -1,5 +1,5 @@
 """The counter payment form (Ctrl+K on the account or in lookup, screens/counter.py) and the cash drawer
-(Shift+F3, screens/drawer.py), keyed in bursts: every key queued before anything is awaited; what is
+(Shift+F5, screens/drawer.py), keyed in bursts: every key queued before anything is awaited; what is
 asserted is what the database holds."""
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ async def test_drawer_opened_and_closed_short_with_a_supervisor(shop, sqlite_db,
     msr, acct = shop
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        send_burst(app, expand("shift+f3", "f5", "100", "enter"))
+        send_burst(app, expand("shift+f5", "f5", "100", "enter"))
         await settle(pilot, lambda: drawers.open_drawer_of(msr) is not None and isinstance(app.screen, DrawerScreen))
         # A cash sale: 1 LED9 (2.50 + 0.15) paid with 5.00.
         send_burst(app, expand("f6", "led9", "enter", "enter", "enter", "5", "enter", "enter", "enter",
