@@ -385,6 +385,16 @@ def drawer_receipts(drawer_id: int) -> list[Receipt]:
     return [receipt(i) for i in ids]
 
 
+@db.connected
+def taken_since(operator_id: int, since: dt.datetime, account_id: int | None = None) -> list[Receipt]:
+    """The operator's counter transactions since a moment (training's checks), oldest first."""
+    X = db.CounterTxn
+    q = X.select(X.id).where(X.operator == operator_id, X.at >= since)
+    if account_id is not None:
+        q = q.where(X.account == account_id)
+    return [receipt(x.id) for x in q.order_by(X.id)]
+
+
 # ---- voids --------------------------------------------------------------------------------------
 
 @db.connected

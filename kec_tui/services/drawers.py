@@ -125,6 +125,14 @@ def open_drawer_of(op: OperatorInfo) -> DrawerInfo | None:
     return _info(d) if d else None
 
 
+@db.connected
+def closed_since(operator_id: int, since: dt.datetime) -> list[DrawerInfo]:
+    """The operator's drawers closed since a moment (training's checks)."""
+    D = db.CashDrawer
+    return [_info(d) for d in D.select().where(D.operator == operator_id, D.status == "closed",
+                                                D.closed_at >= since).order_by(D.id)]
+
+
 def require_open(op: OperatorInfo, today: dt.date | None = None) -> db.CashDrawer:
     """The operator's open drawer of today (inside the caller's transaction), or NoOpenDrawer."""
     today = today or dt.date.today()

@@ -226,3 +226,11 @@ def test_concurrent_counter_payments_on_one_account(database, msr):
     assert db.CounterTxn.select().count() == 1
     from kec_tui.services.accounts import balance
     assert balance(a.id) == 0
+
+
+def test_the_demo_ships_a_price_list(sqlite_db):
+    from kec_tui.demo.builder import build_demo
+
+    build_demo(accounts=3, months=1, today=TODAY)
+    codes = {p.code for p in products.price_list()}
+    assert {"LED9", "SURGE", "MBADAPT"} <= codes
