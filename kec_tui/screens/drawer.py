@@ -52,11 +52,11 @@ class DrawerScreen(Screen):
             "{drawer.summary} writes the day summary across all drawers again. {drawer.back} goes back.")
     BINDINGS = [
         bind("drawer.open", "open_drawer", "Open"),
-        bind("drawer.sale", "sale", "Cash sale"),
+        bind("drawer.sale", "sale", "Sale"),
         bind("drawer.reprint", "reprint", "Reprint"),
         bind("drawer.void", "void", "Void"),
         bind("drawer.close", "close_drawer", "Close"),
-        bind("drawer.summary", "summary", "Day summary"),
+        bind("drawer.summary", "summary", "Summary"),
         bind("drawer.back", "back", "Back"),
     ]
     DEFAULT_CSS = """
