@@ -151,3 +151,19 @@ async def test_drawer_opened_and_closed_short_with_a_supervisor(shop, sqlite_db,
         send_burst(app, expand("f10"))
         await settle(pilot)
         assert isinstance(app.screen, DrawerScreen) and app.screen.drawer is None
+
+
+async def test_a_negative_quantity_or_payment_is_refused_at_the_field(shop, sqlite_db, tmp_path):
+    msr, acct = shop
+    drawers.open_drawer(msr, 10_000)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_account(pilot, acct)
+        send_burst(app, expand("ctrl+k", "50", "minus", "led9", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, CounterScreen) and app.screen.form.locked)
+        form = app.screen.form
+        assert form.current == "pay" and "not below zero" in form.error and form.held_keys == 5
+        send_burst(app, expand("escape", "50", "enter", "led9", "enter", "minus", "2", "enter", "enter"))
+        await settle(pilot, lambda: form.locked)
+        assert form.current == "qty1" and "Field- is for amounts" in form.error and form.held_keys == 3
+        assert txns() == []
