@@ -69,6 +69,7 @@ SCREENS = {
     "drawer": "kec_tui.screens.drawer:DrawerScreen",
     "drawer_open": "kec_tui.screens.drawer:OpenDrawerDialog",
     "drawer_close": "kec_tui.screens.drawer:CloseDrawerDialog",
+    "price_list": "kec_tui.screens.drawer:PriceListDialog",
 }
 
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import money
 from kec_tui.keymap import bind, keys_text
-from kec_tui.services import card_numbers, counter, drawers, reports
+from kec_tui.services import card_numbers, counter, drawers, products, reports
 from kec_tui.services.drawers import CheckItem, DrawerSummary
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult
@@ -49,7 +49,8 @@ class DrawerScreen(Screen):
             "each check and money order (Enter takes the amount listed; 0 if it is not in the drawer) and "
             "the card terminal's batch total; over or short, a supervisor signs in on the form and gives the "
             "reason. The deposit slip and the day summary are then written to the reports folder. "
-            "{drawer.summary} writes the day summary across all drawers again. {drawer.back} goes back.")
+            "{drawer.summary} writes the day summary across all drawers again. {drawer.prices} edits the price list "
+            "(supervisors: an item's description, price, taxable, active). {drawer.back} goes back.")
     BINDINGS = [
         bind("drawer.open", "open_drawer", "Open"),
         bind("drawer.sale", "sale", "Sale"),
@@ -57,6 +58,7 @@ class DrawerScreen(Screen):
         bind("drawer.void", "void", "Void"),
         bind("drawer.close", "close_drawer", "Close"),
         bind("drawer.summary", "summary", "Summary"),
+        bind("drawer.prices", "prices", "Price list", show=False),
         bind("drawer.back", "back", "Back"),
     ]
     DEFAULT_CSS = """
@@ -214,6 +216,15 @@ class DrawerScreen(Screen):
             return
         self.message(f"Day summary: {files.text}")
 
+    def action_prices(self) -> None:
+        op = self.app.operator
+        if not op.can("product.edit"):
+            self.message(f"The price list is edited by supervisors ({op.role} may not)", error=True)
+            return
+        self.app.open("price_list", callback=lambda p: p and self.message(
+            f"{p.code} {p.description}: {money.fmt_dollars(p.price_cents)}"
+            f"{'' if p.taxable else ' not taxed'}{'' if p.active else ', no longer sold'}"))
+
     def action_back(self) -> None:
         self.app.leave(self)
 
@@ -357,4 +368,79 @@ class CloseDrawerDialog(FormDialog[DrawerSummary | None]):
             field = {"reason": "reason", "supervisor": SupervisorSignIn.USER, "card": "card"}.get(e.field or "")
             return SubmitResult(field, e.message)
         self.dismiss(s)
+        return None
+
+
+class PriceListDialog(FormDialog[products.ProductInfo | None]):
+    """Add an item to the counter's price list or change one (supervisors; audited)."""
+
+    HELP = ("The item's code (letters and digits; an existing code changes that item), its description, "
+            "price, whether sales tax applies (Y/N) and whether it is still sold (Y/N); Enter on a field of an "
+            "existing item keeps its value. Enter on the last field saves it (audited). "
+            "{entry_form.clear_record} leaves.")
+    DEFAULT_CSS = """
+    PriceListDialog #about { padding: 0 1; height: auto; color: $text-muted; }
+    """
+
+    def title_text(self) -> str:
+        return "Price list"
+
+    def compose_about(self) -> ComposeResult:
+        items = "  ".join(f"{p.code} {money.fmt(p.price_cents)}{'' if p.taxable else ' NT'}"
+                          f"{'' if p.active else ' (off)'}" for p in products.price_list(include_inactive=True))
+        yield Static(Text(items or "No items yet"), id="about")
+
+    def _existing(self, record: Record) -> products.ProductInfo | None:
+        code = record["code"].strip().upper()
+        return next((p for p in products.price_list(include_inactive=True) if p.code == code), None)
+
+    def make_form(self) -> StepForm:
+        def keep(attr, shown):
+            return lambda r: shown(getattr(self._existing(r), attr)) if self._existing(r) else ""
+        yesno = ("yes", "no")
+        fields = [
+            FieldSpec("code", "Item code", "text", 12, validate=self._code),
+            FieldSpec("description", "Description", "text", 60, default=keep("description", str),
+                      validate=self._description),
+            FieldSpec("price", "Price", "money", 9, validate=self._price,
+                      default=keep("price_cents", lambda c: money.fmt(c).replace(",", ""))),
+            FieldSpec("taxable", "Taxable", "choice", 3, choices=yesno,
+                      default=lambda r: "no" if self._existing(r) and not self._existing(r).taxable else "yes"),
+            FieldSpec("active", "Still sold", "choice", 3, choices=yesno,
+                      default=lambda r: "no" if self._existing(r) and not self._existing(r).active else "yes"),
+        ]
+        return StepForm(fields, steps=dict.fromkeys((f.name for f in fields), ""), on_submit=self.save, id="form")
+
+    @staticmethod
+    def _code(value: str, record: Record) -> str | None:
+        try:
+            products.clean_code(value)
+        except ServiceError as e:
+            return e.message
+        return None
+
+    @staticmethod
+    def _description(value: str, record: Record) -> str | None:
+        if not value.strip():
+            return "Describe the item"
+        return f"The description {card_numbers.MESSAGE}" if card_numbers.has_card_number(value) else None
+
+    @staticmethod
+    def _price(value: str, record: Record) -> str | None:
+        try:
+            cents = money.parse(value)
+        except money.MoneyError as e:
+            return str(e)
+        if not 0 < cents <= products.MAX_PRICE_CENTS:
+            return f"Price: more than zero, at most {money.fmt_dollars(products.MAX_PRICE_CENTS)}"
+        return None
+
+    def save(self, record: Record) -> SubmitResult | None:
+        try:
+            p = products.save(self.app.operator, record["code"], record["description"], money.parse(record["price"]),
+                              taxable=record["taxable"] == "yes", active=record["active"] == "yes")
+        except ServiceError as e:
+            return SubmitResult({"code": "code", "description": "description", "price": "price"}.get(e.field or "",
+                                                                                                  "code"), e.message)
+        self.dismiss(p)
         return None

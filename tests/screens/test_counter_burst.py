@@ -167,3 +167,26 @@ async def test_a_negative_quantity_or_payment_is_refused_at_the_field(shop, sqli
         await settle(pilot, lambda: form.locked)
         assert form.current == "qty1" and "Field- is for amounts" in form.error and form.held_keys == 3
         assert txns() == []
+
+
+async def test_a_supervisor_edits_the_price_list_an_msr_may_not(shop, sqlite_db, tmp_path):
+    msr, acct = shop
+    boss = operators.by_username("super")
+    app = make_app(sqlite_db, boss, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        # LED9 to 2.75 (Enter keeps the description, taxable, still sold); a new item, not taxed.
+        send_burst(app, expand("shift+f5", "f12", "led9", "enter", "enter", "2.75", "enter", "enter", "enter",
+                               "f12", "rebate", "enter", "Rebate form copy", "enter", "1", "enter", "n", "enter",
+                               "enter"))
+        await settle(pilot, lambda: db.Product.select().where(db.Product.code == "REBATE").exists())
+    p = db.Product.get(db.Product.code == "LED9")
+    assert (p.description, p.price_cents, p.taxable, p.active) == ("LED bulb 9W (60W equiv.)", 275, True, True)
+    r = db.Product.get(db.Product.code == "REBATE")
+    assert (r.price_cents, r.taxable) == (100, False)
+    assert db.AuditLog.select().where(db.AuditLog.action == "product.save").count() == 2
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        send_burst(app, expand("shift+f5", "f12", "led9", "enter", "enter", "1", "enter", "enter", "enter"))
+        await settle(pilot)
+        assert isinstance(app.screen, DrawerScreen)
+    assert db.Product.get(db.Product.code == "LED9").price_cents == 275
