@@ -190,3 +190,26 @@ async def test_a_supervisor_edits_the_price_list_an_msr_may_not(shop, sqlite_db,
         await settle(pilot)
         assert isinstance(app.screen, DrawerScreen)
     assert db.Product.get(db.Product.code == "LED9").price_cents == 275
+
+
+async def test_a_payment_over_the_balance_asks_about_the_credit_and_a_receipt_reprints(shop, sqlite_db, tmp_path):
+    msr, acct = shop                                         # the balance is $120.00
+    drawers.open_drawer(msr, 10_000)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        account = await on_account(pilot, acct)
+        # $200.00 in cash: "Rest a credit" comes up; N is refused (the keys behind it held), Y takes it.
+        send_burst(app, expand("ctrl+k", "200", "enter", "enter", "200", "enter", "enter", "enter", "enter",
+                               "enter", "n", "enter", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, CounterScreen) and app.screen.form.locked)
+        form = app.screen.form
+        assert form.current == "credit" and "$80.00 more than the balance" in form.error and form.held_keys == 1
+        assert txns() == []
+        send_burst(app, expand("escape", "y", "enter"))
+        await settle(pilot, lambda: len(txns()) == 1 and app.screen is account)
+        assert db.CounterTxn.get().credit_accepted
+        # The drawer reprints it: a copy, marked so.
+        send_burst(app, expand("shift+f5", "f7"))
+        copy = tmp_path / "reports" / f"receipt-{db.CounterTxn.get().id}-copy.txt"
+        await settle(pilot, lambda: copy.exists())
+        assert "** COPY **" in copy.read_text() and "CR" in copy.read_text()
