@@ -18,6 +18,7 @@ from kec_tui.services import (
     adjustments,
     batches,
     billing_run,
+    capital_credits,
     card_numbers,
     contacts,
     counter,
@@ -69,6 +70,13 @@ NOT_FREE_TEXT = {
     "RateSchedule.code", "RateSchedule.name", "RateSchedule.body", "RateSchedule.sha256",
     "ReadingException.import_name", "ReadingException.meter_no", "ReadingException.reading_text",
     "ReadingException.demand_text",
+    # capital credit runs and payments: keys, states and payees the code composes (the heirs are checked)
+    "CapitalCreditRun.kind", "CapitalCreditRun.key", "CapitalCreditRun.label", "CapitalCreditRun.params",
+    "CapitalCreditRun.status", "CapitalCreditRun.claim", "CapitalRetirement.kind", "CapitalRetirement.method",
+    "CapitalRetirement.status", "CapitalRetirement.payee",
+    # conversion: the former system's keys and the grid map, from the co-op's files
+    "LegacyKey.kind", "LegacyKey.legacy", "LocationGrid.substation", "LocationGrid.feeder",
+    "LocationGrid.transformer",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
 }
@@ -93,6 +101,7 @@ def world(database, msr, supervisor):
     drawers.open_drawer(msr, 5_000)
     r = counter.take(msr, a.number, 1_000, [Tender("cash", 1_000)])
     d = drawers.open_drawer_of(msr)
+    db.CapitalCredit.create(member=a.member_id, year=2000, allocated_cents=1_000)
     return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor)
 
 
@@ -139,6 +148,10 @@ DRIVERS = {
     "CounterTxn.note": lambda w: counter.take(w["msr"], w["a"].number, 100, [Tender("cash", 100)], note=PAN),
     "CounterTxn.void_reason": lambda w: counter.void(w["msr"], w["receipt"].id, PAN),
     "CounterTender.reference": lambda w: counter.take(w["msr"], w["a"].number, 100, [Tender("check", 100, PAN)]),
+    "CapitalRetirement.heirs": lambda w: capital_credits.retire_estate(w["msr"], w["sup"], w["a"].member_id,
+                                                                       heirs=f"Heir {PAN}", paperwork="will"),
+    "CapitalRetirement.paperwork": lambda w: capital_credits.retire_estate(w["msr"], w["sup"], w["a"].member_id,
+                                                                           heirs="Heir", paperwork=PAN),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
