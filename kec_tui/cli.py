@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, billing_run, capital_credits, readings, sign_in_guard
+    from kec_tui.services import adjustments, billing_run, capital_credits, products, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits):   # thresholds, cycles, limits
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products):  # limits, tax ...
         area.configure(settings)
     command = args.command or "run"
     try:

@@ -13,6 +13,7 @@ from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, audit, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.dialogs import MenuScreen
 from kec_tui.widgets.tables import fill_width
 
 LEDGER_PAGE = 40
@@ -89,11 +90,12 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
-            "(by year, early and estate retirement), {account.outage} logs an outage call (what the caller sees, "
-            "the callback; the outage's estimate read back), {account.energy} shows the energy use (this year "
-            "against last, tips, the high-bill checklist, a referral to the energy consultant). {app.lookup} goes "
-            "back to lookup from anywhere.")
+            "account (credit or debit with a reason), {account.outage} logs an outage call (what the caller sees, "
+            "the callback; the outage's estimate read back), {account.counter} takes a counter payment (tenders, "
+            "items, change, receipt). {account.more} opens the account's menu of the rest (its number or Up/Down "
+            "and Enter): the member's capital credits (by year, early and estate retirement), energy use (this "
+            "year against last, tips, the high-bill checklist, a referral to the energy consultant) and more. "
+            "{app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -110,10 +112,15 @@ class AccountScreen(Screen):
         bind("account.return_payment", "return_payment", "Return payment", show=False),
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
-        bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
         bind("account.outage", "outage_call", "Outage call", show=False),
-        bind("account.energy", "energy", "Energy use", show=False),
+        bind("account.counter", "counter", "Counter payment", show=False),
+        bind("account.more", "more", "More"),
     ]
+    # The account's menu (F8): (action, what it does), the ones with a key of their own too.
+    MORE = (("capital_credits", "Capital credits"),
+            ("energy", "Energy use, high-bill checklist, referral"),
+            ("outage_call", "Outage call"),
+            ("counter", "Counter payment"))
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     AccountScreen #flags { height: auto; padding: 0 1; }
@@ -331,3 +338,14 @@ class AccountScreen(Screen):
 
     def action_capital_credits(self) -> None:
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
+
+    def action_more(self) -> None:
+        self.app.push_screen(MenuScreen(f"Account {self.view.number}", list(self.MORE)),
+                             lambda action: action and self.call_later(self.run_action, action))
+
+    def action_counter(self) -> None:
+        self.app.open_counter(self.account_id, callback=self._counter_done)
+
+    def _counter_done(self, receipt) -> None:
+        if receipt is not None:
+            self.refresh_all()

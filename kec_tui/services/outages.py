@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from peewee import IntegrityError, fn
 
 from kec_tui import db
-from kec_tui.services import audit
+from kec_tui.services import audit, card_numbers
 from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -131,6 +131,7 @@ def log_call(op: OperatorInfo, location_id: int, condition: str, *, caller: str 
     loc = db.ServiceLocation.get_or_none(db.ServiceLocation.id == location_id)
     if loc is None:
         raise NotFound(f"No service location {location_id}: find the caller's account or address first")
+    card_numbers.refuse_all({"caller": caller, "notes": notes})
     phone = _clean_phone(callback_phone)
     if wants_callback and not phone:
         raise ValidationError("A callback needs the phone number to call", "callback_phone")
@@ -230,6 +231,7 @@ def update(op: OperatorInfo, event_id: int, *, cause: str | None = None, crew_st
             raise ValidationError(f"Outage {event_id} is {e.status}: only an open outage is updated", "event")
         changes = {}
         if cause is not None:
+            card_numbers.refuse(cause, "cause")
             changes["cause"] = cause.strip()[:80] or "Unknown"
         if crew_status is not None:
             if crew_status not in CREW_STATUSES:

@@ -1,6 +1,6 @@
-"""Energy use on the account (Ctrl+D, screens/energy.py): the months shown, a high-bill inquiry keyed in
+"""Energy use on the account (F8, 2, screens/energy.py): the months shown, a high-bill inquiry keyed in
 one burst and kept on the account, a referral refused for a short phone (the keys after it held), then
-taken; the consultant's queue (Shift+F9) closes it. What is asserted is what the database holds."""
+taken; the consultant's queue (Shift+F6, 2) closes it. What is asserted is what the database holds."""
 from __future__ import annotations
 
 import datetime as dt
@@ -35,7 +35,7 @@ def people(sqlite_db):
 async def on_energy(pilot, acct) -> EnergyScreen:
     pilot.app.open_account(acct.id)
     await settle(pilot, lambda: isinstance(pilot.app.screen, AccountScreen))
-    send_burst(pilot.app, ["ctrl+d"])
+    send_burst(pilot.app, ["f8", "2"])
     await settle(pilot, lambda: isinstance(pilot.app.screen, EnergyScreen))
     return pilot.app.screen
 
@@ -62,14 +62,15 @@ async def test_a_short_phone_holds_the_keys_then_the_referral_is_queued_and_clos
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await on_energy(pilot, a)
         send_burst(app, expand("f7", "Heat pump questions", "enter", "y", "enter", "ctrl+e", "55501", "enter",
-                               "escape"))
+                               "enter", "f7"))
         await settle(pilot, lambda: isinstance(app.screen, ReferDialog) and app.screen.query_one("#form").locked)
+        assert app.screen.query_one("#form").held_keys >= 1
         assert db.EnergyReferral.select().count() == 0
         send_burst(app, expand("escape", "2085550199", "enter"))
         await settle(pilot, lambda: app.screen is screen and db.EnergyReferral.select().count() == 1)
         r = db.EnergyReferral.get()
         assert (r.reason, r.home_audit, r.phone, r.status) == ("Heat pump questions", True, "2085550199", "open")
-        send_burst(app, ["shift+f9"])
+        send_burst(app, ["shift+f6", "2"])
         await settle(pilot, lambda: isinstance(app.screen, ReferralQueueScreen) and app.screen.items)
         send_burst(app, expand("f7", "Audit made, heat pump rebate", "enter"))
         await settle(pilot, lambda: db.EnergyReferral.get().status == "done")

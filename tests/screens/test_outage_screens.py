@@ -1,5 +1,5 @@
 """An outage call keyed in one burst from the account (Ctrl+T, screens/outages.py): a wire down flagged
-at the top of every screen until dispatched on the board (Shift+F7); a refused condition holds the keys
+at the top of every screen until dispatched on the board (Shift+F9); a refused condition holds the keys
 typed after it; the board sets the estimate and restores with the callbacks. What is asserted is what
 the database holds and the screen shows."""
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def test_a_wire_down_call_in_one_burst_is_flagged_until_dispatched(people,
         send_burst(app, expand("ctrl+t", "1", "enter", "enter", "enter", "enter", "enter"))
         await settle(pilot, lambda: db.OutageCall.select().count() == 2)
         assert db.OutageCall.select().where(db.OutageCall.event == call.event_id).count() == 2
-        send_burst(app, ["shift+f7"])
+        send_burst(app, ["shift+f9"])
         await settle(pilot, lambda: isinstance(app.screen, OutageBoardScreen) and app.screen.events)
         board = app.screen
         assert board.events[0].calls == 2 and board.events[0].cause == "Tree on line"
@@ -81,7 +81,7 @@ async def test_the_board_sets_the_estimate_and_restores_with_the_callbacks(peopl
     outages.log_call(msr, b.location_id, "out", caller="Bob")
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        send_burst(app, ["shift+f7"])
+        send_burst(app, ["shift+f9"])
         await settle(pilot, lambda: isinstance(app.screen, OutageBoardScreen) and app.screen.events)
         board = app.screen
         send_burst(app, expand("f6", "ctrl+e", "Squirrel", "enter", "d", "enter", "15:30", "enter"))

@@ -21,7 +21,7 @@ async def test_outage_walkthrough_completed_with_keys(practice, tmp_path):  # no
         assert step(app) == 1
         await burst(pilot, ["ctrl+t", "4", "enter", "enter", "enter", "y", "enter", *"across the drive", "enter"])
         await until(pilot, lambda: step(app) == 2)
-        await burst(pilot, ["shift+f7"])
+        await burst(pilot, ["shift+f9"])
         await until(pilot, lambda: step(app) == 3)
         await burst(pilot, ["f9"])
         await until(pilot, lambda: app.trainer.run.complete)
