@@ -81,6 +81,13 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Printing (services/printing.py): a CUPS queue for `lp -d`; empty = save the PDF and say where.
+    printer: str = ""
+    # Policies, procedures and training documents (services/reference.py); empty = policies/ in the data dir.
+    policies_dir: str = ""
+    # The member's online account (services/portal.py).
+    portal_identity_questions: int = 2     # identity questions answered right before an e-mail change
+    portal_connector: str = ""             # "module:Class" of the co-op's portal seam; empty = outbox only
 
     @property
     def db_url(self) -> str:
@@ -94,7 +101,7 @@ NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment
                 "signin_max_delay_seconds", "late_fee_grace_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes"}
+                "signin_ban_minutes", "portal_identity_questions"}
 DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 

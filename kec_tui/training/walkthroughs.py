@@ -84,6 +84,7 @@ class Walkthrough:
     setup: Callable[[Ctx], dict]
     done: str                                 # the completion message: what was practised
     needs: tuple[str, ...] = ()               # "module:Class" of the screens it drives
+    document: str = ""                        # the policy or training document it follows (Shift+F1 opens it)
 
     def coming(self) -> str | None:
         """Why it cannot run in this build yet (a screen is missing), or None."""
@@ -263,6 +264,7 @@ BILLING = Walkthrough(
     setup=_setup_billing,
     done="You found the member, confirmed the address, read the amount due and due date from the "
          "summary and noted what you told them.",
+    document="training/counter-and-phone-basics",
 )
 
 
@@ -343,6 +345,7 @@ CONTACT = Walkthrough(
     setup=_setup_contact,
     done="You found the member, changed the mobile phone on the contact screen (checked, saved, logged with "
          "the old number) and read it back from the change history.",
+    document="training/counter-and-phone-basics",
 )
 
 
@@ -518,6 +521,7 @@ ORDER = Walkthrough(
     done="You found the member, created a re-read order with the right type, priority and due date, and "
          "saw it in the queue the crew works from.",
     needs=(NEW_ORDER, ORDER_QUEUE),
+    document="disconnect-rules",
 )
 
 
@@ -585,6 +589,7 @@ MEMBERSHIP = Walkthrough(
     done="You keyed an applicant, saw the bad-debt audit find an unpaid final balance, acknowledged it, had "
          "a supervisor override it with a reason, and opened the account with its deposit and connect order.",
     needs=(NEW_MEMBER,),
+    document="deposits",
 )
 
 
@@ -712,6 +717,7 @@ ADJUST = Walkthrough(
     done="You posted a courtesy credit with its reason code and note, and a meter-error credit over the limit "
          "that a supervisor signed for on the form; both are on the ledger and the next statement.",
     needs=(ADJUST_SCREEN,),
+    document="credit-and-collection",
 )
 
 
@@ -815,6 +821,7 @@ READINGS = Walkthrough(
     done="You keyed a cycle's readings in route order from the sheet, each checked and saved on Enter, and "
          "sent a mis-read to be read again with a service order instead of billing it.",
     needs=(READINGS_SCREEN,),
+    document="meter-access",
 )
 
 
@@ -917,6 +924,7 @@ EXCEPTIONS = Walkthrough(
     done="You worked the reading exceptions queue: accepted a read with no use, corrected a garbled read "
          "through the same checks, and sent a mis-read back to be read again with a service order.",
     needs=(QUEUE_SCREEN,),
+    document="meter-access",
 )
 
 
@@ -1091,6 +1099,7 @@ WORKLIST = Walkthrough(
     setup=_setup_collections,
     done="You opened a cycle's delinquency worklist, read the longest past-due account and noted the call.",
     needs=(COLLECTIONS,),
+    document="credit-and-collection",
 )
 
 

@@ -123,7 +123,17 @@ SCREENS = {
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
+    "ReferenceScreen": lambda p, c, b, o: reference_over_account(p, c),
 }
+
+
+async def reference_over_account(pilot, coop) -> None:
+    import dataclasses
+    import tempfile
+
+    pilot.app.settings = dataclasses.replace(pilot.app.settings, policies_dir=tempfile.mkdtemp(prefix="policies-"))
+    await account(pilot, coop)
+    await press(pilot, "shift+f1")
 
 
 def bound_keys(screen) -> tuple[set[str], set[str]]:

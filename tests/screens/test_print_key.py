@@ -1,0 +1,80 @@
+"""The print key (Shift+F7) on a screen that writes a PDF: through a fake `lp` on PATH (a real
+process recording its arguments), and with no `lp` at all (the PDF is saved and the notice says where)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import stat
+
+import pytest
+
+from kec_tui import db
+from kec_tui.screens.help import HelpScreen, live_keys
+from kec_tui.screens.orders import OrderQueueScreen
+from kec_tui.services import orders
+from tests.screens.conftest import settle
+from tests.support.orders import notices
+
+
+@pytest.fixture
+def order(coop, msr_op):
+    db.Account.update(status="disconnected").where(db.Account.id == coop["smithson"].id).execute()
+    return orders.create_order(msr_op, coop["smithson"].id, "reconnect", priority=1, due_date=dt.date.today())
+
+
+def fake_lp(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "lp-args"
+    lp = bin_dir / "lp"
+    lp.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {log}\necho 'request id is front-3 (1 file(s))'\n")
+    lp.chmod(lp.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+async def open_queue(pilot):
+    await pilot.press("f4")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, OrderQueueScreen)
+
+
+async def test_shift_f7_prints_the_work_ticket_through_lp(app, order, tmp_path, monkeypatch):
+    log = fake_lp(tmp_path, monkeypatch)
+    app.settings = dataclasses.replace(app.settings, tickets_dir=str(tmp_path / "tickets"), printer="field-desk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        pdf = tmp_path / "tickets" / f"order-{order.order_no}.pdf"
+        assert log.read_text().splitlines() == ["-d", "field-desk", str(pdf.resolve())]
+        assert pdf.is_file() and "Sent to field-desk" in notices(app)
+
+
+async def test_without_lp_the_key_saves_the_pdf_and_says_where(app, order, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    app.settings = dataclasses.replace(app.settings, tickets_dir=str(tmp_path / "tickets"), printer="field-desk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        monkeypatch.setenv("PATH", str(empty))
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        pdf = (tmp_path / "tickets" / f"order-{order.order_no}.pdf").resolve()
+        assert pdf.is_file() and f"saved at {pdf}" in notices(app)
+
+
+async def test_print_is_listed_in_help_only_where_something_prints(app, order):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        _, general = live_keys(app.screen)                   # the lookup: nothing to print
+        assert not any(does == "Print" for _, does in general)
+        await open_queue(pilot)
+        _, general = live_keys(app.screen)
+        assert ("Shift+F7/F19", "Print") in general
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen) and "Print" in app.screen.as_text()
