@@ -66,6 +66,8 @@ SCREENS = {
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
     "reference": "kec_tui.screens.reference:ReferenceScreen",
+    "portal": "kec_tui.screens.portal:PortalScreen",
+    "portal_email": "kec_tui.screens.portal:PortalEmailScreen",
 }
 
 

@@ -270,9 +270,18 @@ def _matches(a: db.Account, question: str, answer: str) -> bool:
 
 
 @db.connected
-def check_answer(account_id: int, question: str, answer: str) -> bool:
-    """The caller's answer to one identity question matches the record (the form asks as it goes)."""
-    return _matches(_account(account_id), question, answer)
+def check_answer(account_id: int, question: str, answer: str, op: OperatorInfo | None = None) -> bool:
+    """The caller's answer to one identity question matches the record (the form asks as it goes).
+    With `op` (the form's check), a wrong answer is recorded and audited: which question, never the answer."""
+    a = _account(account_id)
+    right = _matches(a, question, answer)
+    if not right and op is not None:
+        with db.write_txn():
+            db.PortalIdentityCheck.create(account=a.id, operator=op.id, purpose="email_change", questions=question,
+                                          passed=False)
+            audit.record(op, "portal.identity_refused", "portal_account", None, account_id=a.id, field=question,
+                         after=f"asked: {question}")
+    return right
 
 
 @db.connected

@@ -124,7 +124,16 @@ SCREENS = {
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
     "ReferenceScreen": lambda p, c, b, o: reference_over_account(p, c),
+    "PortalScreen": lambda p, c, b, o: account(p, c, "ctrl+u"),
+    "PortalEmailScreen": lambda p, c, b, o: enrolled_account(p, c, "ctrl+u", "f12"),
 }
+
+
+async def enrolled_account(pilot, coop, *keys) -> None:
+    from kec_tui.services import portal
+
+    portal.enroll(pilot.app.operator, coop["smith"].id)
+    await account(pilot, coop, *keys)
 
 
 async def reference_over_account(pilot, coop) -> None:

@@ -195,3 +195,11 @@ def test_the_command_lists_then_sends_the_outbox(sqlite_db, capsys, monkeypatch)
     assert cli.main(["--db", sqlite_db, "portal-outbox", "--send"]) == 0
     assert portal_connector.SENT == [(a.number, "invitation", "ada@example.com")]
     assert "1 sent, 0 failed, 0 waiting" in capsys.readouterr().out
+
+
+def test_a_wrong_answer_checked_by_the_form_is_recorded_without_the_answer(acct, op):
+    assert not portal.check_answer(acct.id, "birth", "12/31/1999", op)
+    assert portal.check_answer(acct.id, "birth", "01/02/1970", op)               # a right one: nothing kept
+    assert [(c.questions, c.passed) for c in db.PortalIdentityCheck.select()] == [("birth", False)]
+    row = db.AuditLog.get(db.AuditLog.action == "portal.identity_refused")
+    assert row.field == "birth" and "1999" not in row.after
