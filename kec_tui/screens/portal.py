@@ -65,10 +65,10 @@ class PortalScreen(Screen):
     BINDINGS = [
         bind("portal.back", "back", "Back"),
         bind("portal.enroll", "enroll", "Enroll"),
-        bind("portal.resend", "resend", "Resend invite"),
+        bind("portal.resend", "resend", "Resend"),
         bind("portal.unlock", "unlock", "Unlock"),
         bind("portal.reset", "reset", "Reset link"),
-        bind("portal.email", "email", "Change e-mail"),
+        bind("portal.email", "email", "E-mail"),
     ]
     DEFAULT_CSS = """
     PortalScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }

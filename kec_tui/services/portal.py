@@ -434,3 +434,13 @@ def record_text_alerts(account_number: int, on: bool, phone: str = "") -> None:
     db.PortalAccount.update(text_alerts=on, text_phone=normalize_phone(phone)[:10] if on else p.text_phone,
                             updated_at=db.now()).where(db.PortalAccount.id == p.id).execute()
 
+
+
+@db.connected
+def practice_caller(account_id: int) -> dict[str, str]:
+    """Training only (the practice database): what the walkthrough's caller answers to the identity
+    questions. Never used on live work: a screen asks the caller, the service checks the answer."""
+    a = _account(account_id)
+    m = a.member
+    return {"tax4": m.tax_id_last4 or "", "birth": f"{m.birth_date:%m/%d/%Y}" if m.birth_date else "",
+            "first": m.first_name, "last": m.last_name}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from kec_tui import money
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.services import accounts, practice
+from kec_tui.services import accounts, portal, practice
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.operators import OperatorInfo
 
@@ -1103,8 +1103,86 @@ WORKLIST = Walkthrough(
 )
 
 
+# ---- (l) help with the online account ----------------------------------------------------------------------
+
+PORTAL_SCREEN = "kec_tui.screens.portal:PortalScreen"
+
+
+def _setup_portal(ctx: Ctx) -> dict:
+    if not ctx.op.can("portal.help"):
+        raise NotPossible(f"Online account help is for MSRs ({ctx.op.role} may not): train as one: "
+                          "kec-tui train --role msr --walkthrough portal")
+
+    def good(v: accounts.AccountView) -> bool:
+        facts = portal.practice_caller(v.id)
+        return (bool(v.contact.email) and bool(facts["tax4"]) and bool(facts["birth"])
+                and portal.view(v.id, outbox_limit=0).status == "not enrolled")
+    v, = _pick(ctx, good, what="member with an e-mail and no online account")
+    facts = portal.practice_caller(v.id)
+    new = f"{facts['first'] or 'member'}.{facts['last']}{v.number % 100}@example.net".lower().replace(" ", "")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "email": v.contact.email, "new_email": new,
+            "tax4": facts["tax4"], "birth": facts["birth"],
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I'd like to pay my bill online.\""}
+
+
+def _portal_view(ctx: Ctx) -> portal.PortalView:
+    return portal.view(ctx.data["account_id"])
+
+
+def _enrolled(ctx: Ctx) -> Verdict:
+    return True if _portal_view(ctx).enrolled else None
+
+
+def _email_changed(ctx: Ctx) -> Verdict:
+    v = _portal_view(ctx)
+    if v.email == ctx.data["new_email"]:
+        return True
+    if v.email and v.email != ctx.data["email"]:
+        return f"The sign-in e-mail is {v.email}: the caller said {ctx.data['new_email']}. F12 again corrects it."
+    return None
+
+
+def _invited_again(ctx: Ctx) -> Verdict:
+    sent = [m for m in _portal_view(ctx).outbox if m.kind == "invitation"]
+    return True if any(m.to_address == ctx.data["new_email"] for m in sent) else None
+
+
+ONLINE = Walkthrough(
+    "portal", "Help with the online account",
+    "A member wants to pay online: enroll them, change the sign-in e-mail after identity questions, and send "
+    "the invitation again to the new address.",
+    steps=(
+        FIND,
+        Step("Enroll the member",
+             "Ctrl+U opens the online account. F5 enrolls: Y sends the invitation to {email}.",
+             "The member chooses their own user name and password from the invitation's link: we never set, "
+             "know or ask for a password. The invitation waits in the outbox until the portal sends it.",
+             _enrolled, milestone=True,
+             hints=("The screen shows the online account as the portal reports it: enrolled, last sign-in, "
+                    "locked, paperless, autopay (bank masked), text alerts.",)),
+        Step("Change the sign-in e-mail",
+             "\"Oh, I don't use that e-mail any more: use {new_email}.\" F12: ask two identity questions; the "
+             "caller answers last 4 of the tax ID {tax4} and date of birth {birth} (Enter on the others: not "
+             "asked); then the new e-mail, Enter.",
+             "Whoever controls the sign-in e-mail controls the account (reset links go there): so identity comes "
+             "first, which questions were answered is recorded, and both addresses are told of the change.",
+             _email_changed, milestone=True,
+             hints=("A wrong answer locks the form and is recorded; Esc, key it again.",)),
+        Step("Send the invitation to the new address",
+             "F6 sends the invitation again (Y): now to {new_email}. Esc back to the account.",
+             "The first invitation went to the old address; the member signs up from the new one.",
+             _invited_again, milestone=True),
+    ),
+    setup=_setup_portal,
+    done="You enrolled a member in the online account, changed the sign-in e-mail after two identity questions "
+         "and sent the invitation to the new address.",
+    needs=(PORTAL_SCREEN,),
+    document="training/online-account-help",
+)
+
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, ONLINE)
 
 
 def by_name(name: str) -> Walkthrough | None:

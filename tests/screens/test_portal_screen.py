@@ -133,5 +133,5 @@ async def test_help_lists_every_key(acct, msr, sqlite_db, tmp_path):
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.as_text()
         for key, does in (("F5", "Enroll"), ("F6", "Resend"), ("F7", "Unlock"), ("F11", "Reset link"),
-                          ("F12", "Change e-mail"), ("Esc", "Back")):
+                          ("F12", "E-mail"), ("Esc", "Back")):
             assert key in text and does in text, (key, does)
