@@ -269,7 +269,8 @@ class PortalEmailScreen(FormDialog[portal.PortalView | None]):
     def change(self, record: Record) -> SubmitResult | None:
         answers = {name: record.get(name, "") for name in QUESTION_FIELDS}
         try:
-            done = portal.change_email(self.app.operator, self.account_id, record["email"], answers)
+            done = portal.change_email(self.app.operator, self.account_id, record["email"], answers,
+                                       shown=self.view.email)
         except ServiceError as e:
             return SubmitResult(e.field if e.field in QUESTION_FIELDS or e.field == "email" else None, e.message)
         self.dismiss(done)

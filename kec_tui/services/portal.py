@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from decimal import InvalidOperation
 from typing import Protocol
 
+from peewee import IntegrityError
+
 from kec_tui import config, db, money
 from kec_tui.services import audit
 from kec_tui.services.accounts import last_payment, mask_bank
@@ -168,13 +170,18 @@ def enroll(op: OperatorInfo, account_id: int, email: str | None = None) -> Porta
     address = clean_contact("email", (email if email is not None else a.member.email or "").strip())
     if not address:
         raise ValidationError("No e-mail on file: add one to the contacts (F6) or key it, then enroll", "email")
-    with db.write_txn():
-        if db.PortalAccount.select().where(db.PortalAccount.account == a.id).exists():
-            raise ValidationError(f"Account {a.number} is already enrolled: resend the invitation instead", "portal")
-        row = db.PortalAccount.create(account=a.id, status="invited", email=address, invited_at=db.now(),
-                                      text_phone=a.member.phone_mobile)
-        _invitation(op, a, address)
-        audit.record(op, "portal.enroll", "portal_account", row.id, account_id=a.id, field="email", after=address)
+    already = ValidationError(f"Account {a.number} is already enrolled: resend the invitation instead", "portal")
+    try:
+        with db.write_txn():
+            if db.PortalAccount.select().where(db.PortalAccount.account == a.id).exists():
+                raise already
+            row = db.PortalAccount.create(account=a.id, status="invited", email=address, invited_at=db.now(),
+                                          text_phone=a.member.phone_mobile)
+            _invitation(op, a, address)
+            audit.record(op, "portal.enroll", "portal_account", row.id, account_id=a.id, field="email",
+                         after=address)
+    except IntegrityError as exc:            # another session enrolled it a moment before (unique account)
+        raise already from exc
     return view(a.id)
 
 
@@ -285,11 +292,13 @@ def check_answer(account_id: int, question: str, answer: str, op: OperatorInfo |
 
 
 @db.connected
-def change_email(op: OperatorInfo, account_id: int, new_email: str, answers: dict[str, str]) -> PortalView:
+def change_email(op: OperatorInfo, account_id: int, new_email: str, answers: dict[str, str],
+                 shown: str | None = None) -> PortalView:
     """Change the sign-in e-mail once the caller has answered `questions_needed()` identity questions
     right (answers keyed by IDENTITY_QUESTIONS name; blank ones were not asked). A wrong answer refuses
     the change; the attempt is recorded either way (which questions, never the answers). Both the old
-    and the new address are told."""
+    and the new address are told. `shown`: the e-mail the MSR saw; changed meanwhile by someone else, the
+    change is refused (never a lost update)."""
     require(op, "portal.help")
     a = _account(account_id)
     asked = {q: v.strip() for q, v in answers.items() if v and v.strip()}
@@ -318,11 +327,15 @@ def change_email(op: OperatorInfo, account_id: int, new_email: str, answers: dic
         raise ValidationError("The new e-mail is required", "email")
     if address == p.email:
         raise ValidationError(f"The sign-in e-mail is already {address}", "email")
+    meanwhile = ServiceError("The sign-in e-mail was changed meanwhile by someone else: look again", "email")
+    before = p.email if shown is None else shown
+    if p.email != before:
+        raise meanwhile
     with db.write_txn():
         done = (db.PortalAccount.update(email=address, updated_at=db.now())
-                .where(db.PortalAccount.id == p.id, db.PortalAccount.email == p.email).execute())
+                .where(db.PortalAccount.id == p.id, db.PortalAccount.email == before).execute())
         if not done:
-            raise ServiceError("The e-mail was changed meanwhile by someone else: look again", "email")
+            raise meanwhile
         for to in (p.email, address):
             _queue(op, a, "email_changed", to, "Your online account e-mail was changed",
                    f"The sign-in e-mail of the online account for {a.number} is now {address} (it was "

@@ -203,3 +203,42 @@ def test_a_wrong_answer_checked_by_the_form_is_recorded_without_the_answer(acct,
     assert [(c.questions, c.passed) for c in db.PortalIdentityCheck.select()] == [("birth", False)]
     row = db.AuditLog.get(db.AuditLog.action == "portal.identity_refused")
     assert row.field == "birth" and "1999" not in row.after
+
+
+def test_two_msrs_enroll_and_change_the_email_at_once(acct, op):
+    """Real simultaneous connections: one enrollment, one e-mail change; the other is told."""
+    import threading
+
+    other = operators.create("msr2", "Other MSR", "msr")
+
+    def at_once(*jobs):
+        barrier = threading.Barrier(len(jobs))
+        results: list = [None] * len(jobs)
+
+        def run(i, job):
+            with db.database.connection_context():
+                barrier.wait()
+                try:
+                    results[i] = job()
+                except Exception as exc:  # noqa: BLE001 - the test looks at what happened
+                    results[i] = exc
+        threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return results
+
+    got = at_once(lambda: portal.enroll(op, acct.id), lambda: portal.enroll(other, acct.id))
+    assert sum(isinstance(r, portal.PortalView) for r in got) == 1
+    assert [str(r) for r in got if isinstance(r, Exception)] == [f"Account {acct.number} is already enrolled: "
+                                                                 f"resend the invitation instead"]
+    assert db.PortalAccount.select().count() == 1 and len(outbox_rows(acct)) == 1
+    shown = "ada@example.com"                      # what both MSRs see on their screens
+    got = at_once(lambda: portal.change_email(op, acct.id, "one@example.com", RIGHT, shown),
+                  lambda: portal.change_email(other, acct.id, "two@example.com", RIGHT, shown))
+    assert sum(isinstance(r, portal.PortalView) for r in got) == 1, got
+    assert "changed meanwhile" in str(next(r for r in got if isinstance(r, Exception)))
+    email = portal.view(acct.id).email
+    assert email in ("one@example.com", "two@example.com")
+    assert [m.to_address for m in outbox_rows(acct) if m.kind == "email_changed"] == ["ada@example.com", email]
