@@ -78,3 +78,41 @@ async def test_print_is_listed_in_help_only_where_something_prints(app, order):
         await pilot.press("f1")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen) and "Print" in app.screen.as_text()
+
+
+async def test_shift_f7_prints_a_bills_statement_and_the_billing_register(sqlite_db, tmp_path, monkeypatch):
+    """Two more of the screens that write a PDF: a bill's statement (Ctrl+E on the account) and the register."""
+    from kec_tui.screens.bills import BillsScreen
+    from kec_tui.services import billing_run, operators
+    from tests.services import billing_data as data
+    from tests.support.batch import expand, make_app
+    from tests.support.keys import send_burst, settle as settle_until
+
+    data.load_rates()
+    biller = operators.create("bill1", "Bea Biller", "billing")
+    boss = operators.create("super", "Sam Boss", "supervisor")
+    ada = data.account(kwh=800, first="Ada", last="Lovelace")
+    reg = billing_run.preview(biller, 1, data.PERIOD)
+    billing_run.approve(boss, reg.run.id)
+    billing_run.commit(biller, reg.run.id)
+    log = fake_lp(tmp_path, monkeypatch)
+    app = make_app(sqlite_db, biller, tmp_path, printer="billing-desk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_account(ada.id)
+        await settle(pilot)
+        send_burst(app, expand("ctrl+e", "shift+f7"))
+        await settle_until(pilot, lambda: isinstance(app.screen, BillsScreen))
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        [statement] = (tmp_path / "reports").glob("statement-*.pdf")
+        assert log.read_text().splitlines() == ["-d", "billing-desk", str(statement.resolve())]
+        app.pop_screen()
+        app.pop_screen()
+        app.open("billing_register", reg.run.id)
+        await settle(pilot)
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        [register] = (tmp_path / "reports").glob("register-*.pdf")
+        assert log.read_text().splitlines() == ["-d", "billing-desk", str(register.resolve())]
+        assert "Sent to billing-desk" in notices(app)
