@@ -87,7 +87,7 @@ class KecApp(App):
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.print", "print", "Print", show=False),
-        bind("app.reference", "reference", "Policies and rates", show=False),
+        bind("app.reference", "reference", "Policies and rates", show=False, priority=True),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),

@@ -135,3 +135,18 @@ async def test_help_lists_every_key(acct, msr, sqlite_db, tmp_path):
         for key, does in (("F5", "Enroll"), ("F6", "Resend"), ("F7", "Unlock"), ("F11", "Reset link"),
                           ("F12", "E-mail"), ("Esc", "Back")):
             assert key in text and does in text, (key, does)
+
+
+async def test_the_policies_open_over_the_email_form_and_the_keyed_answers_stay(acct, msr, sqlite_db, tmp_path):
+    from kec_tui.screens.reference import ReferenceScreen
+
+    portal.enroll(msr, acct.id)
+    app = make_app(sqlite_db, msr, tmp_path, policies_dir=str(tmp_path / "policies"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_account(pilot, acct)
+        send_burst(app, expand("ctrl+u", "f12", "1234", "enter", "shift+f1"))
+        await settle(pilot, lambda: isinstance(app.screen, ReferenceScreen))
+        send_burst(app, expand("escape", "01021970", "enter", "enter", "enter", "enter", "ada.new@example.com",
+                               "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, PortalScreen))
+        assert portal_row(acct).email == "ada.new@example.com" and checks(acct) == [("tax4,birth", True)]
