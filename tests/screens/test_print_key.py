@@ -116,3 +116,54 @@ async def test_shift_f7_prints_a_bills_statement_and_the_billing_register(sqlite
         [register] = (tmp_path / "reports").glob("register-*.pdf")
         assert log.read_text().splitlines() == ["-d", "billing-desk", str(register.resolve())]
         assert "Sent to billing-desk" in notices(app)
+
+
+async def test_shift_f7_prints_a_posted_batchs_report_and_refuses_an_open_one(coop, sqlite_db, tmp_path, monkeypatch):
+    from kec_tui.services import batches, operators
+    from tests.support.batch import entry_screen, make_app, open_batch
+
+    boss = operators.create("super", "Sam Boss", "supervisor")
+    posted = open_batch(boss, count=1, total_cents=1_000)
+    batches.key_line(boss, posted.id, str(coop["ada"].number), 1_000)
+    batches.balance_batch(boss, posted.id)
+    batches.post_batch(boss, posted.id)
+    still_open = open_batch(boss, count=1, total_cents=1_000)
+    log = fake_lp(tmp_path, monkeypatch)
+    app = make_app(sqlite_db, boss, tmp_path, printer="front")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await entry_screen(pilot, still_open.id)
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "not posted yet" in notices(app) and not log.exists()
+        app.pop_screen()
+        await entry_screen(pilot, posted.id)
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        pdf = tmp_path / "reports" / f"batch-{posted.number}-report.pdf"
+        assert log.read_text().splitlines() == ["-d", "front", str(pdf.resolve())]
+
+
+async def test_shift_f7_prints_the_usage_report_on_the_screen(sqlite_db, tmp_path, monkeypatch):
+    from kec_tui.screens.usage_report import UsageReportScreen
+    from kec_tui.services import operators
+    from tests.support.batch import expand, make_app
+    from tests.support.keys import send_burst, settle as settle_until
+    from tests.support.usage import NOW, billed_coop
+
+    clerk = operators.create("bill1", "Bea Biller", "billing")
+    billed_coop(clerk, operators.create("boss", "Sam Super", "supervisor"))
+    log = fake_lp(tmp_path, monkeypatch)
+    app = make_app(sqlite_db, clerk, tmp_path, printer="billing-desk")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        send_burst(app, expand("ctrl+z"))
+        await settle_until(pilot, lambda: isinstance(app.screen, UsageReportScreen))
+        send_burst(app, expand(NOW, "enter", NOW, "f10"))
+        await settle_until(pilot, lambda: app.screen.report is not None and not app.screen.building)
+        await pilot.press("shift+f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        [pdf] = (tmp_path / "reports").glob("usage-*.pdf")
+        assert log.read_text().splitlines() == ["-d", "billing-desk", str(pdf.resolve())]
