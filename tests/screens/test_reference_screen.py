@@ -97,3 +97,22 @@ async def test_in_training_the_reference_key_opens_the_walkthrough_document(ref_
         await settle(pilot)
         assert pilot.app.screen.document == "training/online-account-help"
         pilot.app.trainer = None
+
+
+async def test_the_palette_opens_the_policies(ref_app, coop):
+    from textual.command import CommandPalette
+
+    from tests.support.keys import settle as settle_until
+
+    async with ref_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+        await pilot.press(*"policies")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            options = pilot.app.screen.query("CommandList").first()
+            if options.option_count and "Policies and rates" in str(options.get_option_at_index(0).prompt):
+                break
+        await pilot.press("enter")
+        await settle_until(pilot, lambda: isinstance(pilot.app.screen, ReferenceScreen))
