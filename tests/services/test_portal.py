@@ -242,3 +242,13 @@ def test_two_msrs_enroll_and_change_the_email_at_once(acct, op):
     email = portal.view(acct.id).email
     assert email in ("one@example.com", "two@example.com")
     assert [m.to_address for m in outbox_rows(acct) if m.kind == "email_changed"] == ["ada@example.com", email]
+
+
+def test_the_demo_has_online_accounts_to_help_with(sqlite_db):
+    from kec_tui.demo import build_demo
+
+    build_demo(accounts=300, months=1, seed=7, today=dt.date(2025, 9, 30))
+    P = db.PortalAccount
+    assert P.select().where(P.status == "active").count() > P.select().where(P.status == "invited").count() > 0
+    assert P.select().where(P.last_sign_in_at.is_null(False)).count() > 0
+    assert all(p.email == p.account.member.email for p in P.select())
