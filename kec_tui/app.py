@@ -68,6 +68,8 @@ SCREENS = {
     "reference": "kec_tui.screens.reference:ReferenceScreen",
     "portal": "kec_tui.screens.portal:PortalScreen",
     "portal_email": "kec_tui.screens.portal:PortalEmailScreen",
+    "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
+    "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
 }
 
 
@@ -88,6 +90,7 @@ class KecApp(App):
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.print", "print", "Print", show=False),
         bind("app.reference", "reference", "Policies and rates", show=False, priority=True),
+        bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -490,6 +493,13 @@ class KecApp(App):
         if not document and self.trainer is not None:
             document = self.trainer.document() or ""
         self.open("reference", document)
+
+    def action_capital_credit_runs(self) -> None:
+        if not self.operator.can("capital_credits.run"):
+            self.notify(f"Capital credit runs are for billing staff and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("capital_credit_runs")
 
     def action_help(self) -> None:
         if not self.showing("help"):
