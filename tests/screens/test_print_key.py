@@ -167,3 +167,20 @@ async def test_shift_f7_prints_the_usage_report_on_the_screen(sqlite_db, tmp_pat
         await settle(pilot)
         [pdf] = (tmp_path / "reports").glob("usage-*.pdf")
         assert log.read_text().splitlines() == ["-d", "billing-desk", str(pdf.resolve())]
+
+
+async def test_nothing_unclaimed_nothing_printed_on_the_capital_credit_runs(sqlite_db, tmp_path, monkeypatch):
+    from kec_tui.screens.capital_credit_runs import CapitalCreditRunsScreen
+    from kec_tui.services import operators
+    from tests.support.batch import make_app
+    from tests.support.keys import send_burst, settle as settle_until
+
+    clerk = operators.create("bill1", "Bea Biller", "billing")
+    log = fake_lp(tmp_path, monkeypatch)
+    app = make_app(sqlite_db, clerk, tmp_path, printer="front")
+    async with app.run_test(size=(80, 24)) as pilot:
+        send_burst(app, ["shift+f5", "shift+f7"])
+        await settle_until(pilot, lambda: isinstance(app.screen, CapitalCreditRunsScreen))
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "No capital credit check is unclaimed" in notices(app) and not log.exists()
