@@ -66,6 +66,9 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "reference": "kec_tui.screens.reference:ReferenceScreen",
+    "portal": "kec_tui.screens.portal:PortalScreen",
+    "portal_email": "kec_tui.screens.portal:PortalEmailScreen",
     "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
     "outage_call": "kec_tui.screens.outages:OutageCallDialog",
@@ -98,6 +101,8 @@ class KecApp(App):
         bind("app.office", "office", "Back office", show=False),
         bind("app.outage_board", "outage_board", "Outage board", show=False),
         bind("app.drawer", "drawer", "Cash drawer", show=False),
+        bind("app.print", "print", "Print", show=False),
+        bind("app.reference", "reference", "Policies and rates", show=False, priority=True),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -273,6 +278,8 @@ class KecApp(App):
             return False
         if action == "training" and self.trainer is None:
             return False                          # not training: Ctrl+G / Ctrl+L stay ordinary keys
+        if action == "print" and self._print_source() is None:
+            return False                          # only screens that write a PDF print (F1 lists it there)
         return True
 
     def lock_if_idle(self) -> None:
@@ -520,6 +527,55 @@ class KecApp(App):
 
     def action_collections(self) -> None:
         self.show("collections")
+
+    # -- printing: the screen on top writes its PDF (pdf_to_print), lp prints it in a thread ---------
+    def _print_source(self):
+        """The pdf_to_print of the screen on top (under F1 help: of the screen the help is about)."""
+        screen = self.screen
+        if self.showing("help"):
+            screen = screen.under
+        source = getattr(screen, "pdf_to_print", None)
+        return source if callable(source) else None
+
+    def action_print(self) -> None:
+        from kec_tui.services.errors import ServiceError, first_line
+
+        source = None if self.showing("help") else self._print_source()
+        if source is None:
+            self.notify("Nothing to print on this screen", severity="warning")
+            return
+        try:
+            pdf = source()
+        except ServiceError as e:
+            self.notify(e.message, severity="warning", timeout=10)
+            return
+        except OSError as e:
+            self.notify(f"The PDF could not be written: {first_line(e)}", severity="error", timeout=10)
+            return
+        if pdf is None:
+            return                                # the screen said why
+        self.run_worker(lambda: self._print(pdf), thread=True, group="print", exclusive=False)
+
+    def _print(self, pdf) -> None:
+        from kec_tui.services import printing
+        from kec_tui.services.errors import ServiceError
+
+        try:
+            done = printing.print_pdf(pdf, self.settings.printer)
+        except ServiceError as e:
+            self.call_from_thread(self.notify, e.message, title="Not printed", severity="error", timeout=15)
+            return
+        self.call_from_thread(self.notify, done.message, title="Printed" if done.printed else "Saved, not printed",
+                              severity="information" if done.printed else "warning", timeout=15)
+
+    def action_reference(self, document: str = "") -> None:
+        """Policies, procedures, training documents and rate schedules, pushed over the screen on top
+        (the account under it stays open). In training, the walkthrough's document opens first."""
+        if self.showing("reference"):
+            return
+        if not document and self.trainer is not None:
+            document = self.trainer.document() or ""
+        self.open("reference", document)
 
     def action_capital_credit_runs(self) -> None:
         if not self.operator.can("capital_credits.run"):

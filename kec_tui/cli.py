@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--practice-db", type=Path, help="the practice file (default practice.db in the data dir)")
     train.add_argument("--accounts", type=int, default=3_000, help="accounts in a new practice co-op (default 3,000)")
     train.add_argument("--months", type=int, default=12, help="months of history in a new practice co-op")
+    po = sub.add_parser("portal-outbox", help="the online accounts' outbox: list the unsent messages, or --send "
+                        "them through the co-op's portal connector (setting portal_connector)")
+    po.add_argument("--send", action="store_true", help="deliver them (needs portal_connector)")
     mig = sub.add_parser("migrate", help="create or update the schema (as the database's owner), then exit")
     mig.add_argument("--grant-app", metavar="ROLE", help="PostgreSQL: let ROLE run the application with least "
                      "privilege (no DDL; ledger, audit log and seals: INSERT and SELECT only)")
@@ -115,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, billing_run, capital_credits, products, readings, sign_in_guard
+    from kec_tui.services import adjustments, billing_run, capital_credits, portal, products, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products):  # limits, tax ...
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal):  # limits
         area.configure(settings)
     command = args.command or "run"
     try:
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_operator(settings, args)
     if command == "report":
         return cmd_report(settings, args)
+    if command == "portal-outbox":
+        return cmd_portal_outbox(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -228,6 +233,29 @@ def cmd_demo(settings, args) -> int:
 
 # A demo co-op is for trying the program: its supervisor gets a known password, printed by `kec-tui demo`.
 DEMO_SUPERVISOR_PASSWORD = "demo-supervisor"
+
+
+def cmd_portal_outbox(settings, args) -> int:
+    """The online accounts' outbox: unsent messages listed; --send hands them to the co-op's connector."""
+    from kec_tui.services import portal
+    from kec_tui.services.errors import ServiceError
+
+    if not args.send:
+        waiting = portal.outbox(limit=1000)
+        for m in waiting:
+            print(f"{m.created_at:%Y-%m-%d %H:%M}  {m.account_number}  {m.kind:<14} {m.to_address}"
+                  + (f"  (last try: {m.error})" if m.error else ""))
+        print(f"{len(waiting)} message(s) waiting")
+        return 0
+    try:
+        connector = portal.connector_from_settings(settings)
+    except ServiceError as e:
+        return fail(e.message)
+    if connector is None:
+        return fail("no portal connector: set portal_connector = \"module:Class\" (see services/portal.py)")
+    done = portal.deliver_outbox(connector)
+    print(f"{done.sent} sent, {done.failed} failed, {done.waiting} waiting")
+    return 1 if done.failed else 0
 
 
 def cmd_import_payments(settings, args) -> int:

@@ -82,6 +82,13 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Printing (services/printing.py): a CUPS queue for `lp -d`; empty = save the PDF and say where.
+    printer: str = ""
+    # Policies, procedures and training documents (services/reference.py); empty = policies/ in the data dir.
+    policies_dir: str = ""
+    # The member's online account (services/portal.py).
+    portal_identity_questions: int = 2     # identity questions answered right before an e-mail change
+    portal_connector: str = ""             # "module:Class" of the co-op's portal seam; empty = outbox only
     # Capital credits (services/capital_credits.py).
     capital_credit_rotation_years: int = 28           # credits are retired this many years after allocation
     capital_credit_discount_percent: str = "6.31"     # early and estate retirement: present value at this rate
@@ -100,7 +107,8 @@ NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment
                 "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days"}
+                "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days",
+                "portal_identity_questions"}
 DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
             "capital_credit_discount_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}

@@ -891,6 +891,56 @@ def drop_all() -> None:
         database.drop_tables(list(reversed(MODELS)), safe=True)
 
 
+# ---- online account help (services/portal.py) ------------------------------------------------------------
+
+class PortalAccount(BaseModel):
+    """A member's online account at the co-op's portal, as the co-op records it. The portal itself is
+    outside this program: it reports sign-ins, locks and enrollment back through services/portal.py."""
+
+    account = pw.ForeignKeyField(Account, unique=True, backref="+")
+    status = pw.CharField(max_length=12, default="invited")      # invited, active (signed up from the link)
+    username = pw.CharField(max_length=60, default="")            # chosen by the member at sign-up
+    email = pw.CharField(max_length=120, default="")              # the sign-in e-mail: links go here
+    invited_at = pw.DateTimeField(null=True)
+    enrolled_at = pw.DateTimeField(null=True)
+    last_sign_in_at = pw.DateTimeField(null=True)
+    locked_at = pw.DateTimeField(null=True)                       # too many wrong passwords at the portal
+    text_alerts = pw.BooleanField(default=False)
+    text_phone = pw.CharField(max_length=10, default="")
+    updated_at = pw.DateTimeField(default=now)
+
+
+class PortalMessage(BaseModel):
+    """The outbox: each message the portal is to send (an invitation, a reset link ...). A co-op's
+    connector sends it and marks it sent; without one the messages wait here, listed on the screen."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    kind = pw.CharField(max_length=20)                            # invitation, reset_link, unlocked, email_changed
+    to_address = pw.CharField(max_length=120)
+    subject = pw.CharField(max_length=120)
+    body = pw.TextField()
+    link_expires_at = pw.DateTimeField(null=True)
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    sent_at = pw.DateTimeField(null=True)
+    error = pw.CharField(max_length=200, default="")              # the connector's last refusal
+
+
+class PortalIdentityCheck(BaseModel):
+    """Which identity questions a caller answered before a change to the online account (names of the
+    questions only, never the answers)."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    purpose = pw.CharField(max_length=20)                         # email_change
+    questions = pw.CharField(max_length=120)                      # "tax4,birth"
+    passed = pw.BooleanField()
+    at = pw.DateTimeField(default=now)
+
+
+MODELS += [PortalAccount, PortalMessage, PortalIdentityCheck]
+
+
 # ---- capital credits (services/capital_credits.py) ----
 
 class CapitalCreditRun(BaseModel):

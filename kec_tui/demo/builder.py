@@ -510,6 +510,9 @@ def build_demo(accounts: int = 30_000, months: int = 24, seed: int = 1,
             from kec_tui.services import products
 
             products.seed_demo()            # the counter's price list (LED bulbs, surge protectors ...)
+            from kec_tui.services import portal
+
+            portal.seed_demo(seed, today)           # the members' online accounts
             db.set_meta("demo_seed", str(seed))
             db.set_meta("demo_today", today.isoformat())
             db.set_meta("demo_size", f"{accounts} accounts, {months} months")

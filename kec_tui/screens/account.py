@@ -95,7 +95,8 @@ class AccountScreen(Screen):
             "items, change, receipt). {account.more} opens the account's menu of the rest (its number or Up/Down "
             "and Enter): the member's capital credits (by year, early and estate retirement), energy use (this "
             "year against last, tips, the high-bill checklist, a referral to the energy consultant) and more. "
-            "{app.lookup} goes back to lookup from anywhere.")
+            "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail). {app.lookup} "
+            "goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -115,12 +116,14 @@ class AccountScreen(Screen):
         bind("account.outage", "outage_call", "Outage call", show=False),
         bind("account.counter", "counter", "Counter payment", show=False),
         bind("account.more", "more", "More"),
+        bind("account.portal", "portal", "Online account", show=False),
     ]
     # The account's menu (F8): (action, what it does), the ones with a key of their own too.
     MORE = (("capital_credits", "Capital credits"),
             ("energy", "Energy use, high-bill checklist, referral"),
             ("outage_call", "Outage call"),
-            ("counter", "Counter payment"))
+            ("counter", "Counter payment"),
+            ("portal", "Online account: enroll, unlock, reset link, e-mail"))
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     AccountScreen #flags { height: auto; padding: 0 1; }
@@ -335,6 +338,13 @@ class AccountScreen(Screen):
             self.notify(outages.read_back(call), timeout=30)
             if call.emergency:
                 self.app.check_emergencies()
+    def action_portal(self) -> None:
+        op = self.app.operator
+        if not op.can("portal.help"):
+            self.notify(f"Online account help is for MSRs, collections and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        self.app.open("portal", self.account_id, callback=lambda _=None: self.refresh_all())
 
     def action_capital_credits(self) -> None:
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())

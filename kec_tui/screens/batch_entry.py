@@ -561,6 +561,10 @@ class BatchEntryScreen(CachedBindingChainScreen):
         if len(self.app.screen_stack) > 1 and self.app.showing("batches", self.app.screen_stack[-2]):
             self.app.leave(self)  # the list reloads itself on resume
 
+    def pdf_to_print(self):
+        """The print key: the posted batch's report as PDF (written again, as {batch_entry.report} does)."""
+        return reports.write_batch_reports(self.batch_id, reports.reports_dir(self.app.settings)).pdf
+
     def action_report(self) -> None:
         try:
             files = reports.write_batch_reports(self.batch_id, reports.reports_dir(self.app.settings))

@@ -359,6 +359,10 @@ class RegisterScreen(Screen):
             return
         self.message(f"Register written: {files.csv} and {files.pdf.name}")
 
+    def pdf_to_print(self):
+        """The print key ({app.print}): the register's PDF, written now."""
+        return br.write_register(self.view, reports_dir(self.app.settings)).pdf
+
     # -- approval
     def action_approve(self) -> None:
         v, op = self.view, self.app.operator

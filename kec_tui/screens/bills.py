@@ -187,6 +187,14 @@ class BillsScreen(Screen):
         self.say(f"Writing the statement of {b.bill_date:%m/%d/%Y} ...")
         self._write_statement(b.id)
 
+    def pdf_to_print(self):
+        """The print key: the highlighted bill's statement PDF, written to the reports folder."""
+        b = self.bill
+        if b is None:
+            self.say(bill_inquiry.no_bills_message(self.account_id), error=True)
+            return None
+        return bill_inquiry.write_statement(b.id, reports.reports_dir(self.app.settings))
+
     @work(thread=True, exclusive=True, group="statement")
     def _write_statement(self, bill_id: int) -> None:
         try:

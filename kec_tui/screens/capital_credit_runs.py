@@ -308,6 +308,13 @@ class CapitalCreditRunsScreen(Screen):
         self.say(f"{len(items):,} unclaimed checks, {money.fmt_dollars(sum(u.cents for u in items))}: "
                  f"{csv_path} and {pdf_path.name}")
 
+    def pdf_to_print(self):
+        """The print key (app.print): the unclaimed-property report as PDF, written now."""
+        if not self._may_run():
+            return None
+        _, (_, pdf_path) = cc.unclaimed_report(self.app.operator, reports_dir(self.app.settings))
+        return pdf_path
+
     def action_cashed(self) -> None:
         if self._may_run():
             self.app.push_screen(CashedDialog(), lambda no: no and self.say(f"Check {no} recorded as cashed"))

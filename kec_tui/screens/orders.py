@@ -308,6 +308,13 @@ class OrderQueueScreen(Screen):
                 self.reload(self.query_one(DataTable).cursor_row)
         self.app.push_screen(CancelOrderScreen(o), done)
 
+    def pdf_to_print(self):
+        """The print key: the highlighted order's work ticket PDF."""
+        o = self._target()
+        if o is None:
+            return None
+        return orders.write_work_ticket(o.order_no, tickets_dir(self.app.settings), pdf=True).pdf
+
     def action_ticket(self) -> None:
         o = self._target()
         if o is None:

@@ -20,7 +20,9 @@ class AccountCommands(Provider):
 
 
 # Tools that need no account: (title, screen name, help).
-TOOLS = (("Bill calculator", "bill_calculator", "What would my bill be: kWh and schedule in, the bill out"),)
+TOOLS = (("Bill calculator", "bill_calculator", "What would my bill be: kWh and schedule in, the bill out"),
+         ("Policies and rates", "reference", "Policies, procedures, training documents and rate schedules "
+                                             "(Shift+F1)"))
 
 
 class ToolCommands(Provider):

@@ -275,6 +275,15 @@ class UsageReportScreen(Screen):
         self.query_one(ProgressBar).remove_class("-idle")
         self.write(self.report)
 
+    def pdf_to_print(self):
+        """The print key: the report on the screen as PDF (written with its CSV first)."""
+        if self.report is None:
+            self.say("No report to print yet: F10 shows one", error=True)
+            return None
+        files = usage_report.write_exports(self.report, reports.reports_dir(self.app.settings))
+        self.written(files, "")
+        return files.pdf
+
     @work(thread=True, exclusive=True, group="usage_export")
     def write(self, rep: usage_report.UsageReport) -> None:
         directory = reports.reports_dir(self.app.settings)

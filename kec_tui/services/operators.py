@@ -19,6 +19,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record", "outage.log"},
 }
+# The member's online account (services/portal.py): enroll, resend, unlock, reset link, change e-mail.
+for _role in ("msr", "collections"):
+    PERMISSIONS[_role].add("portal.help")
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
                                                                   "billing.approve", "operator.unlock",

@@ -424,3 +424,62 @@ def versions_for(code: str, start: dt.date, end: dt.date,
     if not first:
         raise NotFound(f"Schedule {code} has no rates in force on {start:%m/%d/%Y}")
     return [first[-1]] + [v for v in vs if start < v.effective <= end]
+
+
+# ---- the rate schedules as a document (the reference screen, services/reference.py) -------------
+
+def _price(value: Decimal, unit: str = "") -> str:
+    text = f"${value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"${value.normalize():f}"
+    return text + unit
+
+
+def _blocks(blocks: tuple[Block, ...]) -> str:
+    parts, below = [], 0
+    for b in blocks:
+        if b.up_to is None:
+            parts.append(("over " + f"{below:,} kWh " if below else "") + _price(b.rate, "/kWh"))
+        else:
+            parts.append(f"first {b.up_to:,} kWh {_price(b.rate, '/kWh')}" if not below
+                         else f"next {b.up_to:,} kWh {_price(b.rate, '/kWh')}")
+            below += b.up_to
+    return ", ".join(parts)
+
+
+@db.connected
+def schedules_markdown(today: dt.date | None = None) -> str:
+    """Each schedule's rates in force `today` and any version that takes effect later, as Markdown."""
+    today = today or dt.date.today()
+    versions = all_versions()
+    out = ["# Rate schedules", "",
+           f"*As stored for billing, in force on {today:%m/%d/%Y}. Each bill line rounds to the cent.*", ""]
+    if not versions:
+        return "\n".join(out + ["No rate schedules are loaded yet."]) + "\n"
+    for code, vs in sorted(versions.items()):
+        now = [v for v in vs if v.effective <= today]
+        shown = ([now[-1]] if now else []) + [v for v in vs if v.effective > today]
+        for v in shown:
+            when = "in force since" if v.effective <= today else "takes effect"
+            out += [f"## {code} {v.name}", "", f"*{when} {v.effective:%m/%d/%Y}; rate classes "
+                    f"{', '.join(v.classes)}*", ""]
+            if v.customer_charge:
+                out.append(f"- Customer charge: {_price(v.customer_charge)} a month")
+            if v.minimum_charge:
+                out.append(f"- Minimum bill: {_price(v.minimum_charge)}")
+            if v.lamp_charge:
+                out.append(f"- Per lamp: {_price(v.lamp_charge)} a month")
+            for season, blocks in sorted(v.energy.items(), key=lambda kv: kv[0] != "summer"):
+                label = season.capitalize() if len(v.energy) > 1 else "Energy"
+                months = (f" ({', '.join(dt.date(2000, m, 1).strftime('%b') for m in sorted(v.summer_months))})"
+                          if season == "summer" and v.summer_months else "")
+                out.append(f"- {label}{months}: {_blocks(blocks)}")
+            if v.demand:
+                out.append(f"- Demand: {_price(v.demand.rate, '/kW')} over {v.demand.threshold_kw:f} kW")
+            if v.pca_per_kwh:
+                out.append(f"- Power cost adjustment: {_price(v.pca_per_kwh, '/kWh')}")
+            if v.net_metering_credit_per_kwh:
+                out.append(f"- Net metering credit: {_price(v.net_metering_credit_per_kwh, '/kWh')}")
+            if v.franchise_fees and v.taxable:
+                out.append("- City franchise fees: " + ", ".join(
+                    f"{city.title()} {pct:f}%" for city, pct in sorted(v.franchise_fees.items())))
+            out.append("")
+    return "\n".join(out)

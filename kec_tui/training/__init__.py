@@ -204,8 +204,20 @@ class Trainer:
         step = w.steps[run.step]
         pages = [("Do", text(step.do, data))]
         pages += [(f"Hint {i}/{len(step.hints)}", text(h, data)) for i, h in enumerate(step.hints, 1)]
-        pages.append(("Why", text(step.why, data)))
+        why = text(step.why, data)
+        if w.document:
+            why += f" {self.document_hint()}"
+        pages.append(("Why", why))
         return pages
+
+    def document(self) -> str:
+        """The document the running walkthrough follows (the reference key opens it), or ""."""
+        return self.run.walkthrough.document if self.run else ""
+
+    def document_hint(self) -> str:
+        from kec_tui.keymap import keys_text
+
+        return f"{keys_text('app.reference')}: read the policy ({self.document()})."
 
     def status(self) -> str:
         return f"Not yet: {self.feedback}" if self.feedback else self.flash

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from kec_tui import money
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.services import accounts, counter, drawers, practice
+from kec_tui.services import accounts, counter, drawers, portal, practice
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.operators import OperatorInfo
 
@@ -84,6 +84,7 @@ class Walkthrough:
     setup: Callable[[Ctx], dict]
     done: str                                 # the completion message: what was practised
     needs: tuple[str, ...] = ()               # "module:Class" of the screens it drives
+    document: str = ""                        # the policy or training document it follows (Shift+F1 opens it)
 
     def coming(self) -> str | None:
         """Why it cannot run in this build yet (a screen is missing), or None."""
@@ -263,6 +264,7 @@ BILLING = Walkthrough(
     setup=_setup_billing,
     done="You found the member, confirmed the address, read the amount due and due date from the "
          "summary and noted what you told them.",
+    document="training/counter-and-phone-basics",
 )
 
 
@@ -343,6 +345,7 @@ CONTACT = Walkthrough(
     setup=_setup_contact,
     done="You found the member, changed the mobile phone on the contact screen (checked, saved, logged with "
          "the old number) and read it back from the change history.",
+    document="training/counter-and-phone-basics",
 )
 
 
@@ -518,6 +521,7 @@ ORDER = Walkthrough(
     done="You found the member, created a re-read order with the right type, priority and due date, and "
          "saw it in the queue the crew works from.",
     needs=(NEW_ORDER, ORDER_QUEUE),
+    document="disconnect-rules",
 )
 
 
@@ -585,6 +589,7 @@ MEMBERSHIP = Walkthrough(
     done="You keyed an applicant, saw the bad-debt audit find an unpaid final balance, acknowledged it, had "
          "a supervisor override it with a reason, and opened the account with its deposit and connect order.",
     needs=(NEW_MEMBER,),
+    document="deposits",
 )
 
 
@@ -712,6 +717,7 @@ ADJUST = Walkthrough(
     done="You posted a courtesy credit with its reason code and note, and a meter-error credit over the limit "
          "that a supervisor signed for on the form; both are on the ledger and the next statement.",
     needs=(ADJUST_SCREEN,),
+    document="credit-and-collection",
 )
 
 
@@ -815,6 +821,7 @@ READINGS = Walkthrough(
     done="You keyed a cycle's readings in route order from the sheet, each checked and saved on Enter, and "
          "sent a mis-read to be read again with a service order instead of billing it.",
     needs=(READINGS_SCREEN,),
+    document="meter-access",
 )
 
 
@@ -917,6 +924,7 @@ EXCEPTIONS = Walkthrough(
     done="You worked the reading exceptions queue: accepted a read with no use, corrected a garbled read "
          "through the same checks, and sent a mis-read back to be read again with a service order.",
     needs=(QUEUE_SCREEN,),
+    document="meter-access",
 )
 
 
@@ -1091,6 +1099,85 @@ WORKLIST = Walkthrough(
     setup=_setup_collections,
     done="You opened a cycle's delinquency worklist, read the longest past-due account and noted the call.",
     needs=(COLLECTIONS,),
+    document="credit-and-collection",
+)
+
+
+# ---- (m) help with the online account ----------------------------------------------------------------------
+
+PORTAL_SCREEN = "kec_tui.screens.portal:PortalScreen"
+
+
+def _setup_portal(ctx: Ctx) -> dict:
+    if not ctx.op.can("portal.help"):
+        raise NotPossible(f"Online account help is for MSRs ({ctx.op.role} may not): train as one: "
+                          "kec-tui train --role msr --walkthrough portal")
+
+    def good(v: accounts.AccountView) -> bool:
+        facts = portal.practice_caller(v.id)
+        return (bool(v.contact.email) and bool(facts["tax4"]) and bool(facts["birth"])
+                and portal.view(v.id, outbox_limit=0).status == "not enrolled")
+    v, = _pick(ctx, good, what="member with an e-mail and no online account")
+    facts = portal.practice_caller(v.id)
+    new = f"{facts['first'] or 'member'}.{facts['last']}{v.number % 100}@example.net".lower().replace(" ", "")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "email": v.contact.email, "new_email": new,
+            "tax4": facts["tax4"], "birth": facts["birth"],
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I'd like to pay my bill online.\""}
+
+
+def _portal_view(ctx: Ctx) -> portal.PortalView:
+    return portal.view(ctx.data["account_id"])
+
+
+def _enrolled(ctx: Ctx) -> Verdict:
+    return True if _portal_view(ctx).enrolled else None
+
+
+def _email_changed(ctx: Ctx) -> Verdict:
+    v = _portal_view(ctx)
+    if v.email == ctx.data["new_email"]:
+        return True
+    if v.email and v.email != ctx.data["email"]:
+        return f"The sign-in e-mail is {v.email}: the caller said {ctx.data['new_email']}. F12 again corrects it."
+    return None
+
+
+def _invited_again(ctx: Ctx) -> Verdict:
+    sent = [m for m in _portal_view(ctx).outbox if m.kind == "invitation"]
+    return True if any(m.to_address == ctx.data["new_email"] for m in sent) else None
+
+
+ONLINE = Walkthrough(
+    "portal", "Help with the online account",
+    "A member wants to pay online: enroll them, change the sign-in e-mail after identity questions, and send "
+    "the invitation again to the new address.",
+    steps=(
+        FIND,
+        Step("Enroll the member",
+             "Ctrl+U opens the online account. F5 enrolls: Y sends the invitation to {email}.",
+             "The member chooses their own user name and password from the invitation's link: we never set, "
+             "know or ask for a password. The invitation waits in the outbox until the portal sends it.",
+             _enrolled, milestone=True,
+             hints=("The screen shows the online account as the portal reports it: enrolled, last sign-in, "
+                    "locked, paperless, autopay (bank masked), text alerts.",)),
+        Step("Change the sign-in e-mail",
+             "\"Oh, I don't use that e-mail any more: use {new_email}.\" F12: ask two identity questions; the "
+             "caller answers last 4 of the tax ID {tax4} and date of birth {birth} (Enter on the others: not "
+             "asked); then the new e-mail, Enter.",
+             "Whoever controls the sign-in e-mail controls the account (reset links go there): so identity comes "
+             "first, which questions were answered is recorded, and both addresses are told of the change.",
+             _email_changed, milestone=True,
+             hints=("A wrong answer locks the form and is recorded; Esc, key it again.",)),
+        Step("Send the invitation to the new address",
+             "F6 sends the invitation again (Y): now to {new_email}. Esc back to the account.",
+             "The first invitation went to the old address; the member signs up from the new one.",
+             _invited_again, milestone=True),
+    ),
+    setup=_setup_portal,
+    done="You enrolled a member in the online account, changed the sign-in e-mail after two identity questions "
+         "and sent the invitation to the new address.",
+    needs=(PORTAL_SCREEN,),
+    document="training/online-account-help",
 )
 
 
@@ -1218,8 +1305,6 @@ OUTAGE = Walkthrough(
     needs=(OUTAGE_BOARD,),
 )
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE)
 
 
 # ---- (l) the front counter: the drawer, a payment with a product sale, the close --------------------------
@@ -1303,7 +1388,7 @@ COUNTER = Walkthrough(
 
 
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, COUNTER)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, COUNTER, ONLINE)
 
 
 def by_name(name: str) -> Walkthrough | None:

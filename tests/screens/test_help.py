@@ -123,7 +123,26 @@ SCREENS = {
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
+    "ReferenceScreen": lambda p, c, b, o: reference_over_account(p, c),
+    "PortalScreen": lambda p, c, b, o: account(p, c, "ctrl+u"),
+    "PortalEmailScreen": lambda p, c, b, o: enrolled_account(p, c, "ctrl+u", "f12"),
 }
+
+
+async def enrolled_account(pilot, coop, *keys) -> None:
+    from kec_tui.services import portal
+
+    portal.enroll(pilot.app.operator, coop["smith"].id)
+    await account(pilot, coop, *keys)
+
+
+async def reference_over_account(pilot, coop) -> None:
+    import dataclasses
+    import tempfile
+
+    pilot.app.settings = dataclasses.replace(pilot.app.settings, policies_dir=tempfile.mkdtemp(prefix="policies-"))
+    await account(pilot, coop)
+    await press(pilot, "shift+f1")
 
 
 def bound_keys(screen) -> tuple[set[str], set[str]]:
