@@ -30,6 +30,7 @@ from kec_tui.services import (
     operators,
     orders,
     outages,
+    portal,
     products,
 )
 from kec_tui.services.counter import Tender
@@ -83,6 +84,11 @@ NOT_FREE_TEXT = {
     "OutageEvent.open_key", "OutageEvent.level", "OutageEvent.device", "OutageEvent.substation",
     "OutageEvent.feeder", "OutageEvent.status", "OutageEvent.crew_status", "OutageCall.condition",
     "OutageCall.callback_phone", "HighBillInquiry.found", "EnergyReferral.phone", "EnergyReferral.status",
+    # the online account: what the portal reports back (user name, sign-in state, text-alert phone digits),
+    # messages composed here to the checked e-mail, the identity questions' names (never the answers)
+    "PortalAccount.username", "PortalAccount.status", "PortalAccount.text_phone", "PortalMessage.kind",
+    "PortalMessage.to_address", "PortalMessage.subject", "PortalMessage.body", "PortalMessage.error",
+    "PortalIdentityCheck.questions", "PortalIdentityCheck.purpose",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
 }
@@ -167,6 +173,7 @@ DRIVERS = {
     "HighBillInquiry.note": lambda w: energy.record_inquiry(w["msr"], w["a"].id, {"weather": True}, PAN),
     "EnergyReferral.reason": lambda w: energy.refer(w["msr"], w["a"].id, f"bills {PAN}"),
     "EnergyReferral.outcome": lambda w: energy.update_referral(w["msr"], w["referral"].id, "done", PAN),
+    "PortalAccount.email": lambda w: portal.enroll(w["msr"], w["a"].id, f"{PAN_PLAIN}@example.com"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
