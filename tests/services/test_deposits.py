@@ -179,3 +179,15 @@ def test_the_final_bill_applies_the_deposit_and_cancels_installments_to_come(dat
         ["billed", "cancelled"]
     assert deposit_rows(a)[0][3] == "applied"
     assert deposits.preview(collector, D(2024, 5, 20), today=D(2024, 6, 1)).items == []
+
+
+def test_two_sessions_committing_the_review_at_once_refund_once(database, collector):
+    from tests.services.test_concurrency import at_once
+
+    other = operators.create("coll2", "Cory Collector", "collections")
+    a = refundable(collector)
+    review = deposits.preview(collector, D(2025, 5, 20), today=D(2025, 6, 1))
+    r = at_once(lambda: deposits.commit(collector, review.run_id), lambda: deposits.commit(other, review.run_id))
+    assert sum(isinstance(x, deposits.Review) for x in r) == 1, r
+    assert all(isinstance(x, (deposits.Review, deposits.RunStateError)) for x in r), r
+    assert [c for k, c, ref in ledger(a, "deposit") if c < 0] == [-20_000]
