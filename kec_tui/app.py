@@ -65,6 +65,12 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "credit": "kec_tui.screens.credit_lists:CreditScreen",
+    "deposit": "kec_tui.screens.credit:DepositScreen",
+    "write_off": "kec_tui.screens.credit:WriteOffScreen",
+    "agency_payment": "kec_tui.screens.credit:AgencyPaymentScreen",
+    "bankruptcy": "kec_tui.screens.credit:BankruptcyScreen",
+    "bankruptcy_close": "kec_tui.screens.credit:BankruptcyCloseScreen",
 }
 
 
@@ -81,6 +87,7 @@ class KecApp(App):
         bind("app.readings", "readings", "Meter readings", show=False),
         bind("app.billing", "billing", "Billing run", show=False),
         bind("app.collections", "collections", "Collections worklist", show=False),
+        bind("app.credit", "credit", "Write-offs, agency, bankruptcy, deposits", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
@@ -434,6 +441,9 @@ class KecApp(App):
 
     def action_collections(self) -> None:
         self.show("collections")
+
+    def action_credit(self) -> None:
+        self.show("credit")
 
     def action_help(self) -> None:
         if not self.showing("help"):

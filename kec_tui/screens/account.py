@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit, moves, returns
+from kec_tui.services import accounts, audit, bankruptcy, moves, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.tables import fill_width
@@ -89,7 +89,9 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason). {app.lookup} goes back to lookup from anywhere.")
+            "account (credit or debit with a reason). {account.deposit} bills a deposit, {account.write_off} "
+            "writes a final account off (a supervisor approves), {account.bankruptcy} records a bankruptcy case (or "
+            "closes the open one). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -106,6 +108,9 @@ class AccountScreen(Screen):
         bind("account.return_payment", "return_payment", "Return payment", show=False),
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
+        bind("account.deposit", "deposit", "Deposit", show=False),
+        bind("account.write_off", "write_off", "Write off", show=False),
+        bind("account.bankruptcy", "bankruptcy", "Bankruptcy", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -306,3 +311,33 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    # -- credit: deposit, write-off, bankruptcy (screens/credit.py)
+    def action_deposit(self) -> None:
+        op = self.app.operator
+        if not op.can("deposit.bill"):
+            self.notify(f"Deposits are billed by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        self.app.open("deposit", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_write_off(self) -> None:
+        op = self.app.operator
+        if not op.can("collections.act"):
+            self.notify(f"Write-offs are keyed by collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        self.app.open("write_off", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_bankruptcy(self) -> None:
+        op = self.app.operator
+        if not op.can("bankruptcy.record"):
+            self.notify(f"Bankruptcies are recorded by collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        case = bankruptcy.open_case(self.account_id)
+        done = lambda result: result and self.refresh_all()   # noqa: E731
+        if case is not None:
+            self.app.open("bankruptcy_close", self.account_id, case, callback=done)
+        elif self.view is not None:
+            self.app.open("bankruptcy", self.account_id, self.view.number, self.view.name, callback=done)

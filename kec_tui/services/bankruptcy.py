@@ -34,6 +34,7 @@ from kec_tui.services.operators import OperatorInfo, require
 
 CHAPTERS = (7, 11, 12, 13)
 OUTCOMES = {"discharged": "discharge", "dismissed": "dismissal"}
+OUTCOME_NAMES = tuple(OUTCOMES)
 IN_SERVICE = ("pending", "active", "disconnected")
 CASE_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z:\-]{2,23}")
 

@@ -298,6 +298,26 @@ def approve(op: OperatorInfo, run_id: int, *, supervisor: OperatorInfo | None = 
     return WriteOffList(run_id, run_date, "committed", done, credit_rules.rules().write_off_after_days)
 
 
+def _refusal(a: db.Account) -> str | None:
+    if a.status in IN_SERVICE:
+        return (f"Account {a.number} is {a.status}: only a final account's unpaid balance is written off "
+                "(close it with its final bill first)")
+    if a.bankruptcy:
+        return f"Account {a.number} is in bankruptcy: the discharge writes it off"
+    if db.WriteOff.select().where(db.WriteOff.account == a.id).exists():
+        return f"Account {a.number} is already written off"
+    if _balance(a.id) <= 0:
+        return f"Account {a.number} owes nothing to write off"
+    return None
+
+
+@db.connected
+def refusal(account_id: int) -> str | None:
+    """Why the account cannot be written off now (None: it can): the form asks before anything is keyed."""
+    a = db.Account.get_or_none(db.Account.id == account_id)
+    return "No such account" if a is None else _refusal(a)
+
+
 @db.connected
 def write_off_account(op: OperatorInfo, account_id: int, *, supervisor: OperatorInfo | None = None,
                       note: str = "", today: dt.date | None = None) -> WriteOffInfo:
@@ -313,16 +333,10 @@ def write_off_account(op: OperatorInfo, account_id: int, *, supervisor: Operator
         a = db.locked(db.Account, account_id)
         if a is None:
             raise NotFound("No such account", "account")
-        if a.status in IN_SERVICE:
-            raise ValidationError(f"Account {a.number} is {a.status}: only a final account's unpaid balance is "
-                                  "written off (close it with its final bill first)", "account")
-        if a.bankruptcy:
-            raise ValidationError(f"Account {a.number} is in bankruptcy: the discharge writes it off", "account")
-        if db.WriteOff.select().where(db.WriteOff.account == a.id).exists():
-            raise ValidationError(f"Account {a.number} is already written off", "account")
+        why = _refusal(a)
+        if why:
+            raise ValidationError(why, "account")
         owed = _balance(a.id)
-        if owed <= 0:
-            raise ValidationError(f"Account {a.number} owes nothing to write off", "account")
         final = _final_bill_days([a.id]).get(a.id)
         entry = _write_off(op, approver, a, owed, today, final, note, None)
         if approver.id != op.id:
@@ -553,3 +567,31 @@ def agency_remittance(op: OperatorInfo, text: str, *, reference: str = "",
                 raise ValidationError(f"Line {n}: {getattr(e, 'message', None) or e}; nothing was recorded",
                                       "file") from None
     return done
+
+
+@dataclass(frozen=True)
+class AccountCredit:
+    """What the agency-payment form shows: the account's balance, its bad debt still written off, its
+    open referral (if any) and what the agency keeps."""
+    account_id: int
+    number: int
+    name: str
+    status: str
+    balance_cents: int
+    written_off_cents: int
+    referral: Referral | None
+    commission_percent: str
+
+
+@db.connected
+def account_credit(account_id: int) -> AccountCredit:
+    a = db.Account.get_or_none(db.Account.id == account_id)
+    if a is None:
+        raise NotFound("No such account", "account")
+    m = db.Member.get_by_id(a.member_id)
+    name = display_name(m.first_name, m.last_name)
+    AR = db.AgencyReferral
+    r = AR.select().where(AR.account == a.id, AR.status == "open").order_by(AR.id.desc()).first()
+    return AccountCredit(a.id, a.number, name, a.status, _balance(a.id), written_off([a.id]).get(a.id, 0),
+                         _referral(r, a.number, name) if r else None,
+                         str(credit_rules.rules().agency_commission_percent))
