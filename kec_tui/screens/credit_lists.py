@@ -43,16 +43,16 @@ class CreditScreen(Screen):
             "assurance is furnished, due or overdue. Deposit review: installments to bill, deposits to refund "
             "after 12 months of prompt payment and interest to credit; {credit.approve} then Y does it, once. "
             "Enter opens the highlighted account; {credit.back} leaves.")
-    BINDINGS = [
+    BINDINGS = [     # the Footer shows what fits at 80 columns, the work keys first; F1 lists them all
+        bind("credit.approve", "approve", "Approve"),
+        bind("credit.leave_out", "leave_out", "Leave out"),
+        bind("credit.refer", "refer", "Refer"),
+        bind("credit.payment", "payment", "Collected"),
         bind("credit.writeoffs", "tab('writeoffs')", "Write-offs"),
         bind("credit.agency", "tab('agency')", "Agency"),
         bind("credit.bankruptcy", "tab('bankruptcy')", "Bankruptcy"),
         bind("credit.deposits", "tab('deposits')", "Deposits"),
-        bind("credit.preview", "preview", "List again"),
-        bind("credit.leave_out", "leave_out", "Leave out"),
-        bind("credit.approve", "approve", "Approve"),
-        bind("credit.refer", "refer", "Refer"),
-        bind("credit.payment", "payment", "Collected"),
+        bind("credit.preview", "preview", "Again"),
         bind("credit.back", "back", "Back"),
     ]
     DEFAULT_CSS = """
@@ -162,7 +162,8 @@ class CreditScreen(Screen):
         n = len(w.items) - len(self.left_out)
         total = sum(c.balance_cents for c in w.items if c.account_id not in self.left_out)
         state = "approved" if w.status == "committed" else "to approve"
-        return (f"Write-off list {w.run_date:%m/%d/%Y} (final bill {w.after_days}+ days ago): {n} accounts "
+        return (f"Write-off list {w.run_date:%m/%d/%Y} (final bill {w.after_days}+ days ago): {n} "
+                f"account{'s' * (n != 1)} "
                 f"{fmt_dollars(total)} {state}" + (f", {len(self.left_out)} left out" if self.left_out else ""))
 
     def current(self) -> str:
