@@ -14,7 +14,7 @@ from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.credit import AgencyPaymentScreen, BankruptcyScreen, DepositScreen, WriteOffScreen
 from kec_tui.screens.credit_lists import CreditScreen
 from kec_tui.screens.help import HelpScreen
-from kec_tui.services import credit_rules, operators, passwords, write_offs
+from kec_tui.services import credit_rules, deposits, operators, passwords, write_offs
 from tests import factories
 from tests.screens.test_help import KEY_IN_TEXT, bound_keys
 from tests.support.batch import expand, make_app
@@ -272,3 +272,28 @@ async def test_f1_lists_the_keys_of_each_credit_screen(people, sqlite_db, tmp_pa
         assert set(KEY_IN_TEXT.findall(text)) <= working, text
         send_burst(app, ["escape"])
         await settle(pilot, lambda: app.screen is under)
+
+
+async def test_referral_and_the_deposit_review_from_the_credit_lists(people, sqlite_db, tmp_path):
+    boss = operators.by_username("super")
+    acct = final_account()
+    write_offs.write_off_account(people, acct.id, supervisor=boss)
+    installments = late_account(first="Two", last="Parts")
+    deposits.bill(people, installments.id, "late_history", installments=2, today=TODAY - dt.timedelta(days=40))
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        send_burst(app, ["shift+f5"])
+        await settle(pilot, lambda: isinstance(app.screen, CreditScreen) and app.screen.review is not None
+                     and app.screen.to_refer)
+        screen = app.screen
+        # F10 the agency list, F7 refers the account to refer, Y: the file is in the reports folder.
+        send_burst(app, ["f10", "f7", "y"])
+        await settle(pilot, lambda: db.AgencyReferral.select().count() == 1 and app.screen is screen)
+        assert [p.name for p in (tmp_path / "reports").iterdir()] == [f"agency-{TODAY:%Y%m%d}-1.csv"]
+        # F12 the deposit review: the second installment is due; F8, Y bills it, once.
+        send_burst(app, ["f12", "f8", "y"])
+        await settle(pilot, lambda: db.Account.get_by_id(installments.id).deposit_cents == 20_000)
+        assert [c for _, c, _ in ledger(installments, "deposit")] == [10_000, 10_000]
+        send_burst(app, ["f8"])                       # done: nothing more to do, nothing billed twice
+        await settle(pilot)
+        assert [c for _, c, _ in ledger(installments, "deposit")] == [10_000, 10_000]
