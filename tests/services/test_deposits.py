@@ -5,9 +5,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kec_tui import db
-from kec_tui.services import credit_rules, deposits, moves, operators
+from kec_tui.services import aging, credit_rules, deposits, moves, operators
 from kec_tui.services.errors import PermissionDenied, ValidationError
 from tests import factories
 from tests.support.credit import bill, ledger, pay, prompt_year
@@ -191,3 +193,44 @@ def test_two_sessions_committing_the_review_at_once_refund_once(database, collec
     assert sum(isinstance(x, deposits.Review) for x in r) == 1, r
     assert all(isinstance(x, (deposits.Review, deposits.RunStateError)) for x in r), r
     assert [c for k, c, ref in ledger(a, "deposit") if c < 0] == [-20_000]
+
+
+DELAYS = st.lists(st.integers(0, 40), min_size=13, max_size=13)
+REVIEWS = st.lists(st.integers(300, 460), min_size=1, max_size=4, unique=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(delays=DELAYS, review_days=REVIEWS)
+def test_a_refund_only_after_12_months_without_a_bill_paid_late(database, collector, delays, review_days):
+    """Bills monthly, each paid `delay` days after its bill date (due after 20); reviews on any days:
+    the deposit is refunded at most once, never before it was held 12 months, never with a bill paid
+    late in the 12 months before; and when every bill was paid on time, by the first review after 12 months."""
+    for model in (db.CreditRun, db.DepositInstallment, db.Deposit, db.Note, db.AuditLog, db.LedgerEntry):
+        model.delete().execute()
+    db.Account.update(deposit_cents=0).execute()
+    a = db.Account.select().first() or factories.account()
+    start = D(2024, 1, 2)
+    deposits.bill(collector, a.id, "other", note="property", amount_cents=20_000, today=start)
+    pay(a, 20_000, start + dt.timedelta(days=1))
+    dues = []
+    for i, delay in enumerate(delays):
+        day = start + relativedelta(months=i)
+        bill(a, 10_000, day)
+        pay(a, 10_000, day + dt.timedelta(days=delay))
+        dues.append((day + dt.timedelta(days=20), delay > 20))
+    refunds = []
+    for n in sorted(review_days):
+        day = start + dt.timedelta(days=n)
+        review = deposits.preview(collector, day, today=D(2026, 1, 1))
+        done = deposits.commit(collector, review.run_id)
+        refunds += [day for i in done.items if i.kind == "refund"]
+    assert len(refunds) <= 1
+    assert len([c for _, c, r in ledger(a, "deposit") if c < 0 and r == "DEPOSIT"]) == len(refunds)
+    for r in refunds:
+        assert r >= start + relativedelta(months=12)
+        assert not any(late for due, late in dues if r - relativedelta(months=12) < due < r)
+        assert db.Account.get_by_id(a.id).deposit_cents == 0
+    eligible = [start + dt.timedelta(days=n) for n in sorted(review_days)
+                if start + dt.timedelta(days=n) >= start + relativedelta(months=12)]
+    if not any(delays[i] > 20 for i in range(13)) and eligible:
+        assert refunds == [eligible[0]] and aging.account_aging(a.id, eligible[0]).past_due == 0
