@@ -4,6 +4,7 @@ writes the pre-petition balance off, dismissal returns it to collection. SQLite 
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kec_tui import db
 from kec_tui.services import aging, bankruptcy, collection_holds, credit_rules, late_fees, memberships, operators
@@ -115,3 +116,38 @@ def test_bad_input_is_refused_and_nothing_is_written(database, collector):
     with pytest.raises(ValidationError, match="open bankruptcy case already"):
         bankruptcy.record_case(collector, a.id, 13, "25-20422", FILED, "D. Idaho", today=TODAY)
     assert ledger(a) == after and db.BankruptcyCase.select().count() == 1
+
+
+CHARGES = st.lists(st.tuples(st.integers(-60, 60), st.integers(100, 50_000), st.booleans()), min_size=1, max_size=8)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(charges=CHARGES, outcome=st.sampled_from(["discharged", "dismissed"]), close_after=st.integers(1, 90))
+def test_any_case_keeps_the_ledger_whole_and_collects_only_post_petition_charges(database, collector, charges,
+                                                                                   outcome, close_after):
+    """Bills before and after the filing, some paid: while the case is open nothing owed at the filing is past
+    due; closed, a discharge leaves the post-petition balance and a dismissal all of it; the aged trial
+    balance is the ledger throughout."""
+    for model in (db.BankruptcyCase, db.DepositInstallment, db.Deposit, db.Note, db.AuditLog, db.LedgerEntry):
+        model.delete().execute()
+    db.Account.update(bankruptcy=False, deposit_cents=0).execute()
+    a = db.Account.select().first() or factories.account()
+    for offset, cents, paid in charges:
+        day = FILED + dt.timedelta(days=offset)
+        bill(a, cents, day)
+        if paid:
+            pay(a, cents, day + dt.timedelta(days=5))
+    owed_at_filing = sum(c for o, c, p in charges if o <= 0) - sum(c for o, c, p in charges if p and o + 5 <= 0)
+    today = FILED + dt.timedelta(days=70)
+    case = bankruptcy.record_case(collector, a.id, 7, "25-30001", FILED, "D. Idaho", assurance_deposit=False,
+                                  today=today)
+    assert case.pre_petition_cents == max(0, owed_at_filing)
+    assert aging.trial_balance(None, today).balances
+    post = balance(a)                                       # what the account shows: post-petition only
+    assert post + case.pre_petition_cents == sum(c for _, c, _ in charges) - sum(c for o, c, p in charges if p)
+    assert aging.account_aging(a.id, today).past_due <= max(0, post)
+    end = today + dt.timedelta(days=close_after)
+    bankruptcy.close_case(collector, case.id, outcome, on=today, today=end)
+    assert aging.trial_balance(None, end).balances
+    assert balance(a) == (post if outcome == "discharged" else post + case.pre_petition_cents)
+    assert not db.Account.get_by_id(a.id).bankruptcy
