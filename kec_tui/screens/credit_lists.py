@@ -1,4 +1,4 @@
-"""Credit lists (Shift+F5): the write-off list (a supervisor approves it), the collection agency
+"""Credit lists (Shift+F6): the write-off list (a supervisor approves it), the collection agency
 (referral file, the agency's payments), open bankruptcy cases with their adequate assurance, and
 the deposit review (installments, refunds after prompt payment, interest). Runs are previewed,
 then committed once (services/write_offs.py, deposits.py); Enter opens the highlighted account."""

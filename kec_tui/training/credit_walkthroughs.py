@@ -94,7 +94,7 @@ WRITEOFF = Walkthrough(
     "Final accounts unpaid 90 days after the final bill are written off as bad debt, a supervisor approving.",
     steps=(
         Step("Open the write-off list",
-             "Shift+F5 opens the credit lists; the write-off list is first: {name} ({number}) owes {owed} on a "
+             "Shift+F6 opens the credit lists; the write-off list is first: {name} ({number}) owes {owed} on a "
              "final bill 120 days old.",
              "A final account that has not paid 90 days after its final bill is unlikely to pay the co-op: "
              "writing it off keeps the receivables honest. Nothing is forgiven: the member stays on the books "
@@ -140,7 +140,7 @@ BANKRUPTCY = Walkthrough(
     steps=(
         FIND,
         Step("Record the case",
-             "Ctrl+K: chapter 13 (1, then 1 again: 11, 12, 13, or space), Enter; case {case_no}, Enter; filed "
+             "Ctrl+T: chapter 13 (1, then 1 again: 11, 12, 13, or space), Enter; case {case_no}, Enter; filed "
              "{filed_keys}, Enter; court: Enter (D. Idaho); adequate assurance: Enter (yes).",
              "From the filing, the co-op may not collect what was owed before it (11 U.S.C. 366): no notices, "
              "late fees or disconnects for it. The balance owed at the filing is set apart for the court; the "
@@ -149,7 +149,7 @@ BANKRUPTCY = Walkthrough(
         Step("Read the account",
              "Back on the account: the ledger shows the pre-petition balance set apart and the deposit billed.",
              "When the case ends, a discharge writes the set-apart balance off; a dismissal returns it to "
-             "collection. Ctrl+K on the account closes the case then.",
+             "collection. Ctrl+T on the account closes the case then.",
              _account_open),
     ),
     setup=_setup_bankruptcy,

@@ -1,6 +1,6 @@
 """The credit forms on an account (screens/credit.py) keyed in bursts: a deposit (Ctrl+D), a write-off
-approved by a supervisor (Ctrl+U), a bankruptcy recorded and closed (Ctrl+K), what an agency collected;
-and the credit lists (Shift+F5, screens/credit_lists.py): the write-off list approved by a supervisor.
+approved by a supervisor (Ctrl+U), a bankruptcy recorded and closed (Ctrl+T), what an agency collected;
+and the credit lists (Shift+F6, screens/credit_lists.py): the write-off list approved by a supervisor.
 Every key is queued before anything is awaited; what is asserted is what the database holds."""
 from __future__ import annotations
 
@@ -137,15 +137,15 @@ async def test_a_bankruptcy_recorded_and_discharged_in_bursts(people, sqlite_db,
     async with app.run_test(size=(80, 24)) as pilot:
         account = await on_account(pilot, acct)
         # Chapter 7 (Enter), the case number, the filing date, the court (Enter: D. Idaho), assurance (Enter: yes).
-        send_burst(app, expand("ctrl+k", "enter", "25-20417", "enter", f"{filed:%m%d%Y}", "enter", "enter",
+        send_burst(app, expand("ctrl+t", "enter", "25-20417", "enter", f"{filed:%m%d%Y}", "enter", "enter",
                                "enter"))
         await settle(pilot, lambda: db.BankruptcyCase.select().count() == 1 and app.screen is account)
         c = db.BankruptcyCase.get()
         assert (c.chapter, c.case_no, c.filed_on, c.court, c.pre_petition_cents) == \
             (7, "25-20417", filed, "D. Idaho", 30_000)
         assert db.Account.get_by_id(acct.id).bankruptcy and c.assurance_cents == 20_000
-        # Ctrl+K again closes it: D discharged, Enter takes today.
-        send_burst(app, expand("ctrl+k", "d", "enter", "enter"))
+        # Ctrl+T again closes it: D discharged, Enter takes today.
+        send_burst(app, expand("ctrl+t", "d", "enter", "enter"))
         await settle(pilot, lambda: db.BankruptcyCase.get().status == "discharged" and app.screen is account)
         assert not db.Account.get_by_id(acct.id).bankruptcy
         assert ledger(acct, "writeoff") == [("writeoff", -30_000, "BK DISCHARGE")]
@@ -157,7 +157,7 @@ async def test_a_filing_date_after_today_is_refused_and_nothing_is_recorded(peop
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, acct)
-        send_burst(app, expand("ctrl+k", "enter", "25-20417", "enter", f"{later:%m%d%Y}", "enter", "enter",
+        send_burst(app, expand("ctrl+t", "enter", "25-20417", "enter", f"{later:%m%d%Y}", "enter", "enter",
                                "enter"))
         await settle(pilot, lambda: isinstance(app.screen, BankruptcyScreen))
         form = app.screen.query_one("#form")
@@ -211,7 +211,7 @@ async def test_the_write_off_list_approved_by_a_supervisor(people, sqlite_db, tm
     other = final_account(first="Grace", last="Hopper")
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        send_burst(app, ["shift+f5"])
+        send_burst(app, ["shift+f6"])
         await settle(pilot, lambda: isinstance(app.screen, CreditScreen)
                      and app.screen.query_one("#writeoffs-table").row_count == 2)
         screen = app.screen
@@ -229,7 +229,7 @@ async def test_a_wrong_supervisor_password_writes_nothing_off(people, sqlite_db,
     final_account()
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        send_burst(app, ["shift+f5"])
+        send_burst(app, ["shift+f6"])
         await settle(pilot, lambda: isinstance(app.screen, CreditScreen)
                      and app.screen.query_one("#writeoffs-table").row_count == 1)
         send_burst(app, expand("f8", "super", "enter", "wrong-password", "enter", "enter", "y"))
@@ -242,10 +242,10 @@ async def test_a_wrong_supervisor_password_writes_nothing_off(people, sqlite_db,
 # ---- F1 on each credit screen -----------------------------------------------------------------------------
 
 OPENERS = {
-    "CreditScreen": lambda app, acct: send_burst(app, ["shift+f5"]),
+    "CreditScreen": lambda app, acct: send_burst(app, ["shift+f6"]),
     "DepositScreen": lambda app, acct: send_burst(app, ["ctrl+d"]),
     "WriteOffScreen": lambda app, acct: send_burst(app, ["ctrl+u"]),
-    "BankruptcyScreen": lambda app, acct: send_burst(app, ["ctrl+k"]),
+    "BankruptcyScreen": lambda app, acct: send_burst(app, ["ctrl+t"]),
     "AgencyPaymentScreen": lambda app, acct: app.open("agency_payment", acct.id),
 }
 
@@ -282,7 +282,7 @@ async def test_referral_and_the_deposit_review_from_the_credit_lists(people, sql
     deposits.bill(people, installments.id, "late_history", installments=2, today=TODAY - dt.timedelta(days=40))
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        send_burst(app, ["shift+f5"])
+        send_burst(app, ["shift+f6"])
         await settle(pilot, lambda: isinstance(app.screen, CreditScreen) and app.screen.review is not None
                      and app.screen.to_refer)
         screen = app.screen

@@ -38,7 +38,7 @@ async def test_writeoff_walkthrough_completed_with_keys(practice, tmp_path):  # 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         data = app.trainer.run.ctx.data
-        await burst(pilot, ["shift+f5"])
+        await burst(pilot, ["shift+f6"])
         await until(pilot, lambda: step(app) == 1)
         await until(pilot, lambda: app.screen.writeoff_list is not None)
         await burst(pilot, ["f8", *literal(data["sup_user"] + "\r" + data["sup_password"] + "\r")])
@@ -52,7 +52,7 @@ async def test_bankruptcy_walkthrough_completed_with_keys(practice, tmp_path):  
         await settle(pilot)
         data = app.trainer.run.ctx.data
         await find(pilot, app, data["name"])
-        await burst(pilot, ["ctrl+k", "1", "1", "1", "enter", *literal(data["case_no"] + "\r"),
+        await burst(pilot, ["ctrl+t", "1", "1", "1", "enter", *literal(data["case_no"] + "\r"),
                             *literal(data["filed_keys"] + "\r"), "enter", "enter"])
         await until(pilot, lambda: app.trainer.run.complete)
         c = db.BankruptcyCase.get(db.BankruptcyCase.account == data["account_id"])
