@@ -89,7 +89,8 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason). {account.deposit} bills a deposit, {account.write_off} "
+            "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
+            "(by year, early and estate retirement). {account.deposit} bills a deposit, {account.write_off} "
             "writes a final account off (a supervisor approves), {account.bankruptcy} records a bankruptcy case (or "
             "closes the open one). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
@@ -111,6 +112,7 @@ class AccountScreen(Screen):
         bind("account.deposit", "deposit", "Deposit", show=False),
         bind("account.write_off", "write_off", "Write off", show=False),
         bind("account.bankruptcy", "bankruptcy", "Bankruptcy", show=False),
+        bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -341,3 +343,6 @@ class AccountScreen(Screen):
             self.app.open("bankruptcy_close", self.account_id, case, callback=done)
         elif self.view is not None:
             self.app.open("bankruptcy", self.account_id, self.view.number, self.view.name, callback=done)
+
+    def action_capital_credits(self) -> None:
+        self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())

@@ -13,14 +13,15 @@ PERMISSIONS: dict[str, set[str]] = {
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record", "adjustment.make", "deposit.bill"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
-                "billing.run", "adjustment.make"},
+                "billing.run", "adjustment.make", "capital_credits.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record", "deposit.bill",
                     "bankruptcy.record", "agency.refer"},
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
-                                                                  "billing.approve", "operator.unlock"}
+                                                                  "billing.approve", "operator.unlock",
+                                                                  "capital_credits.approve"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 
