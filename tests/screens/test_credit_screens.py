@@ -14,7 +14,7 @@ from kec_tui.screens.account import AccountScreen
 from kec_tui.screens.credit import AgencyPaymentScreen, BankruptcyScreen, DepositScreen, WriteOffScreen
 from kec_tui.screens.credit_lists import CreditScreen
 from kec_tui.screens.help import HelpScreen
-from kec_tui.services import credit_rules, deposits, operators, passwords, write_offs
+from kec_tui.services import bankruptcy, credit_rules, deposits, operators, passwords, write_offs
 from tests import factories
 from tests.screens.test_help import KEY_IN_TEXT, bound_keys
 from tests.support.batch import expand, make_app
@@ -247,6 +247,9 @@ OPENERS = {
     "WriteOffScreen": lambda app, acct: send_burst(app, ["ctrl+u"]),
     "BankruptcyScreen": lambda app, acct: send_burst(app, ["ctrl+t"]),
     "AgencyPaymentScreen": lambda app, acct: app.open("agency_payment", acct.id),
+    "BankruptcyCloseScreen": lambda app, acct: (
+        bankruptcy.record_case(app.operator, acct.id, 7, "25-1001", TODAY, "D. Idaho", assurance_deposit=False),
+        send_burst(app, ["ctrl+t"])),
 }
 
 
@@ -297,3 +300,24 @@ async def test_referral_and_the_deposit_review_from_the_credit_lists(people, sql
         send_burst(app, ["f8"])                       # done: nothing more to do, nothing billed twice
         await settle(pilot)
         assert [c for _, c, _ in ledger(installments, "deposit")] == [10_000, 10_000]
+
+
+async def test_a_supervisor_writes_off_without_signing_in_again(people, sqlite_db, tmp_path):
+    acct = final_account()
+    app = make_app(sqlite_db, operators.by_username("super"), tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        account = await on_account(pilot, acct)
+        send_burst(app, expand("ctrl+u", "Deceased, no estate", "enter"))
+        await settle(pilot, lambda: db.WriteOff.select().count() == 1 and app.screen is account)
+        assert db.WriteOff.get().approved_by.username == "super"
+
+
+async def test_an_msr_may_not_write_off_or_record_a_bankruptcy(people, sqlite_db, tmp_path):
+    acct = final_account()
+    app = make_app(sqlite_db, operators.create("msr1", "Pat Keyer", "msr"), tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        account = await on_account(pilot, acct)
+        send_burst(app, expand("ctrl+u", "x", "enter", "ctrl+t", "enter"))
+        await settle(pilot)
+        assert app.screen is account
+        assert db.WriteOff.select().count() == 0 and db.BankruptcyCase.select().count() == 0
