@@ -69,6 +69,12 @@ SCREENS = {
     "reference": "kec_tui.screens.reference:ReferenceScreen",
     "portal": "kec_tui.screens.portal:PortalScreen",
     "portal_email": "kec_tui.screens.portal:PortalEmailScreen",
+    "credit": "kec_tui.screens.credit_lists:CreditScreen",
+    "deposit": "kec_tui.screens.credit:DepositScreen",
+    "write_off": "kec_tui.screens.credit:WriteOffScreen",
+    "agency_payment": "kec_tui.screens.credit:AgencyPaymentScreen",
+    "bankruptcy": "kec_tui.screens.credit:BankruptcyScreen",
+    "bankruptcy_close": "kec_tui.screens.credit:BankruptcyCloseScreen",
     "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
     "outage_call": "kec_tui.screens.outages:OutageCallDialog",
@@ -362,7 +368,8 @@ class KecApp(App):
     # The back-office menu (Shift+F6): (action, what it opens). Runs and queues used now and then.
     OFFICE = (("capital_credit_runs", "Capital credit runs: allocation, retirement, unclaimed checks"),
               ("energy_referrals", "Energy services referrals: the consultant's queue"),
-              ("outage_board", "Outage board"))
+              ("outage_board", "Outage board"),
+              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"))
 
     def action_office(self) -> None:
         from kec_tui.widgets.dialogs import MenuScreen
@@ -576,6 +583,8 @@ class KecApp(App):
         if not document and self.trainer is not None:
             document = self.trainer.document() or ""
         self.open("reference", document)
+    def action_credit(self) -> None:
+        self.show("credit")
 
     def action_capital_credit_runs(self) -> None:
         if not self.operator.can("capital_credits.run"):

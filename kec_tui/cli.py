@@ -118,9 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, billing_run, capital_credits, portal, products, readings, sign_in_guard
+    from kec_tui.services import (
+        adjustments,
+        billing_run,
+        capital_credits,
+        credit_rules,
+        portal,
+        products,
+        readings,
+        sign_in_guard,
+    )
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal):  # limits
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules):
         area.configure(settings)
     command = args.command or "run"
     try:

@@ -62,6 +62,16 @@ class Settings:
     trip_fee_cents: int = 2500
     deposit_flat_cents: int = 20000
     deposit_months: int = 2
+    # Credit (services/credit_rules.py): deposits, write-offs, collection agencies, bankruptcy.
+    deposit_late_bills: int = 2        # bills paid late in 12 months that call for a deposit
+    deposit_returned_payments: int = 1  # payments returned in 12 months that call for one
+    deposit_max_installments: int = 3  # a deposit may be billed in up to this many monthly installments
+    deposit_interest_percent: str = "0"  # simple interest a year on a deposit held (0: the co-op pays none)
+    deposit_refund_months: int = 12    # prompt payment this long refunds the deposit (credited to the account)
+    write_off_after_days: int = 90     # a final account still unpaid this many days after its final bill
+    collection_agency: str = "Collection agency"   # the agency's name on referrals
+    agency_commission_percent: str = "30"   # the agency keeps this share of what it collects
+    bankruptcy_assurance_days: int = 20     # 11 U.S.C. 366: adequate assurance within this many days of filing
     holidays: tuple[dt.date, ...] = ()  # count as after hours (reconnect fees)
     lockbox_csv_columns: dict[str, str] = field(default_factory=dict)  # the bank's CSV header -> our column
     # Billing (services/readings.py, billing_run.py, adjustments.py). Factors are text, never float.
@@ -103,14 +113,16 @@ class Settings:
 ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
-                "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
+                "deposit_months", "deposit_late_bills", "deposit_returned_payments", "write_off_after_days",
+                "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
                 "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days",
-                "portal_identity_questions"}
+                "portal_identity_questions", "deposit_max_installments", "deposit_refund_months",
+                "bankruptcy_assurance_days"}
 DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
-            "capital_credit_discount_percent"}
+            "capital_credit_discount_percent", "deposit_interest_percent", "agency_commission_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 
 

@@ -1191,3 +1191,127 @@ class CounterSale(BaseModel):
 
 
 MODELS += [Product, CashDrawer, DrawerCount, CounterTxn, CounterTender, CounterSale]
+
+
+# ---- credit: deposits, write-offs and collection agencies, bankruptcy (services/deposits.py, write_offs.py,
+# bankruptcy.py). The deposit held is Account.deposit_cents (the one rule: billed installments add to it, a
+# refund or the final bill takes it); these rows say why, when and how it is billed.
+
+DEPOSIT_STATUSES = ("billing", "held", "refunded", "applied", "moved")
+
+
+class Deposit(BaseModel):
+    """A deposit asked of an account: its reason, amount and installments (DepositInstallment)."""
+
+    account = pw.ForeignKeyField(Account, backref="deposits")
+    reason = pw.CharField(max_length=20)                 # late_history, returned_payments, reconnect, bankruptcy ...
+    basis = pw.CharField(max_length=200, default="")     # how the amount was found
+    amount_cents = pw.BigIntegerField()
+    installments = pw.SmallIntegerField(default=1)
+    billed_cents = pw.BigIntegerField(default=0)         # billed so far (added to Account.deposit_cents)
+    billed_on = pw.DateField()                           # the first installment
+    held_since = pw.DateField(null=True)                 # the last installment billed: the refund clock starts
+    interest_through = pw.DateField(null=True)           # interest credited up to this day
+    interest_cents = pw.BigIntegerField(default=0)       # credited so far
+    status = pw.CharField(max_length=10, default="billing", index=True)
+    closed_on = pw.DateField(null=True)
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class DepositInstallment(BaseModel):
+    """One installment of a deposit, billed on its day (the first at once, the rest by the deposit review).
+    `ledger_entry` is set once, by a guarded update: an installment is billed exactly once."""
+
+    deposit = pw.ForeignKeyField(Deposit, backref="installment_rows", on_delete="CASCADE", index=False)
+    seq = pw.SmallIntegerField()
+    bill_on = pw.DateField()
+    due_date = pw.DateField()
+    amount_cents = pw.BigIntegerField()
+    status = pw.CharField(max_length=10, default="pending")    # pending, billed, cancelled
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)
+
+    class Meta:
+        indexes = ((("deposit", "seq"), True),)
+
+
+class CreditRun(BaseModel):
+    """A previewed-then-committed-once run of the credit area: the deposit review of a day
+    (kind "deposit") or a write-off list (kind "writeoff", committed on a supervisor's approval)."""
+
+    kind = pw.CharField(max_length=10)
+    run_date = pw.DateField()
+    status = pw.CharField(max_length=12, default="previewed")   # previewed, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    claim = pw.CharField(max_length=40, default="")
+    heartbeat_at = pw.DateTimeField(null=True)
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    item_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("kind", "run_date"), True),)
+
+
+class WriteOff(BaseModel):
+    """A final account's unpaid balance written off as bad debt (a ledger entry of kind writeoff, which
+    the bad-debt audit of a later applicant reads). Unique on the account: written off once."""
+
+    account = pw.ForeignKeyField(Account, unique=True, backref="+")
+    run = pw.ForeignKeyField(CreditRun, null=True, backref="+")
+    amount_cents = pw.BigIntegerField()                  # positive: the debt written off
+    final_bill_on = pw.DateField(null=True)
+    note = pw.CharField(max_length=200, default="")
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, backref="+")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    approved_by = pw.ForeignKeyField(Operator, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class AgencyReferral(BaseModel):
+    """An account referred to a collection agency (one row of the agency's CSV file)."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    agency = pw.CharField(max_length=80)
+    referred_on = pw.DateField()
+    amount_cents = pw.BigIntegerField()                  # the debt referred
+    collected_cents = pw.BigIntegerField(default=0)      # gross, as the agency reports it
+    commission_cents = pw.BigIntegerField(default=0)
+    file_name = pw.CharField(max_length=255, default="")
+    status = pw.CharField(max_length=10, default="open", index=True)    # open, paid, recalled
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "status"), False),)
+
+
+class BankruptcyCase(BaseModel):
+    """A member's bankruptcy (11 U.S.C. 366): the pre-petition balance set apart, the adequate-assurance
+    deposit asked within the days the law sets, closed by discharge or dismissal."""
+
+    account = pw.ForeignKeyField(Account, backref="+")
+    chapter = pw.SmallIntegerField()
+    case_no = pw.CharField(max_length=24)
+    court = pw.CharField(max_length=80)
+    filed_on = pw.DateField()
+    pre_petition_cents = pw.BigIntegerField(default=0)   # set apart (a transfer out of the account)
+    transfer_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    assurance_cents = pw.BigIntegerField(default=0)
+    assurance_due = pw.DateField(null=True)
+    assurance_deposit = pw.ForeignKeyField(Deposit, null=True, backref="+")
+    status = pw.CharField(max_length=10, default="open", index=True)     # open, discharged, dismissed
+    closed_on = pw.DateField(null=True)
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "status"), False),)
+
+
+MODELS += [Deposit, DepositInstallment, CreditRun, WriteOff, AgencyReferral, BankruptcyCase]

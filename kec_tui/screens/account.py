@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit, moves, outages, returns
+from kec_tui.services import accounts, audit, bankruptcy, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.dialogs import MenuScreen
@@ -95,8 +95,9 @@ class AccountScreen(Screen):
             "items, change, receipt). {account.more} opens the account's menu of the rest (its number or Up/Down "
             "and Enter): the member's capital credits (by year, early and estate retirement), energy use (this "
             "year against last, tips, the high-bill checklist, a referral to the energy consultant) and more. "
-            "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail). {app.lookup} "
-            "goes back to lookup from anywhere.")
+            "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail), "
+            "{account.deposit} bills a deposit; write-offs and bankruptcy cases are in the menu. {app.lookup} goes "
+            "back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -117,13 +118,17 @@ class AccountScreen(Screen):
         bind("account.counter", "counter", "Counter payment", show=False),
         bind("account.more", "more", "More"),
         bind("account.portal", "portal", "Online account", show=False),
+        bind("account.deposit", "deposit", "Deposit", show=False),
     ]
     # The account's menu (F8): (action, what it does), the ones with a key of their own too.
     MORE = (("capital_credits", "Capital credits"),
             ("energy", "Energy use, high-bill checklist, referral"),
+            ("write_off", "Write off a final account (a supervisor approves)"),
+            ("bankruptcy", "Bankruptcy: record the case, or close it"),
             ("outage_call", "Outage call"),
             ("counter", "Counter payment"),
-            ("portal", "Online account: enroll, unlock, reset link, e-mail"))
+            ("portal", "Online account: enroll, unlock, reset link, e-mail"),
+            ("deposit", "Deposit"))
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     AccountScreen #flags { height: auto; padding: 0 1; }
@@ -345,6 +350,36 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("portal", self.account_id, callback=lambda _=None: self.refresh_all())
+
+    # -- credit: deposit, write-off, bankruptcy (screens/credit.py)
+    def action_deposit(self) -> None:
+        op = self.app.operator
+        if not op.can("deposit.bill"):
+            self.notify(f"Deposits are billed by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        self.app.open("deposit", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_write_off(self) -> None:
+        op = self.app.operator
+        if not op.can("collections.act"):
+            self.notify(f"Write-offs are keyed by collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        self.app.open("write_off", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_bankruptcy(self) -> None:
+        op = self.app.operator
+        if not op.can("bankruptcy.record"):
+            self.notify(f"Bankruptcies are recorded by collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+        case = bankruptcy.open_case(self.account_id)
+        done = lambda result: result and self.refresh_all()   # noqa: E731
+        if case is not None:
+            self.app.open("bankruptcy_close", self.account_id, case, callback=done)
+        elif self.view is not None:
+            self.app.open("bankruptcy", self.account_id, self.view.number, self.view.name, callback=done)
 
     def action_capital_credits(self) -> None:
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())

@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from kec_tui import db, money
-from kec_tui.services import audit, fees, memberships, orders, search_index
+from kec_tui.services import audit, deposits, fees, memberships, orders, search_index
 from kec_tui.services.accounts import AccountView, balance, display_name
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -300,14 +300,7 @@ def transfer_service(op: OperatorInfo, account_id: int, new_location_id: int, re
                       reference=f"FROM {a.number}", effective=day,
                       due_date=day + dt.timedelta(days=fees.DUE_DAYS) if carried > 0 else None,
                       audit_action="balance.transfer")
-        deposit = a.deposit_cents
-        if deposit:
-            db.Account.update(deposit_cents=0).where(db.Account.id == a.id).execute()
-            db.Account.update(deposit_cents=deposit).where(db.Account.id == new.id).execute()
-            audit.record(op, "deposit.transfer", "account", a.id, account_id=a.id, field="deposit_cents",
-                         before=money.fmt(deposit), after=f"0.00 (to account {number})")
-            audit.record(op, "deposit.transfer", "account", new.id, account_id=new.id, field="deposit_cents",
-                         before="0.00", after=f"{money.fmt(deposit)} (from account {a.number})")
+        deposit = deposits.follow_move(op, a, new.id, number)
         _finish(op, a, "closed", day, f"moved to account {number}", transferred_to=new.id)
         audit.record(op, "account.move", "account", a.id, account_id=a.id, field="location",
                      before=f"{a.number} {db.ServiceLocation.get_by_id(a.location_id).street}",
@@ -344,11 +337,7 @@ def close_account(op: OperatorInfo, account_id: int, reading=None, *, when: dt.d
                                    f"for, close it today", "on")
             return _schedule(op, a, "close", on, day, "closure", notes=notes)
         final = _final_read_and_bill(op, a, reading, when)
-        applied = a.deposit_cents
-        if applied:
-            fees.post(op, a.id, "deposit", -applied, "Deposit applied to final bill", reference="DEPOSIT",
-                      effective=day, audit_action="deposit.apply")
-            db.Account.update(deposit_cents=0).where(db.Account.id == a.id).execute()
+        applied = deposits.apply_on_final(op, a, day)
         refund = 0
         owed = balance(a.id)
         if owed < 0:

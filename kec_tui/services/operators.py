@@ -13,11 +13,12 @@ PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record", "adjustment.make", "outage.log",
-            "counter.take"},
+            "counter.take", "deposit.bill"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
                 "billing.run", "adjustment.make", "capital_credits.run", "outage.log"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
-                    "payment.return", "order.create", "order.cancel", "protection.record", "outage.log"},
+                    "payment.return", "order.create", "order.cancel", "protection.record", "outage.log",
+                    "deposit.bill", "bankruptcy.record", "agency.refer"},
 }
 # The member's online account (services/portal.py): enroll, resend, unlock, reset link, change e-mail.
 for _role in ("msr", "collections"):

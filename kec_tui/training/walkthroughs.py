@@ -1391,6 +1391,12 @@ CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, 
                                     EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, COUNTER, ONLINE)
 
 
+# The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.
+from kec_tui.training import credit_walkthroughs  # noqa: E402
+
+CATALOG += credit_walkthroughs.CATALOG
+
+
 def by_name(name: str) -> Walkthrough | None:
     name = name.strip().lower()
     for w in CATALOG:
