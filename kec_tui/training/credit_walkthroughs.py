@@ -141,7 +141,8 @@ BANKRUPTCY = Walkthrough(
         FIND,
         Step("Record the case",
              "F8, 4 (the account's menu: bankruptcy): chapter 13 (1, then 1 again: 11, 12, 13, or space), "
-             "Enter; case {case_no}, Enter; filed {filed_keys}, Enter; court: Enter (D. Idaho); adequate assurance: Enter (yes).",
+             "Enter; case {case_no}, Enter; filed {filed_keys}, Enter; court: Enter (D. Idaho); adequate "
+             "assurance: Enter (yes).",
              "From the filing, the co-op may not collect what was owed before it (11 U.S.C. 366): no notices, "
              "late fees or disconnects for it. The balance owed at the filing is set apart for the court; the "
              "co-op may ask a deposit as adequate assurance, due 20 days after the filing.",
