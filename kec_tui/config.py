@@ -81,6 +81,11 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Payment arrangements and energy assistance (services/arrangements.py, assistance.py).
+    arrangement_max_months: int = 12   # the most installments (months) an arrangement may run
+    arrangement_limit_12m: int = 2     # arrangements per account in 12 months; beyond, a supervisor signs in
+    arrangement_grace_days: int = 5    # an installment unpaid this many days after its due date breaks it
+    pledge_hold_days: int = 30         # an energy-assistance pledge holds disconnection this many days
 
     @property
     def db_url(self) -> str:
@@ -91,10 +96,11 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days"}
+                "signin_max_delay_seconds", "late_fee_grace_days",
+                "arrangement_limit_12m", "arrangement_grace_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes"}
+                "signin_ban_minutes", "arrangement_max_months", "pledge_hold_days"}
 DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 

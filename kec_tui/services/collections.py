@@ -14,6 +14,8 @@ The next action, the first that applies:
   an open disconnect order     -> that order, on its due date
   disconnected                 -> reconnect when paid
   final or closed              -> collect the final bill; write-off review 90 days past due
+  a kept payment arrangement   -> none while it is kept (arrangements.py)
+  a pending pledge (past 30)   -> disconnection held (assistance.py)
   up to NOTICE_AFTER_DAYS      -> the late fee, when the next late-fee run charges one (late_fees.py);
                                   else a disconnect notice if still unpaid, on that day
   a medical certificate        -> no disconnection until it runs out
@@ -29,7 +31,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import aging, billing_run, late_fees
+from kec_tui.services import aging, arrangements, assistance, billing_run, late_fees
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -39,6 +41,7 @@ DISCONNECT_KINDS = ("disconnect_nonpay", "remote_disconnect")
 FLAG_NAMES = {
     "bankruptcy": "Bankruptcy", "medical": "Medical certificate", "winter": "Winter protection",
     "landlord": "Landlord", "cash_only": "Cash only", "collections": "In collections", "budget": "Budget billing",
+    "arrangement": "Payment arrangement kept", "pledge": "Assistance pledge pending",
 }
 
 
@@ -130,6 +133,10 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
             return NextAction("Write-off review", as_of, "Write-off")
         return NextAction("Collect the final bill", oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1),
                           "Final bill")
+    if "arrangement" in flags:
+        return NextAction("Arrangement kept: no notice while it is kept", short="Arrangement")
+    if "pledge" in flags and days_past_due > NOTICE_AFTER_DAYS:
+        return NextAction("Pledge pending: disconnection held", short="Pledge hold")
     if days_past_due <= NOTICE_AFTER_DAYS:
         if late_fee_on is not None:
             return NextAction("Late fee", late_fee_on)
@@ -187,9 +194,14 @@ def _account_facts(ids: list[int], as_of: dt.date) -> dict[int, dict]:
             out[aid] = {
                 "flags": {"bankruptcy": bk, "medical": med is not None and med >= as_of,
                           "winter": winter is not None and winter >= as_of, "landlord": landlord,
-                          "cash_only": cash is not None and cash >= as_of, "collections": coll, "budget": budget},
+                          "cash_only": cash is not None and cash >= as_of, "collections": coll, "budget": budget,
+                          "arrangement": False, "pledge": False},
                 "medical_until": med, "phone": mobile or home or "", "returns": 0, "last_payment": None,
                 "order": None}
+        for aid in arrangements.kept_accounts(part, as_of):
+            out[aid]["flags"]["arrangement"] = True
+        for aid in assistance.holding_accounts(part, as_of):
+            out[aid]["flags"]["pledge"] = True
         for aid, n in (R.select(R.account, fn.COUNT(R.id))
                        .where(R.account.in_(part), R.returned_on > year_ago, R.returned_on <= as_of)
                        .group_by(R.account).tuples()):
