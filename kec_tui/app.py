@@ -65,6 +65,10 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "arrangement": "kec_tui.screens.arrangement:ArrangementScreen",
+    "pledge": "kec_tui.screens.assistance:PledgeScreen",
+    "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
+    "agency_payment": "kec_tui.screens.assistance:AgencyPaymentScreen",
 }
 
 

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit, moves, returns
+from kec_tui.services import accounts, arrangements, assistance, audit, moves, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.tables import fill_width
@@ -89,7 +89,9 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason). {app.lookup} goes back to lookup from anywhere.")
+            "account (credit or debit with a reason). {account.arrangement} agrees a payment arrangement (down "
+            "payment, installments, the agreement printed), {account.pledge} records an energy-assistance "
+            "pledge (agency, amount, expiry). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -106,6 +108,8 @@ class AccountScreen(Screen):
         bind("account.return_payment", "return_payment", "Return payment", show=False),
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
+        bind("account.arrangement", "arrangement", "Arrangement", show=False),
+        bind("account.pledge", "pledge", "Pledge", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -172,8 +176,9 @@ class AccountScreen(Screen):
         self.query_one("#title", Static).update(Text(
             f"{v.number}  {v.name}  [{v.status.upper()}]  opened {v.opened:%m/%d/%Y}"
             + (f"  closed {v.closed:%m/%d/%Y}" if v.closed else "")))
-        self.query_one("#flags", Static).update(Text("  ".join(v.flags)))
-        self.query_one("#flags").display = bool(v.flags)
+        flags = [*v.flags, *(f for f in (arrangements.flag_text(v.id), assistance.flag_text(v.id)) if f)]
+        self.query_one("#flags", Static).update(Text("  ".join(flags)))
+        self.query_one("#flags").display = bool(flags)
         self.query_one("#summary", Static).update(summary_text(v))
         self.query_one("#contact", Static).update(contact_text(v))
         self.query_one("#location", Static).update(location_text(v))
@@ -306,3 +311,33 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_arrangement(self) -> None:
+        op = self.app.operator
+        if not op.can("arrangement.make"):
+            self.notify(f"Payment arrangements are made by MSRs, collections staff and supervisors ({op.role} may "
+                        f"not)", severity="warning")
+            return
+        if self.view is None or self.view.balance_cents <= 0:
+            self.notify("Nothing owed: no arrangement to make", severity="warning")
+            return
+
+        def agreed(done) -> None:
+            if done is not None:
+                self.notify(f"Arrangement agreed: {done.installments} installments", timeout=6)
+                self.refresh_all()
+        self.app.open("arrangement", self.account_id, callback=agreed)
+
+    def action_pledge(self) -> None:
+        op = self.app.operator
+        if not op.can("assistance.record"):
+            self.notify(f"Pledges are recorded by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+
+        def recorded(done) -> None:
+            if done is not None:
+                self.notify(f"Pledge recorded: {done.agency} {fmt_dollars(done.amount_cents)}, disconnection held "
+                            f"until {done.holds_until:%m/%d/%Y}", timeout=6)
+                self.refresh_all()
+        self.app.open("pledge", self.account_id, callback=recorded)

@@ -20,7 +20,8 @@ class AccountCommands(Provider):
 
 
 # Tools that need no account: (title, screen name, help).
-TOOLS = (("Bill calculator", "bill_calculator", "What would my bill be: kWh and schedule in, the bill out"),)
+TOOLS = (("Bill calculator", "bill_calculator", "What would my bill be: kWh and schedule in, the bill out"),
+         ("Agency payment", "agency_check", "Energy assistance: an agency's check keyed and matched to its pledges"))
 
 
 class ToolCommands(Provider):

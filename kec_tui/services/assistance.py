@@ -419,3 +419,25 @@ def post_payment(op: OperatorInfo, payment_id: int) -> MatchReport:
 def open_payments() -> list[PaymentInfo]:
     A = db.AgencyPayment
     return [_payment_info(p) for p in A.select().where(A.status == "open").order_by(A.id)]
+
+
+@db.connected
+def find_payment(agency_code: str, check_no: str) -> PaymentInfo | None:
+    """The agency's check of that number, if keyed (to go on keying an open one)."""
+    g = agency(agency_code)
+    A = db.AgencyPayment
+    p = A.get_or_none(A.agency == g.id, A.check_no == batches.clean_check_no(check_no))
+    return _payment_info(p) if p is not None else None
+
+
+@db.connected
+def payment_lines(payment_id: int) -> list[tuple[int, str, int, int]]:
+    """The lines keyed on the check so far: (account number, name, pending pledge cents or 0, paid cents)."""
+    p = db.AgencyPayment.get_or_none(db.AgencyPayment.id == payment_id)
+    if p is None:
+        raise NotFound("No such agency payment")
+    out = []
+    for line in batches.lines(p.batch_id, limit=1000, include_void=False):
+        found = _pending_of(p.agency_id, line.account_id) if line.account_id else None
+        out.append((line.account_number or 0, line.name, found.amount_cents if found else 0, line.amount_cents))
+    return out
