@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -242,8 +241,8 @@ class AgencyPaymentScreen(Screen):
     def summary(self) -> str:
         p = self.payment
         paid = sum(k[3] for k in self.keyed)
-        return (f"{p.agency} check {p.check_no} {fmt_dollars(p.amount_cents)} received {p.received_on:%m/%d/%Y}: "
-                f"{len(self.keyed)} keyed, {fmt_dollars(paid)}; difference {fmt(paid - p.amount_cents, sign=True)}")
+        return (f"{p.agency} check {p.check_no} {fmt_dollars(p.amount_cents)}: {len(self.keyed)} of {p.count} keyed, "
+                f"{fmt_dollars(paid)}, to key {fmt(p.amount_cents - paid)}")
 
     def show_lines(self) -> None:
         t = self.query_one(DataTable)
@@ -316,10 +315,6 @@ class AgencyPaymentScreen(Screen):
 
     def action_cancel(self) -> None:
         self.app.leave(self)
-
-    @on(EntryForm.Submitted, "#lines-form")
-    def keyed_line(self, event: EntryForm.Submitted) -> None:
-        event.form.set_info(self.summary())
 
 
 class LinesForm(EntryForm):

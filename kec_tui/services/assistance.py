@@ -83,6 +83,7 @@ class PaymentInfo:
     batch_id: int
     batch_number: int
     status: str
+    count: int = 0                  # members on the agency's list (the batch's control count)
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,7 @@ def _payment_info(p: db.AgencyPayment) -> PaymentInfo:
     b = db.PaymentBatch.get_by_id(p.batch_id)
     g = db.AssistanceAgency.get_by_id(p.agency_id)
     return PaymentInfo(p.id, g.code, p.check_no, p.amount_cents, db.as_date(p.received_on), b.id, b.number,
-                       p.status)
+                       p.status, b.control_count)
 
 
 @db.connected
