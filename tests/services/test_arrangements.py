@@ -220,3 +220,16 @@ def test_the_printed_agreement(people, tmp_path):
     assert "Installment 3" in text and "due 06/01/2026" in text and "Member gets paid on the 1st" in text
     assert "within 5 days after its due date" in text
     assert arrangements.flag_text(acct.id, AGREED) == "ARRANGEMENT kept, next $50.00 due 03/05/2026"
+
+
+def test_two_sessions_agreeing_at_once_make_one(people):
+    from tests.services.test_concurrency import at_once
+
+    msr, sup = people
+    acct = behind()
+    r = at_once(lambda: by_dates(msr, acct), lambda: by_dates(sup, acct))
+    made = [x for x in r if isinstance(x, arrangements.ArrangementInfo)]
+    refused = [x for x in r if isinstance(x, ValidationError)]
+    assert len(made) == 1 and len(refused) == 1, r
+    assert "already has an active arrangement" in refused[0].message
+    assert len(arrangement_rows()) == 1

@@ -150,3 +150,18 @@ def test_a_check_out_of_balance_posts_nothing(msr):
         assistance.open_payment(msr, "CAP", "777", 20_000, 1, D(2026, 2, 20))
     with pytest.raises(ValidationError, match="needs the agency"):
         assistance.open_payment(msr, "", "778", 20_000, 1, D(2026, 2, 20))
+
+
+def test_two_sessions_posting_the_check_at_once_post_it_once(msr):
+    from tests.services.test_concurrency import at_once
+
+    acct = behind()
+    assistance.pledge(msr, acct.id, "CAP", 15_000, pledged_on=PLEDGED, today=PLEDGED)
+    pay = assistance.open_payment(msr, "CAP", "9001", 15_000, 1, D(2026, 2, 20))
+    assistance.key_line(msr, pay.id, str(acct.number), 15_000)
+    other = operators.create("msr2", "Moe Keyer", "msr")
+    r = at_once(lambda: assistance.post_payment(msr, pay.id), lambda: assistance.post_payment(other, pay.id))
+    assert sum(isinstance(x, assistance.MatchReport) for x in r) == 1, r
+    assert sum(isinstance(x, batches.AlreadyPosted) for x in r) == 1, r
+    assert db.LedgerEntry.select().where(db.LedgerEntry.kind == "payment").count() == 1
+    assert pledge_rows() == [(acct.id, 15_000, "paid", 15_000)]
