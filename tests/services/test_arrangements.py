@@ -233,3 +233,33 @@ def test_two_sessions_agreeing_at_once_make_one(people):
     assert len(made) == 1 and len(refused) == 1, r
     assert "already has an active arrangement" in refused[0].message
     assert len(arrangement_rows()) == 1
+
+
+def test_the_command_line_reviews_with_the_settings(tmp_path, capsys):
+    from kec_tui import cli, config
+
+    conf = tmp_path / "config.toml"
+    conf.write_text("arrangement_grace_days = 10\narrangement_max_months = 6\npledge_hold_days = 45\n")
+    url = str(tmp_path / "c.db")
+    db.connect(url)
+    msr = operators.create("msr1", "Pat Keyer", "msr")
+    acct = behind()
+    a = by_dates(msr, acct, installments=2)
+    db.database.close()
+    try:
+        assert cli.main(["--config", str(conf), "--db", url, "--operator", "msr1", "review-arrangements",
+                         "--date", "2026-03-15"]) == 0       # 10 days' grace: the down payment is not late yet
+        assert arrangements.policy() == arrangements.Policy(6, 2, 10)
+        from kec_tui.services import assistance
+        assert assistance.hold_days() == 45
+        assert "0 broken" in capsys.readouterr().out
+        assert cli.main(["--config", str(conf), "--db", url, "--operator", "msr1", "review-arrangements",
+                         "--date", "2026-03-16"]) == 0
+        assert f"broken  {acct.number}  Down payment due 03/05/2026" in capsys.readouterr().out
+        assert arrangements.get(a.id).status == "broken"
+        assert cli.main(["--db", url, "--operator", "msr1", "review-arrangements", "--date", "soon"]) == 2
+    finally:
+        from kec_tui.services import assistance
+        arrangements.configure(config.Settings())
+        assistance.configure(config.Settings())
+        db.database.close()
