@@ -131,7 +131,11 @@ def _agency_info(a: db.AssistanceAgency) -> AgencyInfo:
 
 @db.connected
 def agencies(active_only: bool = True) -> list[AgencyInfo]:
+    """The agencies on file, by code. A demo co-op built before agencies existed gets the demo's."""
     G = db.AssistanceAgency
+    if db.get_meta("demo_seed") is not None and not G.select().exists():
+        with db.write_txn():
+            add_demo_agencies()
     q = G.select().order_by(G.code)
     if active_only:
         q = q.where(G.active == True)  # noqa: E712

@@ -165,3 +165,9 @@ def test_two_sessions_posting_the_check_at_once_post_it_once(msr):
     assert sum(isinstance(x, batches.AlreadyPosted) for x in r) == 1, r
     assert db.LedgerEntry.select().where(db.LedgerEntry.kind == "payment").count() == 1
     assert pledge_rows() == [(acct.id, 15_000, "paid", 15_000)]
+
+
+def test_a_demo_built_before_agencies_gets_the_demo_agencies(database):
+    assert assistance.agencies() == []                      # not a demo: none made up
+    db.set_meta("demo_seed", "1")
+    assert [a.code for a in assistance.agencies()] == ["CAP", "ROUNDUP", "SALVARMY", "SVDP"]
