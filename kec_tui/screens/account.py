@@ -13,9 +13,15 @@ from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, arrangements, assistance, audit, moves, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
+from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
 
 LEDGER_PAGE = 40
+
+
+def money_terms(info: arrangements.ArrangementInfo) -> str:
+    return arrangements.terms_text(info.total_cents, info.down_cents, info.installments, info.mode,
+                                   next((i.due_date for i in info.schedule if i.seq == 1), None))
 
 
 def summary_text(v: AccountView) -> Text:
@@ -90,7 +96,8 @@ class AccountScreen(Screen):
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
             "account (credit or debit with a reason). {account.arrangement} agrees a payment arrangement (down "
-            "payment, installments, the agreement printed), {account.pledge} records an energy-assistance "
+            "payment, installments, the agreement printed; on an active one it offers to cancel it, with a "
+            "reason), {account.pledge} records an energy-assistance "
             "pledge (agency, amount, expiry). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
@@ -318,6 +325,15 @@ class AccountScreen(Screen):
             self.notify(f"Payment arrangements are made by MSRs, collections staff and supervisors ({op.role} may "
                         f"not)", severity="warning")
             return
+        found = arrangements.current(self.account_id)
+        if found is not None and found[0].status == "active":
+            info = found[0]
+            what = (f"{arrangements.flag_text(self.account_id)}. Agreed {info.agreed_on:%m/%d/%Y} by "
+                    f"{info.operator or '-'}: {money_terms(info)}. Cancel it only at the member's request.")
+            self.app.push_screen(reason_prompt("Cancel the payment arrangement?", what,
+                                               placeholder="Why the arrangement is cancelled"),
+                                 lambda reason: reason and self._cancel_arrangement(info.id, reason))
+            return
         if self.view is None or self.view.balance_cents <= 0:
             self.notify("Nothing owed: no arrangement to make", severity="warning")
             return
@@ -327,6 +343,15 @@ class AccountScreen(Screen):
                 self.notify(f"Arrangement agreed: {done.installments} installments", timeout=6)
                 self.refresh_all()
         self.app.open("arrangement", self.account_id, callback=agreed)
+
+    def _cancel_arrangement(self, arrangement_id: int, reason: str) -> None:
+        try:
+            arrangements.cancel(self.app.operator, arrangement_id, reason)
+        except ServiceError as e:
+            self.notify(e.message, severity="warning")
+            return
+        self.notify("Arrangement cancelled: collection resumes")
+        self.refresh_all()
 
     def action_pledge(self) -> None:
         op = self.app.operator

@@ -120,3 +120,21 @@ async def test_over_the_limit_without_a_supervisor_nothing_is_written(people, sq
         send_burst(app, expand("escape", "sup3rpass-long", "enter"))
         await settle(pilot, lambda: len(rows(acct)) == 2)
         assert rows(acct)[1] == (12_000, 0, 3, "bills", "active", "", "super")
+
+
+async def test_ctrl_k_on_an_active_arrangement_offers_to_cancel_it(people, sqlite_db, tmp_path):
+    msr, acct = people
+    arrangements.make(msr, acct.id, total_cents=12_000, installments=3, on=dt.date.today())
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        account = await on_account(pilot, acct)
+        # Enter on an empty reason is refused (nothing cancelled; the keys behind it held); Esc, a reason
+        # cancels it.
+        send_burst(app, expand("ctrl+k", "enter", "x"))
+        await settle(pilot)
+        assert rows(acct)[0][4] == "active" and app.screen is not account
+        send_burst(app, expand("escape", "Member moved in with family", "enter"))
+        await settle(pilot, lambda: rows(acct)[0][4] == "cancelled" and app.screen is account)
+        assert "ARRANGEMENT" not in str(account.query_one("#flags").render())
+        audit = db.AuditLog.get(db.AuditLog.action == "arrangement.cancel")
+        assert audit.after == "cancelled: Member moved in with family"
