@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from kec_tui import money
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, assistance
+from kec_tui.services import accounts, assistance, reports
 from kec_tui.services.assistance import MatchReport, PaymentInfo, PledgeInfo
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.entry_form import QUIET_KEYS, EntryForm, FieldSpec, Record, SubmitResult, parse_date
@@ -199,7 +199,8 @@ class AgencyPaymentScreen(Screen):
             "line locks the form; {entry_form.clear_record} (Reset) clears it. {agency_payment.post} posts the "
             "check once its lines add up to the check (count and amount) and matches each line to the "
             "member's pledge: paid, short or over; a line for a member without a pledge and the agency's "
-            "pledges the check did not pay are listed. {agency_payment.back} leaves (the lines keyed stay).")
+            "pledges the check did not pay are listed, and written to the reports folder (CSV and PDF). "
+            "{agency_payment.back} leaves (the lines keyed stay).")
     BINDINGS = [
         bind("agency_payment.post", "post", "Post and match"),
         bind("agency_payment.back", "back", "Back"),
@@ -308,7 +309,12 @@ class AgencyPaymentScreen(Screen):
             self.notify(f"The database did not answer: {first_line(e)}", severity="error")
             return
         self.show_lines()
-        self.notify(self.report_summary(), timeout=10)
+        try:
+            _csv, pdf = assistance.write_report(self.report, reports.reports_dir(self.app.settings))
+            self.notify(f"{self.report_summary()}. Report: {pdf}", timeout=10)
+        except ServiceError as e:
+            self.notify(f"{self.report_summary()}. The report was not written: {e.message}", severity="warning",
+                        timeout=10)
 
     def action_back(self) -> None:
         self.app.leave(self)

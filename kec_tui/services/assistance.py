@@ -15,13 +15,16 @@ pledge of the agency, and the agency's pledges the check did not pay, are report
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from peewee import IntegrityError
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, batches
+from kec_tui.services import audit, batches, reports
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -121,6 +124,23 @@ class MatchReport:
                 out.append(f"  {m.account_number:>10} {m.name[:24]:<24} pledge {money.fmt(m.pledge_cents):>10} "
                            f"paid {money.fmt(m.paid_cents):>10}{diff}")
         return "\n".join(out) + "\n"
+
+    def csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["account", "name", "pledge", "paid", "difference", "result"])
+        for m in self.matches:
+            w.writerow([m.account_number, m.name, str(money.to_decimal(m.pledge_cents)),
+                        str(money.to_decimal(m.paid_cents)), str(money.to_decimal(m.difference_cents)), m.result])
+        return buf.getvalue()
+
+
+def write_report(report: MatchReport, directory: str | Path) -> tuple[Path, Path]:
+    """agency-<code>-check-<no>.csv and .pdf in the directory: the match, short and over payments listed."""
+    p = report.payment
+    stem = f"agency-{p.agency}-check-{''.join(c for c in p.check_no if c.isalnum()) or p.id}"
+    return reports.write_csv_pdf(directory, stem, report.csv(), reports.text_pdf(report.text()),
+                                 "the agency payment report")
 
 
 # ---- agencies and applications ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from kec_tui import db
 from kec_tui.services import assistance, batches, collection_holds, collections, late_fees, operators
 from kec_tui.services.errors import PermissionDenied, ValidationError
 from tests import factories
+from tests.support.pdf import pdf_text
 
 D = dt.date
 PLEDGED = D(2026, 2, 2)
@@ -104,7 +105,7 @@ def test_an_application_is_recorded_with_a_note(msr):
         assistance.record_application(msr, acct.id, "")
 
 
-def test_the_agency_check_is_keyed_as_a_batch_and_matched_to_the_pledges(msr):
+def test_the_agency_check_is_keyed_as_a_batch_and_matched_to_the_pledges(msr, tmp_path):
     full, short, over, none, unpaid = (behind(first=n) for n in ("Full", "Short", "Over", "None", "Unpaid"))
     for acct, cents in ((full, 15_000), (short, 10_000), (over, 5_000), (unpaid, 7_500)):
         assistance.pledge(msr, acct.id, "CAP", cents, pledged_on=PLEDGED, today=PLEDGED)
@@ -124,6 +125,9 @@ def test_the_agency_check_is_keyed_as_a_batch_and_matched_to_the_pledges(msr):
                    (unpaid.number, "not paid", 7_500, 0)]
     assert [m.difference_cents for m in report.of("short") + report.of("over")] == [-2_000, 1_000]
     assert "SHORT (1)" in report.text() and "NO PLEDGE (1)" in report.text()
+    csv_path, pdf_path = assistance.write_report(report, tmp_path / "reports")
+    assert csv_path.read_text().splitlines()[2] == f"{short.number},Short Lovelace,100.00,80.00,-20.00,short"
+    assert "OVER (1)" in pdf_text(pdf_path.read_bytes())
     assert batches.get_batch(pay.batch_id).status == "posted"
     L = db.LedgerEntry
     assert sorted(-c for (c,) in L.select(L.amount_cents).where(L.kind == "payment").tuples()) == [
