@@ -4,6 +4,7 @@ the worklist flag and the printed agreement. SQLite and PostgreSQL."""
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from kec_tui import db
 from kec_tui.services import arrangements, collection_holds, collections, late_fees, operators
@@ -263,3 +264,25 @@ def test_the_command_line_reviews_with_the_settings(tmp_path, capsys):
         arrangements.configure(config.Settings())
         assistance.configure(config.Settings())
         db.database.close()
+
+
+@given(n=st.integers(1, 12), down=st.integers(0, 5_000), each=st.integers(1, 20_000), grace=st.integers(0, 10),
+       delays=st.lists(st.integers(0, 15), min_size=13, max_size=13), after=st.integers(0, 420))
+@settings(max_examples=200, deadline=None)
+def test_broken_exactly_when_a_payment_comes_after_its_grace(n, down, each, grace, delays, after):
+    """Each due (down payment, installments) paid exactly, `delay` days after its due date: the
+    arrangement is broken on the day after the grace of the first one paid too late, once that day
+    has come; else kept until the last grace has passed, then completed."""
+    total = down + each * n
+    plan = tuple(arrangements.schedule(AGREED, "dates", total, down, n, D(2026, 4, 5)))
+    credits = [(i.due_date + dt.timedelta(days=d), i.amount_cents) for i, d in zip(plan, delays, strict=False)]
+    on = AGREED + dt.timedelta(days=after)
+    state, _required, _paid, broken_on, _missed = arrangements.judge(AGREED, plan, [], credits, on, grace)
+    late = [i.due_date + dt.timedelta(days=grace + 1) for i, d in zip(plan, delays, strict=False)
+            if d > grace and i.due_date + dt.timedelta(days=grace) < on]
+    if late:
+        assert (state, broken_on) == ("broken", late[0])
+    elif plan[-1].due_date + dt.timedelta(days=grace) < on:
+        assert state == "completed"
+    else:
+        assert state == "kept"
