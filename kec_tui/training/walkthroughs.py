@@ -1155,7 +1155,7 @@ ARRANGE = Walkthrough(
     steps=(
         FIND,
         Step("Agree the arrangement",
-             "Ctrl+K: Enter takes the balance ({balance}), down payment {down}, Enter; {n} installments, Enter; "
+             "Shift+F6: Enter takes the balance ({balance}), down payment {down}, Enter; {n} installments, Enter; "
              "Enter adds them to the next bills; a note of what the member said; Enter agrees it.",
              "An arrangement stops late fees and disconnect notices while the member keeps it: the down "
              "payment today, each installment and each new bill by its due date. One missed past the grace "
@@ -1207,10 +1207,10 @@ PLEDGE = Walkthrough(
     steps=(
         FIND,
         Step("Record the pledge",
-             "Ctrl+U: agency CAP, Enter; {amount}, Enter; Enter (today), Enter (the expiry); reference {reference}; "
+             "Shift+F7: agency CAP, Enter; {amount}, Enter; Enter (today), Enter (the expiry); reference {reference}; "
              "Enter records it.",
              "A pending pledge holds disconnection for {hold} days and keeps late fees off: the agency's money is "
-             "coming. The agency pays many pledges with one check later; it is keyed from the worklist (F6) and "
+             "coming. The agency pays many pledges with one check later; it is keyed from the worklist (F12) and "
              "matched to the pledges, short and over payments listed.",
              _pledged, milestone=True,
              hints=("The agency is required: a pledge without one is refused (Esc, key it).",)),

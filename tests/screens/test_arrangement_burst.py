@@ -1,4 +1,4 @@
-"""The payment arrangement form (Ctrl+K on the account, screens/arrangement.py), keyed in bursts:
+"""The payment arrangement form (Shift+F6 on the account, screens/arrangement.py), keyed in bursts:
 every key queued before anything is awaited; what is asserted is what the database holds."""
 from __future__ import annotations
 
@@ -56,9 +56,9 @@ async def test_an_arrangement_keyed_in_one_burst_is_agreed_and_printed(people, s
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         account = await on_account(pilot, acct)
-        # Ctrl+K, Enter takes the balance ($120.00), $20.00 down, 4 installments, Enter: on the next bills,
+        # Shift+F6, Enter takes the balance ($120.00), $20.00 down, 4 installments, Enter: on the next bills,
         # a note, Enter agrees it.
-        send_burst(app, expand("ctrl+k", "enter", "20", "enter", "4", "enter", "enter", "Paid on Fridays", "enter"))
+        send_burst(app, expand("shift+f6", "enter", "20", "enter", "4", "enter", "enter", "Paid on Fridays", "enter"))
         await settle(pilot, lambda: len(rows(acct)) == 1 and app.screen is account)
         assert rows(acct) == [(12_000, 2_000, 4, "bills", "active", "Paid on Fridays", "")]
         assert schedule(acct) == [(0, 2_000), (1, 2_500), (2, 2_500), (3, 2_500), (4, 2_500)]
@@ -72,7 +72,7 @@ async def test_longer_than_allowed_locks_the_form_and_nothing_is_written(people,
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, acct)
-        send_burst(app, expand("ctrl+k", "enter", "enter", "13", "enter", "enter", "note", "enter"))
+        send_burst(app, expand("shift+f6", "enter", "enter", "13", "enter", "enter", "note", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, ArrangementScreen))
         form = app.screen.query_one("#form")
         assert form.locked and form.current == "installments" and form.held_keys == 6
@@ -91,7 +91,7 @@ async def test_set_dates_ask_for_the_first_date(people, sqlite_db, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, acct)
         # D: on set dates; a first date today is refused (keys behind it held), then a later one is taken.
-        send_burst(app, expand("ctrl+k", "enter", "enter", "3", "enter", "d", "enter",
+        send_burst(app, expand("shift+f6", "enter", "enter", "3", "enter", "d", "enter",
                                f"{dt.date.today():%m/%d/%Y}", "enter", "x", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, ArrangementScreen))
         form = app.screen.query_one("#form")
@@ -111,7 +111,7 @@ async def test_over_the_limit_without_a_supervisor_nothing_is_written(people, sq
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, acct)
-        send_burst(app, expand("ctrl+k", "enter", "enter", "3", "enter", "enter", "enter",
+        send_burst(app, expand("shift+f6", "enter", "enter", "3", "enter", "enter", "enter",
                                "super", "enter", "wrong-password", "enter", "enter", "x"))
         await settle(pilot, lambda: isinstance(app.screen, ArrangementScreen))
         form = app.screen.query_one("#form")
@@ -130,7 +130,7 @@ async def test_ctrl_k_on_an_active_arrangement_offers_to_cancel_it(people, sqlit
         account = await on_account(pilot, acct)
         # Enter on an empty reason is refused (nothing cancelled; the keys behind it held); Esc, a reason
         # cancels it.
-        send_burst(app, expand("ctrl+k", "enter", "x"))
+        send_burst(app, expand("shift+f6", "enter", "x"))
         await settle(pilot)
         assert rows(acct)[0][4] == "active" and app.screen is not account
         send_burst(app, expand("escape", "Member moved in with family", "enter"))

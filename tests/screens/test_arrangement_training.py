@@ -25,7 +25,7 @@ async def test_arrangement_walkthrough_completed_with_keys(practice, tmp_path): 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         data = await find_caller(pilot, app)
-        await burst(pilot, ["ctrl+k", "enter", *literal("25\r4\r\rPays on the 1st\r")])
+        await burst(pilot, ["shift+f6", "enter", *literal("25\r4\r\rPays on the 1st\r")])
         await until(pilot, lambda: app.trainer.run.complete)
         a = db.Arrangement.get(db.Arrangement.account == data["account_id"])
         assert (a.down_cents, a.installments, a.mode, a.note) == (2_500, 4, "bills", "Pays on the 1st")
@@ -38,9 +38,9 @@ async def test_pledge_walkthrough_completed_with_keys(practice, tmp_path):  # no
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         data = await find_caller(pilot, app)
-        await burst(pilot, ["ctrl+u", *literal("SVDP\r150\r\r\rL-PRACTICE\r")])
+        await burst(pilot, ["shift+f7", *literal("SVDP\r150\r\r\rL-PRACTICE\r")])
         await until(pilot, lambda: "the agency said CAP" in app.trainer.feedback)
         assert step(app) == 1
-        await burst(pilot, ["ctrl+u", *literal("CAP\r150\r\r\rL-PRACTICE\r")])
+        await burst(pilot, ["shift+f7", *literal("CAP\r150\r\r\rL-PRACTICE\r")])
         await until(pilot, lambda: app.trainer.run.complete)
         assert db.Pledge.select().where(db.Pledge.account == data["account_id"]).count() == 2

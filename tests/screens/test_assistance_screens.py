@@ -1,5 +1,5 @@
-"""Energy assistance on screen: the pledge form (Ctrl+U on the account) and the agency's check keyed
-as a batch and matched to the pledges (F6 on the worklist), in bursts; what is asserted is what the
+"""Energy assistance on screen: the pledge form (Shift+F7 on the account) and the agency's check keyed
+as a batch and matched to the pledges (F12 on the worklist), in bursts; what is asserted is what the
 database holds."""
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ async def test_a_pledge_keyed_in_one_burst_is_recorded(people, sqlite_db, tmp_pa
     today = dt.date.today()
     async with app.run_test(size=(80, 24)) as pilot:
         account = await on_account(pilot, ada)
-        # Ctrl+U, agency cap, $150.00, Enter today, Enter the default expiry, the agency's reference.
-        send_burst(app, expand("ctrl+u", "cap", "enter", "150", "enter", "enter", "enter", "L-2026-77", "enter"))
+        # Shift+F7, agency cap, $150.00, Enter today, Enter the default expiry, the agency's reference.
+        send_burst(app, expand("shift+f7", "cap", "enter", "150", "enter", "enter", "enter", "L-2026-77", "enter"))
         await settle(pilot, lambda: len(pledges()) == 1 and app.screen is account)
         assert pledges() == [(ada.id, "CAP", 15_000, "pending", 0, "L-2026-77")]
         p = db.Pledge.get()
@@ -67,7 +67,7 @@ async def test_a_pledge_without_an_agency_locks_the_form_and_nothing_is_written(
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, ada)
-        send_burst(app, expand("ctrl+u", "enter", "150", "enter", "enter", "enter", "enter"))
+        send_burst(app, expand("shift+f7", "enter", "150", "enter", "enter", "enter", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, PledgeScreen))
         form = app.screen.query_one("#form")
         assert form.locked and form.current == "agency" and form.held_keys == 7
@@ -90,9 +90,9 @@ async def test_the_agency_check_is_keyed_and_matched(people, sqlite_db, tmp_path
     async with app.run_test(size=(80, 24)) as pilot:
         app.open("collections")
         await settle(pilot)
-        # F6: the check (CAP, no. 5001, $230.00, 2 members, received today), then its list: Ada's pledge
+        # F12: the check (CAP, no. 5001, $230.00, 2 members, received today), then its list: Ada's pledge
         # amount comes up by itself (Enter takes it), Grace's keyed short ($80.00); F10 posts and matches.
-        send_burst(app, expand("f6", "cap", "enter", "5001", "enter", "230.00", "enter", "2", "enter", "enter",
+        send_burst(app, expand("f12", "cap", "enter", "5001", "enter", "230.00", "enter", "2", "enter", "enter",
                                str(ada.number), "enter", "enter", str(grace.number), "enter", "80", "enter", "f10"))
         await settle(pilot, lambda: isinstance(app.screen, AgencyPaymentScreen) and app.screen.report is not None)
         screen = app.screen
