@@ -103,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, arrangements, assistance, billing_run, readings, sign_in_guard
+    from kec_tui.services import adjustments, billing_run, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, arrangements, assistance):   # thresholds, limits
+    for area in (readings, billing_run, adjustments, sign_in_guard):   # thresholds, cycles, limits
+        area.configure(settings)
+    from kec_tui.services import arrangements, assistance
+
+    for area in (arrangements, assistance):     # arrangement limits, the pledge hold
         area.configure(settings)
     command = args.command or "run"
     try:

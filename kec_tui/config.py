@@ -96,13 +96,15 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days",
-                "arrangement_limit_12m", "arrangement_grace_days"}
+                "signin_max_delay_seconds", "late_fee_grace_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes", "arrangement_max_months", "pledge_hold_days"}
+                "signin_ban_minutes"}
 DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
 TYPES = {f.name: f.type for f in fields(Settings)}
+# Payment arrangements and energy assistance.
+NOT_NEGATIVE |= {"arrangement_limit_12m", "arrangement_grace_days"}
+AT_LEAST_ONE |= {"arrangement_max_months", "pledge_hold_days"}
 
 
 def _date(key: str, value) -> dt.date:

@@ -93,12 +93,12 @@ class AccountScreen(Screen):
             "name), {account.note} adds a note. {account.ledger}, {account.orders}, {account.notes} and "
             "{account.history} switch between ledger, orders, notes and change history. "
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
-            "location (final read, balance carried), {account.close} closes the account. "
+            "location (final read, balance carried), {account.close} closes the account. {account.arrangement} agrees "
+            "a payment arrangement (down payment, installments, the agreement printed; on an active one it offers "
+            "to cancel it, with a reason), {account.pledge} records an energy-assistance pledge (agency, amount, "
+            "expiry). "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason). {account.arrangement} agrees a payment arrangement (down "
-            "payment, installments, the agreement printed; on an active one it offers to cancel it, with a "
-            "reason), {account.pledge} records an energy-assistance "
-            "pledge (agency, amount, expiry). {app.lookup} goes back to lookup from anywhere.")
+            "account (credit or debit with a reason). {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -113,10 +113,10 @@ class AccountScreen(Screen):
         bind("account.move", "move", "Move"),
         bind("account.close", "close_account", "Close acct"),
         bind("account.return_payment", "return_payment", "Return payment", show=False),
-        bind("account.bills", "bills", "Bills"),
-        bind("account.adjust", "adjust", "Adjust", show=False),
         bind("account.arrangement", "arrangement", "Arrangement", show=False),
         bind("account.pledge", "pledge", "Pledge", show=False),
+        bind("account.bills", "bills", "Bills"),
+        bind("account.adjust", "adjust", "Adjust", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -244,6 +244,55 @@ class AccountScreen(Screen):
         for h in audit.for_account(self.account_id):
             history.add_row(f"{h.at:%m/%d/%Y %H:%M}", h.operator, h.action, h.field, h.before[:30], h.after[:30])
 
+    # -- payment arrangements and energy-assistance pledges (screens/arrangement.py, assistance.py)
+    def action_arrangement(self) -> None:
+        op = self.app.operator
+        if not op.can("arrangement.make"):
+            self.notify(f"Payment arrangements are made by MSRs, collections staff and supervisors ({op.role} may "
+                        f"not)", severity="warning")
+            return
+        found = arrangements.current(self.account_id)
+        if found is not None and found[0].status == "active":
+            info = found[0]
+            what = (f"{arrangements.flag_text(self.account_id)}. Agreed {info.agreed_on:%m/%d/%Y} by "
+                    f"{info.operator or '-'}: {money_terms(info)}. Cancel it only at the member's request.")
+            self.app.push_screen(reason_prompt("Cancel the payment arrangement?", what,
+                                               placeholder="Why the arrangement is cancelled"),
+                                 lambda reason: reason and self._cancel_arrangement(info.id, reason))
+            return
+        if self.view is None or self.view.balance_cents <= 0:
+            self.notify("Nothing owed: no arrangement to make", severity="warning")
+            return
+
+        def agreed(done) -> None:
+            if done is not None:
+                self.notify(f"Arrangement agreed: {done.installments} installments", timeout=6)
+                self.refresh_all()
+        self.app.open("arrangement", self.account_id, callback=agreed)
+
+    def _cancel_arrangement(self, arrangement_id: int, reason: str) -> None:
+        try:
+            arrangements.cancel(self.app.operator, arrangement_id, reason)
+        except ServiceError as e:
+            self.notify(e.message, severity="warning")
+            return
+        self.notify("Arrangement cancelled: collection resumes")
+        self.refresh_all()
+
+    def action_pledge(self) -> None:
+        op = self.app.operator
+        if not op.can("assistance.record"):
+            self.notify(f"Pledges are recorded by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+
+        def recorded(done) -> None:
+            if done is not None:
+                self.notify(f"Pledge recorded: {done.agency} {fmt_dollars(done.amount_cents)}, disconnection held "
+                            f"until {done.holds_until:%m/%d/%Y}", timeout=6)
+                self.refresh_all()
+        self.app.open("pledge", self.account_id, callback=recorded)
+
     def action_reveal(self) -> None:
         """Supervisors only; the showing goes in the audit log. Shown briefly, never kept on screen."""
         try:
@@ -318,51 +367,3 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
-
-    def action_arrangement(self) -> None:
-        op = self.app.operator
-        if not op.can("arrangement.make"):
-            self.notify(f"Payment arrangements are made by MSRs, collections staff and supervisors ({op.role} may "
-                        f"not)", severity="warning")
-            return
-        found = arrangements.current(self.account_id)
-        if found is not None and found[0].status == "active":
-            info = found[0]
-            what = (f"{arrangements.flag_text(self.account_id)}. Agreed {info.agreed_on:%m/%d/%Y} by "
-                    f"{info.operator or '-'}: {money_terms(info)}. Cancel it only at the member's request.")
-            self.app.push_screen(reason_prompt("Cancel the payment arrangement?", what,
-                                               placeholder="Why the arrangement is cancelled"),
-                                 lambda reason: reason and self._cancel_arrangement(info.id, reason))
-            return
-        if self.view is None or self.view.balance_cents <= 0:
-            self.notify("Nothing owed: no arrangement to make", severity="warning")
-            return
-
-        def agreed(done) -> None:
-            if done is not None:
-                self.notify(f"Arrangement agreed: {done.installments} installments", timeout=6)
-                self.refresh_all()
-        self.app.open("arrangement", self.account_id, callback=agreed)
-
-    def _cancel_arrangement(self, arrangement_id: int, reason: str) -> None:
-        try:
-            arrangements.cancel(self.app.operator, arrangement_id, reason)
-        except ServiceError as e:
-            self.notify(e.message, severity="warning")
-            return
-        self.notify("Arrangement cancelled: collection resumes")
-        self.refresh_all()
-
-    def action_pledge(self) -> None:
-        op = self.app.operator
-        if not op.can("assistance.record"):
-            self.notify(f"Pledges are recorded by MSRs, collections staff and supervisors ({op.role} may not)",
-                        severity="warning")
-            return
-
-        def recorded(done) -> None:
-            if done is not None:
-                self.notify(f"Pledge recorded: {done.agency} {fmt_dollars(done.amount_cents)}, disconnection held "
-                            f"until {done.holds_until:%m/%d/%Y}", timeout=6)
-                self.refresh_all()
-        self.app.open("pledge", self.account_id, callback=recorded)

@@ -75,14 +75,13 @@ class CollectionsScreen(Screen):
             "pending) and the next action with its date. Below: the "
             "highlighted account's aging and phone. Payments and credits pay the oldest bill first. Enter in the "
             "list opens the account. {collections.late_fees} runs the late fees of the day (collections staff and "
-            "supervisors): it shows how many bills and how much, and Y charges them, once per bill. "
-            "{collections.agency_payment} keys an energy-assistance agency's check and matches it to the pledges.")
+            "supervisors): it shows how many bills and how much, and Y charges them, once per bill.")
     BINDINGS = [
         bind("collections.apply", "apply", "Show"),
         bind("collections.list", "list", "List"),
         bind("collections.late_fees", "late_fees", "Late fees"),
-        bind("collections.agency_payment", "agency_payment", "Agency check"),
         bind("collections.back", "back", "Back", show=False),
+        bind("collections.agency_payment", "agency_payment", "Agency check", show=False),
     ]
     DEFAULT_CSS = """
     CollectionsScreen #filters { height: 3; }
@@ -221,8 +220,7 @@ class CollectionsScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # A refused field locks the form: the keys typed behind it are not applied, these neither
         # (Down must not move into the list and let an Enter typed ahead open an account).
-        held = ("apply", "list", "late_fees", "agency_payment")
-        if action in held and self.is_mounted and self.query_one(EditForm).locked:
+        if action in ("apply", "list", "late_fees") and self.is_mounted and self.query_one(EditForm).locked:
             return None
         return True
 
@@ -270,9 +268,6 @@ class CollectionsScreen(Screen):
             text, severity = f"The database did not answer: {first_line(e)}", "error"
         self.app.call_from_thread(self.app.notify, text, severity=severity, timeout=10)
 
-    def action_agency_payment(self) -> None:
-        self.app.open("agency_check")
-
     def action_list(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
@@ -283,3 +278,8 @@ class CollectionsScreen(Screen):
 
     def action_cancel(self) -> None:
         self.app.leave(self)
+
+    def action_agency_payment(self) -> None:
+        """An energy-assistance agency's check keyed against its pledges (not while a refusal locks the form)."""
+        if not self.query_one(EditForm).locked:
+            self.app.open("agency_check")

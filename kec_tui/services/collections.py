@@ -14,13 +14,15 @@ The next action, the first that applies:
   an open disconnect order     -> that order, on its due date
   disconnected                 -> reconnect when paid
   final or closed              -> collect the final bill; write-off review 90 days past due
-  a kept payment arrangement   -> none while it is kept (arrangements.py)
-  a pending pledge (past 30)   -> disconnection held (assistance.py)
   up to NOTICE_AFTER_DAYS      -> the late fee, when the next late-fee run charges one (late_fees.py);
                                   else a disconnect notice if still unpaid, on that day
   a medical certificate        -> no disconnection until it runs out
   winter protection (Dec-Feb)  -> offer a payment arrangement
   otherwise                    -> a disconnect notice (7 days), now
+
+A kept payment arrangement (arrangements.py) is the next action itself ("no notice while it is
+kept"), after a disconnect order and a disconnection; a pending energy-assistance pledge
+(assistance.py) holds a disconnect notice once the account is past NOTICE_AFTER_DAYS.
 """
 from __future__ import annotations
 
@@ -128,15 +130,15 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
         return NextAction(f"Disconnect order {order[0]}", order[1], "Disc. order")
     if status == "disconnected":
         return NextAction("Reconnect when paid", short="Reconnect")
+    if "arrangement" in flags:          # kept: no fee, no notice (collection_holds); broken: the ladder below
+        return NextAction("Arrangement kept: no notice while it is kept", short="Arrangement")
+    if "pledge" in flags and days_past_due > NOTICE_AFTER_DAYS:
+        return NextAction("Pledge pending: disconnection held", short="Pledge hold")
     if status in ("final", "closed"):
         if days_past_due > WRITE_OFF_REVIEW_DAYS:
             return NextAction("Write-off review", as_of, "Write-off")
         return NextAction("Collect the final bill", oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1),
                           "Final bill")
-    if "arrangement" in flags:
-        return NextAction("Arrangement kept: no notice while it is kept", short="Arrangement")
-    if "pledge" in flags and days_past_due > NOTICE_AFTER_DAYS:
-        return NextAction("Pledge pending: disconnection held", short="Pledge hold")
     if days_past_due <= NOTICE_AFTER_DAYS:
         if late_fee_on is not None:
             return NextAction("Late fee", late_fee_on)

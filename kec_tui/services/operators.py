@@ -11,14 +11,14 @@ from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
-            "order.complete", "order.cancel", "protection.record", "adjustment.make", "arrangement.make",
-            "assistance.record"},
+            "order.complete", "order.cancel", "protection.record", "adjustment.make"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
                 "billing.run", "adjustment.make"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
-                    "payment.return", "order.create", "order.cancel", "protection.record", "arrangement.make",
-                    "assistance.record"},
+                    "payment.return", "order.create", "order.cancel", "protection.record"},
 }
+for _role in ("msr", "collections"):        # payment arrangements, energy-assistance pledges
+    PERMISSIONS[_role] |= {"arrangement.make", "assistance.record"}
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
                                                                   "billing.approve", "operator.unlock",

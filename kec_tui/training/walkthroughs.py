@@ -1094,7 +1094,19 @@ WORKLIST = Walkthrough(
 )
 
 
-# ---- (l) a payment arrangement, (m) an energy-assistance pledge -----------------------------------------
+CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
+                                    EXCEPTIONS, BILLRUN, WORKLIST)
+
+
+def by_name(name: str) -> Walkthrough | None:
+    name = name.strip().lower()
+    for w in CATALOG:
+        if w.name == name:
+            return w
+    return None
+
+
+# ---- a payment arrangement, an energy-assistance pledge -----------------------------------------
 
 ARRANGEMENT_SCREEN = "kec_tui.screens.arrangement:ArrangementScreen"
 PLEDGE_SCREEN = "kec_tui.screens.assistance:PledgeScreen"
@@ -1222,13 +1234,4 @@ PLEDGE = Walkthrough(
 )
 
 
-CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, ARRANGE, PLEDGE)
-
-
-def by_name(name: str) -> Walkthrough | None:
-    name = name.strip().lower()
-    for w in CATALOG:
-        if w.name == name:
-            return w
-    return None
+CATALOG += (ARRANGE, PLEDGE)
