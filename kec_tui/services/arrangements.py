@@ -285,10 +285,13 @@ def _resolved(r: db.Arrangement, bills: list[tuple[dt.date, dt.date, int]] | Non
 
 
 def _new_bills(account_id: int, agreed_on: dt.date) -> list[tuple[dt.date, dt.date, int]]:
-    """The bills made after the day agreed: (bill date, due date, cents), oldest first."""
+    """The bills made after the day agreed and not cancelled: (bill date, due date, cents), oldest first."""
     L = db.LedgerEntry
+    R = L.alias()
+    cancelled = R.select(R.reverses).where(R.account == account_id, R.reverses.is_null(False))
     q = (L.select(L.effective, L.due_date, L.amount_cents)
-         .where(L.account == account_id, L.kind == "bill", L.effective > agreed_on, L.due_date.is_null(False))
+         .where(L.account == account_id, L.kind == "bill", L.effective > agreed_on, L.due_date.is_null(False),
+                L.id.not_in(cancelled))
          .order_by(L.effective, L.id).tuples())
     return [(db.as_date(e), db.as_date(d), int(c)) for e, d, c in q]
 

@@ -112,6 +112,15 @@ def test_installments_ride_on_the_next_bills_and_new_bills_count(people):
     assert (s.state, s.missed, s.required_cents) == ("broken", "Installment 1 due 03/30/2026", 18_000)
     pay(acct, 8_000, D(2026, 4, 4))
     assert arrangements.standing(a.id, D(2026, 4, 5)).kept
+    # A cancelled bill (its reversal) is not owed: the installment rides on the next bill made.
+    rebilled = db.LedgerEntry.create(account=acct, effective=D(2026, 4, 9), kind="bill", amount_cents=9_000,
+                                     description="Electric service", due_date=D(2026, 4, 29))
+    db.LedgerEntry.create(account=acct, effective=D(2026, 4, 12), kind="reversal", amount_cents=-9_000,
+                          description="Bill cancelled", reverses=rebilled.id)
+    db.LedgerEntry.create(account=acct, effective=D(2026, 4, 12), kind="bill", amount_cents=7_000,
+                          description="Electric service", due_date=D(2026, 5, 2))
+    s = arrangements.standing(a.id, D(2026, 4, 20))
+    assert s.kept and s.schedule[1].due_date == D(2026, 5, 2)
 
 
 def test_longer_than_allowed_is_refused_and_nothing_written(people):
