@@ -200,7 +200,8 @@ class AgencyPaymentScreen(Screen):
             "check once its lines add up to the check (count and amount) and matches each line to the "
             "member's pledge: paid, short or over; a line for a member without a pledge and the agency's "
             "pledges the check did not pay are listed, and written to the reports folder (CSV and PDF). "
-            "{agency_payment.back} leaves (the lines keyed stay).")
+            "{entry_form.clear_record} clears a line keyed halfway; on an empty line it (or {agency_payment.back}) "
+            "leaves: the lines keyed stay, and keying the same check again goes on where it was left.")
     BINDINGS = [
         bind("agency_payment.post", "post", "Post and match"),
         bind("agency_payment.back", "back", "Back"),
@@ -324,6 +325,13 @@ class AgencyPaymentScreen(Screen):
 
 
 class LinesForm(EntryForm):
-    """The agency list's lines: the 5250 keys out of the Footer, so the screen's keys fit."""
+    """The agency list's lines: the 5250 keys out of the Footer, so the screen's keys fit. Esc clears
+    a line keyed halfway; on an empty line it leaves (the lines saved stay with the check)."""
 
-    BINDINGS = [*QUIET_KEYS, bind("entry_form.clear_record", "clear_record", "Clear", show=False)]
+    BINDINGS = [*QUIET_KEYS, bind("entry_form.clear_record", "clear_record", "Clear / Back", show=False)]
+
+    def clear_record(self) -> None:
+        if any(self.values.values()):
+            self.reset()
+        else:
+            self.screen.action_cancel()

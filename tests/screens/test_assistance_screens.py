@@ -100,6 +100,9 @@ async def test_the_agency_check_is_keyed_and_matched(people, sqlite_db, tmp_path
             (ada.number, "paid", 15_000), (grace.number, "short", 8_000)]
         assert pledges() == [(ada.id, "CAP", 15_000, "paid", 15_000, ""), (grace.id, "CAP", 9_000, "short", 8_000, "")]
         assert "1 paid, 1 short" in str(screen.query_one("#summary").render())
+        # Esc on the empty line leaves, back to the worklist.
+        send_burst(app, ["escape"])
+        await settle(pilot, lambda: not isinstance(app.screen, AgencyPaymentScreen))
 
 
 async def test_a_wrong_account_on_the_list_locks_the_lines_and_nothing_posts(people, sqlite_db, tmp_path):
@@ -121,3 +124,25 @@ async def test_a_wrong_account_on_the_list_locks_the_lines_and_nothing_posts(peo
         send_burst(app, expand("escape", str(ada.number), "enter", "enter", "f10"))
         await settle(pilot, lambda: app.screen.report is not None)
         assert pledges()[0][3:5] == ("paid", 15_000)
+
+
+async def test_keying_the_same_check_again_goes_on_where_it_was_left(people, sqlite_db, tmp_path):
+    msr, ada, grace = people
+    assistance.pledge(msr, ada.id, "CAP", 15_000)
+    assistance.pledge(msr, grace.id, "CAP", 9_000)
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open("agency_check")
+        await settle(pilot, lambda: isinstance(app.screen, AgencyCheckScreen))
+        send_burst(app, expand("cap", "enter", "88", "enter", "240", "enter", "2", "enter", "enter",
+                               str(ada.number), "enter", "enter", "escape"))
+        await settle(pilot, lambda: not isinstance(app.screen, AgencyPaymentScreen) and db.BatchLine.select().count())
+        app.open("agency_check")
+        await settle(pilot, lambda: isinstance(app.screen, AgencyCheckScreen))
+        send_burst(app, expand("cap", "enter", "88", "enter", "240", "enter", "2", "enter", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, AgencyPaymentScreen))
+        assert app.screen.keyed == [(ada.number, "Lovelace, Ada", 15_000, 15_000)]
+        send_burst(app, expand(str(grace.number), "enter", "enter", "f10"))
+        await settle(pilot, lambda: app.screen.report is not None)
+        assert [p[3] for p in pledges()] == ["paid", "paid"]
+        assert db.AgencyPayment.select().count() == 1
