@@ -956,6 +956,9 @@ class AgencyPayment(BaseModel):
     created_at = pw.DateTimeField(default=now)
     posted_at = pw.DateTimeField(null=True)
 
+    class Meta:
+        indexes = ((("agency", "check_no"), True),)     # a check is keyed once
+
 
 class Pledge(BaseModel):
     """An agency's commitment to pay toward an account: holds disconnection while pending."""

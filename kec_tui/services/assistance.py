@@ -359,12 +359,15 @@ def open_payment(op: OperatorInfo, agency_code: str, check_no: str, amount_cents
     A = db.AgencyPayment
     if A.select().where(A.agency == g.id, A.check_no == check_no).exists():
         raise ValidationError(f"{g.code} check {check_no} is already keyed", "check_no")
-    with db.write_txn():
-        batch_id = batches.create_batch(op, "check", count, amount_cents, batch_date=received_on)
-        row = A.create(agency=g.id, check_no=check_no, amount_cents=amount_cents, received_on=received_on,
-                       batch=batch_id, operator=op.id)
-        audit.record(op, "assistance.payment.open", "agency_payment", row.id, field=g.code,
-                     after=f"check {check_no} {money.fmt(amount_cents)} {count} members")
+    try:
+        with db.write_txn():
+            batch_id = batches.create_batch(op, "check", count, amount_cents, batch_date=received_on)
+            row = A.create(agency=g.id, check_no=check_no, amount_cents=amount_cents, received_on=received_on,
+                           batch=batch_id, operator=op.id)
+            audit.record(op, "assistance.payment.open", "agency_payment", row.id, field=g.code,
+                         after=f"check {check_no} {money.fmt(amount_cents)} {count} members")
+    except IntegrityError:
+        raise ValidationError(f"{g.code} check {check_no} was just keyed by another session", "check_no") from None
     return _payment_info(row)
 
 

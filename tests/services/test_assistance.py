@@ -175,3 +175,15 @@ def test_a_demo_built_before_agencies_gets_the_demo_agencies(database):
     assert assistance.agencies() == []                      # not a demo: none made up
     db.set_meta("demo_seed", "1")
     assert [a.code for a in assistance.agencies()] == ["CAP", "ROUNDUP", "SALVARMY", "SVDP"]
+
+
+def test_two_sessions_opening_one_check_at_once_open_it_once(msr):
+    from tests.services.test_concurrency import at_once
+
+    other = operators.create("msr2", "Moe Keyer", "msr")
+    r = at_once(lambda: assistance.open_payment(msr, "CAP", "4242", 10_000, 1, D(2026, 2, 20)),
+                lambda: assistance.open_payment(other, "CAP", "4242", 10_000, 1, D(2026, 2, 20)))
+    assert sum(isinstance(x, assistance.PaymentInfo) for x in r) == 1, r
+    assert sum(isinstance(x, ValidationError) and "4242" in x.message for x in r) == 1, r
+    assert db.AgencyPayment.select().count() == 1
+    assert db.PaymentBatch.select().count() == 1
