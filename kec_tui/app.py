@@ -65,6 +65,8 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
+    "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
     "arrangement": "kec_tui.screens.arrangement:ArrangementScreen",
     "pledge": "kec_tui.screens.assistance:PledgeScreen",
     "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
@@ -87,6 +89,7 @@ class KecApp(App):
         bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
+        bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -438,6 +441,13 @@ class KecApp(App):
 
     def action_collections(self) -> None:
         self.show("collections")
+
+    def action_capital_credit_runs(self) -> None:
+        if not self.operator.can("capital_credits.run"):
+            self.notify(f"Capital credit runs are for billing staff and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("capital_credit_runs")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -13,7 +13,7 @@ PERMISSIONS: dict[str, set[str]] = {
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record", "adjustment.make"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
-                "billing.run", "adjustment.make"},
+                "billing.run", "adjustment.make", "capital_credits.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record"},
 }
@@ -22,6 +22,7 @@ for _role in ("msr", "collections"):        # payment arrangements, energy-assis
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
                                                                   "billing.approve", "operator.unlock",
+                                                                  "capital_credits.approve",
                                                                   "arrangement.approve"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
