@@ -86,6 +86,10 @@ SCREENS = {
     "drawer_open": "kec_tui.screens.drawer:OpenDrawerDialog",
     "drawer_close": "kec_tui.screens.drawer:CloseDrawerDialog",
     "price_list": "kec_tui.screens.drawer:PriceListDialog",
+    "arrangement": "kec_tui.screens.arrangement:ArrangementScreen",
+    "pledge": "kec_tui.screens.assistance:PledgeScreen",
+    "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
+    "assistance_payment": "kec_tui.screens.assistance:AgencyPaymentScreen",
 }
 
 

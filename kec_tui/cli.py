@@ -72,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-seal", action="store_true", help="only check (read-only)")
     verify.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir; made on "
                         "the first seal: keep a copy away from the database)")
+    rev = sub.add_parser("review-arrangements", help="the daily tracking of payment arrangements: mark the broken "
+                         "(notices resume) and the completed ones")
+    rev.add_argument("--date", default="", help="the day judged, YYYY-MM-DD (default today)")
     from kec_tui.services.conversion_layouts import LAYOUT_HELP
 
     conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
@@ -131,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules):
         area.configure(settings)
+    from kec_tui.services import arrangements, assistance
+
+    for area in (arrangements, assistance):     # arrangement limits, the pledge hold
+        area.configure(settings)
     command = args.command or "run"
     try:
         if command == "train":  # its own practice database, never the one of --db / KEC_TUI_DB
@@ -166,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_report(settings, args)
     if command == "portal-outbox":
         return cmd_portal_outbox(settings, args)
+    if command == "review-arrangements":
+        return cmd_review_arrangements(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -579,6 +588,30 @@ def cmd_train(settings, args) -> int:
         return fail(str(e))
     app.run()
     return app.return_code or 0
+
+
+def cmd_review_arrangements(settings, args) -> int:
+    """`kec-tui review-arrangements`: each active arrangement judged on the day; the broken and the completed
+    listed (a cron job for the day's start)."""
+    import datetime as dt
+
+    from kec_tui.services import arrangements, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    except ValueError:
+        return fail(f"--date {args.date!r} is not a date (YYYY-MM-DD)")
+    try:
+        op = operators.resolve(settings.operator or None)
+        r = arrangements.review(op, day)
+    except ServiceError as e:
+        return fail(e.message)
+    print(f"Arrangements on {day:%m/%d/%Y}: {r.looked_at} active looked at, {len(r.broken)} broken, "
+          f"{len(r.completed)} completed")
+    for _id, number, missed in r.broken:
+        print(f"  broken  {number}  {missed}")
+    return 0
 
 
 def cmd_report(settings, args) -> int:

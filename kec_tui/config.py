@@ -99,6 +99,11 @@ class Settings:
     # The member's online account (services/portal.py).
     portal_identity_questions: int = 2     # identity questions answered right before an e-mail change
     portal_connector: str = ""             # "module:Class" of the co-op's portal seam; empty = outbox only
+    # Payment arrangements and energy assistance (services/arrangements.py, assistance.py).
+    arrangement_max_months: int = 12   # the most installments (months) an arrangement may run
+    arrangement_limit_12m: int = 2     # arrangements per account in 12 months; beyond, a supervisor signs in
+    arrangement_grace_days: int = 5    # an installment unpaid this many days after its due date breaks it
+    pledge_hold_days: int = 30         # an energy-assistance pledge holds disconnection this many days
     # Capital credits (services/capital_credits.py).
     capital_credit_rotation_years: int = 28           # credits are retired this many years after allocation
     capital_credit_discount_percent: str = "6.31"     # early and estate retirement: present value at this rate
@@ -124,6 +129,9 @@ AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_
 DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
             "capital_credit_discount_percent", "deposit_interest_percent", "agency_commission_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}
+# Payment arrangements and energy assistance.
+NOT_NEGATIVE |= {"arrangement_limit_12m", "arrangement_grace_days"}
+AT_LEAST_ONE |= {"arrangement_max_months", "pledge_hold_days"}
 
 
 def _date(key: str, value) -> dt.date:

@@ -1315,3 +1315,94 @@ class BankruptcyCase(BaseModel):
 
 
 MODELS += [Deposit, DepositInstallment, CreditRun, WriteOff, AgencyReferral, BankruptcyCase]
+
+
+
+# ---- payment arrangements and energy assistance (services/arrangements.py, assistance.py) ----------
+
+class Arrangement(BaseModel):
+    """A payment arrangement agreed on an account: a down payment and installments, each due on
+    the due date of one of the next bills ("bills") or on set dates ("dates")."""
+    account = pw.ForeignKeyField(Account, backref="arrangements")
+    agreed_on = pw.DateField()
+    mode = pw.CharField(max_length=8)                    # bills, dates
+    total_cents = pw.BigIntegerField()                   # the amount arranged (down payment included)
+    down_cents = pw.BigIntegerField(default=0)
+    installments = pw.SmallIntegerField()
+    status = pw.CharField(max_length=10, default="active", index=True)   # active, broken, completed, cancelled
+    broken_on = pw.DateField(null=True)
+    note = pw.CharField(max_length=200, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")   # a supervisor, over the 12-month limit
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "agreed_on"), False),)
+
+
+class ArrangementInstallment(BaseModel):
+    """One installment: seq 0 is the down payment (due the day agreed); for "bills" the due date
+    is set from the bill the installment rides on when that bill is made (None until then)."""
+    arrangement = pw.ForeignKeyField(Arrangement, backref="schedule", on_delete="CASCADE", index=False)
+    seq = pw.SmallIntegerField()
+    due_date = pw.DateField(null=True)
+    amount_cents = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("arrangement", "seq"), True),)
+
+
+class AssistanceAgency(BaseModel):
+    """An energy-assistance agency: LIHEAP through a community action agency, a church, a local fund."""
+    code = pw.CharField(max_length=12, unique=True)
+    name = pw.CharField(max_length=80)
+    kind = pw.CharField(max_length=10, default="local")  # liheap, church, local
+    phone = pw.CharField(max_length=10, default="")
+    active = pw.BooleanField(default=True)
+
+
+class AssistanceApplication(BaseModel):
+    """An application for assistance the MSR helped a member with."""
+    account = pw.ForeignKeyField(Account, backref="assistance_applications")
+    agency = pw.ForeignKeyField(AssistanceAgency, backref="+")
+    applied_on = pw.DateField()
+    note = pw.CharField(max_length=200, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class AgencyPayment(BaseModel):
+    """An agency's check paying many pledges, keyed as a payment batch and matched to them."""
+    agency = pw.ForeignKeyField(AssistanceAgency, backref="payments")
+    check_no = pw.CharField(max_length=20)
+    amount_cents = pw.BigIntegerField()
+    received_on = pw.DateField()
+    batch = pw.ForeignKeyField(PaymentBatch, unique=True, backref="+")
+    status = pw.CharField(max_length=10, default="open")   # open, posted
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    posted_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("agency", "check_no"), True),)     # a check is keyed once
+
+
+class Pledge(BaseModel):
+    """An agency's commitment to pay toward an account: holds disconnection while pending."""
+    account = pw.ForeignKeyField(Account, backref="pledges")
+    agency = pw.ForeignKeyField(AssistanceAgency, backref="pledges")
+    amount_cents = pw.BigIntegerField()
+    pledged_on = pw.DateField()
+    expires_on = pw.DateField()
+    status = pw.CharField(max_length=10, default="pending", index=True)   # pending, paid, short, over, cancelled
+    paid_cents = pw.BigIntegerField(default=0)
+    payment = pw.ForeignKeyField(AgencyPayment, null=True, backref="pledges")
+    reference = pw.CharField(max_length=20, default="")    # the agency's case or voucher number
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "pledged_on"), False),)
+
+
+MODELS += [Arrangement, ArrangementInstallment, AssistanceAgency, AssistanceApplication, AgencyPayment, Pledge]

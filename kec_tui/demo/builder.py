@@ -38,7 +38,7 @@ from typing import Callable
 
 from kec_tui import db
 from kec_tui.checkdigit import make_account_number
-from kec_tui.services import fees, operators as operators_svc, search_index
+from kec_tui.services import assistance, fees, operators as operators_svc, search_index
 from kec_tui.services.memberships import TAX_ID_SALT_KEY, hash_tax_id
 from kec_tui.services.returns import RETURN_CODES
 
@@ -513,6 +513,7 @@ def build_demo(accounts: int = 30_000, months: int = 24, seed: int = 1,
             from kec_tui.services import portal
 
             portal.seed_demo(seed, today)           # the members' online accounts
+            assistance.add_demo_agencies()      # LIHEAP's community action agency, churches, a fund
             db.set_meta("demo_seed", str(seed))
             db.set_meta("demo_today", today.isoformat())
             db.set_meta("demo_size", f"{accounts} accounts, {months} months")

@@ -10,13 +10,19 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static, Tabbed
 
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, audit, bankruptcy, moves, outages, returns
+from kec_tui.services import accounts, arrangements, assistance, audit, bankruptcy, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.dialogs import MenuScreen
+from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
 
 LEDGER_PAGE = 40
+
+
+def money_terms(info: arrangements.ArrangementInfo) -> str:
+    return arrangements.terms_text(info.total_cents, info.down_cents, info.installments, info.mode,
+                                   next((i.due_date for i in info.schedule if i.seq == 1), None))
 
 
 def summary_text(v: AccountView) -> Text:
@@ -94,7 +100,9 @@ class AccountScreen(Screen):
             "the callback; the outage's estimate read back), {account.counter} takes a counter payment (tenders, "
             "items, change, receipt). {account.more} opens the account's menu of the rest (its number or Up/Down "
             "and Enter): the member's capital credits (by year, early and estate retirement), energy use (this "
-            "year against last, tips, the high-bill checklist, a referral to the energy consultant) and more. "
+            "year against last, tips, the high-bill checklist, a referral to the energy consultant), write-offs, "
+            "bankruptcy, a payment arrangement (down payment, installments, the agreement printed; on an active "
+            "one: cancel it), an energy-assistance pledge (agency, amount, expiry) and more. "
             "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail), "
             "{account.deposit} bills a deposit; write-offs and bankruptcy cases are in the menu. {app.lookup} goes "
             "back to lookup from anywhere.")
@@ -125,6 +133,8 @@ class AccountScreen(Screen):
             ("energy", "Energy use, high-bill checklist, referral"),
             ("write_off", "Write off a final account (a supervisor approves)"),
             ("bankruptcy", "Bankruptcy: record the case, or close it"),
+            ("arrangement", "Payment arrangement (on an active one: cancel it)"),
+            ("pledge", "Energy-assistance pledge"),
             ("outage_call", "Outage call"),
             ("counter", "Counter payment"),
             ("portal", "Online account: enroll, unlock, reset link, e-mail"),
@@ -194,8 +204,9 @@ class AccountScreen(Screen):
         self.query_one("#title", Static).update(Text(
             f"{v.number}  {v.name}  [{v.status.upper()}]  opened {v.opened:%m/%d/%Y}"
             + (f"  closed {v.closed:%m/%d/%Y}" if v.closed else "")))
-        self.query_one("#flags", Static).update(Text("  ".join(v.flags)))
-        self.query_one("#flags").display = bool(v.flags)
+        flags = [*v.flags, *(f for f in (arrangements.flag_text(v.id), assistance.flag_text(v.id)) if f)]
+        self.query_one("#flags", Static).update(Text("  ".join(flags)))
+        self.query_one("#flags").display = bool(flags)
         self.query_one("#summary", Static).update(summary_text(v))
         self.query_one("#contact", Static).update(contact_text(v))
         self.query_one("#location", Static).update(location_text(v))
@@ -253,6 +264,55 @@ class AccountScreen(Screen):
         history.clear()
         for h in audit.for_account(self.account_id):
             history.add_row(f"{h.at:%m/%d/%Y %H:%M}", h.operator, h.action, h.field, h.before[:30], h.after[:30])
+
+    # -- payment arrangements and energy-assistance pledges (screens/arrangement.py, assistance.py)
+    def action_arrangement(self) -> None:
+        op = self.app.operator
+        if not op.can("arrangement.make"):
+            self.notify(f"Payment arrangements are made by MSRs, collections staff and supervisors ({op.role} may "
+                        f"not)", severity="warning")
+            return
+        found = arrangements.current(self.account_id)
+        if found is not None and found[0].status == "active":
+            info = found[0]
+            what = (f"{arrangements.flag_text(self.account_id)}. Agreed {info.agreed_on:%m/%d/%Y} by "
+                    f"{info.operator or '-'}: {money_terms(info)}. Cancel it only at the member's request.")
+            self.app.push_screen(reason_prompt("Cancel the payment arrangement?", what,
+                                               placeholder="Why the arrangement is cancelled"),
+                                 lambda reason: reason and self._cancel_arrangement(info.id, reason))
+            return
+        if self.view is None or self.view.balance_cents <= 0:
+            self.notify("Nothing owed: no arrangement to make", severity="warning")
+            return
+
+        def agreed(done) -> None:
+            if done is not None:
+                self.notify(f"Arrangement agreed: {done.installments} installments", timeout=6)
+                self.refresh_all()
+        self.app.open("arrangement", self.account_id, callback=agreed)
+
+    def _cancel_arrangement(self, arrangement_id: int, reason: str) -> None:
+        try:
+            arrangements.cancel(self.app.operator, arrangement_id, reason)
+        except ServiceError as e:
+            self.notify(e.message, severity="warning")
+            return
+        self.notify("Arrangement cancelled: collection resumes")
+        self.refresh_all()
+
+    def action_pledge(self) -> None:
+        op = self.app.operator
+        if not op.can("assistance.record"):
+            self.notify(f"Pledges are recorded by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+
+        def recorded(done) -> None:
+            if done is not None:
+                self.notify(f"Pledge recorded: {done.agency} {fmt_dollars(done.amount_cents)}, disconnection held "
+                            f"until {done.holds_until:%m/%d/%Y}", timeout=6)
+                self.refresh_all()
+        self.app.open("pledge", self.account_id, callback=recorded)
 
     def action_reveal(self) -> None:
         """Supervisors only; the showing goes in the audit log. Shown briefly, never kept on screen."""

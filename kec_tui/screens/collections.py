@@ -21,7 +21,7 @@ from kec_tui.widgets.tables import fill_width
 
 PAGE = 200
 SHORT_FLAG = {"bankruptcy": "BK", "medical": "MED", "winter": "WIN", "landlord": "LL", "cash_only": "CASH",
-              "collections": "COLL", "budget": "BUD"}
+              "collections": "COLL", "budget": "BUD", "arrangement": "ARR", "pledge": "PLG"}
 
 
 def _day(value: str, record: Record) -> str | None:
@@ -71,7 +71,8 @@ class CollectionsScreen(Screen):
             "moves into the list, {collections.back} back to the fields, again leaves. Columns: days past due of "
             "the oldest unpaid bill, what is past due, Lt/Rt = bills paid late / payments returned in the last "
             "12 months, flags (BK bankruptcy, MED medical certificate, WIN winter protection, LL landlord, CASH "
-            "cash only, COLL in collections, BUD budget billing) and the next action with its date. Below: the "
+            "cash only, COLL in collections, BUD budget billing, ARR payment arrangement kept, PLG assistance pledge "
+            "pending) and the next action with its date. Below: the "
             "highlighted account's aging and phone. Payments and credits pay the oldest bill first. Enter in the "
             "list opens the account. {collections.late_fees} runs the late fees of the day (collections staff and "
             "supervisors): it shows how many bills and how much, and Y charges them, once per bill.")
@@ -80,6 +81,7 @@ class CollectionsScreen(Screen):
         bind("collections.list", "list", "List"),
         bind("collections.late_fees", "late_fees", "Late fees"),
         bind("collections.back", "back", "Back", show=False),
+        bind("collections.agency_payment", "agency_payment", "Agency check", show=False),
     ]
     DEFAULT_CSS = """
     CollectionsScreen #filters { height: 3; }
@@ -276,3 +278,8 @@ class CollectionsScreen(Screen):
 
     def action_cancel(self) -> None:
         self.app.leave(self)
+
+    def action_agency_payment(self) -> None:
+        """An energy-assistance agency's check keyed against its pledges (not while a refusal locks the form)."""
+        if not self.query_one(EditForm).locked:
+            self.app.open("agency_check")

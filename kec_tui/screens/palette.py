@@ -22,7 +22,8 @@ class AccountCommands(Provider):
 # Tools that need no account: (title, screen name, help).
 TOOLS = (("Bill calculator", "bill_calculator", "What would my bill be: kWh and schedule in, the bill out"),
          ("Policies and rates", "reference", "Policies, procedures, training documents and rate schedules "
-                                             "(Shift+F1)"))
+                                             "(Shift+F1)"),
+         ("Agency payment", "agency_check", "Energy assistance: an agency's check keyed and matched to its pledges"))
 
 
 class ToolCommands(Provider):

@@ -9,13 +9,16 @@ Each reason is a short key:
   "pledge"       an energy-assistance pledge within its hold days: a pending disconnect held
 
 Callers decide what a reason stops (DISCONNECT_HOLDS, FEE_HOLDS, NOTICE_HOLDS below).
-The arrangement and pledge reasons are added where those records are kept.
+Whether an arrangement is kept is services/arrangements.py's rule (installments and new bills
+paid within the grace); a pledge holds while pending, for `pledge_hold_days` from the day
+pledged, never past its expiry (services/assistance.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 
 from kec_tui import db
+from kec_tui.services import arrangements, assistance
 
 WINTER_MONTHS = (12, 1, 2)
 DISCONNECT_HOLDS = frozenset({"bankruptcy", "medical", "winter", "arrangement", "pledge"})
@@ -46,6 +49,10 @@ def holds(account_ids: list[int], on: dt.date) -> dict[int, set[str]]:
                 reasons.add("winter")
             if reasons:
                 out[aid] = reasons
+    for reason, accounts in (("arrangement", arrangements.kept_accounts(account_ids, on)),
+                             ("pledge", assistance.holding_accounts(account_ids, on))):
+        for aid in accounts:
+            out.setdefault(aid, set()).add(reason)
     return out
 
 

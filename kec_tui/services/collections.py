@@ -19,6 +19,10 @@ The next action, the first that applies:
   a medical certificate        -> no disconnection until it runs out
   winter protection (Dec-Feb)  -> offer a payment arrangement
   otherwise                    -> a disconnect notice (7 days), now
+
+A kept payment arrangement (arrangements.py) is the next action itself ("no notice while it is
+kept"), after a disconnect order and a disconnection; a pending energy-assistance pledge
+(assistance.py) holds a disconnect notice once the account is past NOTICE_AFTER_DAYS.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import aging, billing_run, late_fees
+from kec_tui.services import aging, arrangements, assistance, billing_run, late_fees
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -39,6 +43,7 @@ DISCONNECT_KINDS = ("disconnect_nonpay", "remote_disconnect")
 FLAG_NAMES = {
     "bankruptcy": "Bankruptcy", "medical": "Medical certificate", "winter": "Winter protection",
     "landlord": "Landlord", "cash_only": "Cash only", "collections": "In collections", "budget": "Budget billing",
+    "arrangement": "Payment arrangement kept", "pledge": "Assistance pledge pending",
 }
 
 
@@ -125,6 +130,10 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
         return NextAction(f"Disconnect order {order[0]}", order[1], "Disc. order")
     if status == "disconnected":
         return NextAction("Reconnect when paid", short="Reconnect")
+    if "arrangement" in flags:          # kept: no fee, no notice (collection_holds); broken: the ladder below
+        return NextAction("Arrangement kept: no notice while it is kept", short="Arrangement")
+    if "pledge" in flags and days_past_due > NOTICE_AFTER_DAYS:
+        return NextAction("Pledge pending: disconnection held", short="Pledge hold")
     if status in ("final", "closed"):
         if days_past_due > WRITE_OFF_REVIEW_DAYS:
             return NextAction("Write-off review", as_of, "Write-off")
@@ -187,9 +196,14 @@ def _account_facts(ids: list[int], as_of: dt.date) -> dict[int, dict]:
             out[aid] = {
                 "flags": {"bankruptcy": bk, "medical": med is not None and med >= as_of,
                           "winter": winter is not None and winter >= as_of, "landlord": landlord,
-                          "cash_only": cash is not None and cash >= as_of, "collections": coll, "budget": budget},
+                          "cash_only": cash is not None and cash >= as_of, "collections": coll, "budget": budget,
+                          "arrangement": False, "pledge": False},
                 "medical_until": med, "phone": mobile or home or "", "returns": 0, "last_payment": None,
                 "order": None}
+        for aid in arrangements.kept_accounts(part, as_of):
+            out[aid]["flags"]["arrangement"] = True
+        for aid in assistance.holding_accounts(part, as_of):
+            out[aid]["flags"]["pledge"] = True
         for aid, n in (R.select(R.account, fn.COUNT(R.id))
                        .where(R.account.in_(part), R.returned_on > year_ago, R.returned_on <= as_of)
                        .group_by(R.account).tuples()):

@@ -4,7 +4,8 @@ bill; previewed, then committed exactly once.
 Which bills: a bill (a ledger charge of kind bill with a due date) is charged by the first
 run dated after its due date + `late_fee_grace_days` (the fee schedule, fees.py), when that
 run finds part of it still unpaid (aging.py's rules: credits pay the oldest charge first) and
-the account is not in bankruptcy and not closed. "First run": a run charges the bills whose
+the account is not in bankruptcy, not closed and not held for fees (collection_holds.FEE_HOLDS:
+a kept payment arrangement, a pending energy-assistance pledge). "First run": a run charges the bills whose
 due date + grace fell since the day of the last committed run (the first run ever looks back
 FIRST_RUN_DAYS). A bill is charged once: its LateFee row is unique on the bill (the
 database's guard); a fee posted before late-fee runs existed (reference LATE, within a month
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from peewee import IntegrityError, fn
 
 from kec_tui import db, money
-from kec_tui.services import aging, audit, fees, run_claim
+from kec_tui.services import aging, audit, collection_holds, fees, run_claim
 from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
@@ -129,7 +130,9 @@ ORDER BY b."due_date", b."id"
         basis = int(basis or 0)
         out.append(PlannedFee(aid, number, f"{first} {last}".strip(), bill_id, db.as_date(due), basis,
                               fees.late_fee_cents(basis, sched)))
-    return out
+    # No fee where collection is held for fees: a kept payment arrangement, a pending pledge.
+    held = collection_holds.holds(sorted({f.account_id for f in out}), run_date)
+    return [f for f in out if not held.get(f.account_id, set()) & collection_holds.FEE_HOLDS]
 
 
 def _check_day(run_date: dt.date, today: dt.date | None) -> None:

@@ -23,11 +23,13 @@ PERMISSIONS: dict[str, set[str]] = {
 # The member's online account (services/portal.py): enroll, resend, unlock, reset link, change e-mail.
 for _role in ("msr", "collections"):
     PERMISSIONS[_role].add("portal.help")
+for _role in ("msr", "collections"):        # payment arrangements, energy-assistance pledges
+    PERMISSIONS[_role] |= {"arrangement.make", "assistance.record"}
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
                                                                   "billing.approve", "operator.unlock",
                                                                   "capital_credits.approve", "drawer.accept",
-                                                                  "product.edit"}
+                                                                  "product.edit", "arrangement.approve"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 

@@ -1403,3 +1403,135 @@ def by_name(name: str) -> Walkthrough | None:
         if w.name == name:
             return w
     return None
+
+
+# ---- a payment arrangement, an energy-assistance pledge -----------------------------------------
+
+ARRANGEMENT_SCREEN = "kec_tui.screens.arrangement:ArrangementScreen"
+PLEDGE_SCREEN = "kec_tui.screens.assistance:PledgeScreen"
+ARRANGE_INSTALLMENTS = 4
+ARRANGE_DOWN_CENTS = 2_500
+PLEDGE_CENTS = 15_000
+PLEDGE_REFERENCE = "L-PRACTICE"
+
+
+def _past_due_member(ctx: Ctx, what: str) -> accounts.AccountView:
+    """An active past-due account with no arrangement or pledge, whose name finds it alone."""
+    from kec_tui.services import arrangements, assistance, collections
+
+    today = practice.clock().date()
+    items = [i for i in collections.worklist(None, None, today).items
+             if i.status == "active" and not {"arrangement", "pledge", "bankruptcy"} & set(i.flags)]
+    rng = _rng(ctx)
+    for i in rng.sample(items, min(len(items), 200)):
+        v = accounts.view(i.account_id)
+        if (v.other_accounts or v.balance_cents <= ARRANGE_DOWN_CENTS + ARRANGE_INSTALLMENTS
+                or arrangements.current(v.id, today) is not None or assistance.pledges_for(v.id)
+                or not _unique_name(v)):
+            continue
+        return v
+    raise NotPossible(f"The practice database has no {what} for this walkthrough: rebuild it (kec-tui train --reset)")
+
+
+def _setup_arrange(ctx: Ctx) -> dict:
+    if not ctx.op.can("arrangement.make"):
+        raise NotPossible(f"Payment arrangements are made by MSRs and collections staff ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough arrangement")
+    v = _past_due_member(ctx, "past-due member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "balance": money.fmt_dollars(v.balance_cents),
+            "down": money.fmt_dollars(ARRANGE_DOWN_CENTS), "n": ARRANGE_INSTALLMENTS,
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I can't pay the whole "
+                      f"{money.fmt_dollars(v.balance_cents)} at once; can I pay "
+                      f"{money.fmt_dollars(ARRANGE_DOWN_CENTS)} now and the rest over a few months?\""}
+
+
+def _arranged(ctx: Ctx) -> Verdict:
+    from kec_tui.services import arrangements
+
+    found = arrangements.current(ctx.data["account_id"], practice.clock().date())
+    if found is None or found[0].operator != ctx.op.username or found[0].status != "active":
+        return None
+    info = found[0]
+    if (info.down_cents, info.installments) != (ARRANGE_DOWN_CENTS, ARRANGE_INSTALLMENTS):
+        return (f"That arrangement is {money.fmt_dollars(info.down_cents)} down and {info.installments} "
+                f"installments; the member asked for {ctx.data['down']} down and {ctx.data['n']}. It is agreed "
+                f"now: a supervisor cancels it.")
+    return True
+
+
+ARRANGE = Walkthrough(
+    "arrangement", "Agree a payment arrangement",
+    "A member behind on the bill pays the balance over time: a down payment today and installments added to "
+    "the next bills, with the agreement printed.",
+    steps=(
+        FIND,
+        Step("Agree the arrangement",
+             "F8, 5 (the account's menu: arrangement): Enter takes the balance ({balance}), down payment {down}, "
+             "Enter; {n} installments, Enter; Enter adds them to the next bills; a note of what the member said; "
+             "Enter agrees it.",
+             "An arrangement stops late fees and disconnect notices while the member keeps it: the down "
+             "payment today, each installment and each new bill by its due date. One missed past the grace "
+             "breaks it and the notices resume. The number of arrangements in 12 months is limited: beyond it "
+             "a supervisor signs. The agreement is printed for the member to sign.",
+             _arranged, milestone=True,
+             hints=("More installments than the limit shown is refused: Esc, key fewer.",
+                    "The account's flags now show ARRANGEMENT kept with the next amount due.")),
+    ),
+    setup=_setup_arrange,
+    done="You agreed a payment arrangement: a down payment and installments on the next bills, printed for the "
+         "member to sign; while it is kept no late fee or notice goes out.",
+    needs=(ARRANGEMENT_SCREEN,),
+)
+
+
+def _setup_pledge(ctx: Ctx) -> dict:
+    from kec_tui.services import assistance
+
+    if not ctx.op.can("assistance.record"):
+        raise NotPossible(f"Pledges are recorded by MSRs and collections staff ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough pledge")
+    if "CAP" not in {a.code for a in assistance.agencies()}:
+        raise NotPossible("The practice database has no assistance agencies: rebuild it (kec-tui train --reset)")
+    v = _past_due_member(ctx, "past-due member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "amount": money.fmt_dollars(PLEDGE_CENTS),
+            "reference": PLEDGE_REFERENCE, "hold": assistance.hold_days(),
+            "caller": f"\"This is the Community Action Partnership. We are pledging {money.fmt_dollars(PLEDGE_CENTS)}"
+                      f" of LIHEAP for {_spoken(v)}, {_street(v)}; our voucher is {PLEDGE_REFERENCE}.\""}
+
+
+def _pledged(ctx: Ctx) -> Verdict:
+    from kec_tui.services import assistance
+
+    mine = [p for p in assistance.pledges_for(ctx.data["account_id"]) if p.status == "pending"]
+    if not mine:
+        return None
+    p = mine[0]
+    if (p.agency, p.amount_cents) != ("CAP", PLEDGE_CENTS):
+        return (f"That pledge is {p.agency} {money.fmt_dollars(p.amount_cents)}: the agency said CAP "
+                f"{ctx.data['amount']}.")
+    return True
+
+
+PLEDGE = Walkthrough(
+    "pledge", "Record an energy-assistance pledge",
+    "An agency (LIHEAP through the community action agency) calls with a pledge for a member: record it, so "
+    "disconnection is held until the agency pays.",
+    steps=(
+        FIND,
+        Step("Record the pledge",
+             "F8, 6 (the account's menu: pledge): agency CAP, Enter; {amount}, Enter; Enter (today), Enter (the "
+             "expiry); reference {reference}; Enter records it.",
+             "A pending pledge holds disconnection for {hold} days and keeps late fees off: the agency's money is "
+             "coming. The agency pays many pledges with one check later; it is keyed from the worklist (F12) and "
+             "matched to the pledges, short and over payments listed.",
+             _pledged, milestone=True,
+             hints=("The agency is required: a pledge without one is refused (Esc, key it).",)),
+    ),
+    setup=_setup_pledge,
+    done="You recorded an agency's pledge on the account: disconnection is held while it is pending, and the "
+         "agency's check will be matched to it.",
+    needs=(PLEDGE_SCREEN,),
+)
+
+
+CATALOG += (ARRANGE, PLEDGE)
