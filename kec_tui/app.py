@@ -133,6 +133,7 @@ class KecApp(App):
         self.operator = operator
         self.start_account = start_account
         self.sub_title = f"{operator.name} ({operator.username}, {operator.role})"
+        self.calm_title: str | None = None      # the title while an emergency is flagged in it
         self.user_keymap = load_keymap(settings.keymap or None)
         use_keymap(self.user_keymap)              # texts that name a key name this one
         self.last_input_at: float | None = None   # monotonic time of the last key, paste or click
@@ -360,14 +361,16 @@ class KecApp(App):
 
     def flag_emergencies(self, urgent: list) -> None:
         if urgent:
-            c = urgent[0]
-            more = f" (+{len(urgent) - 1} more)" if len(urgent) > 1 else ""
             from kec_tui.services.outages import CONDITIONS
 
+            if self.calm_title is None:
+                self.calm_title = self.title          # the training mark, or the app's name
+            c = urgent[0]
+            more = f" (+{len(urgent) - 1} more)" if len(urgent) > 1 else ""
             self.title = (f"EMERGENCY {CONDITIONS[c.condition]} at {c.address}{more}: dispatch "
                           f"({keys_text('app.outage_board')})")
-        else:
-            self.title = self.TITLE
+        elif self.calm_title is not None:
+            self.title, self.calm_title = self.calm_title, None
 
     # The back-office menu (Shift+F6): (action, what it opens). Runs and queues used now and then.
     OFFICE = (("capital_credit_runs", "Capital credit runs: allocation, retirement, unclaimed checks"),
