@@ -364,3 +364,21 @@ def test_property_notices_only_past_due_over_the_threshold_and_never_held(sqlite
     assert bool(mine) == should
     for p in mine:
         assert p.disconnect_from >= day + dt.timedelta(days=7) and notices.day_refusal(p.disconnect_from) is None
+
+
+# ---- the worklist's next action ----------------------------------------------------------------------
+
+def test_the_worklist_shows_the_final_call_then_the_disconnect_order_of_a_notice(database, collector):
+    from kec_tui.services import collections
+    a = factories.account()
+    bill(a, 10_000, D(2026, 1, 20))
+    n = notice(a, RUN)
+    item = collections.worklist(collector, None, D(2026, 3, 17)).items[0]
+    assert item.notice_id == n.id
+    assert (item.next_action.short, item.next_action.on) == ("Final call", D(2026, 3, 22))
+    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 10, 0))
+    item = collections.worklist(collector, None, D(2026, 3, 17)).items[0]
+    assert (item.next_action.short, item.next_action.on) == ("Disc. order due", D(2026, 3, 23))
+    notices.order_disconnect(collector, n.id, D(2026, 3, 23), now=T(2026, 3, 18, 9, 0))
+    item = collections.worklist(collector, None, D(2026, 3, 18)).items[0]
+    assert item.next_action.short == "Disc. order" and item.notice_id == n.id
