@@ -65,6 +65,9 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "notice_run": "kec_tui.screens.notices:NoticeRunScreen",
+    "notice_contact": "kec_tui.screens.notices:ContactDialog",
+    "notice_disconnect": "kec_tui.screens.notices:DisconnectDialog",
 }
 
 

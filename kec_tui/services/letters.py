@@ -78,6 +78,11 @@ def _default_places(settings: config.Settings) -> Places:
 _places = _default_places(config.Settings())
 
 
+def places_for(settings: config.Settings) -> Places:
+    """Where these settings keep templates and write letters (a screen passes its app's settings)."""
+    return _default_places(settings)
+
+
 def configure(settings: config.Settings) -> Places:
     """Where templates are read and letters written (the application calls this at start)."""
     global _places

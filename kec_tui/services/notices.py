@@ -49,9 +49,9 @@ __all__ = ["AlreadyCommitted", "RunBusy", "RunStateError"]
 
 TEMPLATE = "disconnect_notice"
 LIVE = ("sent", "ordered")
-CONTACT_RESULTS = ("reached", "no_answer", "voicemail", "busy", "wrong_number", "not_in_service")
+CONTACT_RESULTS = ("reached", "no_answer", "voicemail", "busy", "wrong_number", "out_of_service")
 CONTACT_LABELS = {"reached": "Reached", "no_answer": "No answer", "voicemail": "Left a message",
-                  "busy": "Busy", "wrong_number": "Wrong number", "not_in_service": "Not in service"}
+                  "busy": "Busy", "wrong_number": "Wrong number", "out_of_service": "Out of service"}
 VENDOR_COLUMNS = ("notice", "account", "name", "street", "city", "state", "zip", "past_due", "notice_date",
                   "disconnect_from", "good_until", "letter_file")
 OPENS = dt.time(8, 0)       # a disconnection day begins (the contact attempt is 24 hours before this or earlier)
@@ -327,9 +327,10 @@ def run_directory(day: dt.date) -> Path:
 
 @db.connected
 def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.timedelta(seconds=60),
-           chunk: int = CHUNK) -> RunInfo:
+           chunk: int = CHUNK, directory: str | Path | None = None) -> RunInfo:
     """Send the previewed notices, exactly once: each a letter PDF logged on the account and a
-    notice row (unique on the run and the account), then the print vendor's file."""
+    notice row (unique on the run and the account), then the print vendor's file; all in
+    notices-YYYY-MM-DD/ under `directory` (default: the letters' directory)."""
     require(op, "collections.act")
     R, N = db.NoticeRun, db.DisconnectNotice
     token = uuid.uuid4().hex
@@ -355,7 +356,7 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
                          after="the notices differ from the preview")
         raise Changed(f"The notice run of {_d(day)}: payments or bills changed since the preview "
                       f"({run.preview_count:,} notices); preview again")
-    directory = run_directory(day)
+    directory = Path(directory) / f"notices-{day:%Y-%m-%d}" if directory else run_directory(day)
     written = 0
     for i in range(0, len(todo), chunk):
         written += _write_chunk(op, run, token, todo[i:i + chunk], directory)
