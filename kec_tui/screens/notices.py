@@ -141,9 +141,10 @@ class NoticeRunScreen(Screen):
         detail = self.query_one("#detail", Static)
         if self.result is not None:
             r = self.result
+            name = r.vendor_file.replace("\\", "/").rsplit("/", 1)[-1]
             detail.update(Text(f"Sent {r.notice_count:,} notice{'s' * (r.notice_count != 1)} "
-                               f"({fmt_dollars(r.total_cents)} past due). Letters in {r.directory}\n"
-                               f"Print vendor's file: {r.vendor_file}", style="bold green"))
+                               f"({fmt_dollars(r.total_cents)} past due); print vendor's file {name}; "
+                               f"letters and file in:\n{r.directory}", style="bold green"))
         elif self.register is not None and not self.register.notices:
             detail.update(Text("No account to notice on this day", style="dim"))
         else:
@@ -198,8 +199,8 @@ class NoticeRunScreen(Screen):
             return
         self.result = result
         self.show()
-        self.app.notify(f"{result.notice_count:,} notices sent; the print vendor's file is {result.vendor_file}",
-                        timeout=10)
+        self.app.notify(f"{result.notice_count:,} notice{'s' * (result.notice_count != 1)} sent: the letters and "
+                        f"the print vendor's file are in the folder shown", timeout=10)
 
     def action_list(self) -> None:
         table = self.query_one(DataTable)
@@ -210,12 +211,13 @@ class NoticeRunScreen(Screen):
         self.query_one(EditForm).focus()
 
     def action_cancel(self) -> None:
-        self.app.leave(self)
+        if self.app.screen is self:     # (an Esc typed ahead of a screen change must not close the one beneath)
+            self.dismiss(self.result)   # the worklist reloads: the notices sent are its next actions
 
 
 # ---- the final contact call and the disconnect order (dialogs over the worklist) -------------------------
 
-def notice_text(n: notices.NoticeInfo) -> Text:
+def notice_text(n: notices.NoticeInfo, extra: str = "") -> Text:
     t = Text()
     t.append(f"{n.number} {n.name[:30]}", style="bold")
     t.append(f"  notice of {n.notice_date:%m/%d/%Y}, {fmt_dollars(n.past_due_cents)} past due\n")
@@ -225,6 +227,8 @@ def notice_text(n: notices.NoticeInfo) -> Text:
         t.append(f"; called {last.at:%m/%d %H:%M} ({notices.CONTACT_LABELS.get(last.result, last.result)})")
     else:
         t.append("; no contact attempt yet", style="bold yellow")
+    if extra:
+        t.append("\n" + extra, style="bold")
     return t
 
 
@@ -247,7 +251,9 @@ class ContactDialog(FormDialog[notices.ContactInfo | None]):
         return f"Final contact call: account {self.notice.number}"
 
     def compose_about(self) -> ComposeResult:
-        yield Static(notice_text(self.notice), id="what")
+        p = self.notice.phone
+        yield Static(notice_text(self.notice, f"Member's phone (Enter takes it): {p[:3]}-{p[3:6]}-{p[6:]}"
+                                 if p else "No phone on file: key the number called"), id="what")
 
     def make_form(self) -> StepForm:
         phone = self.notice.phone
@@ -291,7 +297,10 @@ class DisconnectDialog(FormDialog[OrderInfo | None]):
         return f"Disconnect order: account {self.notice.number}"
 
     def compose_about(self) -> ComposeResult:
-        yield Static(notice_text(self.notice), id="what")
+        first = self.first
+        yield Static(notice_text(self.notice, f"First day the rules allow (Enter takes it): {first:%a %m/%d/%Y}"
+                                 if first else "No day left in the notice's window: a new notice is needed"),
+                     id="what")
 
     def make_form(self) -> StepForm:
         first = self.first

@@ -142,7 +142,7 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
         if not called:
             return NextAction(f"Final contact call (disconnect from {first:%m/%d}, notice good to {until:%m/%d})",
                               max(as_of, first - dt.timedelta(days=1)), "Final call")
-        return NextAction(f"Disconnect order (notice good to {until:%m/%d/%Y})", max(as_of, first), "Disc. order due")
+        return NextAction(f"Disconnect order (notice good to {until:%m/%d/%Y})", max(as_of, first), "Order disc.")
     if days_past_due <= NOTICE_AFTER_DAYS:
         if late_fee_on is not None:
             return NextAction("Late fee", late_fee_on)

@@ -378,7 +378,7 @@ def test_the_worklist_shows_the_final_call_then_the_disconnect_order_of_a_notice
     assert (item.next_action.short, item.next_action.on) == ("Final call", D(2026, 3, 22))
     notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 10, 0))
     item = collections.worklist(collector, None, D(2026, 3, 17)).items[0]
-    assert (item.next_action.short, item.next_action.on) == ("Disc. order due", D(2026, 3, 23))
+    assert (item.next_action.short, item.next_action.on) == ("Order disc.", D(2026, 3, 23))
     notices.order_disconnect(collector, n.id, D(2026, 3, 23), now=T(2026, 3, 18, 9, 0))
     item = collections.worklist(collector, None, D(2026, 3, 18)).items[0]
     assert item.next_action.short == "Disc. order" and item.notice_id == n.id
