@@ -789,3 +789,11 @@ def completion_refusal(o: db.ServiceOrder, a: db.Account, when: dt.datetime) -> 
         return why
     cancel = _cancel_reason(a.id, when.date(), r)
     return f"No disconnection: {cancel} since the notice" if cancel else None
+
+
+@db.connected
+def contacts_by(operator_id: int, since: dt.datetime) -> list[ContactInfo]:
+    """The contact attempts an operator logged since then (training's checks)."""
+    C = db.ContactAttempt
+    ids = [n for (n,) in C.select(C.notice).where(C.operator == operator_id, C.at >= since).distinct().tuples()]
+    return [c for n in ids for c in _contacts(n) if c.operator and c.at >= since]
