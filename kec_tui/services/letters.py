@@ -196,7 +196,10 @@ def pdf_bytes(text: str, title: str = "") -> bytes:
         shown = ln.encode("cp1252", "replace").decode("cp1252")
         pdf.set_font("Helvetica", style="B" if i == 0 else "", size=13 if i == 0 else 11)
         if shown.strip():
-            pdf.multi_cell(0, 14, shown, new_x="LMARGIN", new_y="NEXT")
+            if pdf.get_string_width(shown) <= pdf.epw:      # fits: one cell (fpdf2's line breaking is slow)
+                pdf.cell(text=shown, h=14, new_x="LMARGIN", new_y="NEXT")
+            else:
+                pdf.multi_cell(0, 14, shown, new_x="LMARGIN", new_y="NEXT")
         else:
             pdf.ln(14)
     return bytes(pdf.output())
