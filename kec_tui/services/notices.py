@@ -573,7 +573,7 @@ def _past_due(account_id: int, day: dt.date) -> int:
 
 def _cancel_reason(account_id: int, day: dt.date, r: NoticeRules) -> str | None:
     """A payment, an arrangement or a pledge cancels the pending disconnect: why, or None."""
-    why = collection_holds.held(account_id, day)
+    why = collection_holds.holds([account_id], day).get(account_id, set())
     if "arrangement" in why:
         return "a payment arrangement"
     if "pledge" in why:
@@ -610,6 +610,35 @@ def _close(op: OperatorInfo | None, n: db.DisconnectNotice, status: str, reason:
     return True
 
 
+def _may_change(pending: list[db.DisconnectNotice], day: dt.date, r: NoticeRules) -> list[db.DisconnectNotice]:
+    """The notices `settle` may have to change, found with a few set-based reads (a whole co-op's
+    pending notices are aged in one statement); each is then looked at again in its own transaction."""
+    if not pending:
+        return []
+    ids = list({n.account_id for n in pending})
+    if len(ids) > 50:
+        past = {a.account_id: a.aged.past_due for a in aging.aged_rows(day)}
+    else:
+        past = {a: _past_due(a, day) for a in ids}
+    held = collection_holds.holds(ids, day)
+    O, A = db.ServiceOrder, db.Account
+    order_ids = [n.order_id for n in pending if n.order_id]
+    order_status = {i: st for i, st in O.select(O.id, O.status).where(O.id.in_(order_ids)).tuples()} \
+        if order_ids else {}
+    disconnected = {n.account_id for n in pending if n.status == "disconnected"}
+    acct_status = {i: st for i, st in A.select(A.id, A.status).where(A.id.in_(list(disconnected))).tuples()} \
+        if disconnected else {}
+    out = []
+    for n in pending:
+        paid = past.get(n.account_id, 0) < r.min_past_due_cents
+        if (order_status.get(n.order_id) in ("completed", "cancelled")
+                or n.status == "disconnected" and (acct_status.get(n.account_id) != "disconnected" or paid)
+                or n.status in LIVE and (paid or held.get(n.account_id, set()) & {"arrangement", "pledge", "bankruptcy"}
+                                         or db.as_date(n.expires) < day)):
+            out.append(n)
+    return out
+
+
 @dataclass(frozen=True)
 class Settled:
     cancelled: list[tuple[int, str]]        # (notice, why)
@@ -631,7 +660,7 @@ def settle(op: OperatorInfo | None, day: dt.date | None = None, account_ids: lis
     if account_ids is not None:
         q = q.where(N.account.in_(list(account_ids)))
     cancelled, expired, disconnected, reconnects = [], [], [], []
-    for n in list(q):
+    for n in _may_change(list(q), day, r):
         with db.write_txn():
             n = db.locked(N, n.id)
             if n is None or n.status not in LIVE + ("disconnected",):

@@ -275,9 +275,14 @@ def test_an_arrangement_or_pledge_hold_cancels_the_pending_disconnect(database, 
     a = factories.account()
     bill(a, 10_000, D(2026, 1, 20))
     n = notice(a, RUN)
-    real = collection_holds.held
-    monkeypatch.setattr(collection_holds, "held",
-                        lambda aid, on: real(aid, on) | ({"pledge"} if aid == a.id else set()))
+    real = collection_holds.holds
+
+    def with_pledge(ids, on):
+        out = real(ids, on)
+        if a.id in ids:
+            out[a.id] = out.get(a.id, set()) | {"pledge"}
+        return out
+    monkeypatch.setattr(collection_holds, "holds", with_pledge)
     s = notices.settle(collector, D(2026, 3, 18))
     assert s.cancelled == [(n.id, "an energy-assistance pledge")]
 
@@ -382,3 +387,15 @@ def test_the_worklist_shows_the_final_call_then_the_disconnect_order_of_a_notice
     notices.order_disconnect(collector, n.id, D(2026, 3, 23), now=T(2026, 3, 18, 9, 0))
     item = collections.worklist(collector, None, D(2026, 3, 18)).items[0]
     assert item.next_action.short == "Disc. order" and item.notice_id == n.id
+
+
+def test_settle_over_many_notices_ages_them_at_once_and_changes_only_the_paid(database, collector):
+    made = []
+    for i in range(52):
+        a = factories.account(first=f"Many{i}")
+        bill(a, 10_000, D(2026, 1, 20))
+        made.append((a, notice(a, RUN)))
+    pay(made[7][0], 10_000, D(2026, 3, 18))
+    s = notices.settle(collector, D(2026, 3, 19))
+    assert s.cancelled == [(made[7][1].id, "paid: $0.00 past due")] and s.expired == []
+    assert db.DisconnectNotice.select().where(db.DisconnectNotice.status == "sent").count() == 51
