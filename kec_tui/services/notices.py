@@ -294,6 +294,7 @@ def preview(op: OperatorInfo, day: dt.date | None = None, *, today: dt.date | No
         if existing.status == "committed":
             raise AlreadyCommitted(_already(existing))
         raise RunBusy(f"The notice run of {_d(day)} is being committed by another session")
+    check_template()
     settle(op, day)
     planned, held, live = plan(day)
     total = sum(n.past_due_cents for n in planned)
@@ -315,6 +316,11 @@ def preview(op: OperatorInfo, day: dt.date | None = None, *, today: dt.date | No
         audit.record(op, "notices.preview", "notice_run", run_id, field=_d(day),
                      after=f"{len(planned)} notices {money.fmt(total)} past due")
     return Register(_run_info(R.get_by_id(run_id)), planned, held, live)
+
+
+def check_template() -> None:
+    """The notice letter renders with a notice's fields (LetterError naming the field if not)."""
+    letters.check(TEMPLATE, {"past_due": "$0.00", "disconnect_from": "01/01/2026", "expires": "01/01/2026"})
 
 
 def _after_chunk(run_id: int, written: int) -> None:
@@ -358,10 +364,18 @@ def commit(op: OperatorInfo, run_id: int, *, takeover_after: dt.timedelta = dt.t
                       f"({run.preview_count:,} notices); preview again")
     directory = Path(directory) / f"notices-{day:%Y-%m-%d}" if directory else run_directory(day)
     written = 0
-    for i in range(0, len(todo), chunk):
-        written += _write_chunk(op, run, token, todo[i:i + chunk], directory)
-        _after_chunk(run_id, written)
-    vendor = write_vendor_file(run_id, directory)
+    try:
+        check_template()
+        for i in range(0, len(todo), chunk):
+            written += _write_chunk(op, run, token, todo[i:i + chunk], directory)
+            _after_chunk(run_id, written)
+        vendor = write_vendor_file(run_id, directory)
+    except ServiceError as e:
+        if not isinstance(e, RunBusy):      # refused here (a template, the disk): free the run to commit again
+            with db.write_txn():
+                run_claim.release(R, run_id, token)
+                audit.record(op, "notices.commit.refused", "notice_run", run_id, after=e.message[:200])
+        raise
     with db.write_txn():
         count, total = N.select(fn.COUNT(N.id), fn.COALESCE(fn.SUM(N.past_due_cents), 0)).where(
             N.run == run_id).tuples()[0]

@@ -137,12 +137,18 @@ def test_an_unknown_field_in_the_coops_notice_template_sends_nothing(database, c
     a = factories.account()
     bill(a, 10_000, D(2026, 1, 20))
     (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "disconnect_notice.txt.j2").write_text("NOTICE\n{{ member_name }} {{ amount_owed }}\n")
     reg = notices.preview(collector, RUN, today=RUN)
+    template = tmp_path / "templates" / "disconnect_notice.txt.j2"
+    template.write_text("NOTICE\n{{ member_name }} {{ amount_owed }}\n")      # edited after the preview
     with pytest.raises(letters.LetterError, match="'amount_owed'"):
         notices.commit(collector, reg.run.id)
     assert db.DisconnectNotice.select().count() == 0 and db.Letter.select().count() == 0
     assert not (tmp_path / "letters").exists() or not any((tmp_path / "letters").rglob("*.pdf"))
+    with pytest.raises(letters.LetterError, match="'amount_owed'"):
+        notices.preview(collector, RUN, today=RUN)                                  # the preview says so too
+    template.write_text("NOTICE\n{{ member_name }} owes {{ past_due }}\n")       # mended: the run goes on
+    assert notices.commit(collector, reg.run.id).notice_count == 1
+    assert db.Letter.get().text == "NOTICE\nAda Lovelace owes $100.00\n"
 
 
 def test_only_collections_staff_run_notices(database, msr):
@@ -399,3 +405,24 @@ def test_settle_over_many_notices_ages_them_at_once_and_changes_only_the_paid(da
     s = notices.settle(collector, D(2026, 3, 19))
     assert s.cancelled == [(made[7][1].id, "paid: $0.00 past due")] and s.expired == []
     assert db.DisconnectNotice.select().where(db.DisconnectNotice.status == "sent").count() == 51
+
+
+def test_every_figure_is_a_setting_with_the_rules_default(tmp_path, monkeypatch):
+    from kec_tui import config
+    for name in config.TYPES:
+        monkeypatch.delenv(config.ENV_PREFIX + name.upper(), raising=False)
+    assert notices.rules_from(config.Settings()) == notices.NoticeRules(
+        min_past_due_cents=2500, after_days=30, notice_days=7, valid_days=21, contact_hours=24, on_weekends=False,
+        on_holidays=False, friday_until_hour=12)
+    path = tmp_path / "config.toml"
+    path.write_text("notice_days = 10\nnotice_valid_days = 30\nfinal_contact_hours = 48\n"
+                    "disconnect_friday_until_hour = 15\nnotice_min_past_due_cents = 5000\nholidays = [2026-03-23]\n")
+    r = notices.rules_from(config.load(path))
+    assert (r.notice_days, r.valid_days, r.contact_hours, r.friday_until_hour, r.min_past_due_cents) == \
+        (10, 30, 48, 15, 5000)
+    assert notices.window(RUN, r) == (D(2026, 3, 26), D(2026, 4, 15))
+    assert notices.day_refusal(D(2026, 3, 23), r) == ("03/23/2026 is a holiday (a day the co-op is closed): no "
+                                                     "disconnections on holidays")
+    path.write_text("notice_days = 0\n")
+    with pytest.raises(config.SettingsError, match="notice_days must be at least 1"):
+        config.load(path)
