@@ -69,6 +69,11 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-seal", action="store_true", help="only check (read-only)")
     verify.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir; made on "
                         "the first seal: keep a copy away from the database)")
+    lt = sub.add_parser("letters", help="the letter templates: list them, copy the shipped ones to edit, check them")
+    lt.add_argument("--install", action="store_true", help="copy the shipped templates the co-op has no copy of "
+                    "into its letters directory (setting letters_dir; default letters/ in the data dir)")
+    lt.add_argument("--check", nargs="*", metavar="NAME", help="render these templates (none named: all) with sample "
+                    "fields: exit 1 naming a field a letter does not have, or a line that does not parse")
     report = sub.add_parser("report", help="reports for supervisors")
     report_sub = report.add_subparsers(dest="report_command", required=True)
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
@@ -82,6 +87,32 @@ def parser() -> argparse.ArgumentParser:
     us.add_argument("--by-cycle", action="store_true", help="a row per cycle")
     us.add_argument("--write", action="store_true", help="also write the CSV and PDF to the reports directory")
     return p
+
+
+def cmd_letters(args) -> int:
+    """List, install and check the letter templates (services/letters.py); no database needed."""
+    from kec_tui.services import letters
+
+    where = letters.places().templates
+    if args.install:
+        copied = letters.install_defaults()
+        print(f"Copied {len(copied)} template{'s' * (len(copied) != 1)} to {where}" if copied
+              else f"The co-op has its own copy of every shipped template in {where}")
+    extra = {"past_due": "$80.00", "disconnect_from": "01/22/2026", "expires": "02/05/2026"}   # the notices' own
+    bad = 0
+    names = letters.template_names() if not args.check else args.check
+    for name in names:
+        own = (where / f"{name}{letters.SUFFIX}").exists()
+        line = f"{name:<24} {'the co-op' + chr(39) + 's' if own else 'shipped':<10}"
+        if args.check is not None:
+            try:
+                r = letters.check(name, extra)
+                line += f" ok: {r.title}"
+            except letters.LetterError as e:
+                line += f" REFUSED: {e.message}"
+                bad += 1
+        print(line)
+    return 1 if bad else 0
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -112,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings, args)
         if command == "verify":
             return cmd_verify(settings, args)
+        if command == "letters":
+            return cmd_letters(args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")

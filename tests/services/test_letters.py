@@ -87,3 +87,25 @@ def test_every_shipped_template_renders_with_its_documented_fields(places):
         r = letters.check(name, extra)
         assert r.title and r.text.endswith("\n")
         assert letters.pdf_bytes(r.text, r.title).startswith(b"%PDF")
+
+
+def test_the_letters_command_lists_installs_and_checks_the_templates(tmp_path, capsys, monkeypatch):
+    from kec_tui import cli, config
+    for name in config.TYPES:
+        monkeypatch.delenv(config.ENV_PREFIX + name.upper(), raising=False)
+    saved = letters.places()
+    own = tmp_path / "own"
+    conf = tmp_path / "config.toml"
+    conf.write_text(f'letters_dir = "{own}"\nreports_dir = "{tmp_path / "reports"}"\n')
+    try:
+        assert cli.main(["--config", str(conf), "letters", "--install", "--check"]) == 0
+        out = capsys.readouterr().out
+        assert f"Copied 2 templates to {own}" in out
+        assert "disconnect_notice        the co-op's ok: NOTICE OF DISCONNECTION FOR NON-PAYMENT" in out
+        (own / "collection_letter.txt.j2").write_text("REMINDER\n{{ member_name }} {{ balanse }}\n")
+        assert cli.main(["--config", str(conf), "letters", "--check", "collection_letter"]) == 1
+        out = capsys.readouterr().out
+        assert "collection_letter        the co-op's REFUSED: Letter template collection_letter uses the field " \
+               "'balanse'" in out
+    finally:
+        letters.use(saved.templates, saved.output)
