@@ -125,6 +125,11 @@ class NoticeRunScreen(Screen):
                    f"past due")
         if self.result is None:
             summary += f" ({reg.held:,} held, {reg.live:,} with a notice still good). F10 sends them."
+            done = reg.settled
+            if done and (done.cancelled or done.expired or done.reconnects):
+                summary += (f" Since the last look: {len(done.cancelled):,} cancelled (paid, arrangement, pledge), "
+                            f"{len(done.expired):,} expired, {len(done.reconnects):,} reconnect order"
+                            f"{'s' * (len(done.reconnects) != 1)} made.")
         self.query_one("#summary", Static).update(summary)
         self.show_detail()
 

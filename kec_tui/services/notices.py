@@ -184,11 +184,20 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class Settled:
+    cancelled: list[tuple[int, str]]        # (notice, why)
+    expired: list[int]
+    disconnected: list[int]
+    reconnects: list[int]                   # reconnect order numbers made
+
+
+@dataclass(frozen=True)
 class Register:
     run: RunInfo
     notices: list[PlannedNotice]
     held: int                       # accounts past due over the threshold held from a notice
     live: int                       # ... that have a notice still good
+    settled: Settled | None = None  # what the preview's settle changed (cancelled, expired, reconnect orders)
 
     @property
     def total_cents(self) -> int:
@@ -295,7 +304,7 @@ def preview(op: OperatorInfo, day: dt.date | None = None, *, today: dt.date | No
             raise AlreadyCommitted(_already(existing))
         raise RunBusy(f"The notice run of {_d(day)} is being committed by another session")
     check_template()
-    settle(op, day)
+    settled = settle(op, day)
     planned, held, live = plan(day)
     total = sum(n.past_due_cents for n in planned)
     with db.write_txn():
@@ -315,7 +324,7 @@ def preview(op: OperatorInfo, day: dt.date | None = None, *, today: dt.date | No
                 raise RunBusy(f"The notice run of {_d(day)} changed meanwhile: preview again")
         audit.record(op, "notices.preview", "notice_run", run_id, field=_d(day),
                      after=f"{len(planned)} notices {money.fmt(total)} past due")
-    return Register(_run_info(R.get_by_id(run_id)), planned, held, live)
+    return Register(_run_info(R.get_by_id(run_id)), planned, held, live, settled)
 
 
 def check_template() -> None:
@@ -651,14 +660,6 @@ def _may_change(pending: list[db.DisconnectNotice], day: dt.date, r: NoticeRules
                                          or db.as_date(n.expires) < day)):
             out.append(n)
     return out
-
-
-@dataclass(frozen=True)
-class Settled:
-    cancelled: list[tuple[int, str]]        # (notice, why)
-    expired: list[int]
-    disconnected: list[int]
-    reconnects: list[int]                   # reconnect order numbers made
 
 
 @db.connected

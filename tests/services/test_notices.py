@@ -299,7 +299,7 @@ def test_a_notice_past_its_21_days_expires_and_a_new_one_is_sent(database, colle
     notice(a, D(2026, 2, 2))
     day = D(2026, 2, 24)
     reg = notices.preview(collector, day, today=day)                 # the preview settles first
-    assert notice_of(a).status == "expired"
+    assert notice_of(a).status == "expired" and reg.settled.expired == [notice_of(a).id]
     assert [x.account_id for x in reg.notices] == [a.id]
 
 
