@@ -567,6 +567,8 @@ def log_contact(op: OperatorInfo, notice_id: int, phone: str, result: str, *, at
     if len(note) > 200:
         raise ValidationError("The note is at most 200 characters", "note")
     at = (at or db.now()).replace(microsecond=0)
+    if at > db.now() + dt.timedelta(minutes=5):
+        raise ValidationError(f"A call is logged when it was made, not ahead ({at:%m/%d/%Y %H:%M})", "at")
     with db.write_txn():
         n = db.locked(db.DisconnectNotice, notice_id)
         if n is None:

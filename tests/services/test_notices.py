@@ -174,6 +174,8 @@ def test_a_disconnect_order_only_7_to_21_days_after_the_notice_and_after_the_con
         notices.log_contact(collector, n.id, "555-0188", "no_answer", at=T(2026, 3, 22, 9, 0))
     with pytest.raises(ValidationError, match="result is one of"):
         notices.log_contact(collector, n.id, "2085550188", "maybe", at=T(2026, 3, 22, 9, 0))
+    with pytest.raises(ValidationError, match="not ahead"):
+        notices.log_contact(collector, n.id, "2085550188", "reached", at=db.now() + dt.timedelta(hours=2))
     c = notices.log_contact(collector, n.id, "(208) 555-0188", "No answer", at=T(2026, 3, 22, 9, 0))
     assert (c.phone, c.result, c.operator) == ("2085550188", "no_answer", "coll1")
     note = db.Note.get(db.Note.account == a.id)
