@@ -556,7 +556,7 @@ def _phone(text: str) -> str:
 
 @db.connected
 def log_contact(op: OperatorInfo, notice_id: int, phone: str, result: str, *, at: dt.datetime | None = None,
-                note: str = "") -> ContactInfo:
+                note: str = "", now: dt.datetime | None = None) -> ContactInfo:
     """Log the final contact attempt before a disconnection: the number called and the result."""
     require(op, "note.add")
     phone = _phone(phone)
@@ -566,8 +566,9 @@ def log_contact(op: OperatorInfo, notice_id: int, phone: str, result: str, *, at
     note = (note or "").strip()
     if len(note) > 200:
         raise ValidationError("The note is at most 200 characters", "note")
-    at = (at or db.now()).replace(microsecond=0)
-    if at > db.now() + dt.timedelta(minutes=5):
+    now = now or db.now()
+    at = (at or now).replace(microsecond=0)
+    if at > now + dt.timedelta(minutes=5):
         raise ValidationError(f"A call is logged when it was made, not ahead ({at:%m/%d/%Y %H:%M})", "at")
     with db.write_txn():
         n = db.locked(db.DisconnectNotice, notice_id)

@@ -171,12 +171,13 @@ def test_a_disconnect_order_only_7_to_21_days_after_the_notice_and_after_the_con
         notices.order_disconnect(collector, n.id, D(2026, 3, 23), now=now)
     assert disconnect_orders(a) == 0 and notice_of(a).status == "sent"
     with pytest.raises(ValidationError, match="10 digits"):
-        notices.log_contact(collector, n.id, "555-0188", "no_answer", at=T(2026, 3, 22, 9, 0))
+        notices.log_contact(collector, n.id, "555-0188", "no_answer", at=T(2026, 3, 22, 9, 0), now=T(2026, 3, 22, 9, 0))
     with pytest.raises(ValidationError, match="result is one of"):
-        notices.log_contact(collector, n.id, "2085550188", "maybe", at=T(2026, 3, 22, 9, 0))
+        notices.log_contact(collector, n.id, "2085550188", "maybe", at=T(2026, 3, 22, 9, 0), now=T(2026, 3, 22, 9, 0))
     with pytest.raises(ValidationError, match="not ahead"):
         notices.log_contact(collector, n.id, "2085550188", "reached", at=db.now() + dt.timedelta(hours=2))
-    c = notices.log_contact(collector, n.id, "(208) 555-0188", "No answer", at=T(2026, 3, 22, 9, 0))
+    c = notices.log_contact(collector, n.id, "(208) 555-0188", "No answer", at=T(2026, 3, 22, 9, 0),
+                            now=T(2026, 3, 22, 9, 0))
     assert (c.phone, c.result, c.operator) == ("2085550188", "no_answer", "coll1")
     note = db.Note.get(db.Note.account == a.id)
     assert "called 208-555-0188, no answer" in note.text
@@ -202,7 +203,7 @@ def test_no_disconnect_on_weekends_holidays_or_friday_afternoons(database, colle
     a = factories.account()
     bill(a, 10_000, D(2026, 4, 10))
     n = notice(a, D(2026, 5, 15), disconnect_from=D(2026, 5, 22))      # a Friday; Memorial Day 05/25
-    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 5, 18, 9, 0))
+    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 5, 18, 9, 0), now=T(2026, 5, 18, 9, 0))
     now = T(2026, 5, 19, 9, 0)
     with pytest.raises(notices.DisconnectRefused, match="weekend"):
         notices.order_disconnect(collector, n.id, D(2026, 5, 23), now=now)
@@ -230,14 +231,14 @@ def test_medical_certificate_and_winter_protection_stop_the_order(database, coll
     sick = factories.account(first="Sick", medical_cert_until=D(2026, 3, 30))
     bill(sick, 10_000, D(2026, 1, 20))
     n = notice(sick, RUN)
-    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 9, 0))
+    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 9, 0), now=T(2026, 3, 17, 9, 0))
     with pytest.raises(notices.DisconnectRefused, match="medical certificate until 03/30/2026"):
         notices.order_disconnect(collector, n.id, D(2026, 3, 24), now=T(2026, 3, 18, 9, 0))
     assert notices.order_disconnect(collector, n.id, D(2026, 3, 31), now=T(2026, 3, 31, 7, 0)).status == "open"
     cold = factories.account(first="Cold", winter_protection_until=D(2026, 2, 28), winter_household="children")
     bill(cold, 10_000, D(2025, 12, 1))
     n2 = notice(cold, D(2026, 1, 5))
-    notices.log_contact(collector, n2.id, "2085550100", "reached", at=T(2026, 1, 6, 9, 0))
+    notices.log_contact(collector, n2.id, "2085550100", "reached", at=T(2026, 1, 6, 9, 0), now=T(2026, 1, 6, 9, 0))
     with pytest.raises(notices.DisconnectRefused, match="winter protection"):
         notices.order_disconnect(collector, n2.id, D(2026, 1, 13), now=T(2026, 1, 7, 9, 0))
     assert disconnect_orders(cold) == 0
@@ -247,7 +248,7 @@ def test_a_payment_cancels_the_pending_disconnect_and_the_reconnect_follows_paym
     a = factories.account()
     bill(a, 10_000, D(2026, 1, 20))
     n = notice(a, RUN)
-    notices.log_contact(collector, n.id, "2085550100", "voicemail", at=T(2026, 3, 20, 9, 0))
+    notices.log_contact(collector, n.id, "2085550100", "voicemail", at=T(2026, 3, 20, 9, 0), now=T(2026, 3, 20, 9, 0))
     o = notices.order_disconnect(collector, n.id, D(2026, 3, 24), now=T(2026, 3, 21, 9, 0))
     pay(a, 9_000, D(2026, 3, 22))                                      # $10 left: under the threshold
     s = notices.settle(collector, D(2026, 3, 23))
@@ -257,7 +258,7 @@ def test_a_payment_cancels_the_pending_disconnect_and_the_reconnect_follows_paym
     b = factories.account(first="Bee")
     bill(b, 10_000, D(2026, 1, 20))
     nb = notice(b, RUN)
-    notices.log_contact(collector, nb.id, "2085550100", "reached", at=T(2026, 3, 20, 9, 0))
+    notices.log_contact(collector, nb.id, "2085550100", "reached", at=T(2026, 3, 20, 9, 0), now=T(2026, 3, 20, 9, 0))
     pay(b, 10_000, D(2026, 3, 21))
     with pytest.raises(notices.DisconnectRefused, match="cancelled: paid"):
         notices.order_disconnect(collector, nb.id, D(2026, 3, 24), now=T(2026, 3, 22, 9, 0))
@@ -266,7 +267,7 @@ def test_a_payment_cancels_the_pending_disconnect_and_the_reconnect_follows_paym
     c = factories.account(first="Cee")
     bill(c, 10_000, D(2026, 1, 20))
     nc = notice(c, RUN)
-    notices.log_contact(collector, nc.id, "2085550100", "reached", at=T(2026, 3, 20, 9, 0))
+    notices.log_contact(collector, nc.id, "2085550100", "reached", at=T(2026, 3, 20, 9, 0), now=T(2026, 3, 20, 9, 0))
     oc = notices.order_disconnect(collector, nc.id, D(2026, 3, 24), now=T(2026, 3, 21, 9, 0))
     boss = operators.create("boss", "Big Boss", "supervisor")
     orders.complete_order(boss, oc.order_no, when=T(2026, 3, 24, 9, 30))
@@ -338,7 +339,7 @@ def test_property_disconnects_never_break_the_rules(database, notice_day, contac
     first, last = notices.window(notice_day, notices.NoticeRules())
     n = notice(a, notice_day, disconnect_from=first, expires=last)
     contact = T.combine(notice_day, dt.time(8)) + dt.timedelta(hours=contact_h)
-    notices.log_contact(op, n.id, "2085550100", "no_answer", at=contact)
+    notices.log_contact(op, n.id, "2085550100", "no_answer", at=contact, now=contact)
     on = notice_day + dt.timedelta(days=order_in)
     try:
         o = notices.order_disconnect(op, n.id, on, now=T.combine(notice_day, dt.time(8)))
@@ -391,7 +392,7 @@ def test_the_worklist_shows_the_final_call_then_the_disconnect_order_of_a_notice
     item = collections.worklist(collector, None, D(2026, 3, 17)).items[0]
     assert item.notice_id == n.id
     assert (item.next_action.short, item.next_action.on) == ("Final call", D(2026, 3, 22))
-    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 10, 0))
+    notices.log_contact(collector, n.id, "2085550100", "reached", at=T(2026, 3, 17, 10, 0), now=T(2026, 3, 17, 10, 0))
     item = collections.worklist(collector, None, D(2026, 3, 17)).items[0]
     assert (item.next_action.short, item.next_action.on) == ("Order disc.", D(2026, 3, 23))
     notices.order_disconnect(collector, n.id, D(2026, 3, 23), now=T(2026, 3, 18, 9, 0))
