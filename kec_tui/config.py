@@ -74,6 +74,7 @@ class Settings:
     bill_review_limit_cents: int = 250_000   # a bill over this is listed for review in the register
     budget_settlement_month: int = 8   # budget billing's true-up month
     adjustment_limit_cents: int = 10_000     # an adjustment above this needs a supervisor
+    sales_tax_percent: str = "6"       # on taxable products sold at the counter (Idaho: 6%); text, never float
     # Password sign-ins over SSH and the web, counted across connections (services/sign_in_guard.py).
     signin_window_minutes: int = 10    # failures older than this no longer count (fail2ban's findtime)
     signin_free_failures: int = 3      # failures in the window before each further try waits, doubling
@@ -81,6 +82,11 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Capital credits (services/capital_credits.py).
+    capital_credit_rotation_years: int = 28           # credits are retired this many years after allocation
+    capital_credit_discount_percent: str = "6.31"     # early and estate retirement: present value at this rate
+    capital_credit_minimum_check_cents: int = 1000    # an inactive member's retirement below this waits
+    capital_credit_unclaimed_days: int = 1095         # a check not cashed after this is unclaimed property
     # Letters and disconnect notices (services/letters.py, notices.py; Idaho PUC, IDAPA 31.21.01).
     letters_dir: str = ""              # the co-op's letter templates; empty = letters/ in the data dir
     notice_min_past_due_cents: int = 2500    # a disconnect notice for at least this much past due ...
@@ -101,12 +107,14 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days",
+                "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents",
                 "notice_min_past_due_cents", "notice_after_days", "disconnect_friday_until_hour"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes", "notice_days", "notice_valid_days", "final_contact_hours"}
-DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
+                "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days", "notice_days",
+                "notice_valid_days", "final_contact_hours"}
+DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
+            "capital_credit_discount_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 
 

@@ -143,7 +143,7 @@ class Account(BaseModel):
     transferred_to = pw.ForeignKeyField("self", null=True, backref="transferred_from")  # a move
 
 
-LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer")
+LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer", "capcredit")
 
 
 class LedgerEntry(BaseModel):
@@ -889,6 +889,185 @@ def drop_all() -> None:
             database.execute_sql(f"DROP SEQUENCE IF EXISTS {n.sequence}")
     else:
         database.drop_tables(list(reversed(MODELS)), safe=True)
+
+
+# ---- capital credits (services/capital_credits.py) ----
+
+class CapitalCreditRun(BaseModel):
+    """An allocation of a year's margin or a general retirement: previewed, approved by a
+    supervisor, committed exactly once (unique on its key: "allocation 2025", "retirement 2026-11-30")."""
+
+    kind = pw.CharField(max_length=12)                          # allocation, retirement
+    key = pw.CharField(max_length=40, unique=True)
+    label = pw.CharField(max_length=120, default="")
+    params = pw.CharField(max_length=200, default="")           # allocation: margin cents; retirement: years;percent
+    status = pw.CharField(max_length=12, default="previewed")   # previewed, approved, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    approved_at = pw.DateTimeField(null=True)
+    claim = pw.CharField(max_length=40, default="")
+    heartbeat_at = pw.DateTimeField(null=True)
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    item_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+
+
+class CapitalCredit(BaseModel):
+    """A member's allocation of one year and how much of it is retired (unique per member and year)."""
+
+    member = pw.ForeignKeyField(Member, backref="capital_credits", index=False)
+    year = pw.IntegerField()
+    allocated_cents = pw.BigIntegerField()
+    retired_cents = pw.BigIntegerField(default=0)
+    run = pw.ForeignKeyField(CapitalCreditRun, null=True, backref="+", index=False)
+
+    class Meta:
+        indexes = ((("member", "year"), True), (("year",), False))
+
+
+class CapitalRetirement(BaseModel):
+    """Credits of one year paid back to a member: by a general run, early or to an estate."""
+
+    run = pw.ForeignKeyField(CapitalCreditRun, null=True, backref="+", index=False)
+    member = pw.ForeignKeyField(Member, backref="+")
+    year = pw.IntegerField()
+    kind = pw.CharField(max_length=8)                           # general, early, estate
+    face_cents = pw.BigIntegerField()                           # credits retired
+    paid_cents = pw.BigIntegerField()                           # paid (early, estate: present value)
+    method = pw.CharField(max_length=8)                         # credit, check
+    account = pw.ForeignKeyField(Account, null=True, backref="+", index=False)
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)
+    check_no = pw.IntegerField(null=True, index=True)
+    status = pw.CharField(max_length=10)                        # paid, issued, cashed, unclaimed
+    paid_on = pw.DateField()
+    cashed_on = pw.DateField(null=True)
+    payee = pw.CharField(max_length=80, default="")
+    heirs = pw.CharField(max_length=200, default="")
+    paperwork = pw.CharField(max_length=200, default="")
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+", index=False)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("run", "member", "year"), True),)
+
+
+MODELS += [CapitalCreditRun, CapitalCredit, CapitalRetirement]
+
+
+# ---- conversion: legacy keys and grid positions (services/conversion.py) -----------------------
+
+class LegacyKey(BaseModel):
+    """A record converted from the co-op's former system: its key there -> its row here. A
+    conversion run again after a correction finds its rows by these (idempotent)."""
+
+    kind = pw.CharField(max_length=12)               # member, location, meter, account
+    legacy = pw.CharField(max_length=40)
+    entity_id = pw.BigIntegerField()
+    converted_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("kind", "legacy"), True), (("kind", "entity_id"), False))
+
+
+class LocationGrid(BaseModel):
+    """Where a service location hangs on the system, where known (conversion, outages)."""
+
+    location = pw.ForeignKeyField(ServiceLocation, unique=True, backref="+", on_delete="CASCADE")
+    substation = pw.CharField(max_length=40, default="")
+    feeder = pw.CharField(max_length=40, default="")
+    transformer = pw.CharField(max_length=40, default="")
+
+
+MODELS += [LegacyKey, LocationGrid]
+
+
+# ---- the front counter: cash drawers, counter payments, product sales (services/drawers.py, counter.py,
+# products.py) --------------------------------------------------------------------------------------------
+
+class Product(BaseModel):
+    """An item the co-op sells at the counter (LED bulbs, surge protectors ...): its price list."""
+    code = pw.CharField(max_length=12, unique=True)
+    description = pw.CharField(max_length=60)
+    price_cents = pw.BigIntegerField()
+    taxable = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=True)
+
+
+class CashDrawer(BaseModel):
+    """One operator's cash drawer for one day: opened with its float, closed once with a count.
+    `open_for` is the operator's id while open, NULL once closed: unique, so one open drawer each."""
+    operator = pw.ForeignKeyField(Operator, backref="+")
+    day = pw.DateField(index=True)
+    float_cents = pw.BigIntegerField()
+    status = pw.CharField(max_length=8, default="open")          # open, closed
+    open_for = pw.IntegerField(null=True, unique=True)
+    opened_at = pw.DateTimeField(default=now)
+    closed_at = pw.DateTimeField(null=True)
+    closed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    accepted_by = pw.ForeignKeyField(Operator, null=True, backref="+")   # a supervisor, for a difference
+    accept_reason = pw.CharField(max_length=200, default="")
+
+
+class DrawerCount(BaseModel):
+    """What was counted at close: cash by denomination, checks and money orders one by one, the card total."""
+    drawer = pw.ForeignKeyField(CashDrawer, backref="counts", on_delete="CASCADE")
+    tender = pw.CharField(max_length=12)                          # cash, check, money_order, card
+    denomination_cents = pw.BigIntegerField(default=0)            # cash: the bill or coin
+    quantity = pw.IntegerField(default=1)
+    reference = pw.CharField(max_length=40, default="")           # check / money order no.
+    amount_cents = pw.BigIntegerField()
+
+
+class CounterTxn(BaseModel):
+    """One counter transaction: a payment on an account and/or products sold, paid by its tenders."""
+    drawer = pw.ForeignKeyField(CashDrawer, backref="txns")
+    account = pw.ForeignKeyField(Account, null=True, backref="+")
+    operator = pw.ForeignKeyField(Operator, backref="+")
+    day = pw.DateField()
+    at = pw.DateTimeField(default=now)
+    payment_cents = pw.BigIntegerField(default=0)                 # paid on the account
+    sale_cents = pw.BigIntegerField(default=0)                    # products, tax included
+    tax_cents = pw.BigIntegerField(default=0)
+    sale_to_account = pw.BooleanField(default=False)              # products charged to the ledger
+    tendered_cents = pw.BigIntegerField(default=0)
+    change_cents = pw.BigIntegerField(default=0)
+    credit_accepted = pw.BooleanField(default=False)              # the member said: the rest is a credit
+    note = pw.CharField(max_length=200, default="")
+    payment_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    sale_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    voided_at = pw.DateTimeField(null=True)
+    voided_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    void_reason = pw.CharField(max_length=200, default="")
+
+
+class CounterTender(BaseModel):
+    """One tender of a counter transaction. A card is its type, last four and approval code: never its number."""
+    txn = pw.ForeignKeyField(CounterTxn, backref="tenders", on_delete="CASCADE")
+    kind = pw.CharField(max_length=12)                            # cash, check, money_order, card
+    amount_cents = pw.BigIntegerField()
+    reference = pw.CharField(max_length=20, default="")           # check / money order no.
+    card_type = pw.CharField(max_length=8, default="")
+    card_last4 = pw.CharField(max_length=4, default="")
+    approval = pw.CharField(max_length=12, default="")
+
+
+class CounterSale(BaseModel):
+    """One line of products sold in a counter transaction, at the price and tax of that day."""
+    txn = pw.ForeignKeyField(CounterTxn, backref="sales", on_delete="CASCADE")
+    product = pw.ForeignKeyField(Product, backref="+")
+    description = pw.CharField(max_length=60)
+    quantity = pw.IntegerField()
+    unit_cents = pw.BigIntegerField()
+    taxable = pw.BooleanField()
+    amount_cents = pw.BigIntegerField()                           # quantity x unit
+    tax_cents = pw.BigIntegerField(default=0)
+
+
+MODELS += [Product, CashDrawer, DrawerCount, CounterTxn, CounterTender, CounterSale]
 
 
 # ---- letters and disconnect notices (services/letters.py, services/notices.py) ---------------------------
