@@ -151,3 +151,17 @@ async def test_a_contact_with_a_short_phone_is_refused(collector, sqlite_db, tmp
         await settle(pilot, lambda: isinstance(app.screen, ContactDialog) and app.screen.query_one("#form").locked)
         await settle(pilot)
         assert db.ContactAttempt.select().count() == 0 and isinstance(app.screen, ContactDialog)
+
+
+async def test_an_escape_burst_leaves_the_notice_run_and_the_worklist_cleanly(collector, sqlite_db, tmp_path):
+    from kec_tui.screens.lookup import LookupScreen
+
+    app = make_app(sqlite_db, collector, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        send_burst(app, ["shift+f4", "f11", "escape", "escape", "escape", "escape"])
+        await settle(pilot, lambda: isinstance(app.screen, LookupScreen))
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert isinstance(app.screen, LookupScreen) and app.return_code is None
+        assert db.NoticeRun.select().count() == 0
