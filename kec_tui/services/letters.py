@@ -29,7 +29,7 @@ import jinja2
 from peewee import fn
 
 from kec_tui import config, db, money
-from kec_tui.services import audit
+from kec_tui.services import audit, card_numbers
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -291,6 +291,7 @@ def send(op: OperatorInfo | None, account_id: int, template: str, fields: dict |
     if op is not None:
         require(op, "note.add")
     today = today or dt.date.today()
+    card_numbers.refuse_all({name: v for name, v in (fields or {}).items() if isinstance(v, str)})
     std = standard_fields([account_id], today).get(account_id)
     if std is None:
         raise NotFound("That account no longer exists")

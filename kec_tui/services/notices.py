@@ -40,7 +40,7 @@ import holidays as holiday_calendar
 from peewee import JOIN, IntegrityError, fn
 
 from kec_tui import config, db, money
-from kec_tui.services import aging, audit, collection_holds, letters, orders, run_claim
+from kec_tui.services import aging, audit, card_numbers, collection_holds, letters, orders, run_claim
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
@@ -566,6 +566,7 @@ def log_contact(op: OperatorInfo, notice_id: int, phone: str, result: str, *, at
     note = (note or "").strip()
     if len(note) > 200:
         raise ValidationError("The note is at most 200 characters", "note")
+    card_numbers.refuse(note, "note")
     now = now or db.now()
     at = (at or now).replace(microsecond=0)
     if at > now + dt.timedelta(minutes=5):

@@ -23,9 +23,11 @@ from kec_tui.services import (
     contacts,
     counter,
     drawers,
+    letters,
     lockbox,
     memberships,
     moves,
+    notices,
     operators,
     orders,
     products,
@@ -33,6 +35,7 @@ from kec_tui.services import (
 from kec_tui.services.counter import Tender
 from kec_tui.services.errors import ValidationError
 from tests import factories
+from tests.support.notices import notice
 
 PAN = "4111 1111 1111 1111"
 PAN_PLAIN = "4111111111111111"
@@ -79,6 +82,11 @@ NOT_FREE_TEXT = {
     "LocationGrid.transformer",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
+    # letters and notices: the co-op's template and fields checked where keyed (letters.send), names, paths,
+    # states and reasons the code sets; the number called is 10 digits, the result a choice
+    "Letter.template", "Letter.title", "Letter.text", "Letter.pdf_path", "Letter.reference", "NoticeRun.status",
+    "NoticeRun.claim", "NoticeRun.directory", "NoticeRun.vendor_file", "DisconnectNotice.status",
+    "DisconnectNotice.closed_reason", "ContactAttempt.phone", "ContactAttempt.result",
 }
 
 
@@ -102,7 +110,8 @@ def world(database, msr, supervisor):
     r = counter.take(msr, a.number, 1_000, [Tender("cash", 1_000)])
     d = drawers.open_drawer_of(msr)
     db.CapitalCredit.create(member=a.member_id, year=2000, allocated_cents=1_000)
-    return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor)
+    n = notice(a, TODAY - dt.timedelta(days=8))
+    return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor, notice=n)
 
 
 def applicant(**kw) -> memberships.Applicant:
@@ -152,6 +161,8 @@ DRIVERS = {
                                                                        heirs=f"Heir {PAN}", paperwork="will"),
     "CapitalRetirement.paperwork": lambda w: capital_credits.retire_estate(w["msr"], w["sup"], w["a"].member_id,
                                                                            heirs="Heir", paperwork=PAN),
+    "ContactAttempt.note": lambda w: notices.log_contact(w["msr"], w["notice"].id, "2085550100", "reached",
+                                                         note=f"read me {PAN}"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
@@ -162,6 +173,7 @@ EXTRA_DRIVERS = {
     "batch line void reason": lambda w: batches.void_line(w["msr"], 1, PAN),
     "batch void reason": lambda w: batches.void_batch(w["msr"], w["batch"].id, PAN),
     "rebill reason": lambda w: billing_run.rebill(w["sup"], 1, PAN),
+    "a letter's field": lambda w: letters.send(w["msr"], w["a"].id, "collection_letter", {"past_due": PAN}),
 }
 
 
