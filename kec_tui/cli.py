@@ -75,6 +75,11 @@ def parser() -> argparse.ArgumentParser:
     rev = sub.add_parser("review-arrangements", help="the daily tracking of payment arrangements: mark the broken "
                          "(notices resume) and the completed ones")
     rev.add_argument("--date", default="", help="the day judged, YYYY-MM-DD (default today)")
+    lt = sub.add_parser("letters", help="the letter templates: list them, copy the shipped ones to edit, check them")
+    lt.add_argument("--install", action="store_true", help="copy the shipped templates the co-op has no copy of "
+                    "into its letters directory (setting letters_dir; default letters/ in the data dir)")
+    lt.add_argument("--check", nargs="*", metavar="NAME", help="render these templates (none named: all) with sample "
+                    "fields: exit 1 naming a field a letter does not have, or a line that does not parse")
     from kec_tui.services.conversion_layouts import LAYOUT_HELP
 
     conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
@@ -105,6 +110,32 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def cmd_letters(args) -> int:
+    """List, install and check the letter templates (services/letters.py); no database needed."""
+    from kec_tui.services import letters
+
+    where = letters.places().templates
+    if args.install:
+        copied = letters.install_defaults()
+        print(f"Copied {len(copied)} template{'s' * (len(copied) != 1)} to {where}" if copied
+              else f"The co-op has its own copy of every shipped template in {where}")
+    extra = {"past_due": "$80.00", "disconnect_from": "01/22/2026", "expires": "02/05/2026"}   # the notices' own
+    bad = 0
+    names = letters.template_names() if not args.check else args.check
+    for name in names:
+        own = (where / f"{name}{letters.SUFFIX}").exists()
+        line = f"{name:<24} {'the co-op' + chr(39) + 's' if own else 'shipped':<10}"
+        if args.check is not None:
+            try:
+                r = letters.check(name, extra)
+                line += f" ok: {r.title}"
+            except letters.LetterError as e:
+                line += f" REFUSED: {e.message}"
+                bad += 1
+        print(line)
+    return 1 if bad else 0
+
+
 def fail(message: str, code: int = 2) -> int:
     print(f"kec-tui: {message}", file=sys.stderr)
     return code
@@ -126,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         billing_run,
         capital_credits,
         credit_rules,
+        letters,
+        notices,
         portal,
         products,
         readings,
         sign_in_guard,
     )
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules):
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules,
+                 letters, notices):   # limits, tax, notice rules ...
         area.configure(settings)
     from kec_tui.services import arrangements, assistance
 
@@ -146,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings, args)
         if command == "verify":
             return cmd_verify(settings, args)
+        if command == "letters":
+            return cmd_letters(args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")

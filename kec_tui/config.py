@@ -109,6 +109,16 @@ class Settings:
     capital_credit_discount_percent: str = "6.31"     # early and estate retirement: present value at this rate
     capital_credit_minimum_check_cents: int = 1000    # an inactive member's retirement below this waits
     capital_credit_unclaimed_days: int = 1095         # a check not cashed after this is unclaimed property
+    # Letters and disconnect notices (services/letters.py, notices.py; Idaho PUC, IDAPA 31.21.01).
+    letters_dir: str = ""              # the co-op's letter templates; empty = letters/ in the data dir
+    notice_min_past_due_cents: int = 2500    # a disconnect notice for at least this much past due ...
+    notice_after_days: int = 30        # ... past due longer than this (a second bill unpaid)
+    notice_days: int = 7               # written notice at least this many calendar days before disconnection
+    notice_valid_days: int = 21        # not disconnected within this many days of the notice: a new notice
+    final_contact_hours: int = 24      # the final contact attempt at least this many hours before
+    disconnect_on_weekends: bool = False
+    disconnect_on_holidays: bool = False     # US and Idaho holidays (the holidays package) and `holidays`
+    disconnect_friday_until_hour: int = 12   # no disconnection on a Friday from this hour on (24: none)
 
     @property
     def db_url(self) -> str:
@@ -120,12 +130,13 @@ NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "deposit_late_bills", "deposit_returned_payments", "write_off_after_days",
                 "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents"}
+                "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents",
+                "notice_min_past_due_cents", "notice_after_days", "disconnect_friday_until_hour"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days",
                 "portal_identity_questions", "deposit_max_installments", "deposit_refund_months",
-                "bankruptcy_assurance_days"}
+                "bankruptcy_assurance_days", "notice_days", "notice_valid_days", "final_contact_hours"}
 DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
             "capital_credit_discount_percent", "deposit_interest_percent", "agency_commission_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}

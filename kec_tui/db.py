@@ -1406,3 +1406,75 @@ class Pledge(BaseModel):
 
 
 MODELS += [Arrangement, ArrangementInstallment, AssistanceAgency, AssistanceApplication, AgencyPayment, Pledge]
+
+
+# ---- letters and disconnect notices (services/letters.py, services/notices.py) ---------------------------
+
+class Letter(BaseModel):
+    """A letter sent to an account (a collection letter, a disconnect notice, an agreement):
+    its template, the text as sent and the PDF written."""
+
+    account = pw.ForeignKeyField(Account, backref="letters")
+    template = pw.CharField(max_length=60)
+    title = pw.CharField(max_length=120, default="")
+    text = pw.TextField()
+    pdf_path = pw.CharField(max_length=400, default="")
+    reference = pw.CharField(max_length=40, default="")          # e.g. "NOTICE 12"
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class NoticeRun(BaseModel):
+    """The disconnect-notice run of one day: previewed, then committed exactly once."""
+
+    run_date = pw.DateField(unique=True)
+    status = pw.CharField(max_length=12, default="previewed")     # previewed, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    claim = pw.CharField(max_length=40, default="")
+    heartbeat_at = pw.DateTimeField(null=True)
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    notice_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+    directory = pw.CharField(max_length=400, default="")          # the letters and the print-vendor file
+    vendor_file = pw.CharField(max_length=400, default="")
+
+
+class DisconnectNotice(BaseModel):
+    """A written 7-day disconnect notice to an account: sent, then an order, the disconnection and
+    the reconnect; or cancelled (paid, arrangement, pledge, expired)."""
+
+    run = pw.ForeignKeyField(NoticeRun, backref="notices")
+    account = pw.ForeignKeyField(Account, backref="disconnect_notices")
+    notice_date = pw.DateField(index=True)
+    past_due_cents = pw.BigIntegerField()
+    disconnect_from = pw.DateField()                              # the first day a disconnection may be
+    expires = pw.DateField()                                      # after this day a new notice is needed
+    status = pw.CharField(max_length=12, default="sent", index=True)   # sent, ordered, disconnected,
+    #                                                                    reconnect, cancelled, expired
+    letter = pw.ForeignKeyField(Letter, null=True, backref="+")
+    order = pw.ForeignKeyField(ServiceOrder, null=True, backref="+")
+    reconnect_order = pw.ForeignKeyField(ServiceOrder, null=True, backref="+")
+    closed_reason = pw.CharField(max_length=120, default="")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("run", "account"), True),)
+
+
+class ContactAttempt(BaseModel):
+    """The final contact attempt before a disconnection (phone, result), at least 24 hours before."""
+
+    notice = pw.ForeignKeyField(DisconnectNotice, backref="contacts")
+    account = pw.ForeignKeyField(Account, backref="+")
+    at = pw.DateTimeField()
+    phone = pw.CharField(max_length=20)
+    result = pw.CharField(max_length=20)
+    note = pw.CharField(max_length=200, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+
+
+MODELS += [Letter, NoticeRun, DisconnectNotice, ContactAttempt]

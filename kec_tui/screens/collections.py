@@ -75,11 +75,18 @@ class CollectionsScreen(Screen):
             "pending) and the next action with its date. Below: the "
             "highlighted account's aging and phone. Payments and credits pay the oldest bill first. Enter in the "
             "list opens the account. {collections.late_fees} runs the late fees of the day (collections staff and "
-            "supervisors): it shows how many bills and how much, and Y charges them, once per bill.")
+            "supervisors): it shows how many bills and how much, and Y charges them, once per bill. "
+            "{collections.notices} opens the disconnect-notice run (7-day written notices, once a day). On an "
+            "account with a pending notice: {collections.contact} logs the final contact call (phone, result), "
+            "{collections.disconnect} makes the disconnect order from the notice (7 to 21 days after it, 24 hours "
+            "after the call, never on a weekend, holiday or Friday afternoon, nor under a protection).")
     BINDINGS = [
         bind("collections.apply", "apply", "Show"),
         bind("collections.list", "list", "List"),
         bind("collections.late_fees", "late_fees", "Late fees"),
+        bind("collections.notices", "notices", "Notices"),
+        bind("collections.contact", "contact", "Call"),
+        bind("collections.disconnect", "disconnect", "Disconnect"),
         bind("collections.back", "back", "Back", show=False),
         bind("collections.agency_payment", "agency_payment", "Agency check", show=False),
     ]
@@ -220,7 +227,8 @@ class CollectionsScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # A refused field locks the form: the keys typed behind it are not applied, these neither
         # (Down must not move into the list and let an Enter typed ahead open an account).
-        if action in ("apply", "list", "late_fees") and self.is_mounted and self.query_one(EditForm).locked:
+        if action in ("apply", "list", "late_fees", "notices", "contact", "disconnect") and self.is_mounted \
+                and self.query_one(EditForm).locked:
             return None
         return True
 
@@ -267,6 +275,51 @@ class CollectionsScreen(Screen):
         except Exception as e:  # noqa: BLE001
             text, severity = f"The database did not answer: {first_line(e)}", "error"
         self.app.call_from_thread(self.app.notify, text, severity=severity, timeout=10)
+
+    # -- disconnect notices: the day's run, the final contact call and the order from a notice
+    def action_notices(self) -> None:
+        if not self.app.operator.can("collections.act"):
+            self.app.notify(f"Notice runs are for collections staff and supervisors ({self.app.operator.role} "
+                            f"may not)", severity="warning")
+            return
+        self.app.open("notice_run", callback=lambda _: self.reload())
+
+    def _notice_item(self, what: str) -> collections.WorkItem | None:
+        item = self.selected()
+        if item is None or item.notice_id is None:
+            self.app.notify(f"{what}: highlight an account with a pending disconnect notice (the notice run sends "
+                            f"them)", severity="warning")
+            return None
+        return item
+
+    def action_contact(self) -> None:
+        item = self._notice_item("The final contact call")
+        if item is not None:
+            self.app.open("notice_contact", item.notice_id, callback=self.contacted)
+
+    def contacted(self, done) -> None:
+        if done is not None:
+            self.app.notify(f"Contact attempt logged: {done.at:%m/%d/%Y %H:%M}, {done.result.replace('_', ' ')}")
+            self.reload()
+
+    def action_disconnect(self) -> None:
+        if not self.app.operator.can("collections.act"):
+            self.app.notify(f"Disconnect orders from a notice are for collections staff and supervisors "
+                            f"({self.app.operator.role} may not)", severity="warning")
+            return
+        item = self._notice_item("The disconnect order")
+        if item is not None:
+            self.app.open("notice_disconnect", item.notice_id, callback=self.ordered)
+
+    def ordered(self, done) -> None:
+        if done is not None:
+            self.app.notify(f"Disconnect order {done.order_no} for {done.due_date:%m/%d/%Y} (order queue, F4)",
+                            timeout=10)
+            self.reload()
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.load_in_background(self.generation, self.cycle, self.as_of)
 
     def action_list(self) -> None:
         table = self.query_one(DataTable)

@@ -13,6 +13,9 @@ The next action, the first that applies:
   bankruptcy                   -> hold: no collection
   an open disconnect order     -> that order, on its due date
   disconnected                 -> reconnect when paid
+  a disconnect notice pending  -> (notices.py; unless a medical certificate or winter protection holds it)
+                                  the final contact call, due the day before the disconnection may be;
+                                  once logged, the disconnect order from that day
   final or closed              -> collect the final bill; write-off review 90 days past due
   up to NOTICE_AFTER_DAYS      -> the late fee, when the next late-fee run charges one (late_fees.py);
                                   else a disconnect notice if still unpaid, on that day
@@ -33,7 +36,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import aging, arrangements, assistance, billing_run, late_fees
+from kec_tui.services import aging, arrangements, assistance, billing_run, late_fees, notices
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -74,6 +77,7 @@ class WorkItem:
     last_payment: dt.date | None
     flags: tuple[str, ...]          # keys of FLAG_NAMES
     next_action: NextAction
+    notice_id: int | None = None    # the pending disconnect notice (notices.py), if any
 
     @property
     def past_due_cents(self) -> int:
@@ -122,8 +126,10 @@ GROUP BY a""", (*params, *[db.sql_date(d) for d in (as_of, as_of, as_of, year_ag
 
 def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_past_due: int, as_of: dt.date, *,
                 order: tuple[int, dt.date | None] | None = None, medical_until: dt.date | None = None,
-                late_fee_on: dt.date | None = None) -> NextAction:
-    """The next step for a past-due account (the ladder in the module's doc)."""
+                late_fee_on: dt.date | None = None,
+                notice: tuple[int, str, dt.date, dt.date, bool] | None = None) -> NextAction:
+    """The next step for a past-due account (the ladder in the module's doc); `notice` is the
+    account's pending notice (notices.live_notices)."""
     if "bankruptcy" in flags:
         return NextAction("Hold: bankruptcy, no collection", short="Hold (BK)")
     if order is not None:
@@ -139,6 +145,13 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
             return NextAction("Write-off review", as_of, "Write-off")
         return NextAction("Collect the final bill", oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1),
                           "Final bill")
+    protected = "medical" in flags or ("winter" in flags and in_winter(as_of))
+    if notice is not None and notice[1] == "sent" and not protected:
+        _nid, _status, first, until, called = notice
+        if not called:
+            return NextAction(f"Final contact call (disconnect from {first:%m/%d}, notice good to {until:%m/%d})",
+                              max(as_of, first - dt.timedelta(days=1)), "Final call")
+        return NextAction(f"Disconnect order (notice good to {until:%m/%d/%Y})", max(as_of, first), "Order disc.")
     if days_past_due <= NOTICE_AFTER_DAYS:
         if late_fee_on is not None:
             return NextAction("Late fee", late_fee_on)
@@ -164,15 +177,17 @@ def worklist(op: OperatorInfo | None, cycle: int | None = None, as_of: dt.date |
         late = late_counts(as_of, cycle)
         fee_due = late_fees.pending(as_of, cycle)
     facts = _account_facts([r.account_id for r in aged], as_of)
+    pending = notices.live_notices([r.account_id for r in aged], as_of)
     items = []
     for r in aged:
         f = facts[r.account_id]
         flags = tuple(k for k in FLAG_NAMES if f["flags"].get(k))
         action = next_action(r.status, flags, r.oldest_due, r.days_past_due, as_of, order=f["order"],
-                             medical_until=f["medical_until"], late_fee_on=fee_due.get(r.account_id))
+                             medical_until=f["medical_until"], late_fee_on=fee_due.get(r.account_id),
+                             notice=pending.get(r.account_id))
         items.append(WorkItem(r.account_id, r.number, r.name, f["phone"], r.cycle, r.status, r.aged, r.oldest_due,
                               r.days_past_due, late.get(r.account_id, 0), f["returns"], f["last_payment"], flags,
-                              action))
+                              action, (pending.get(r.account_id) or (None,))[0]))
     items.sort(key=lambda i: (-i.days_past_due, -i.past_due_cents, i.number))
     return Worklist(cycle, as_of, items, sum(i.past_due_cents for i in items), sum(i.aged.total for i in items))
 

@@ -578,6 +578,11 @@ def complete(op: OperatorInfo, o: db.ServiceOrder, *, reading=None, meter_no: st
         why = disconnect_protection(a, day)
         if why:
             raise DisconnectProtected(why + ". Cancel the order", "order_no")
+        from kec_tui.services import notices  # above this module: the rules of an order from a notice
+
+        why = notices.completion_refusal(o, a, when)
+        if why:
+            raise DisconnectProtected(why, "order_no")
     # The claim: exactly one session gets past this line.
     text = o.notes + (("\n" if o.notes else "") + f"Completed: {notes}" if notes else "")
     n = (db.ServiceOrder.update(status="completed", completed_at=when, completed_by=op.id, notes=text)

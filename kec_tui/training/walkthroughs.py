@@ -1181,7 +1181,6 @@ ONLINE = Walkthrough(
 )
 
 
-
 # ---- (l) a capital credit inquiry ------------------------------------------------------------------------
 
 CAPITAL_CREDITS = "kec_tui.screens.capital_credits:CapitalCreditsScreen"
@@ -1387,8 +1386,85 @@ COUNTER = Walkthrough(
 )
 
 
+# ---- (m) the disconnect-notice run and the final contact call ---------------------------------------------
+
+NOTICE_RUN = "kec_tui.screens.notices:NoticeRunScreen"
+CONTACT_DIALOG = "kec_tui.screens.notices:ContactDialog"
+
+
+def _setup_notices(ctx: Ctx) -> dict:
+    from kec_tui.services import notices
+
+    if not ctx.op.can("collections.act"):
+        raise NotPossible("Notice runs are collections work: kec-tui train --role collections --walkthrough notices")
+    today = practice.clock().date()
+    run = notices.run_of_day(today)
+    if run is not None and run.status == "committed":
+        raise NotPossible(f"Today's notice run is done in this practice co-op ({run.notice_count} notices): "
+                          "rebuild it (kec-tui train --reset)")
+    planned, _, _ = notices.plan(today)
+    if not planned:
+        raise NotPossible("The practice database has no account to notice today: rebuild it (kec-tui train --reset)")
+    return {"count": len(planned), "total": money.fmt_dollars(sum(p.past_due_cents for p in planned)),
+            "day": f"{today:%m/%d/%Y}", "first": planned[0].disconnect_from.strftime("%m/%d/%Y"),
+            "until": planned[0].expires.strftime("%m/%d/%Y")}
+
+
+def _notice_run_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(NOTICE_RUN) is not None else None
+
+
+def _notices_sent(ctx: Ctx) -> Verdict:
+    from kec_tui.services import notices
+
+    run = notices.run_of_day(practice.clock().date())
+    return True if run is not None and run.status == "committed" else None
+
+
+def _call_logged(ctx: Ctx) -> Verdict:
+    from kec_tui.services import notices
+
+    return True if notices.contacts_by(ctx.op.id, ctx.since) else None
+
+
+NOTICES = Walkthrough(
+    "notices", "Send the disconnect notices and log the final call",
+    "Run today's 7-day disconnect notices from the worklist, then log the final contact call on a noticed account.",
+    steps=(
+        Step("Open the notice run",
+             "Shift+F4 opens the collections worklist; F11 opens the disconnect-notice run.",
+             "Idaho's rules (IDAPA 31.21.01) ask for a written notice at least 7 days before a disconnection "
+             "for non-payment, and a new notice when the member is not disconnected within 21 days. The run "
+             "finds every account past due over the threshold, except those held (bankruptcy, a kept "
+             "arrangement) or with a notice still good.",
+             _notice_run_open),
+        Step("Preview and send today's notices",
+             "Run day: today ({day}), Enter shows the {count} notices ({total} past due). Read the list, then "
+             "F10 sends them.",
+             "Sending is done once a day: a second run the same day is refused, so no member gets two notices. "
+             "Each notice is a letter logged on the account with its text, and a line of the print vendor's file "
+             "(the folder is shown below the list). These members may be disconnected from {first} to {until}.",
+             _notices_sent, milestone=True,
+             hints=("Each line: the account, what is past due, days past due, and the window the notice opens "
+                    "for a disconnection (7 days on, moved past weekends and holidays, up to 21 days).",)),
+        Step("Log the final contact call",
+             "Esc back to the worklist (its next actions now say Final call). Down into the list, highlight an "
+             "account whose next action is Final call, F5: Enter takes the member's phone, the result (r reached, "
+             "n no answer, v voicemail ...), a note, Enter.",
+             "A disconnection needs a contact attempt at least 24 hours before it, logged with the number and "
+             "the result: the call is the member's last chance to pay, arrange or tell us of a medical "
+             "certificate. After it, F6 makes the disconnect order from the first day the rules allow.",
+             _call_logged, milestone=True),
+    ),
+    setup=_setup_notices,
+    done="You sent the day's 7-day disconnect notices (letters and the print vendor's file) and logged the final "
+         "contact call the rules ask for before a disconnection.",
+    needs=(COLLECTIONS, NOTICE_RUN, CONTACT_DIALOG),
+)
+
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, COUNTER, ONLINE)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, COUNTER, ONLINE, NOTICES)
 
 
 # The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.

@@ -1,6 +1,7 @@
 """Collections benchmark on SQLite: aging (the aged trial balance: every account aged in one
 statement; and every account's aged row), the delinquency worklist of a cycle and of all
-cycles, and a late-fee run (preview, commit) on a demo co-op.
+cycles, a late-fee run and a disconnect-notice run (preview, commit: a letter PDF per notice and the
+print vendor's file) on a demo co-op.
 
     python tests/perf/bench_collections.py                       # 30,000 accounts x 13 months
     python tests/perf/bench_collections.py --million             # and 1,000,000 accounts x 4 months
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from kec_tui import db  # noqa: E402
 from kec_tui.demo import build_demo  # noqa: E402
-from kec_tui.services import aging, collections, late_fees, operators  # noqa: E402
+from kec_tui.services import aging, collections, late_fees, letters, notices, operators  # noqa: E402
 
 TODAY = dt.date(2026, 2, 28)          # the demo's last day
 FEE_DAY = dt.date(2026, 3, 31)        # the late-fee run: the bills due in March left unpaid
@@ -43,7 +44,7 @@ def timed(fn):
     return result, time.perf_counter() - t, time.thread_time() - cpu
 
 
-def measure(accounts: int, fees_run: bool) -> dict:
+def measure(accounts: int, fees_run: bool, letters_dir: Path | None = None) -> dict:
     """The figures of the connected demo database of `accounts` accounts."""
     out: dict = {}
     tb, s, cpu = timed(lambda: aging.trial_balance(None, TODAY))
@@ -80,6 +81,15 @@ def measure(accounts: int, fees_run: bool) -> dict:
         out[f"late_fees_{accounts}_cents"] = run.total_cents
         tb2 = aging.trial_balance(None, FEE_DAY)
         assert tb2.balances
+        letters.use(letters_dir / "templates", letters_dir / "letters")
+        reg, s, cpu = timed(lambda: notices.preview(op, FEE_DAY, today=FEE_DAY))
+        out[f"notice_preview_{accounts}_s"] = round(s, 3)
+        out[f"notice_preview_{accounts}_cpu_s"] = round(cpu, 3)
+        run, s, cpu = timed(lambda: notices.commit(op, reg.run.id))
+        assert run.notice_count == len(reg.notices)
+        out[f"notice_commit_{accounts}_s"] = round(s, 3)
+        out[f"notice_commit_{accounts}_cpu_s"] = round(cpu, 3)
+        out[f"notices_{accounts}"] = run.notice_count
     return out
 
 
@@ -109,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="kec-bench-collections-"))
     try:
         figures["demo_build_s"] = round(build(str(tmp / "bench.db"), args.accounts, args.months), 1)
-        figures.update(measure(args.accounts, fees_run=True))
+        figures.update(measure(args.accounts, fees_run=True, letters_dir=tmp))
         db.database.close()
         if args.million:
             n = 1_000_000
@@ -133,8 +143,9 @@ def main(argv: list[str] | None = None) -> dict:
     n = args.accounts
     print(f"{n:,} accounts: aging {figures[f'aging_{n}_s']:.2f} s, aged rows {figures[f'aged_rows_{n}_s']:.2f} s, "
           f"{figures[f'past_due_accounts_{n}']:,} past due; late-fee run {figures[f'late_fees_{n}']:,} fees: preview "
-          f"{figures[f'late_fee_preview_{n}_s']:.2f} s, commit {figures[f'late_fee_commit_{n}_s']:.2f} s "
-          f"(load average {figures['load_average']})")
+          f"{figures[f'late_fee_preview_{n}_s']:.2f} s, commit {figures[f'late_fee_commit_{n}_s']:.2f} s; notice run "
+          f"{figures[f'notices_{n}']:,} notices: preview {figures[f'notice_preview_{n}_s']:.2f} s, commit "
+          f"{figures[f'notice_commit_{n}_s']:.2f} s (load average {figures['load_average']})")
     print(json.dumps(figures))
     return figures
 

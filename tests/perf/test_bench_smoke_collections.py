@@ -18,3 +18,4 @@ def test_bench_collections_runs_and_reports_json():
     assert figures["trial_balance_60_cents"] > 0 and figures["past_due_accounts_60"] >= 1
     assert figures["late_fee_commit_60_s"] >= 0 and figures["late_fees_60"] >= 0
     assert figures["worklist_all_60_accounts"] == figures["past_due_accounts_60"]
+    assert figures["notices_60"] >= 0 and figures["notice_commit_60_s"] >= 0

@@ -1,6 +1,7 @@
 """F1 on every screen and dialog: the help opens and names that screen's live keys, and no key that is not bound."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -13,12 +14,14 @@ from kec_tui.keymap import key_display
 from kec_tui.screens.batch_entry import BatchEntryScreen
 from kec_tui.screens.change_password import ChangePasswordScreen
 from kec_tui.screens.help import HelpScreen
+from kec_tui.screens.notices import ContactDialog, DisconnectDialog
 from kec_tui.services import batches, lockbox, operators, orders
 from kec_tui.widgets.dialogs import AskScreen, ConfirmScreen, MessageScreen
 from kec_tui.widgets.rebill import RebillDialog
 from kec_tui.widgets.supervisor import SupervisorDialog
 from tests.support import billing
 from tests.support.batch import open_batch, press
+from tests.support.notices import notice
 
 # A key named in the help's text: a function key, a chord, or Esc.
 KEY_IN_TEXT = re.compile(r"(?<![\w+])(?:(?:Ctrl|Shift|Alt)\+(?:F\d{1,2}|\w)|F\d{1,2}|Esc)(?![\w+])")
@@ -120,6 +123,9 @@ SCREENS = {
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "CollectionsScreen": lambda p, c, b, o: press(p, "shift+f4"),
+    "NoticeRunScreen": lambda p, c, b, o: press(p, "shift+f4", "f11"),
+    "ContactDialog": lambda p, c, b, o: push(p, ContactDialog(notice(c["smith"], dt.date(2026, 3, 16)).id)),
+    "DisconnectDialog": lambda p, c, b, o: push(p, DisconnectDialog(notice(c["smith"], dt.date(2026, 3, 16)).id)),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
@@ -200,7 +206,7 @@ async def test_f1_typed_right_behind_the_key_that_opens_a_dialog_helps_with_that
 @pytest.mark.parametrize("name", ["LookupScreen", "AccountScreen", "BatchListScreen", "LockboxScreen",
                                   "BatchEntryScreen", "OrderQueueScreen", "MoveScreen", "CloseScreen",
                                   "NewMembershipScreen", "AuditScreen", "KeystatsScreen", "UsageReportScreen",
-                                  "CollectionsScreen"])
+                                  "CollectionsScreen", "NoticeRunScreen"])
 async def test_a_general_key_that_means_something_else_here_is_shown_so(setup, name):
     """F9 is New member everywhere but means Ledger on an account: the Footer shows the screen's
     meaning, and F1's general keys say "New member (here: Ledger)"."""

@@ -24,9 +24,11 @@ from kec_tui.services import (
     counter,
     drawers,
     energy,
+    letters,
     lockbox,
     memberships,
     moves,
+    notices,
     operators,
     orders,
     outages,
@@ -36,6 +38,7 @@ from kec_tui.services import (
 from kec_tui.services.counter import Tender
 from kec_tui.services.errors import ValidationError
 from tests import factories
+from tests.support.notices import notice
 
 PAN = "4111 1111 1111 1111"
 PAN_PLAIN = "4111111111111111"
@@ -91,6 +94,11 @@ NOT_FREE_TEXT = {
     "PortalIdentityCheck.questions", "PortalIdentityCheck.purpose",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
+    # letters and notices: the co-op's template and fields checked where keyed (letters.send), names, paths,
+    # states and reasons the code sets; the number called is 10 digits, the result a choice
+    "Letter.template", "Letter.title", "Letter.text", "Letter.pdf_path", "Letter.reference", "NoticeRun.status",
+    "NoticeRun.claim", "NoticeRun.directory", "NoticeRun.vendor_file", "DisconnectNotice.status",
+    "DisconnectNotice.closed_reason", "ContactAttempt.phone", "ContactAttempt.result",
 }
 
 
@@ -116,8 +124,9 @@ def world(database, msr, supervisor):
     db.CapitalCredit.create(member=a.member_id, year=2000, allocated_cents=1_000)
     outage = outages.log_call(msr, a.location_id, "flicker")
     referral = energy.refer(msr, a.id, "high bills")
+    n = notice(a, TODAY - dt.timedelta(days=8))
     return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor, outage=outage,
-                referral=referral)
+                referral=referral, notice=n)
 
 
 def applicant(**kw) -> memberships.Applicant:
@@ -174,6 +183,8 @@ DRIVERS = {
     "EnergyReferral.reason": lambda w: energy.refer(w["msr"], w["a"].id, f"bills {PAN}"),
     "EnergyReferral.outcome": lambda w: energy.update_referral(w["msr"], w["referral"].id, "done", PAN),
     "PortalAccount.email": lambda w: portal.enroll(w["msr"], w["a"].id, f"{PAN_PLAIN}@example.com"),
+    "ContactAttempt.note": lambda w: notices.log_contact(w["msr"], w["notice"].id, "2085550100", "reached",
+                                                         note=f"read me {PAN}"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
@@ -184,6 +195,7 @@ EXTRA_DRIVERS = {
     "batch line void reason": lambda w: batches.void_line(w["msr"], 1, PAN),
     "batch void reason": lambda w: batches.void_batch(w["msr"], w["batch"].id, PAN),
     "rebill reason": lambda w: billing_run.rebill(w["sup"], 1, PAN),
+    "a letter's field": lambda w: letters.send(w["msr"], w["a"].id, "collection_letter", {"past_due": PAN}),
 }
 
 
