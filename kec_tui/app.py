@@ -385,7 +385,7 @@ class KecApp(App):
         from kec_tui.widgets.dialogs import MenuScreen
 
         self.push_screen(MenuScreen("Back office", list(self.OFFICE)),
-                         lambda action: action and self.call_later(self.run_action, action))
+                         lambda action: action and getattr(self, f"action_{action}")())
 
     def action_outage_board(self) -> None:
         self.show("outage_board")

@@ -446,7 +446,7 @@ class AccountScreen(Screen):
 
     def action_more(self) -> None:
         self.app.push_screen(MenuScreen(f"Account {self.view.number}", list(self.MORE)),
-                             lambda action: action and self.call_later(self.run_action, action))
+                             lambda action: action and getattr(self, f"action_{action}")())
 
     def action_counter(self) -> None:
         self.app.open_counter(self.account_id, callback=self._counter_done)

@@ -179,7 +179,7 @@ async def test_nothing_unclaimed_nothing_printed_on_the_capital_credit_runs(sqli
     log = fake_lp(tmp_path, monkeypatch)
     app = make_app(sqlite_db, clerk, tmp_path, printer="front")
     async with app.run_test(size=(80, 24)) as pilot:
-        send_burst(app, ["shift+f5", "shift+f7"])
+        send_burst(app, ["shift+f6", "1", "shift+f7"])      # the back-office menu: 1 capital credit runs
         await settle_until(pilot, lambda: isinstance(app.screen, CapitalCreditRunsScreen))
         await app.workers.wait_for_complete()
         await settle(pilot)
