@@ -27,7 +27,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, reports
+from kec_tui.services import audit, card_numbers, reports
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -197,6 +197,7 @@ def make(op: OperatorInfo, account_id: int, *, total_cents: int, down_cents: int
     """Agree an arrangement on the account. `approver`: the supervisor who signed
     in because the account is over the limit per 12 months (the screen checks the password)."""
     require(op, "arrangement.make")
+    card_numbers.refuse(note, "note")
     on = on or dt.date.today()
     a = _account(account_id)
     if a.status == "closed":

@@ -24,7 +24,7 @@ from pathlib import Path
 from peewee import IntegrityError
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, batches, reports
+from kec_tui.services import audit, batches, card_numbers, reports
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -163,6 +163,7 @@ def agencies(active_only: bool = True) -> list[AgencyInfo]:
 
 
 def add_agency(op: OperatorInfo | None, code: str, name: str, kind: str = "local", phone: str = "") -> AgencyInfo:
+    card_numbers.refuse(name, "name")
     code = (code or "").strip().upper()
     if not code or len(code) > 12 or not code.isalnum():
         raise ValidationError("An agency code is 1-12 letters and digits", "code")
@@ -208,6 +209,7 @@ def record_application(op: OperatorInfo, account_id: int, agency_code: str, appl
                        note: str = "") -> int:
     """An application for assistance the MSR helped with (a note on the account too)."""
     require(op, "assistance.record")
+    card_numbers.refuse(note, "note")
     g = agency(agency_code)
     acct = db.Account.get_or_none(db.Account.id == account_id)
     if acct is None:
@@ -243,6 +245,7 @@ def pledge(op: OperatorInfo, account_id: int, agency_code: str | None, amount_ce
            today: dt.date | None = None) -> PledgeInfo:
     """Record an agency's pledge on the account. Expiry: the day keyed, else the hold days after."""
     require(op, "assistance.record")
+    card_numbers.refuse(reference, "reference")
     g = agency(agency_code)
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise ValidationError("The pledge's amount must be more than zero", "amount")
@@ -345,6 +348,7 @@ def open_payment(op: OperatorInfo, agency_code: str, check_no: str, amount_cents
     """An agency's check, opened as a payment batch: the check amount is its control total and the
     members on the agency's list its control count."""
     require(op, "payment.key")
+    card_numbers.refuse(check_no, "check_no", "Check no.")
     g = agency(agency_code)
     check_no = batches.clean_check_no(check_no)
     if not check_no:

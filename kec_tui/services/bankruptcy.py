@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from peewee import fn
 
 from kec_tui import db, money
-from kec_tui.services import aging, audit, credit_rules, deposits, fees
+from kec_tui.services import aging, audit, card_numbers, credit_rules, deposits, fees
 from kec_tui.services.accounts import display_name
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -149,6 +149,7 @@ def record_case(op: OperatorInfo, account_id: int, chapter, case_no: str, filed_
                 *, assurance_deposit: bool = True, today: dt.date | None = None) -> CaseInfo:
     """Record the case (the module's doc): the flag, the pre-petition balance set apart, the assurance asked."""
     require(op, "bankruptcy.record")
+    card_numbers.refuse_all({"case_no": case_no, "court": court})
     today = today or dt.date.today()
     chapter, case_no, court = _clean(chapter, case_no, court, filed_on, today)
     B = db.BankruptcyCase

@@ -32,7 +32,7 @@ from pathlib import Path
 from peewee import IntegrityError, fn
 
 from kec_tui import db, money
-from kec_tui.services import audit, credit_rules, fees, run_claim
+from kec_tui.services import audit, card_numbers, credit_rules, fees, run_claim
 from kec_tui.services.accounts import display_name
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -324,6 +324,7 @@ def write_off_account(op: OperatorInfo, account_id: int, *, supervisor: Operator
     """Write off one final account's balance now, a supervisor approving. Refused for an account in
     service, one in bankruptcy, one owing nothing, one written off already."""
     require(op, "collections.act")
+    card_numbers.refuse(note, "note")
     approver = _approver(op, supervisor)
     today = today or dt.date.today()
     note = (note or "").strip()

@@ -16,6 +16,9 @@ from kec_tui import db
 from kec_tui.services import (
     accounts,
     adjustments,
+    arrangements,
+    assistance,
+    bankruptcy,
     batches,
     billing_run,
     capital_credits,
@@ -34,6 +37,7 @@ from kec_tui.services import (
     outages,
     portal,
     products,
+    write_offs,
 )
 from kec_tui.services.counter import Tender
 from kec_tui.services.errors import ValidationError
@@ -92,6 +96,12 @@ NOT_FREE_TEXT = {
     "PortalAccount.username", "PortalAccount.status", "PortalAccount.text_phone", "PortalMessage.kind",
     "PortalMessage.to_address", "PortalMessage.subject", "PortalMessage.body", "PortalMessage.error",
     "PortalIdentityCheck.questions", "PortalIdentityCheck.purpose",
+    # arrangements, assistance, deposits, write-offs, agencies, bankruptcy: states, kinds, codes the code sets;
+    # the agency referral's file and agency name come from the settings; a deposit's basis is composed
+    "Arrangement.status", "Arrangement.mode", "AssistanceAgency.code", "AssistanceAgency.kind",
+    "AssistanceAgency.phone", "Deposit.basis", "Deposit.reason", "Deposit.status", "DepositInstallment.status",
+    "AgencyReferral.file_name", "AgencyReferral.agency", "AgencyReferral.status", "AgencyPayment.status",
+    "CreditRun.kind", "CreditRun.status", "CreditRun.claim", "Pledge.status", "BankruptcyCase.status",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
     # letters and notices: the co-op's template and fields checked where keyed (letters.send), names, paths,
@@ -125,6 +135,7 @@ def world(database, msr, supervisor):
     outage = outages.log_call(msr, a.location_id, "flicker")
     referral = energy.refer(msr, a.id, "high bills")
     n = notice(a, TODAY - dt.timedelta(days=8))
+    assistance.add_demo_agencies()
     return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor, outage=outage,
                 referral=referral, notice=n)
 
@@ -185,6 +196,16 @@ DRIVERS = {
     "PortalAccount.email": lambda w: portal.enroll(w["msr"], w["a"].id, f"{PAN_PLAIN}@example.com"),
     "ContactAttempt.note": lambda w: notices.log_contact(w["msr"], w["notice"].id, "2085550100", "reached",
                                                          note=f"read me {PAN}"),
+    "Arrangement.note": lambda w: arrangements.make(w["sup"], w["a"].id, total_cents=1_000, installments=2,
+                                                    note=f"cc {PAN}"),
+    "AssistanceApplication.note": lambda w: assistance.record_application(w["sup"], w["a"].id, "CAP", note=PAN),
+    "AssistanceAgency.name": lambda w: assistance.add_agency(w["sup"], "NEWFUND", f"Fund {PAN}"),
+    "Pledge.reference": lambda w: assistance.pledge(w["sup"], w["a"].id, "CAP", 10_000, reference=PAN_PLAIN),
+    "AgencyPayment.check_no": lambda w: assistance.open_payment(w["sup"], "CAP", PAN_PLAIN, 10_000, 1),
+    "WriteOff.note": lambda w: write_offs.write_off_account(w["sup"], w["a"].id, supervisor=w["sup"], note=PAN),
+    "BankruptcyCase.case_no": lambda w: bankruptcy.record_case(w["sup"], w["a"].id, 7, PAN_PLAIN, TODAY,
+                                                               "D. Idaho"),
+    "BankruptcyCase.court": lambda w: bankruptcy.record_case(w["sup"], w["a"].id, 7, "26-10001", TODAY, PAN),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
