@@ -1463,8 +1463,66 @@ NOTICES = Walkthrough(
 )
 
 
+
+# ---- a high-bill inquiry ------------------------------------------------------------------------------------
+
+ENERGY_SCREEN = "kec_tui.screens.energy:EnergyScreen"
+
+
+def _setup_high_bill(ctx: Ctx) -> dict:
+    from kec_tui.services import energy
+
+    def good(v: accounts.AccountView) -> bool:
+        return v.status == "active" and len(energy.usage(v.id).months) == 12
+    v, = _pick(ctx, good, what="member with a year of readings")
+    return {"account_id": v.id, "name": v.name, "street": _street(v),
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. My bill is way higher than usual, what happened? "
+                      f"We did put a hot tub in last month.\""}
+
+
+def _energy_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(ENERGY_SCREEN, account_id=ctx.data["account_id"]) else None
+
+
+def _checklist_kept(ctx: Ctx) -> Verdict:
+    from kec_tui.services import energy
+
+    found = [i for i in energy.inquiries(ctx.data["account_id"]) if i.operator == ctx.op.username
+             and i.at >= ctx.since]
+    if not found:
+        return None
+    if "appliance" in found[0].found:
+        return True
+    return "The member named a new appliance (the hot tub): answer Y at that item. F6 goes through it again."
+
+
+HIGH_BILL = Walkthrough(
+    "high_bill", "Answer a high-bill inquiry",
+    "A member calls about a high bill: compare this year with last, go through the checklist, keep what you found.",
+    steps=(
+        FIND,
+        Step("Open the energy use",
+             "On the account, F8 opens its menu: 2 shows the energy use of {name}.",
+             "This year against last, month by month: a higher month in winter is the heating; a higher month "
+             "than the same month last year asks what changed. The tips below match the member's pattern.",
+             _energy_open),
+        Step("Go through the checklist",
+             "F6: Enter (N) on each item the member says no to, Y for the new appliance (the hot tub); a note "
+             "of what they said; Enter keeps it on the account.",
+             "The checklist is what every MSR asks, in the same order: a longer period, an estimated read, "
+             "weather, appliances, people at home, a rate change, a leak. What the bills show is filled in; "
+             "what was found is kept on the account for the next call and the energy consultant.",
+             _checklist_kept, milestone=True,
+             hints=("Y or space sets yes; Enter goes on to the next item.",)),
+    ),
+    setup=_setup_high_bill,
+    done="You compared the member's use with last year, went through the high-bill checklist with them and "
+         "kept what you found on the account.",
+    needs=(ENERGY_SCREEN,),
+)
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, COUNTER, ONLINE, NOTICES)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES)
 
 
 # The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.
