@@ -69,6 +69,18 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-seal", action="store_true", help="only check (read-only)")
     verify.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir; made on "
                         "the first seal: keep a copy away from the database)")
+    bk = sub.add_parser("backup", help="copy the live SQLite database while sessions keep keying, then check the copy "
+                        "(integrity check; the seals where a seal key exists)")
+    bk.add_argument("file", type=Path, help="the copy to make (must not exist), or a directory: "
+                    "kec-tui-YYYYMMDD-HHMMSS.db in it")
+    bk.add_argument("--keep", type=int, help="with a directory: keep the newest N backups there, remove older ones")
+    bk.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    rs = sub.add_parser("restore", help="check a backup, then copy it to a new database file (never the live one, "
+                        "never one in use)")
+    rs.add_argument("file", type=Path, help="the backup file")
+    rs.add_argument("--to", dest="to", type=Path, required=True, help="the database file to make")
+    rs.add_argument("--force", action="store_true", help="replace an existing file at --to (refused if in use)")
+    rs.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
     report = sub.add_parser("report", help="reports for supervisors")
     report_sub = report.add_subparsers(dest="report_command", required=True)
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
@@ -112,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings, args)
         if command == "verify":
             return cmd_verify(settings, args)
+        if command in ("backup", "restore"):  # the live file is read (or left alone), never migrated
+            return cmd_backup(settings, args) if command == "backup" else cmd_restore(settings, args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
@@ -328,6 +342,48 @@ def cmd_verify(settings, args) -> int:
     for problem in report.problems:
         print(f"  {problem}")
     return 1
+
+
+def cmd_backup(settings, args) -> int:
+    """`kec-tui backup FILE`: the copy, its checks, what was pruned; exit 2 with the reason if anything fails."""
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    try:
+        source = backup.sqlite_path(settings.db_url)
+        result = backup.backup(source, args.file, keep=args.keep,
+                               key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"backup: {e}; no backup made")
+    print(f"Backed up {result.source} to {result.path}: {result.bytes / 1e6:,.1f} MB in {result.seconds:.1f} s "
+          f"({result.steps} steps; {result.check.ledger_rows:,} ledger rows)")
+    for line in result.check.lines():
+        print(f"  {line}")
+    for p in result.pruned:
+        print(f"  Removed the older backup {p.name}")
+    print("OK: the copy passed its checks.")
+    return 0
+
+
+def cmd_restore(settings, args) -> int:
+    """`kec-tui restore FILE --to PATH`: checked first; never onto the live database or one in use."""
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    live = None
+    if not settings.db_url.startswith(("postgres://", "postgresql://")):
+        live = backup.sqlite_path(settings.db_url)
+    try:
+        result = backup.restore(args.file, args.to, live=live, force=args.force,
+                                key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"restore: {e}")
+    print(f"Restored {result.source} to {result.path} ({result.bytes / 1e6:,.1f} MB"
+          + (", replacing the file there" if result.replaced else "") + ")")
+    for line in result.check.lines():
+        print(f"  {line}")
+    print(f"Open it with: kec-tui --db {result.path}")
+    return 0
 
 
 def cmd_unlock(settings, username: str) -> int:
