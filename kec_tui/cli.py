@@ -81,6 +81,17 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--to", dest="to", type=Path, required=True, help="the database file to make")
     rs.add_argument("--force", action="store_true", help="replace an existing file at --to (refused if in use)")
     rs.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    jr = sub.add_parser("journal", help="the day's general-ledger journal: debits and credits by GL account "
+                        "(billing clerks, supervisors)", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="Files (reports directory): gl-journal-DAY.csv, gl-journal-DAY.txt (fixed width), "
+                        "gl-journal-DAY-detail.csv\n\nThe fixed-width layout:\n" + _journal_layout())
+    jr.add_argument("day", nargs="?", default="", help="YYYY-MM-DD or MM/DD/YYYY, today or yesterday "
+                    "(default: the next day to close)")
+    jr.add_argument("--close", action="store_true", help="close the day: its journal is kept and written, once")
+    jr.add_argument("--write", action="store_true", help="write the files (an open day's as -PREVIEW)")
+    jr.add_argument("--chart", type=Path, help="the chart of accounts (default gl_accounts.toml in the data dir "
+                    "over the shipped one)")
+    jr.add_argument("--out", type=Path, help="where to write the files (default the reports directory)")
     report = sub.add_parser("report", help="reports for supervisors")
     report_sub = report.add_subparsers(dest="report_command", required=True)
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
@@ -94,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
     us.add_argument("--by-cycle", action="store_true", help="a row per cycle")
     us.add_argument("--write", action="store_true", help="also write the CSV and PDF to the reports directory")
     return p
+
+
+def _journal_layout() -> str:
+    from kec_tui.services.gl_journal import layout_text
+
+    return layout_text()
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -147,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_operator(settings, args)
     if command == "report":
         return cmd_report(settings, args)
+    if command == "journal":
+        return cmd_journal(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -384,6 +403,30 @@ def cmd_restore(settings, args) -> int:
         print(f"  {line}")
     print(f"Open it with: kec-tui --db {result.path}")
     return 0
+
+
+def cmd_journal(settings, args) -> int:
+    """`kec-tui journal [DAY] [--close] [--write]`: the listing on stdout; refusals exit 2 with the reason."""
+    from kec_tui.services import gl_journal, operators, reports
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        day = gl_journal.parse_day(args.day) if args.day else gl_journal.next_open_day()
+        chart = gl_journal.load_chart(args.chart) if args.chart else None
+        if args.close:
+            j = gl_journal.close_day(op, day, chart=chart)
+        else:
+            j = gl_journal.journal(op, day, chart=chart)
+    except ServiceError as e:
+        return fail(f"journal: {e.message}; nothing closed")
+    print(gl_journal.journal_text(j), end="")
+    if args.close or args.write:
+        files = gl_journal.write_files(j, args.out or reports.reports_dir(settings))
+        print(f"Written: {files.csv}\n         {files.fixed}\n         {files.detail}")
+    if args.close:
+        print(f"Closed {j.day:%m/%d/%Y}: entries posted for it from now on go to the next day's journal.")
+    return 0 if j.tie.ok and j.balanced else 1
 
 
 def cmd_unlock(settings, username: str) -> int:
