@@ -64,6 +64,7 @@ SCREENS = {
     "rebill": "kec_tui.widgets.rebill:RebillDialog",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
+    "journal": "kec_tui.screens.journal:JournalScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
 }
 
@@ -83,6 +84,7 @@ class KecApp(App):
         bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
+        bind("app.journal", "journal", "GL journal", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -431,6 +433,14 @@ class KecApp(App):
             return
         if not self.showing("usage_report"):
             self.open("usage_report")
+
+    def action_journal(self) -> None:
+        if not self.operator.can("journal.view"):
+            self.notify(f"The GL journal is for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        if not self.showing("journal"):
+            self.open("journal")
 
     def action_collections(self) -> None:
         self.show("collections")
