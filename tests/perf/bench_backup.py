@@ -44,7 +44,7 @@ class Keyer(threading.Thread):
         super().__init__(daemon=True)
         self.op, self.batch_id, self.accounts, self.gap = op, batch_id, accounts, gap
         self.phase = "baseline"
-        self.waits: dict[str, list[float]] = {"baseline": [], "backup": []}
+        self.waits: dict[str, list[float]] = {"baseline": [], "backup": [], "check": []}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> dict:
         time.sleep(args.baseline)
         keyer.phase = "backup"
         t = time.perf_counter()
-        result = backup.backup(live, tmp / "copy.db")
+        def step(remaining: int, total: int) -> None:
+            if remaining == 0:
+                keyer.phase = "check"       # the copy is made: integrity check (and seals) from here
+
+        result = backup.backup(live, tmp / "copy.db", step=step)
         total_s = time.perf_counter() - t
         keyer.phase = "after"
         keyer.waits["after"] = []
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         restored = backup.restore(result.path, tmp / "restored.db")
         restore_s = time.perf_counter() - t
-        during, base = keyer.waits["backup"], keyer.waits["baseline"]
+        during, base, check = keyer.waits["backup"], keyer.waits["baseline"], keyer.waits["check"]
         figures = {
             "bench": "backup", "backend": "sqlite", "accounts": args.accounts, "months": args.months,
             "db_mb": round(result.bytes / 1e6, 1), "ledger_rows": result.check.ledger_rows,
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
             "steps": result.steps, "restore_s": round(restore_s, 3), "integrity": result.check.integrity,
             "lines_during": len(during), "longest_wait_ms": round(max(during, default=0) * 1000, 1),
             "p99_wait_ms": round(pct(during, 0.99) * 1000, 1), "median_wait_ms": round(pct(during, 0.5) * 1000, 1),
+            "check_lines": len(check), "check_longest_wait_ms": round(max(check, default=0) * 1000, 1),
+            "check_p99_wait_ms": round(pct(check, 0.99) * 1000, 1),
             "baseline_lines": len(base), "baseline_longest_wait_ms": round(max(base, default=0) * 1000, 1),
             "baseline_median_wait_ms": round(pct(base, 0.5) * 1000, 1),
             "load_1m": round(os.getloadavg()[0], 2), "build_s": round(build_s, 1),
@@ -115,7 +121,9 @@ def main(argv: list[str] | None = None) -> dict:
               f"{result.check.ledger_rows:,} ledger rows")
         print(f"  backup {result.seconds:7.2f} s ({result.steps} steps), with its checks {total_s:.2f} s; "
               f"restore with its check {restore_s:.2f} s")
-        print(f"  keyed lines during the backup: {len(during)}, longest wait {figures['longest_wait_ms']} ms "
+        print(f"  keyed lines during the check of the copy: {len(check)}, longest wait "
+              f"{figures['check_longest_wait_ms']} ms (p99 {figures['check_p99_wait_ms']})")
+        print(f"  keyed lines during the copy: {len(during)}, longest wait {figures['longest_wait_ms']} ms "
               f"(p99 {figures['p99_wait_ms']}, median {figures['median_wait_ms']}); without a backup: "
               f"{len(base)}, longest {figures['baseline_longest_wait_ms']} ms "
               f"(load {os.getloadavg()[0]:.1f})")

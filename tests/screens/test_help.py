@@ -120,6 +120,7 @@ SCREENS = {
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "CollectionsScreen": lambda p, c, b, o: press(p, "shift+f4"),
+    "JournalScreen": lambda p, c, b, o: press(p, "shift+f6"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
