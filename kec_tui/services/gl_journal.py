@@ -614,6 +614,16 @@ def next_open_day(today: dt.date | None = None) -> dt.date:
 
 
 @db.connected
+def is_closed(day: dt.date) -> bool:
+    return db.GlDay.select().where(db.GlDay.day == day).exists()
+
+
+@db.connected
+def any_closed() -> bool:
+    return db.GlDay.select().exists()
+
+
+@db.connected
 def close_day(op: OperatorInfo, day: dt.date, *, expect_digest: str | None = None, chart: Chart | None = None,
               today: dt.date | None = None) -> Journal:
     """Close the day: its journal kept and each of its entries marked journaled, once. With
