@@ -365,9 +365,15 @@ def cmd_verify(settings, args) -> int:
 
 def cmd_backup(settings, args) -> int:
     """`kec-tui backup FILE`: the copy, its checks, what was pruned; exit 2 with the reason if anything fails."""
+    import os
+
     from kec_tui.config import default_data_dir
     from kec_tui.services import backup, seals
 
+    try:
+        os.nice(10)            # the sessions keying come first for the CPU (the copy and its checks wait)
+    except OSError:
+        pass
     try:
         source = backup.sqlite_path(settings.db_url)
         result = backup.backup(source, args.file, keep=args.keep,

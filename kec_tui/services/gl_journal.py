@@ -18,8 +18,9 @@ by construction, and its net on receivable + unapplied cash is the ledger's net 
 batch deposits: the cash from each posted batch is its deposit (its active lines) to the cent.
 
 **Days** are closed in order, each once (unique day; each entry journaled once: unique entry).
-The first day closed is the journal's start: entries dated before it and posted before it are
-the books of the system before. A day's journal holds the entries dated that day, and the late
+The first day closed is the journal's start: entries dated before it and posted before it was
+closed are the books of the system before (a conversion's history); its journal holds the
+entries dated that day. A day's journal holds the entries dated that day, and the late
 ones: dated a closed day (or before the start) but posted after it was closed; they go to the
 next open day with a note. A journal for a day in the future is refused.
 """
@@ -46,6 +47,7 @@ from kec_tui.services.operators import OperatorInfo, require
 
 FILE_NAME = "gl_accounts.toml"
 START_KEY = "gl_journal_start"
+HISTORY_KEY = "gl_journal_history_id"     # the last ledger id when the first day was closed
 LATE_MARGIN = dt.timedelta(hours=1)      # an entry in flight at a close (posted before it) is still found
 SECTIONS = {
     "accounts": ("receivable", "unapplied_cash", "deposits_held", "writeoffs", "capital_credits", "refunds",
@@ -472,10 +474,12 @@ def _candidates(day: dt.date, last: dt.date | None, closed: dict[dt.date, dt.dat
     """The ids of the open day's entries: dated that day, and (for the next day to close) the late ones."""
     L, J = db.LedgerEntry, db.GlJournaled
     late = None
-    if last is None:
-        late = (L.effective < day) & (L.posted_at >= dt.datetime.combine(day, dt.time()))
-    elif day == last + dt.timedelta(days=1):
+    if last is not None and day == last + dt.timedelta(days=1):
         late = (L.effective <= last) & (L.posted_at >= closed[last] - LATE_MARGIN)
+        history = int(db.get_meta(HISTORY_KEY) or 0)
+        if history:
+            # Dated before the start and written before the first close: the books from before.
+            late &= ~((L.effective < min(closed)) & (L.id <= history))
     where = (L.effective == day) if late is None else ((L.effective == day) | late)
     return (L.select(L.id).join(J, JOIN.LEFT_OUTER, on=(J.ledger_entry == L.id))
             .where(where, J.id.is_null()))
@@ -665,6 +669,8 @@ def close_day(op: OperatorInfo, day: dt.date, *, expect_digest: str | None = Non
                                                         J.late, J.note]).execute()
             if start is None:
                 db.set_meta(START_KEY, day.isoformat())
+                top = db.LedgerEntry.select(fn.MAX(db.LedgerEntry.id)).scalar()
+                db.set_meta(HISTORY_KEY, str(int(top or 0)))
             audit.record(op, "journal.close", "gl_day", row.id, field="day", before="open",
                          after=f"{day:%Y-%m-%d} closed: {len(j.postings)} entries, debits {money.fmt(j.debit_cents)} "
                                f"= credits {money.fmt(j.credit_cents)}, {j.late_count} late")

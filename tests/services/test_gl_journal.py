@@ -127,8 +127,13 @@ def test_days_close_in_order_and_none_before_the_start(clerk):
     entry(a, "bill", 1_000, d0 - dt.timedelta(days=3), posted_at=dt.datetime.combine(d0 - dt.timedelta(days=3),
                                                                                         dt.time(8)))   # history
     entry(a, "bill", 2_000, d0, posted_at=dt.datetime.combine(d0, dt.time(8)))
+    converted = entry(a, "bill", 1_500, d0 - dt.timedelta(days=40))      # a conversion's history, loaded now
     first = gl.close_day(clerk, d0)
     assert [p.amount_cents for p in first.postings] == [2_000]            # the history is the old system's
+    returned = entry(a, "reversal", -1_500, d0 - dt.timedelta(days=2), reverses=converted)  # keyed after go-live
+    nxt = gl.journal(clerk, d0 + dt.timedelta(days=1))
+    assert [(p.entry_id, p.late) for p in nxt.postings] == [(returned, True)] and "before the journal" in \
+        nxt.postings[0].note
     assert db.get_meta(gl.START_KEY) == d0.isoformat()
     with pytest.raises(gl.JournalRefused, match="began on"):
         gl.journal(clerk, d0 - dt.timedelta(days=1))
@@ -233,7 +238,7 @@ ACTION = st.tuples(st.integers(0, 4), KINDS, st.integers(-50_000, 90_000), st.in
 def test_any_days_journal_balances_and_ties_to_the_ledger(clerk, days):
     for model in (db.GlJournaled, db.GlLine, db.GlDay, db.GlChart, db.LedgerEntry):
         model.delete().execute()
-    db.Meta_.delete().where(db.Meta_.key == gl.START_KEY).execute()
+    db.Meta_.delete().where(db.Meta_.key.in_([gl.START_KEY, gl.HISTORY_KEY])).execute()
     accts = list(db.Account.select().order_by(db.Account.id)) or \
         [factories.account(first=f"P{i}", rate_class=("RES", "SGS", "IRR")[i % 3]) for i in range(2)]
     start = TODAY - dt.timedelta(days=len(days) - 1)
@@ -241,6 +246,7 @@ def test_any_days_journal_balances_and_ties_to_the_ledger(clerk, days):
     entry(accts[0], "bill", 777, start - dt.timedelta(days=5), posted_at=history)       # the old system's books
     pending: dict[int, tuple[dt.date, int]] = {}          # the test's own model: entries not yet journaled
     made: list[int] = []
+    history_ids: set[int] = set()
     for offset, actions in enumerate(days):
         day = start + dt.timedelta(days=offset)
         for who, kind, cents, back, positive in actions:
@@ -255,6 +261,10 @@ def test_any_days_journal_balances_and_ties_to_the_ledger(clerk, days):
                 eid = entry(accts[who % 2], kind, cents, eff, reference="ADJ METER" if kind == "adjustment" else "")
             made.append(eid)
             pending[eid] = (eff, db.LedgerEntry.get_by_id(eid).amount_cents)
+        if offset == 0:                  # the first close: what is dated before it is the old books
+            for i in [i for i, (eff, _) in pending.items() if eff < start]:
+                del pending[i]
+                history_ids.add(i)
         j = gl.close_day(clerk, day)
         expected = {i for i, (eff, _) in pending.items() if eff <= day}
         assert {p.entry_id for p in j.postings} == expected
@@ -268,7 +278,7 @@ def test_any_days_journal_balances_and_ties_to_the_ledger(clerk, days):
         assert sum(1 for p in j.postings if p.late) == sum(1 for i in expected if pending[i][0] < day)
         for i in expected:
             del pending[i]
-    assert db.GlJournaled.select().count() == len(made) - len(pending)
+    assert db.GlJournaled.select().count() == len(made) - len(pending) - len(history_ids)
     assert not db.GlJournaled.select().join(db.LedgerEntry).where(db.LedgerEntry.posted_at == history).exists()
 
 
