@@ -66,6 +66,8 @@ SCREENS = {
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "journal": "kec_tui.screens.journal:JournalScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
+    "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
 }
 
 
@@ -87,6 +89,7 @@ class KecApp(App):
         # No description, as keystats: out of an MSR's F1 help (billing clerks learn Shift+F6 from the README
         # and the journal walkthrough); pressed by anyone else it is refused politely.
         bind("app.journal", "journal", "", show=False),
+        bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -446,6 +449,13 @@ class KecApp(App):
 
     def action_collections(self) -> None:
         self.show("collections")
+
+    def action_capital_credit_runs(self) -> None:
+        if not self.operator.can("capital_credits.run"):
+            self.notify(f"Capital credit runs are for billing staff and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("capital_credit_runs")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -267,7 +267,7 @@ def _keys(e: _Entry, batch: dict[int, tuple], bills: dict[int, str], originals: 
         return "accounts.receivable", "accounts.writeoffs", ""
     if kind == "transfer":
         return "accounts.receivable", "accounts.transfers", ""
-    if kind == "capital_credit":
+    if kind in ("capcredit", "capital_credit"):     # a retired capital credit paid as a bill credit
         return "accounts.receivable", "accounts.capital_credits", ""
     if kind == "adjustment":
         ref = (e.reference or "").upper()
