@@ -67,6 +67,52 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))]
 
 
+def measure(live: Path, work: Path, *, baseline: float = 3.0, accounts: int | None = None) -> dict:
+    """Back `live` up into `work` while an MSR keys lines (after `baseline` seconds of keying
+    alone), restore the copy, and return the figures (bench_convert.py may call this with its
+    1,000,000-account database). Leaves the database connection closed."""
+    db.connect(str(live))
+    op = operators.create("bench1", "Bench Keyer", "msr")
+    accounts_owing = payable(5_000)
+    b = batches.open_batch(op, "check", len(accounts_owing), sum(c for _, c in accounts_owing))
+    n = accounts if accounts is not None else db.Account.select().count()
+    db.database.close()
+    keyer = Keyer(op, b.id, accounts_owing)
+    keyer.start()
+    time.sleep(baseline)
+    keyer.phase = "backup"
+
+    def step(remaining: int, total: int) -> None:
+        if remaining == 0:
+            keyer.phase = "check"       # the copy is made: integrity check (and seals) from here
+
+    t = time.perf_counter()
+    result = backup.backup(live, work / "copy.db", step=step)
+    total_s = time.perf_counter() - t
+    keyer.phase = "after"
+    keyer.waits["after"] = []
+    keyer.stop.set()
+    keyer.join(timeout=30)
+    t = time.perf_counter()
+    restored = backup.restore(result.path, work / "restored.db")
+    restore_s = time.perf_counter() - t
+    assert restored.check.ok
+    during, base, check = keyer.waits["backup"], keyer.waits["baseline"], keyer.waits["check"]
+    for p in (result.path, restored.path):
+        p.unlink(missing_ok=True)
+    return {
+        "db_mb": round(result.bytes / 1e6, 1), "ledger_rows": result.check.ledger_rows,
+        f"backup_{n}_s": round(result.seconds, 3), "backup_and_check_s": round(total_s, 3),
+        "steps": result.steps, "restore_s": round(restore_s, 3), "integrity": result.check.integrity,
+        "lines_during": len(during), "longest_wait_ms": round(max(during, default=0) * 1000, 1),
+        "p99_wait_ms": round(pct(during, 0.99) * 1000, 1), "median_wait_ms": round(pct(during, 0.5) * 1000, 1),
+        "check_lines": len(check), "check_longest_wait_ms": round(max(check, default=0) * 1000, 1),
+        "check_p99_wait_ms": round(pct(check, 0.99) * 1000, 1),
+        "baseline_lines": len(base), "baseline_longest_wait_ms": round(max(base, default=0) * 1000, 1),
+        "baseline_median_wait_ms": round(pct(base, 0.5) * 1000, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=30_000)
@@ -80,52 +126,19 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         build_demo(accounts=args.accounts, months=args.months, seed=5)
         build_s = time.perf_counter() - t
-        op = operators.create("bench1", "Bench Keyer", "msr")
-        accounts = payable(5_000)
-        b = batches.open_batch(op, "check", len(accounts), sum(c for _, c in accounts))
         db.database.close()
-        keyer = Keyer(op, b.id, accounts)
-        keyer.start()
-        time.sleep(args.baseline)
-        keyer.phase = "backup"
-        t = time.perf_counter()
-        def step(remaining: int, total: int) -> None:
-            if remaining == 0:
-                keyer.phase = "check"       # the copy is made: integrity check (and seals) from here
-
-        result = backup.backup(live, tmp / "copy.db", step=step)
-        total_s = time.perf_counter() - t
-        keyer.phase = "after"
-        keyer.waits["after"] = []
-        keyer.stop.set()
-        keyer.join(timeout=30)
-        t = time.perf_counter()
-        restored = backup.restore(result.path, tmp / "restored.db")
-        restore_s = time.perf_counter() - t
-        during, base, check = keyer.waits["backup"], keyer.waits["baseline"], keyer.waits["check"]
-        figures = {
-            "bench": "backup", "backend": "sqlite", "accounts": args.accounts, "months": args.months,
-            "db_mb": round(result.bytes / 1e6, 1), "ledger_rows": result.check.ledger_rows,
-            f"backup_{args.accounts}_s": round(result.seconds, 3), "backup_and_check_s": round(total_s, 3),
-            "steps": result.steps, "restore_s": round(restore_s, 3), "integrity": result.check.integrity,
-            "lines_during": len(during), "longest_wait_ms": round(max(during, default=0) * 1000, 1),
-            "p99_wait_ms": round(pct(during, 0.99) * 1000, 1), "median_wait_ms": round(pct(during, 0.5) * 1000, 1),
-            "check_lines": len(check), "check_longest_wait_ms": round(max(check, default=0) * 1000, 1),
-            "check_p99_wait_ms": round(pct(check, 0.99) * 1000, 1),
-            "baseline_lines": len(base), "baseline_longest_wait_ms": round(max(base, default=0) * 1000, 1),
-            "baseline_median_wait_ms": round(pct(base, 0.5) * 1000, 1),
-            "load_1m": round(os.getloadavg()[0], 2), "build_s": round(build_s, 1),
-        }
-        assert restored.check.ok
-        print(f"SQLite: {args.accounts:,} accounts x {args.months} months, {result.bytes / 1e6:,.1f} MB, "
-              f"{result.check.ledger_rows:,} ledger rows")
-        print(f"  backup {result.seconds:7.2f} s ({result.steps} steps), with its checks {total_s:.2f} s; "
-              f"restore with its check {restore_s:.2f} s")
-        print(f"  keyed lines during the check of the copy: {len(check)}, longest wait "
-              f"{figures['check_longest_wait_ms']} ms (p99 {figures['check_p99_wait_ms']})")
-        print(f"  keyed lines during the copy: {len(during)}, longest wait {figures['longest_wait_ms']} ms "
-              f"(p99 {figures['p99_wait_ms']}, median {figures['median_wait_ms']}); without a backup: "
-              f"{len(base)}, longest {figures['baseline_longest_wait_ms']} ms "
+        figures = {"bench": "backup", "backend": "sqlite", "accounts": args.accounts, "months": args.months}
+        figures.update(measure(live, tmp, baseline=args.baseline, accounts=args.accounts))
+        figures.update({"load_1m": round(os.getloadavg()[0], 2), "build_s": round(build_s, 1)})
+        f = figures
+        print(f"SQLite: {args.accounts:,} accounts x {args.months} months, {f['db_mb']:,.1f} MB, "
+              f"{f['ledger_rows']:,} ledger rows")
+        print(f"  backup {f[f'backup_{args.accounts}_s']:7.2f} s ({f['steps']} steps), with its checks "
+              f"{f['backup_and_check_s']:.2f} s; restore with its check {f['restore_s']:.2f} s")
+        print(f"  keyed lines during the copy: {f['lines_during']}, longest wait {f['longest_wait_ms']} ms "
+              f"(p99 {f['p99_wait_ms']}, median {f['median_wait_ms']}); during the check of the copy: "
+              f"{f['check_lines']}, longest {f['check_longest_wait_ms']} ms (p99 {f['check_p99_wait_ms']}); "
+              f"without a backup: {f['baseline_lines']}, longest {f['baseline_longest_wait_ms']} ms "
               f"(load {os.getloadavg()[0]:.1f})")
         print(json.dumps(figures))
         return figures

@@ -163,6 +163,13 @@ def test_an_msr_may_not_see_or_close_the_journal(msr):
         gl.close_day(msr, TODAY)
 
 
+def test_a_capital_credit_bill_credit_debits_capital_credits(clerk):
+    a = factories.account()
+    entry(a, "capcredit", -4_321, TODAY, description="Capital credits retired 1998")
+    j = gl.journal(clerk, TODAY)
+    assert lines_by_account(j) == {"201.10": (4_321, 0), "142.00": (0, 4_321)} and j.tie.ok
+
+
 def test_an_unmapped_kind_goes_to_suspense_with_a_note_and_still_balances(clerk):
     a = factories.account()
     entry(a, "rebate", -1_500, TODAY)                     # a kind no mapping knows
