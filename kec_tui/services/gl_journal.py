@@ -51,7 +51,7 @@ HISTORY_KEY = "gl_journal_history_id"     # the last ledger id when the first da
 LATE_MARGIN = dt.timedelta(hours=1)      # an entry in flight at a close (posted before it) is still found
 SECTIONS = {
     "accounts": ("receivable", "unapplied_cash", "deposits_held", "writeoffs", "capital_credits", "refunds",
-                 "transfers", "suspense"),
+                 "transfers", "suspense", "conversion"),
     "cash": ("default",),
     "revenue": ("default",),
     "fees": ("other",),
@@ -266,6 +266,8 @@ def _keys(e: _Entry, batch: dict[int, tuple], bills: dict[int, str], originals: 
     if kind == "writeoff":
         return "accounts.receivable", "accounts.writeoffs", ""
     if kind == "transfer":
+        if (e.reference or "").upper().startswith("CONV"):     # an opening balance from a conversion
+            return "accounts.receivable", "accounts.conversion", ""
         return "accounts.receivable", "accounts.transfers", ""
     if kind in ("capcredit", "capital_credit"):     # a retired capital credit paid as a bill credit
         return "accounts.receivable", "accounts.capital_credits", ""
