@@ -65,6 +65,7 @@ SCREENS = {
     "rebill": "kec_tui.widgets.rebill:RebillDialog",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
+    "journal": "kec_tui.screens.journal:JournalScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
     "reference": "kec_tui.screens.reference:ReferenceScreen",
     "portal": "kec_tui.screens.portal:PortalScreen",
@@ -379,7 +380,8 @@ class KecApp(App):
     OFFICE = (("capital_credit_runs", "Capital credit runs: allocation, retirement, unclaimed checks"),
               ("energy_referrals", "Energy services referrals: the consultant's queue"),
               ("outage_board", "Outage board"),
-              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"))
+              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"),
+              ("journal", "The daily GL journal: preview, close, files for accounting"))
 
     def action_office(self) -> None:
         from kec_tui.widgets.dialogs import MenuScreen
@@ -541,6 +543,13 @@ class KecApp(App):
                 callback(receipt)
 
         self.open("counter", account_id, callback=taken)
+    def action_journal(self) -> None:
+        if not self.operator.can("journal.view"):
+            self.notify(f"The GL journal is for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        if not self.showing("journal"):
+            self.open("journal")
 
     def action_collections(self) -> None:
         self.show("collections")

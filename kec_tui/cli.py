@@ -80,6 +80,29 @@ def parser() -> argparse.ArgumentParser:
                     "into its letters directory (setting letters_dir; default letters/ in the data dir)")
     lt.add_argument("--check", nargs="*", metavar="NAME", help="render these templates (none named: all) with sample "
                     "fields: exit 1 naming a field a letter does not have, or a line that does not parse")
+    bk = sub.add_parser("backup", help="copy the live SQLite database while sessions keep keying, then check the copy "
+                        "(integrity check; the seals where a seal key exists)")
+    bk.add_argument("file", type=Path, help="the copy to make (must not exist), or a directory: "
+                    "kec-tui-YYYYMMDD-HHMMSS.db in it")
+    bk.add_argument("--keep", type=int, help="with a directory: keep the newest N backups there, remove older ones")
+    bk.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    rs = sub.add_parser("restore", help="check a backup, then copy it to a new database file (never the live one, "
+                        "never one in use)")
+    rs.add_argument("file", type=Path, help="the backup file")
+    rs.add_argument("--to", dest="to", type=Path, required=True, help="the database file to make")
+    rs.add_argument("--force", action="store_true", help="replace an existing file at --to (refused if in use)")
+    rs.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    jr = sub.add_parser("journal", help="the day's general-ledger journal: debits and credits by GL account "
+                        "(billing clerks, supervisors)", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="Files (reports directory): gl-journal-DAY.csv, gl-journal-DAY.txt (fixed width), "
+                        "gl-journal-DAY-detail.csv\n\nThe fixed-width layout:\n" + _journal_layout())
+    jr.add_argument("day", nargs="?", default="", help="YYYY-MM-DD or MM/DD/YYYY, today or yesterday "
+                    "(default: the next day to close)")
+    jr.add_argument("--close", action="store_true", help="close the day: its journal is kept and written, once")
+    jr.add_argument("--write", action="store_true", help="write the files (an open day's as -PREVIEW)")
+    jr.add_argument("--chart", type=Path, help="the chart of accounts (default gl_accounts.toml in the data dir "
+                    "over the shipped one)")
+    jr.add_argument("--out", type=Path, help="where to write the files (default the reports directory)")
     from kec_tui.services.conversion_layouts import LAYOUT_HELP
 
     conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
@@ -134,6 +157,10 @@ def cmd_letters(args) -> int:
                 bad += 1
         print(line)
     return 1 if bad else 0
+def _journal_layout() -> str:
+    from kec_tui.services.gl_journal import layout_text
+
+    return layout_text()
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -182,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_verify(settings, args)
         if command == "letters":
             return cmd_letters(args)
+        if command in ("backup", "restore"):  # the live file is read (or left alone), never migrated
+            return cmd_backup(settings, args) if command == "backup" else cmd_restore(settings, args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
@@ -211,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_portal_outbox(settings, args)
     if command == "review-arrangements":
         return cmd_review_arrangements(settings, args)
+    if command == "journal":
+        return cmd_journal(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -506,6 +537,78 @@ def cmd_verify(settings, args) -> int:
     for problem in report.problems:
         print(f"  {problem}")
     return 1
+
+
+def cmd_backup(settings, args) -> int:
+    """`kec-tui backup FILE`: the copy, its checks, what was pruned; exit 2 with the reason if anything fails."""
+    import os
+
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    try:
+        os.nice(10)            # the sessions keying come first for the CPU (the copy and its checks wait)
+    except OSError:
+        pass
+    try:
+        source = backup.sqlite_path(settings.db_url)
+        result = backup.backup(source, args.file, keep=args.keep,
+                               key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"backup: {e}; no backup made")
+    print(f"Backed up {result.source} to {result.path}: {result.bytes / 1e6:,.1f} MB in {result.seconds:.1f} s "
+          f"({result.steps} steps; {result.check.ledger_rows:,} ledger rows)")
+    for line in result.check.lines():
+        print(f"  {line}")
+    for p in result.pruned:
+        print(f"  Removed the older backup {p.name}")
+    print("OK: the copy passed its checks.")
+    return 0
+
+
+def cmd_restore(settings, args) -> int:
+    """`kec-tui restore FILE --to PATH`: checked first; never onto the live database or one in use."""
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    live = None
+    if not settings.db_url.startswith(("postgres://", "postgresql://")):
+        live = backup.sqlite_path(settings.db_url)
+    try:
+        result = backup.restore(args.file, args.to, live=live, force=args.force,
+                                key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"restore: {e}")
+    print(f"Restored {result.source} to {result.path} ({result.bytes / 1e6:,.1f} MB"
+          + (", replacing the file there" if result.replaced else "") + ")")
+    for line in result.check.lines():
+        print(f"  {line}")
+    print(f"Open it with: kec-tui --db {result.path}")
+    return 0
+
+
+def cmd_journal(settings, args) -> int:
+    """`kec-tui journal [DAY] [--close] [--write]`: the listing on stdout; refusals exit 2 with the reason."""
+    from kec_tui.services import gl_journal, operators, reports
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        day = gl_journal.parse_day(args.day) if args.day else gl_journal.next_open_day()
+        chart = gl_journal.load_chart(args.chart) if args.chart else None
+        if args.close:
+            j = gl_journal.close_day(op, day, chart=chart)
+        else:
+            j = gl_journal.journal(op, day, chart=chart)
+    except ServiceError as e:
+        return fail(f"journal: {e.message}; nothing closed")
+    print(gl_journal.journal_text(j), end="")
+    if args.close or args.write:
+        files = gl_journal.write_files(j, args.out or reports.reports_dir(settings))
+        print(f"Written: {files.csv}\n         {files.fixed}\n         {files.detail}")
+    if args.close:
+        print(f"Closed {j.day:%m/%d/%Y}: entries posted for it from now on go to the next day's journal.")
+    return 0 if j.tie.ok and j.balanced else 1
 
 
 def cmd_unlock(settings, username: str) -> int:

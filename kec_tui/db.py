@@ -1478,3 +1478,64 @@ class ContactAttempt(BaseModel):
 
 
 MODELS += [Letter, NoticeRun, DisconnectNotice, ContactAttempt]
+
+
+# ---- general-ledger journal (services/gl_journal.py) ----------------------------------------------------
+
+class GlChart(BaseModel):
+    """A chart-of-accounts mapping (the co-op's gl_accounts.toml over the shipped one, as JSON) as
+    used to close a day: a closed day's journal is explained with the mapping of its day."""
+
+    sha256 = pw.CharField(max_length=64, unique=True)
+    body = pw.TextField()
+    source = pw.CharField(max_length=255, default="")
+    first_used = pw.DateTimeField(default=now)
+
+
+class GlDay(BaseModel):
+    """A day whose journal is closed: once (unique day); its lines are kept as they were exported."""
+
+    day = pw.DateField(unique=True)
+    closed_at = pw.DateTimeField(default=now)
+    closed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    chart = pw.ForeignKeyField(GlChart, backref="days")
+    entry_count = pw.IntegerField(default=0)
+    late_count = pw.IntegerField(default=0)
+    debit_cents = pw.BigIntegerField(default=0)
+    credit_cents = pw.BigIntegerField(default=0)
+    ledger_net_cents = pw.BigIntegerField(default=0)
+    digest = pw.CharField(max_length=64, default="")
+    notes = pw.TextField(default="")
+
+
+class GlLine(BaseModel):
+    day = pw.ForeignKeyField(GlDay, backref="lines", on_delete="CASCADE", index=False)   # (day, seq) leads
+    seq = pw.SmallIntegerField()
+    gl_account = pw.CharField(max_length=20)
+    gl_name = pw.CharField(max_length=60, default="")
+    debit_cents = pw.BigIntegerField(default=0)
+    credit_cents = pw.BigIntegerField(default=0)
+    entries = pw.IntegerField(default=0)
+    memo = pw.CharField(max_length=120, default="")
+
+    class Meta:
+        indexes = ((("day", "seq"), True),)
+
+
+class GlJournaled(BaseModel):
+    """A ledger entry in a closed day's journal. Unique on the entry: the database's guard that no
+    entry is journaled twice, whatever days or sessions try."""
+
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, unique=True, backref="+")
+    day = pw.ForeignKeyField(GlDay, backref="journaled", on_delete="CASCADE")
+    debit_account = pw.CharField(max_length=20)
+    credit_account = pw.CharField(max_length=20)
+    late = pw.BooleanField(default=False)
+    note = pw.CharField(max_length=160, default="")
+
+
+# The day's entries are found by their date, and those posted late by when they were posted.
+LedgerEntry.add_index(LedgerEntry.effective)
+LedgerEntry.add_index(LedgerEntry.posted_at)
+
+MODELS += [GlChart, GlDay, GlLine, GlJournaled]

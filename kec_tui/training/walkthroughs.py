@@ -1181,6 +1181,68 @@ ONLINE = Walkthrough(
 )
 
 
+# ---- the daily GL journal ---------------------------------------------------------------------------------
+
+JOURNAL_SCREEN = "kec_tui.screens.journal:JournalScreen"
+
+
+def _setup_journal(ctx: Ctx) -> dict:
+    from kec_tui.services import gl_journal
+
+    if not ctx.op.can("journal.close"):
+        raise NotPossible("The GL journal is closed by billing clerks: start training as one "
+                          "(kec-tui train --role billing)")
+    today = practice.clock().date()
+    day = gl_journal.next_open_day(today)
+    if not gl_journal.any_closed():
+        day = today - dt.timedelta(days=7)     # a practice co-op starts its journal a week back
+    if gl_journal.is_closed(day):
+        raise NotPossible("Every day to today is closed in the practice database: rebuild it (kec-tui train --reset)")
+    return {"day": f"{day:%m/%d/%Y}", "iso": day.isoformat()}
+
+
+def _journal_previewed(ctx: Ctx) -> Verdict:
+    screen = ctx.open(JOURNAL_SCREEN)
+    j = getattr(screen, "journal", None) if screen is not None else None
+    if j is None:
+        return None
+    if j.day.isoformat() == ctx.data["iso"]:
+        return True
+    return f"That is {j.day:%m/%d/%Y}: key {ctx.data['day']} in Day (Ctrl+E erases it), Enter."
+
+
+def _journal_closed(ctx: Ctx) -> Verdict:
+    from kec_tui.services import gl_journal
+
+    return True if gl_journal.is_closed(dt.date.fromisoformat(ctx.data["iso"])) else None
+
+
+JOURNAL = Walkthrough(
+    "journal", "Close the day's GL journal",
+    "Preview a day's general-ledger journal, check that it ties, and close it (billing clerks).",
+    steps=(
+        Step("Preview the journal of {day}",
+             "Shift+F6, 5 (the back-office menu) opens the GL journal. Day: {day}, Enter.",
+             "Every day's money goes to the general ledger as one journal: each ledger entry of the day "
+             "summarised into debits and credits by GL account. The lines must balance, the receivable and "
+             "unapplied cash must tie to the ledger, and the cash of each posted batch to its deposit.",
+             _journal_previewed,
+             hints=("Below the lines: the ledger's own sum against the journal, then the batch deposits; a note "
+                    "names any late entry (dated a closed day, posted after it) journaled here.",)),
+        Step("Close {day}",
+             "F10 asks to close the day, F10 again closes it: the journal is kept and written to the reports "
+             "folder as CSV, fixed width and detail.",
+             "A day is closed once and in order: accounting imports each day's journal once. An entry posted "
+             "later for a closed day (a return keyed next morning) goes to the next open day with a note, "
+             "never into a journal already imported.",
+             _journal_closed, milestone=True),
+    ),
+    setup=_setup_journal,
+    done="You previewed a day's GL journal, checked its ties and closed it once.",
+    needs=(JOURNAL_SCREEN,),
+)
+
+
 # ---- (l) a capital credit inquiry ------------------------------------------------------------------------
 
 CAPITAL_CREDITS = "kec_tui.screens.capital_credits:CapitalCreditsScreen"
@@ -1522,7 +1584,8 @@ HIGH_BILL = Walkthrough(
 )
 
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES,
+                                    JOURNAL)
 
 
 # The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.

@@ -126,6 +126,7 @@ SCREENS = {
     "NoticeRunScreen": lambda p, c, b, o: press(p, "shift+f4", "f11"),
     "ContactDialog": lambda p, c, b, o: push(p, ContactDialog(notice(c["smith"], dt.date(2026, 3, 16)).id)),
     "DisconnectDialog": lambda p, c, b, o: push(p, DisconnectDialog(notice(c["smith"], dt.date(2026, 3, 16)).id)),
+    "JournalScreen": lambda p, c, b, o: press(p, "shift+f6", "5"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
