@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, billing_run, readings, sign_in_guard
+    from kec_tui.services import adjustments, autopay, billing_run, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments, sign_in_guard):   # thresholds, cycles, limits
+    for area in (readings, billing_run, adjustments, sign_in_guard, autopay):   # thresholds, cycles, limits
         area.configure(settings)
     command = args.command or "run"
     try:

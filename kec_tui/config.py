@@ -81,6 +81,17 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Autopay: NACHA PPD debit files (services/autopay.py). The bank's and the co-op's identities.
+    autopay_days_before_due: int = 0   # the draft date is the due date less this many days
+    autopay_prenote_wait_days: int = 6  # drafting starts this long after the prenote's file, if not returned
+    autopay_dir: str = ""              # draft files; empty = ach/ in the data dir
+    ach_immediate_destination: str = "091000019"   # the co-op's bank (ODFI) routing number
+    ach_destination_name: str = "FIRST BANK"
+    ach_immediate_origin: str = "1820000000"       # as the bank assigned it (often 1 + the tax ID)
+    ach_origin_name: str = "KOOTENAI ELECTRIC"
+    ach_company_name: str = "KOOTENAI ELEC"
+    ach_company_id: str = "1820000000"
+    ach_entry_description: str = "AUTOPAY"
 
     @property
     def db_url(self) -> str:
@@ -91,7 +102,8 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days"}
+                "signin_max_delay_seconds", "late_fee_grace_days", "autopay_days_before_due",
+                "autopay_prenote_wait_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes"}

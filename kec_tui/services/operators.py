@@ -11,9 +11,9 @@ from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
-            "order.complete", "order.cancel", "protection.record", "adjustment.make"},
+            "order.complete", "order.cancel", "protection.record", "adjustment.make", "autopay.enroll"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
-                "billing.run", "adjustment.make"},
+                "billing.run", "adjustment.make", "autopay.run", "payment.return"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record"},
 }
