@@ -60,7 +60,7 @@ CHANGE_CODES = {
     "C07": "Incorrect routing, account number and transaction code",
 }
 SEQ_MOD = 10 ** 7               # a trace number's sequence: 7 digits after the ODFI's 8
-CHUNK = 5000
+CHUNK = 10_000
 NAME_MAX = 22
 _settings = config.Settings()
 
@@ -458,8 +458,8 @@ def commit(op: OperatorInfo, run_id: int, *, now: dt.datetime | None = None,
     return _run_info(R.get_by_id(run_id))
 
 
-def _trace(seq: int) -> str:
-    return f"{origin().odfi}{seq % SEQ_MOD:07d}"
+def _trace(odfi: str, seq: int) -> str:
+    return f"{odfi}{seq % SEQ_MOD:07d}"
 
 
 def _write_chunk(op: OperatorInfo, run: db.AutopayRun, token: str, part: list[PlannedEntry], first_seq: int) -> None:
@@ -469,7 +469,8 @@ def _write_chunk(op: OperatorInfo, run: db.AutopayRun, token: str, part: list[Pl
         if not run_claim.hold(R, run.id, token):
             raise RunBusy(f"The autopay draft run of {draft_date:%m/%d/%Y}: another session took the run over")
         now = db.now()
-        traces = {e.account_id: _trace(first_seq + k) for k, e in enumerate(part)}
+        odfi = origin().odfi
+        traces = {e.account_id: _trace(odfi, first_seq + k) for k, e in enumerate(part)}
         drafts = [e for e in part if e.kind == "draft"]
         payment_of: dict[str, int] = {}
         if drafts:
@@ -501,13 +502,15 @@ def _write_chunk(op: OperatorInfo, run: db.AutopayRun, token: str, part: list[Pl
 def _write_file(run: db.AutopayRun, now: dt.datetime) -> tuple[Path, str, int, int, int, int]:
     """The file from the run's entries (the bank numbers as enrolled now), written 0600 at once
     under a temporary name, then moved into place: a reader never sees half a file."""
-    X, E, A, M = db.AutopayEntry, db.AutopayEnrollment, db.Account, db.Member
-    q = (X.select(X.tx_code, X.routing, E.bank_account, X.amount_cents, A.number, M.first_name, M.last_name,
-                  X.trace, X.kind)
-         .join(E, on=(X.enrollment == E.id)).switch(X).join(A, on=(X.account == A.id))
-         .join(M, on=(A.member == M.id)).where(X.run == run.id).order_by(X.seq).tuples())
+    q = db.database.execute_sql(f"""
+SELECT x."tx_code", x."routing", e."bank_account", x."amount_cents", ac."number", m."first_name", m."last_name",
+       x."trace", x."kind"
+FROM "autopay_entry" x JOIN "autopay_enrollment" e ON e."id" = x."enrollment_id"
+JOIN "account" ac ON ac."id" = x."account_id" JOIN "member" m ON m."id" = ac."member_id"
+WHERE x."run_id" = {db.database.param} ORDER BY x."seq"
+""", (run.id,))
     entries, drafts, total, prenotes = [], 0, 0, 0
-    for tx, routing, bank, amount, number, first, last, trace, kind in q.iterator():
+    for tx, routing, bank, amount, number, first, last, trace, kind in q:
         entries.append(nacha.Entry(tx, routing, bank, amount, str(number), f"{first} {last}".strip(), trace))
         if kind == "draft":
             drafts += 1

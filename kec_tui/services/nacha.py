@@ -41,8 +41,10 @@ def is_debit(tx_code: str) -> bool:
 
 def _a(text: str, width: int) -> str:
     """Alphanumeric: upper case, left-justified, blank-filled, cut to the width."""
-    clean = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in str(text)).upper()
-    return clean[:width].ljust(width)
+    text = str(text)
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in text)
+    return text[:width].upper().ljust(width)
 
 
 def _n(value: int, width: int) -> str:
