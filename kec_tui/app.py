@@ -65,6 +65,8 @@ SCREENS = {
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
+    "autopay_enroll": "kec_tui.screens.autopay:AutopayEnrollScreen",
+    "autopay_run": "kec_tui.screens.autopay:AutopayRunScreen",
 }
 
 
@@ -83,6 +85,7 @@ class KecApp(App):
         bind("app.collections", "collections", "Collections worklist", show=False),
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
+        bind("app.autopay", "autopay", "Autopay drafts", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -434,6 +437,13 @@ class KecApp(App):
 
     def action_collections(self) -> None:
         self.show("collections")
+
+    def action_autopay(self) -> None:
+        if not self.operator.can("autopay.run"):
+            self.notify(f"Autopay draft runs are for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("autopay_run")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -89,7 +89,8 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason). {app.lookup} goes back to lookup from anywhere.")
+            "account (credit or debit with a reason), {account.autopay} enrolls it in autopay (bank draft), changes "
+            "the bank account or stops it. {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -106,6 +107,7 @@ class AccountScreen(Screen):
         bind("account.return_payment", "return_payment", "Return payment", show=False),
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
+        bind("account.autopay", "autopay", "Autopay", show=False),
     ]
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -306,3 +308,10 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_autopay(self) -> None:
+        op = self.app.operator
+        if not op.can("autopay.enroll"):
+            self.notify(f"Autopay is enrolled by MSRs and supervisors ({op.role} may not)", severity="warning")
+            return
+        self.app.open("autopay_enroll", self.account_id, callback=lambda done: done and self.refresh_all())

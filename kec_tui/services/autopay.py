@@ -60,7 +60,7 @@ CHANGE_CODES = {
     "C07": "Incorrect routing, account number and transaction code",
 }
 SEQ_MOD = 10 ** 7               # a trace number's sequence: 7 digits after the ODFI's 8
-CHUNK = 10_000
+CHUNK = 25_000
 NAME_MAX = 22
 _settings = config.Settings()
 
@@ -320,14 +320,21 @@ ORDER BY ac."number"
 """, (db.sql_date(due), db.sql_date(draft_date))).fetchall()
     entries: list[PlannedEntry] = []
     excluded: list[Excluded] = []
+    dates: dict = {None: None}
+
+    def day(value):                                         # a date column (ISO text on SQLite), parsed once
+        if value not in dates:
+            dates[value] = db.as_date(value)
+        return dates[value]
+
     for (eid, aid, number, first, last, routing, bank, atype, estatus, sent, astatus, bk, cash_only, charged,
          balance) in rows:
         name = f"{first} {last}".strip()
         amount = min(int(charged or 0), int(balance or 0))
         if amount <= 0:
             continue                                        # paid already: nothing to draft
-        cash_only = db.as_date(cash_only)
-        sent = db.as_date(sent)
+        cash_only = day(cash_only)
+        sent = day(sent)
         reason = ("closed" if astatus == "closed" else "bankruptcy" if bk else
                   f"cash-only until {cash_only:%m/%d/%Y}" if cash_only and cash_only >= draft_date else
                   "autopay stopped" if estatus != "active" else
@@ -469,6 +476,8 @@ def _write_chunk(op: OperatorInfo, run: db.AutopayRun, token: str, part: list[Pl
         if not run_claim.hold(R, run.id, token):
             raise RunBusy(f"The autopay draft run of {draft_date:%m/%d/%Y}: another session took the run over")
         now = db.now()
+        now_v = now if db.is_postgres() else now.isoformat(" ")        # converted once, not per row
+        day_v = draft_date if db.is_postgres() else draft_date.isoformat()
         odfi = origin().odfi
         traces = {e.account_id: _trace(odfi, first_seq + k) for k, e in enumerate(part)}
         drafts = [e for e in part if e.kind == "draft"]
@@ -480,7 +489,7 @@ def _write_chunk(op: OperatorInfo, run: db.AutopayRun, token: str, part: list[Pl
                     "operator_id")
             db.database.cursor().executemany(
                 f'INSERT INTO "ledger_entry" ({", ".join(cols)}) VALUES ({", ".join([p] * len(cols))})',
-                [(e.account_id, now, draft_date, "payment", -e.amount_cents, "Autopay bank draft",
+                [(e.account_id, now_v, day_v, "payment", -e.amount_cents, "Autopay bank draft",
                   f"ACH {traces[e.account_id]}", op.id) for e in drafts])
             payment_of = {ref: i for i, ref in sql(
                 f'SELECT "id", "reference" FROM "ledger_entry" WHERE "id" > {p} AND "kind" = {p} '
@@ -511,7 +520,7 @@ WHERE x."run_id" = {db.database.param} ORDER BY x."seq"
 """, (run.id,))
     entries, drafts, total, prenotes = [], 0, 0, 0
     for tx, routing, bank, amount, number, first, last, trace, kind in q:
-        entries.append(nacha.Entry(tx, routing, bank, amount, str(number), f"{first} {last}".strip(), trace))
+        entries.append((tx, routing, bank, amount, str(number), f"{first} {last}".strip(), trace))   # an Entry
         if kind == "draft":
             drafts += 1
             total += amount
@@ -529,7 +538,7 @@ WHERE x."run_id" = {db.database.param} ORDER BY x."seq"
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path, hashlib.sha256(text.encode()).hexdigest(), drafts, total, prenotes, \
-        nacha.entry_hash(e.routing for e in entries)
+        nacha.entry_hash(e[1] for e in entries)
 
 
 @db.connected

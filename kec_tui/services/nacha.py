@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 RECORD = 94
 BLOCK = 10
@@ -67,8 +68,7 @@ class Origin:
     entry_description: str = "AUTOPAY"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     tx_code: str                    # 27, 37 (debits) or 28, 38 (prenotes)
     routing: str                    # 9 digits, its check digit included
     account: str                    # up to 17
@@ -94,11 +94,14 @@ def write_ppd_debits(origin: Origin, entries: list[Entry], *, effective: dt.date
         + "   " + "1" + _n(int(origin.odfi), 8) + _n(batch_number, 7),
     ]
     debit = 0
-    for e in entries:
-        debit += e.amount_cents
-        lines.append("6" + e.tx_code + e.routing[:8] + e.routing[8] + _a(e.account, 17) + _n(e.amount_cents, 10)
-                     + _a(e.individual_id, 15) + _a(e.name, 22) + "  " + "0" + e.trace)
-    ehash = entry_hash(e.routing for e in entries)
+    ehash = 0
+    for tx, routing, account, amount, individual_id, name, trace in entries:
+        debit += amount
+        ehash += int(routing[:8])
+        if not (account.isascii() and individual_id.isascii()):
+            account, individual_id = _a(account, 17), _a(individual_id, 15)
+        lines.append(f"6{tx}{routing}{account:<17.17}{_n(amount, 10)}{individual_id:<15.15}{_a(name, 22)}  0{trace}")
+    ehash %= HASH_MOD
     lines.append("8" + "225" + _n(len(entries), 6) + _n(ehash, 10) + _n(debit, 12) + _n(0, 12)
                  + _a(origin.company_id, 10) + " " * 19 + " " * 6 + _n(int(origin.odfi), 8) + _n(batch_number, 7))
     records = len(lines) + 1

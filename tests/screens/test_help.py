@@ -120,6 +120,8 @@ SCREENS = {
     "ChangePasswordScreen": lambda p, c, b, o: push(p, ChangePasswordScreen()),
     "KeystatsScreen": lambda p, c, b, o: press(p, "shift+f8"),
     "CollectionsScreen": lambda p, c, b, o: press(p, "shift+f4"),
+    "AutopayEnrollScreen": lambda p, c, b, o: account(p, c, "ctrl+k"),
+    "AutopayRunScreen": lambda p, c, b, o: press(p, "shift+f5"),
     "ConfirmScreen": lambda p, c, b, o: push(p, ConfirmScreen("Sure?")),
     "AskScreen": lambda p, c, b, o: push(p, AskScreen("Leave?")),
     "MessageScreen": lambda p, c, b, o: push(p, MessageScreen("Done", "It is done.")),
