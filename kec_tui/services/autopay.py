@@ -812,6 +812,16 @@ def processor_reference(batch_line_id: int) -> str:
     return row.reference if row else ""
 
 
+@db.connected
+def enrolled_since(account_id: int, operator_id: int, since: dt.datetime) -> EnrollmentInfo | None:
+    """The account's enrollment, if this operator enrolled or changed it since `since` (training's check)."""
+    A = db.AuditLog
+    if not A.select().where(A.account == account_id, A.operator == operator_id, A.at >= since,
+                            A.action.in_(("autopay.enroll", "autopay.change"))).exists():
+        return None
+    return get_enrollment(account_id)
+
+
 def account_has_autopay(account_id: int) -> bool:
     E = db.AutopayEnrollment
     return E.select().where(E.account == account_id, E.status == "active").exists()
