@@ -160,7 +160,7 @@ class AutopayRunScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width, key in (("Account", 10, "account"), ("Name", 18, "name"), ("Amount", 11, "amount"),
+        for label, width, key in (("Account", 8, "account"), ("Name", 16, "name"), ("Amount", 10, "amount"),
                                   ("Entry", 20, "what")):
             table.add_column(label, width=width, key=key)
         runs = autopay.recent_runs(3)
@@ -197,13 +197,13 @@ class AutopayRunScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         for x in p.excluded:
-            table.add_row(str(x.number), x.name[:18], Text(money.fmt(x.amount_cents), justify="right"),
+            table.add_row(str(x.number), x.name[:16], Text(money.fmt(x.amount_cents), justify="right"),
                           Text(f"left out: {x.reason}", style="bold"))
         for e in p.prenotes[:SHOWN]:
-            table.add_row(str(e.number), e.name[:18], Text("0.00", justify="right"),
+            table.add_row(str(e.number), e.name[:16], Text("0.00", justify="right"),
                           f"prenote {e.tx_code} {mask(e.bank_account)}")
         for e in p.drafts[:SHOWN]:
-            table.add_row(str(e.number), e.name[:18], Text(money.fmt(e.amount_cents), justify="right"),
+            table.add_row(str(e.number), e.name[:16], Text(money.fmt(e.amount_cents), justify="right"),
                           f"draft {e.tx_code} {mask(e.bank_account)}")
         more = len(p.drafts) - SHOWN
         self.result(f"Draft date {p.draft_date:%m/%d/%Y} (bills due {p.due_date:%m/%d/%Y}): {len(p.drafts):,} drafts "

@@ -402,3 +402,26 @@ def test_permissions(database, msr):
     with pytest.raises(ServiceError):
         autopay.preview(msr, DUE)                       # an MSR enrolls; billing makes the file
     autopay.enroll(msr, a.id, ROUTING_A, "123456789", "checking", SIGNED, today=TODAY)
+
+
+# ---- the command line ------------------------------------------------------------------------------
+
+def test_cli_draft_then_the_same_date_again(sqlite_db, msr, billing, tmp_path, capsys, monkeypatch):
+    from kec_tui import cli
+
+    enrolled(msr, bill=4321)
+    db.database.close()
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'autopay_dir = "{tmp_path / "cli-ach"}"\n')
+    for name in config.TYPES:
+        monkeypatch.delenv(config.ENV_PREFIX + name.upper(), raising=False)
+    args = ["--config", str(conf), "--db", sqlite_db, "--operator", "bill1", "autopay", "draft", "2025-01-30"]
+    try:
+        assert cli.main(args + ["--commit"]) == 0
+        out = capsys.readouterr().out
+        assert "1 drafts $43.21" in out and "cli-ach/autopay-20250130.ach" in out
+        assert cli.main(args) == 2
+        assert "already made" in capsys.readouterr().err
+    finally:
+        autopay.configure(config.Settings())
+        db.connect(sqlite_db)
