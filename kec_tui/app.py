@@ -439,7 +439,7 @@ class KecApp(App):
         self.show("collections")
 
     def action_autopay(self) -> None:
-        if not self.operator.can("autopay.run"):
+        if not (self.operator.can("autopay.run") or self.operator.can("payment.return")):
             self.notify(f"Autopay draft runs are for billing clerks and supervisors ({self.operator.role} may not)",
                         severity="warning")
             return

@@ -130,7 +130,8 @@ class AutopayRunScreen(Screen):
             "draft is posted as an electronic payment on the settlement date and the file's path is shown (only "
             "its owner can read it). A date already drafted says so and makes nothing. {autopay_run.returns} "
             "imports the bank's return or notification-of-change file (checked whole: a wrong control total or a "
-            "truncated file is refused; the same file twice is refused); {autopay_run.processor} imports the card "
+            "truncated file is refused; the same file twice is refused; MSRs, collectors and supervisors, who work "
+            "returned payments); {autopay_run.processor} imports the card "
             "and e-check processor's settlement CSV into a batch. What matches nothing goes to the exceptions "
             "queue of the lockbox screen.")
     BINDINGS = [

@@ -13,7 +13,7 @@ PERMISSIONS: dict[str, set[str]] = {
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record", "adjustment.make", "autopay.enroll"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
-                "billing.run", "adjustment.make", "autopay.run", "payment.return"},
+                "billing.run", "adjustment.make", "autopay.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record"},
 }
