@@ -116,3 +116,40 @@ async def test_draft_run_screen_preview_commit_once(people, sqlite_db, tmp_path)
             assert db.LedgerEntry.select().where(db.LedgerEntry.kind == "payment").count() == 1
     finally:
         autopay.configure(type(app.settings)())
+
+
+async def test_return_file_imported_from_the_draft_run_screen(people, sqlite_db, tmp_path):
+    from tests.services.ach_files import Item, bank_file
+
+    msr, clerk, acct = people
+    boss = operators.create("boss", "Sam Boss", "supervisor")
+    autopay.enroll(msr, acct.id, "091000019", "123456789", "checking", dt.date(2024, 12, 1),
+                   today=dt.date(2025, 1, 5))
+    db.AutopayEnrollment.update(prenote_sent_on=dt.date(2024, 12, 10)).execute()
+    autopay.configure(type(autopay.settings())(autopay_dir=str(tmp_path / "ach")))
+    try:
+        p = autopay.preview(clerk, dt.date(2025, 1, 30))
+        autopay.commit(clerk, p.run.id)
+        trace = db.AutopayEntry.get().trace
+        good = tmp_path / "returns.ach"
+        good.write_text(bank_file([Item(trace, "R03", 12_000)]))
+        bad = tmp_path / "bad.ach"
+        bad.write_text(bank_file([Item(trace, "R03", 12_000)], control_debit_delta=100))
+        app = make_app(sqlite_db, boss, tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            # A file whose control total is wrong: refused, nothing applied.
+            send_burst(app, expand("shift+f5", "f7", str(bad), "enter"))
+            await settle(pilot, lambda: isinstance(app.screen, AutopayRunScreen))
+            await app.workers.wait_for_complete()
+            await settle(pilot, lambda: "Refused" in str(app.screen.query_one("#result").render()))
+            assert "debit total says 12100" in str(app.screen.query_one("#result").render())
+            assert not db.ReturnedPayment.select().exists()
+            send_burst(app, expand("f7", str(good), "enter"))
+            await settle(pilot, lambda: db.ReturnedPayment.select().exists())
+            await app.workers.wait_for_complete()
+            await settle(pilot, lambda: len(app.screen_stack) > 2)
+            body = str(app.screen.query_one("#result-body").render())
+            assert "1 returns and 0 changes applied" in body and "autopay stopped" in body
+            assert db.AutopayEnrollment.get().status == "stopped"          # R03 stops the authorization
+    finally:
+        autopay.configure(type(autopay.settings())())

@@ -170,6 +170,41 @@ def test_exactly_once_under_two_concurrent_runs(database, msr, billing, ach_dir)
     assert db.AutopayRun.select().count() == 2, r
 
 
+def test_a_commit_cut_off_midway_finishes_without_doubling(database, msr, billing, monkeypatch):
+    for cents in (1000, 2000, 3000):
+        enrolled(msr, bill=cents)
+    p = autopay.preview(billing, DUE)
+
+    def crash(run_id, written):
+        raise RuntimeError("the session died")
+
+    monkeypatch.setattr(autopay, "_after_chunk", crash)
+    with pytest.raises(RuntimeError):
+        autopay.commit(billing, p.run.id, chunk=1)
+    assert db.AutopayEntry.select().count() == 1 and db.AutopayRun.get().status == "committing"
+    with pytest.raises(autopay.RunBusy):                 # the claim is still fresh: another session is told
+        autopay.commit(billing, p.run.id)
+    monkeypatch.setattr(autopay, "_after_chunk", lambda run_id, written: None)
+    info = autopay.commit(billing, p.run.id, takeover_after=dt.timedelta(0))
+    assert (info.entry_count, info.total_cents) == (3, 6000)
+    assert db.LedgerEntry.select().where(db.LedgerEntry.kind == "payment").count() == 3
+    traces = [x.trace for x in db.AutopayEntry.select()]
+    assert len(set(traces)) == 3
+    assert [e.trace for e in nacha.parse(Path(info.file_path).read_text()).entries] == sorted(traces)
+
+
+def test_the_same_return_file_imported_twice_at_once_applies_once(database, msr, billing, tmp_path):
+    from kec_tui.services import operators
+    other = operators.create("msr2", "Other MSR", "msr")
+    (a,), entries = drafted(msr, billing, 5000)
+    f = tmp_path / "r.ach"
+    f.write_text(bank_file([Item(entries[a.id].trace, "R01", 5000)]))
+    r = at_once(lambda: autopay.import_bank_file(msr, f, today=dt.date(2025, 2, 10)),
+                lambda: autopay.import_bank_file(other, f, today=dt.date(2025, 2, 10)))
+    assert sorted(type(x).__name__ for x in r) == ["BankFileResult", "DuplicateImport"], r
+    assert db.ReturnedPayment.select().count() == 1 and accounts.balance(a.id) == 5000 + 2500
+
+
 def test_exclusions_listed(database, msr, billing):
     ok = enrolled(msr, bill=1000)
     cash = enrolled(msr, bill=2000, cash_only_until=dt.date(2025, 6, 1))
