@@ -153,3 +153,19 @@ async def test_return_file_imported_from_the_draft_run_screen(people, sqlite_db,
             assert db.AutopayEnrollment.get().status == "stopped"          # R03 stops the authorization
     finally:
         autopay.configure(type(autopay.settings())())
+
+
+async def test_a_bad_draft_date_then_make_file_in_one_burst_writes_nothing(people, sqlite_db, tmp_path):
+    msr, clerk, acct = people
+    autopay.enroll(msr, acct.id, "091000019", "123456789", "checking", dt.date(2024, 12, 1),
+                   today=dt.date(2025, 1, 5))
+    db.AutopayEnrollment.update(prenote_sent_on=dt.date(2024, 12, 10)).execute()
+    app = make_app(sqlite_db, clerk, tmp_path, autopay_dir=str(tmp_path / "ach"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        send_burst(app, expand("shift+f5", "13/30/2025", "enter", "f10"))
+        await settle(pilot, lambda: isinstance(app.screen, AutopayRunScreen))
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "Preview a draft date first" in str(app.screen.query_one("#result").render())
+        assert not db.AutopayRun.select().exists() and not (tmp_path / "ach").exists()
+        assert db.LedgerEntry.select().where(db.LedgerEntry.kind == "payment").count() == 0
