@@ -150,6 +150,7 @@ class AutopayRunScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.plan: DraftPlan | None = None
+        self.previewing = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -186,13 +187,32 @@ class AutopayRunScreen(Screen):
         except ValueError:
             self.result("The draft date is MM/DD/YYYY", error=True)
             return
+        self.plan = None
+        self.previewing = True
+        self.result(f"Previewing the drafts of {day:%m/%d/%Y} ...")
+        self.run_preview(day)
+
+    @work(thread=True, exclusive=True, group="autopay")
+    def run_preview(self, day: dt.date) -> None:
+        """In a thread: a large co-op's preview takes seconds and the screen must not freeze."""
         try:
-            self.plan = autopay.preview(self.app.operator, day)
+            plan = autopay.preview(self.app.operator, day)
         except ServiceError as e:
-            self.plan = None
-            self.result(e.message, error=True)
+            self.app.call_from_thread(self._previewed, None, e.message)
             return
-        self.show_plan(self.plan)
+        except Exception as e:  # noqa: BLE001 - a message, never a traceback
+            self.app.call_from_thread(self._previewed, None, f"Not previewed (the database did not answer: "
+                                                             f"{first_line(e)})")
+            return
+        self.app.call_from_thread(self._previewed, plan, "")
+
+    def _previewed(self, plan: DraftPlan | None, error: str) -> None:
+        self.previewing = False
+        self.plan = plan
+        if plan is None:
+            self.result(error, error=True)
+            return
+        self.show_plan(plan)
 
     def show_plan(self, p: DraftPlan) -> None:
         table = self.query_one(DataTable)
@@ -214,6 +234,9 @@ class AutopayRunScreen(Screen):
         self.on_resize()
 
     def action_commit(self) -> None:
+        if self.previewing:
+            self.result("The preview is still being made: read it, then make the file", error=True)
+            return
         if self.plan is None or self.plan.run is None:
             self.result("Preview a draft date first (type it, Enter)", error=True)
             return
