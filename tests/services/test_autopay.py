@@ -88,12 +88,14 @@ def test_enroll_change_stop_audited_and_masked(database, msr):
     m = db.Member.get_by_id(a.member_id)
     assert (m.bank_routing, m.bank_account) == (ROUTING_A, "123456789")      # the account view's masked number
     assert accounts.view(a.id).bank_masked == "****6789"
+    assert "AUTOPAY checking ****6789" in accounts.view(a.id).flags        # on the account screen
     db.AutopayEnrollment.update(prenote_sent_on=dt.date(2024, 12, 10)).execute()
     autopay.enroll(msr, a.id, ROUTING_B, "55554444", "savings", SIGNED, today=TODAY)
     e = db.AutopayEnrollment.get()
     assert (e.routing, e.account_type, e.prenote_sent_on) == (ROUTING_B, "savings", None)    # prenote again
     autopay.stop(msr, a.id, "member called to stop", today=TODAY)
     assert autopay.get_enrollment(a.id).status == "stopped"
+    assert not any(f.startswith("AUTOPAY") for f in accounts.view(a.id).flags)
     texts = [r.before + r.after for r in db.AuditLog.select().where(db.AuditLog.account == a.id)]
     assert any("autopay.enroll" == r.action for r in db.AuditLog.select())
     assert all("123456789" not in t and "55554444" not in t for t in texts), texts
