@@ -67,6 +67,8 @@ SCREENS = {
     "collections": "kec_tui.screens.collections:CollectionsScreen",
     "autopay_enroll": "kec_tui.screens.autopay:AutopayEnrollScreen",
     "autopay_run": "kec_tui.screens.autopay:AutopayRunScreen",
+    "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
+    "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
 }
 
 
@@ -86,6 +88,7 @@ class KecApp(App):
         bind("app.audit", "audit", "Audit", show=False),
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.autopay", "autopay", "Autopay drafts", show=False),
+        bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -444,6 +447,12 @@ class KecApp(App):
                         severity="warning")
             return
         self.show("autopay_run")
+    def action_capital_credit_runs(self) -> None:
+        if not self.operator.can("capital_credits.run"):
+            self.notify(f"Capital credit runs are for billing staff and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("capital_credit_runs")
 
     def action_help(self) -> None:
         if not self.showing("help"):

@@ -79,6 +79,21 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-seal", action="store_true", help="only check (read-only)")
     verify.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir; made on "
                         "the first seal: keep a copy away from the database)")
+    from kec_tui.services.conversion_layouts import LAYOUT_HELP
+
+    conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
+                          description="Convert the CSV files in DIR into this database: checked whole, then\n"
+                          "loaded in one transaction (any problem and nothing is written). Run it again after\n"
+                          "a correction: records are matched by their keys in the former system.",
+                          epilog=LAYOUT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    conv.add_argument("dir", type=Path, help="the directory of CSV files")
+    conv.add_argument("--dry-run", action="store_true", help="read everything and list every problem by file, line "
+                      "and column; write nothing")
+    conv.add_argument("--renumber", action="store_true", help="new account numbers with check digits (and new member "
+                      "and location numbers); the former account numbers go to DIR/renumbered_accounts.csv")
+    exp = sub.add_parser("export", help="every table to CSV files (the conversion's layouts where it has one)")
+    exp.add_argument("dir", type=Path, help="the directory to write (made if missing; files in it are replaced)")
+    exp.add_argument("--as-of", default="", help="age the balances as of this day, YYYY-MM-DD (default today)")
     report = sub.add_parser("report", help="reports for supervisors")
     report_sub = report.add_subparsers(dest="report_command", required=True)
     ks = report_sub.add_parser("keystats", help="keys per hour and corrections per operator and day")
@@ -110,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, autopay, billing_run, readings, sign_in_guard
+    from kec_tui.services import adjustments, autopay, billing_run, capital_credits, readings, sign_in_guard
 
-    for area in (readings, billing_run, adjustments, sign_in_guard, autopay):   # thresholds, cycles, limits
+    # thresholds, cycles, limits
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, autopay):
         area.configure(settings)
     command = args.command or "run"
     try:
@@ -141,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_import_payments(settings, args)
     if command == "autopay":
         return cmd_autopay(settings, args)
+    if command == "convert":
+        return cmd_convert(settings, args)
+    if command == "export":
+        return cmd_export(settings, args)
     if command == "operator":
         return cmd_operator(settings, args)
     if command == "report":
@@ -289,6 +309,83 @@ def cmd_autopay(settings, args) -> int:
                   f"{r.matched_count:,} matched; {r.exception_count:,} exceptions")
     except ServiceError as e:
         return fail(" ".join(e.message.split()))
+    return 0
+
+
+def cmd_convert(settings, args) -> int:
+    """`kec-tui convert DIR [--dry-run] [--renumber]`: every problem on stdout (exit 1), or the counts."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from kec_tui.services import conversion, operators
+    from kec_tui.services.errors import ServiceError
+
+    if not args.dir.is_dir():
+        return fail(f"{args.dir} is not a directory")
+    op = None
+    if not args.dry_run:
+        try:
+            op = operators.resolve(settings.operator or None)
+            operators.require(op, "operator.manage")
+        except ServiceError as e:
+            return fail(f"{e.message}; nothing converted")
+    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as progress:
+        task = progress.add_task("Checking" if args.dry_run else "Converting", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            if args.dry_run:
+                result = conversion.check(args.dir, renumber=args.renumber, progress=tick)
+            else:
+                result = conversion.load(op, args.dir, renumber=args.renumber, progress=tick)
+        except conversion.ConversionFailed as e:
+            result = e.result
+        except ServiceError as e:
+            return fail(e.message)
+        except Exception as exc:  # noqa: BLE001 - the database refused: the transaction rolled back
+            from kec_tui import db
+            return fail(f"the conversion stopped, nothing was written: {db.first_line(exc)}")
+    for w in result.warnings:
+        print(f"warning: {w}")
+    if not result.ok:
+        for problem in result.problems:
+            print(problem)
+        if result.more_problems:
+            print(f"... and {result.more_problems:,} more")
+        n = len(result.problems) + result.more_problems
+        print(f"{n:,} problem(s); nothing was written. Correct the files and run again.")
+        return 1
+    if args.dry_run:
+        print(f"No problems in {args.dir} ({result.seconds:.1f} s): would convert {result.summary()}. "
+              "Nothing was written.")
+        return 0
+    if result.renumbered:
+        path = args.dir / "renumbered_accounts.csv"
+        conversion.write_renumbered(result, path)
+        print(f"Former and new account numbers: {path}")
+    print(f"Converted {args.dir} in {result.seconds:.1f} s: {result.summary()}; search index built.")
+    return 0
+
+
+def cmd_export(settings, args) -> int:
+    import datetime as dt
+
+    from kec_tui.services import export, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        return fail(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)")
+    try:
+        op = operators.resolve(settings.operator or None)
+        result = export.export_all(op, args.dir, as_of, progress=lambda name, n: print(f"  {name:<28} {n:>10,}"))
+    except ServiceError as e:
+        return fail(e.message)
+    print(f"Exported {len(result.files)} files to {result.directory} in {result.seconds:.1f} s "
+          f"(balances as of {result.as_of}; bank numbers {'masked' if result.masked else 'in full'}).")
     return 0
 
 

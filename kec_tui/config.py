@@ -81,6 +81,11 @@ class Settings:
     signin_lock_failures: int = 10     # failures in the window that lock the operator (NIST: at most 100)
     signin_address_operators: int = 3  # an address failing against this many operators is refused ...
     signin_ban_minutes: int = 10       # ... for this long (fail2ban's bantime)
+    # Capital credits (services/capital_credits.py).
+    capital_credit_rotation_years: int = 28           # credits are retired this many years after allocation
+    capital_credit_discount_percent: str = "6.31"     # early and estate retirement: present value at this rate
+    capital_credit_minimum_check_cents: int = 1000    # an inactive member's retirement below this waits
+    capital_credit_unclaimed_days: int = 1095         # a check not cashed after this is unclaimed property
     # Autopay: NACHA PPD debit files (services/autopay.py). The bank's and the co-op's identities.
     autopay_days_before_due: int = 0   # the draft date is the due date less this many days
     autopay_prenote_wait_days: int = 6  # drafting starts this long after the prenote's file, if not returned
@@ -102,12 +107,12 @@ ENV_PREFIX = "KEC_TUI_"
 NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment_fee_cents", "reconnect_fee_cents",
                 "reconnect_after_hours_fee_cents", "membership_fee_cents", "trip_fee_cents", "deposit_flat_cents",
                 "deposit_months", "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
-                "signin_max_delay_seconds", "late_fee_grace_days", "autopay_days_before_due",
-                "autopay_prenote_wait_days"}
+                "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents",
+                "autopay_days_before_due", "autopay_prenote_wait_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
-                "signin_ban_minutes"}
-DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor"}
+                "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days"}
+DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor", "capital_credit_discount_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 
 

@@ -143,7 +143,7 @@ class Account(BaseModel):
     transferred_to = pw.ForeignKeyField("self", null=True, backref="transferred_from")  # a move
 
 
-LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer")
+LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "writeoff", "transfer", "capcredit")
 
 
 class LedgerEntry(BaseModel):
@@ -889,6 +889,100 @@ def drop_all() -> None:
             database.execute_sql(f"DROP SEQUENCE IF EXISTS {n.sequence}")
     else:
         database.drop_tables(list(reversed(MODELS)), safe=True)
+
+
+# ---- capital credits (services/capital_credits.py) ----
+
+class CapitalCreditRun(BaseModel):
+    """An allocation of a year's margin or a general retirement: previewed, approved by a
+    supervisor, committed exactly once (unique on its key: "allocation 2025", "retirement 2026-11-30")."""
+
+    kind = pw.CharField(max_length=12)                          # allocation, retirement
+    key = pw.CharField(max_length=40, unique=True)
+    label = pw.CharField(max_length=120, default="")
+    params = pw.CharField(max_length=200, default="")           # allocation: margin cents; retirement: years;percent
+    status = pw.CharField(max_length=12, default="previewed")   # previewed, approved, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    approved_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    approved_at = pw.DateTimeField(null=True)
+    claim = pw.CharField(max_length=40, default="")
+    heartbeat_at = pw.DateTimeField(null=True)
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    item_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+
+
+class CapitalCredit(BaseModel):
+    """A member's allocation of one year and how much of it is retired (unique per member and year)."""
+
+    member = pw.ForeignKeyField(Member, backref="capital_credits", index=False)
+    year = pw.IntegerField()
+    allocated_cents = pw.BigIntegerField()
+    retired_cents = pw.BigIntegerField(default=0)
+    run = pw.ForeignKeyField(CapitalCreditRun, null=True, backref="+", index=False)
+
+    class Meta:
+        indexes = ((("member", "year"), True), (("year",), False))
+
+
+class CapitalRetirement(BaseModel):
+    """Credits of one year paid back to a member: by a general run, early or to an estate."""
+
+    run = pw.ForeignKeyField(CapitalCreditRun, null=True, backref="+", index=False)
+    member = pw.ForeignKeyField(Member, backref="+")
+    year = pw.IntegerField()
+    kind = pw.CharField(max_length=8)                           # general, early, estate
+    face_cents = pw.BigIntegerField()                           # credits retired
+    paid_cents = pw.BigIntegerField()                           # paid (early, estate: present value)
+    method = pw.CharField(max_length=8)                         # credit, check
+    account = pw.ForeignKeyField(Account, null=True, backref="+", index=False)
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)
+    check_no = pw.IntegerField(null=True, index=True)
+    status = pw.CharField(max_length=10)                        # paid, issued, cashed, unclaimed
+    paid_on = pw.DateField()
+    cashed_on = pw.DateField(null=True)
+    payee = pw.CharField(max_length=80, default="")
+    heirs = pw.CharField(max_length=200, default="")
+    paperwork = pw.CharField(max_length=200, default="")
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+", index=False)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("run", "member", "year"), True),)
+
+
+MODELS += [CapitalCreditRun, CapitalCredit, CapitalRetirement]
+
+
+# ---- conversion: legacy keys and grid positions (services/conversion.py) -----------------------
+
+class LegacyKey(BaseModel):
+    """A record converted from the co-op's former system: its key there -> its row here. A
+    conversion run again after a correction finds its rows by these (idempotent)."""
+
+    kind = pw.CharField(max_length=12)               # member, location, meter, account
+    legacy = pw.CharField(max_length=40)
+    entity_id = pw.BigIntegerField()
+    converted_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("kind", "legacy"), True), (("kind", "entity_id"), False))
+
+
+class LocationGrid(BaseModel):
+    """Where a service location hangs on the system, where known (conversion, outages)."""
+
+    location = pw.ForeignKeyField(ServiceLocation, unique=True, backref="+", on_delete="CASCADE")
+    substation = pw.CharField(max_length=40, default="")
+    feeder = pw.CharField(max_length=40, default="")
+    transformer = pw.CharField(max_length=40, default="")
+
+
+MODELS += [LegacyKey, LocationGrid]
 
 
 # ---- autopay: enrollments, NACHA draft runs and entries, processor payments (services/autopay.py) ----

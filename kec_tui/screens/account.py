@@ -89,7 +89,8 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason), {account.autopay} enrolls it in autopay (bank draft), changes "
+            "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
+            "(by year, early and estate retirement), {account.autopay} enrolls it in autopay (bank draft), changes "
             "the bank account or stops it. {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
@@ -107,6 +108,7 @@ class AccountScreen(Screen):
         bind("account.return_payment", "return_payment", "Return payment", show=False),
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
+        bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
         bind("account.autopay", "autopay", "Autopay", show=False),
     ]
     DEFAULT_CSS = """
@@ -308,6 +310,9 @@ class AccountScreen(Screen):
                         severity="warning")
             return
         self.app.open("adjust", self.account_id, callback=lambda done: done and self.refresh_all())
+
+    def action_capital_credits(self) -> None:
+        self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
 
     def action_autopay(self) -> None:
         op = self.app.operator

@@ -80,6 +80,22 @@ def _rate(d: Decimal, unit: str) -> str:
     return f"${d}/{unit}"
 
 
+def season_day(end: dt.date) -> dt.date:
+    """The day whose month gives the bill's season: the read day (a read on the 1st: the day before)."""
+    return end - dt.timedelta(days=1) if end.day == 1 else end
+
+
+def period_key(versions: list[RateVersion], start: dt.date, end: dt.date) -> tuple:
+    """What a bill's lines take from its period: a whole period (FULL_PERIOD_DAYS or more) on one
+    version bills a whole month on it, and its dates print nowhere, so only the version and the
+    season count; any other period (short, or split by a rate change) also its dates. Two bills with
+    the same key and the same kWh, demand, reverse kWh, city and lamps have the same lines."""
+    if len(versions) == 1 and (end - start).days >= FULL_PERIOD_DAYS:
+        v = versions[0]
+        return (v.code, v.effective, v.season(season_day(end)))
+    return tuple((v.code, v.effective) for v in versions) + (start, end)
+
+
 def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: int, *,
               demand_kw: Decimal | None = None, reverse_kwh: int = 0, city: str = "",
               lamps: int = 1) -> BillCalc:
@@ -103,7 +119,7 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
     kwh_parts = _share(kwh, part_days, days)
     reverse_parts = _share(reverse_kwh, part_days, days)
     split = len(parts) > 1
-    season_day = end - dt.timedelta(days=1) if end.day == 1 else end
+    read_day = season_day(end)
     lines: list[Line] = []
     minimum = Decimal(0)
     for (v, a, b), pdays, pkwh in zip(parts, part_days, kwh_parts):
@@ -118,7 +134,7 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
             s = "s" if lamps != 1 else ""
             lines.append(_line("lamp", f"Security light{s}{when}", f"{lamps} lamp{s}",
                               _rate(v.lamp_charge, "lamp") + share, to_cents(v.lamp_charge * lamps * month)))
-        blocks = v.energy.get(v.season(season_day), ())
+        blocks = v.energy.get(v.season(read_day), ())
         left, low = pkwh, 0
         for i, blk in enumerate(blocks):
             if blk.up_to is None:
@@ -136,7 +152,7 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
                 label = f"Energy, over {blocks[i - 1].up_to:,} kWh"
             if qty or i == 0:
                 seasonal = v.energy.get("winter") != v.energy.get("summer")
-                season = f" ({v.season(season_day)})" if seasonal else ""
+                season = f" ({v.season(read_day)})" if seasonal else ""
                 lines.append(_line("energy", f"{label}{season}{when}", f"{qty:,} kWh", _rate(blk.rate, "kWh"),
                                   to_cents(blk.rate * qty)))
         if v.demand and demand_kw is not None and demand_kw > v.demand.threshold_kw:

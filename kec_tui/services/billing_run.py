@@ -18,6 +18,7 @@ estimated, and an estimated reading is stored so the next actual read bills the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -172,29 +173,29 @@ def _rows(query) -> list[tuple]:
     return db.database.execute_sql(sql, params).fetchall()
 
 
-# Bills computed, by everything they depend on: a commit in the process that previewed
-# finds them here. Dropped when the rate versions are reloaded.
-_calcs: dict[tuple, bill_calc.BillCalc] = {}
+# Bills' lines and totals, by everything they depend on (bill_calc.period_key: a whole month on
+# one version does not depend on its dates, so most of a cycle shares a few thousand): a commit
+# in the process that previewed finds them here too. Dropped when the rate versions are reloaded.
+_calcs: dict[tuple, tuple[tuple[bill_calc.Line, ...], int]] = {}
 _calcs_for: list = [None]
 
 
-def _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse, city) -> bill_calc.BillCalc:
+def _calculate(by_code, vs, period_key, start, end, kwh, demand_kw, reverse, city) -> tuple[tuple, int]:
+    """(lines, total cents) of a bill of the period (period_key: bill_calc.period_key(vs, start, end))."""
     if _calcs_for[0] is not by_code or len(_calcs) > 500_000:
         _calcs.clear()
         _calcs_for[0] = by_code
-    key = (code, start, end, kwh, demand_kw, reverse, city)
-    calc = _calcs.get(key)
-    if calc is not None:
-        return calc
-    fee_city = city if vs[-1].fee_percent(city) else ""
-    key = (code, start, end, kwh, demand_kw, reverse, fee_city)
-    calc = _calcs.get(key)
-    if calc is None:
-        calc = _calcs[key] = bill_calc.calculate(
-            vs, start, end, kwh, demand_kw=demand_kw, reverse_kwh=reverse, city=fee_city
-        )
-    _calcs[(code, start, end, kwh, demand_kw, reverse, city)] = calc
-    return calc
+    key = (period_key, kwh, demand_kw, reverse, city)
+    got = _calcs.get(key)
+    if got is None:
+        fee_city = city if vs[-1].fee_percent(city) else ""
+        fee_key = (period_key, kwh, demand_kw, reverse, fee_city)     # cities without a fee share bills
+        got = _calcs.get(fee_key)
+        if got is None:
+            calc = bill_calc.calculate(vs, start, end, kwh, demand_kw=demand_kw, reverse_kwh=reverse, city=fee_city)
+            got = _calcs[fee_key] = (calc.lines, calc.total_cents)
+        _calcs[key] = got
+    return got
 
 
 def plan(
@@ -304,7 +305,8 @@ def plan(
     budget = _budget_facts(cyc, bill_date, window_start, settings) if any(r[10] for r in accounts) else {}
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []
-    versions_cache: dict[tuple, list] = {}
+    versions_cache: dict[tuple, tuple] = {}
+    day = functools.lru_cache(maxsize=None)(db.as_date)    # a cycle's reads fall on a few dozen days
     limit = settings.review_limit_cents
     for aid, number, rate_class, status, opened, meter_id, first, last, city, multiplier, on_budget in accounts:
         if aid in done:
@@ -322,9 +324,9 @@ def plan(
         if fresh:
             cur = fresh[-1]
             before = [r for r in rows if (r[2], r[1]) < (cur[2], cur[1])]
-            reading_id, end, reading, kwh, demand, reverse = cur[1], db.as_date(cur[2]), cur[3], cur[4], cur[5], cur[6]
+            reading_id, end, reading, kwh, demand, reverse = cur[1], day(cur[2]), cur[3], cur[4], cur[5], cur[6]
             prev_reading = before[-1][3] if before else None
-            start = db.as_date(before[-1][2]) if before else None
+            start = day(before[-1][2]) if before else None
             estimated = False
         else:
             est = _estimate(aid, meter_id, bill_date, settings)
@@ -352,16 +354,17 @@ def plan(
                     for i in readings.usage_issues(kwh, last_year.get(aid), int(avg) if avg is not None else None)
                 ]
         key = (code, start, end)
-        vs = versions_cache.get(key)
-        if vs is None:
+        got = versions_cache.get(key)
+        if got is None:
             try:
-                vs = versions_cache[key] = rates.versions_for(code, start, end, by_code)
+                vs = rates.versions_for(code, start, end, by_code)
             except NotFound as exc:
                 skipped.append((number, exc.message))
                 continue
+            got = versions_cache[key] = (vs, bill_calc.period_key(vs, start, end))
+        vs, period_key = got
         demand_kw = Decimal(str(demand)) if demand is not None else None
-        calc = _calculate(by_code, vs, code, start, end, kwh, demand_kw, reverse or 0, city)
-        total = calc.total_cents
+        lines, total = _calculate(by_code, vs, period_key, start, end, kwh, demand_kw, reverse or 0, city)
         if total > limit:
             exceptions.append("over_limit")
         charged, plan_kind = total, ""
@@ -370,7 +373,7 @@ def plan(
             if bill_date.month == settings.budget_settlement_month:
                 charged, plan_kind = total + deferred, "trueup"
             else:
-                level = _calculate(by_code, vs, code, start, end, avg_kwh, None, 0, city).total_cents
+                level = _calculate(by_code, vs, period_key, start, end, avg_kwh, None, 0, city)[1]
                 charged, plan_kind = (level + 50) // 100 * 100, "levelized"  # to the whole dollar
             exceptions.append("trueup" if plan_kind == "trueup" else "budget")
         planned.append(
@@ -392,7 +395,7 @@ def plan(
                 demand_kw,
                 reverse or 0,
                 estimated,
-                calc.lines,
+                lines,
                 total,
                 tuple(exceptions),
                 charged,

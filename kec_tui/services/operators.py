@@ -13,13 +13,14 @@ PERMISSIONS: dict[str, set[str]] = {
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
             "order.complete", "order.cancel", "protection.record", "adjustment.make", "autopay.enroll"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
-                "billing.run", "adjustment.make", "autopay.run"},
+                "billing.run", "adjustment.make", "capital_credits.run", "autopay.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
                     "payment.return", "order.create", "order.cancel", "protection.record"},
 }
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
-                                                                  "billing.approve", "operator.unlock"}
+                                                                  "billing.approve", "operator.unlock",
+                                                                  "capital_credits.approve"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 

@@ -538,3 +538,18 @@ def billing_run_state(cycle: int, period: str) -> tuple[str, int] | None:
     BR = db.BillingRun
     run = BR.get_or_none(BR.cycle == cycle, BR.period == period)
     return (run.status, run.bill_count) if run is not None else None
+
+
+def ensure_capital_credits(account_id: int) -> tuple[int, int]:
+    """The member of the account has capital credits of several years (made in the practice database if
+    it has none): (balance, worth today) in cents."""
+    from kec_tui.services import capital_credits
+
+    member_id = capital_credits.member_of_account(account_id)
+    CC = db.CapitalCredit
+    if not CC.select().where(CC.member == member_id).exists():
+        year = clock().year
+        for back, cents in ((30, 3_456), (22, 5_210), (15, 8_123), (8, 9_340), (1, 7_777)):
+            CC.create(member=member_id, year=year - back, allocated_cents=cents)
+    st = capital_credits.statement(None, member_id)
+    return st.balance_cents, capital_credits.quote(member_id, clock().date()).paid_cents

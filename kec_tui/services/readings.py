@@ -187,12 +187,15 @@ def usage_issues(
     ]
     if not refs or kwh == 0:
         return []
-    words = ", ".join(f"{name} {v:,}" for name, v in refs)
     if all(kwh > v * rules.high_factor for _, v in refs):
-        return [Issue("high", f"{kwh:,} kWh is high: {words}")]
+        return [Issue("high", f"{kwh:,} kWh is high: {_words(refs)}")]
     if all(kwh < v * rules.low_factor for _, v in refs):
-        return [Issue("low", f"{kwh:,} kWh is low: {words}")]
+        return [Issue("low", f"{kwh:,} kWh is low: {_words(refs)}")]
     return []
+
+
+def _words(refs: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} {v:,}" for name, v in refs)
 
 
 def check(

@@ -1094,7 +1094,65 @@ WORKLIST = Walkthrough(
 )
 
 
-# ---- (l) enroll a member in autopay -----------------------------------------------------------------------
+
+# ---- (l) a capital credit inquiry ------------------------------------------------------------------------
+
+CAPITAL_CREDITS = "kec_tui.screens.capital_credits:CapitalCreditsScreen"
+
+
+def _setup_capital_credits(ctx: Ctx) -> dict:
+    v, = _pick(ctx, lambda v: v.status == "active", what="active member")
+    balance, worth = practice.ensure_capital_credits(v.id)
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "balance_cents": balance,
+            "balance": money.fmt_dollars(balance), "worth": money.fmt_dollars(worth),
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. How much do I have in capital credits?\""}
+
+
+def _credits_open(ctx: Ctx) -> Verdict:
+    if ctx.open(CAPITAL_CREDITS, account_id=ctx.data["account_id"]):
+        return True
+    if ctx.open(CAPITAL_CREDITS):
+        return f"Those are another member's capital credits: Esc, then find {ctx.data['name']} (F2)."
+    return None
+
+
+def _credits_noted(ctx: Ctx) -> Verdict:
+    notes = practice.notes_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+    if not notes:
+        return None
+    if any(note_answers(t, ctx.data["balance_cents"], dt.date.min)[0] for t in notes):
+        return True
+    return f"Your note does not give the balance as the screen shows it ({ctx.data['balance']}): F7 adds another note."
+
+
+CREDITS = Walkthrough(
+    "capital_credits", "Answer a capital credit question",
+    "A member asks about their capital credits: find the account, read the credits by year, note what you told.",
+    steps=(
+        FIND,
+        Step("Open the member's capital credits",
+             "On the account, Ctrl+K shows {name}'s capital credits.",
+             "Capital credits are the member's share of the co-op's margins, allocated each year in proportion "
+             "to what they paid for electricity. They belong to the member (all their accounts together) and "
+             "are paid back years later, oldest years first: a bill credit while the member has service, a "
+             "check after.",
+             _credits_open,
+             hints=("Each line is a year: allocated, retired (paid back), balance, the years left in the "
+                    "rotation and what it is worth paid today.",)),
+        Step("Tell the balance; note the call",
+             "Tell the caller the balance ({balance}); an early retirement would pay {worth} today (the "
+             "present value). Esc back to the account, F7: a note with the balance, Enter.",
+             "Only estates (and a member who asks, where the board allows it) are paid early, at the present "
+             "value: the credits discounted for the years left in the rotation. A supervisor approves each.",
+             _credits_noted, milestone=True,
+             hints=("A note like: Asked about capital credits: balance {balance}, told about estate retirement.",)),
+    ),
+    setup=_setup_capital_credits,
+    done="You found the member, read their capital credits by year and noted what you told them.",
+    needs=(CAPITAL_CREDITS,),
+)
+
+# ---- (m) enroll a member in autopay -----------------------------------------------------------------------
 
 AUTOPAY_SCREEN = "kec_tui.screens.autopay:AutopayEnrollScreen"
 AUTOPAY_ROUTING = "121042882"
@@ -1163,7 +1221,7 @@ AUTOPAY = Walkthrough(
 
 
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, AUTOPAY)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, AUTOPAY)
 
 
 def by_name(name: str) -> Walkthrough | None:

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from kec_tui import db
 from kec_tui.services import bill_calc, rates
@@ -127,6 +128,35 @@ def test_bad_input_to_the_calculation():
         bill("RES", D(2025, 1, 2), D(2025, 2, 2), -5)
     with pytest.raises(NotFound):
         versions("RES", D(2024, 12, 1), D(2025, 1, 2))  # no rates in force when the period starts
+
+
+@settings(max_examples=300, deadline=None)
+@given(code=st.sampled_from(["RES", "SGS", "LGS", "IRR", "SL"]), kwh=st.integers(0, 40_000),
+       demand=st.none() | st.decimals(0, 500, places=1), reverse=st.integers(0, 2_000),
+       city=st.sampled_from(["", "Athol", "Coeur d'Alene"]),
+       a=st.tuples(st.dates(D(2025, 1, 1), D(2026, 12, 1)), st.integers(1, 45)),
+       b=st.tuples(st.dates(D(2025, 1, 1), D(2026, 12, 1)), st.integers(1, 45)))
+def test_bills_with_the_same_period_key_have_the_same_lines(code, kwh, demand, reverse, city, a, b):
+    """The billing run shares bills by bill_calc.period_key: two periods with one key bill alike."""
+    (start_a, days_a), (start_b, days_b) = a, b
+    end_a, end_b = start_a + dt.timedelta(days=days_a), start_b + dt.timedelta(days=days_b)
+    try:
+        va, vb = versions(code, start_a, end_a), versions(code, start_b, end_b)
+    except NotFound:
+        return
+    if bill_calc.period_key(va, start_a, end_a) != bill_calc.period_key(vb, start_b, end_b):
+        return
+    kw = dict(demand_kw=demand, reverse_kwh=reverse, city=city)
+    assert bill(code, start_a, end_a, kwh, **kw).lines == bill(code, start_b, end_b, kwh, **kw).lines
+
+
+def test_a_whole_month_on_one_version_keys_by_version_and_season_only():
+    jan = versions("RES", D(2025, 1, 3), D(2025, 2, 2))
+    also_jan = versions("RES", D(2025, 1, 1), D(2025, 1, 31))
+    assert bill_calc.period_key(jan, D(2025, 1, 3), D(2025, 2, 2)) == bill_calc.period_key(also_jan, D(2025, 1, 1),
+                                                                                            D(2025, 1, 31))
+    short = versions("RES", D(2025, 1, 21), D(2025, 1, 31))
+    assert D(2025, 1, 21) in bill_calc.period_key(short, D(2025, 1, 21), D(2025, 1, 31))   # a short one: its dates
 
 
 # ---- the file and the database -------------------------------------------------------------------
