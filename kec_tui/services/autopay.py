@@ -529,7 +529,7 @@ WHERE x."run_id" = {db.database.param} ORDER BY x."seq"
     draft_date = db.as_date(run.draft_date)
     text = nacha.write_ppd_debits(origin(), entries, effective=draft_date, created=now)
     folder = files_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)      # the files hold full bank account numbers
     path = folder / f"autopay-{draft_date:%Y%m%d}.ach"
     tmp = folder / f".{path.name}.{uuid.uuid4().hex[:8]}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -113,6 +113,7 @@ def test_hand_worked_file(database, msr, billing, ach_dir):
     path = Path(info.file_path)
     assert path.parent == ach_dir and path.name == "autopay-20250130.ach"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     text = path.read_text()
     lines = text.splitlines()
     # By hand: records 1, 5, 6, 6, 8, 9 = 6, padded to one block of 10 with 4 lines of 9s.
