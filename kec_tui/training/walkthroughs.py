@@ -1185,9 +1185,9 @@ def _autopay_enrolled(ctx: Ctx) -> Verdict:
         return None
     if e.routing != ctx.data["routing"] or e.bank_masked != ctx.data["masked"]:
         return (f"Enrolled with routing {e.routing} and account {e.bank_masked}: the member said {ctx.data['routing']} "
-                f"and {ctx.data['masked']}. Ctrl+U again and key them as said (a change sends a new prenote).")
+                f"and {ctx.data['masked']}. Ctrl+D again and key them as said (a change sends a new prenote).")
     if e.account_type != "checking":
-        return "The member said checking: Ctrl+U again, C for checking."
+        return "The member said checking: Ctrl+D again, C for checking."
     return True
 
 
@@ -1198,7 +1198,7 @@ AUTOPAY = Walkthrough(
     steps=(
         FIND,
         Step("Open the autopay form",
-             "Ctrl+U on the account opens Autopay. Enter keeps enroll (S would stop autopay).",
+             "Ctrl+D (D for draft) on the account opens Autopay. Enter keeps enroll (S would stop autopay).",
              "The member signs an authorization first (on paper or the web): the date of it is kept, because the "
              "bank may ask the co-op to show it for any draft the member disputes.",
              _autopay_open),

@@ -1,6 +1,6 @@
-"""Autopay screens: the enrollment form on the account (Ctrl+U) keyed in bursts, every key queued
+"""Autopay screens: the enrollment form on the account (Ctrl+D) keyed in bursts, every key queued
 before anything is awaited, what is asserted being what the database holds; the draft run screen
-(Shift+F6): preview, make the file once, a date already drafted."""
+(Shift+F7): preview, make the file once, a date already drafted."""
 from __future__ import annotations
 
 import datetime as dt
@@ -41,14 +41,14 @@ async def test_enrollment_keyed_in_one_burst(people, sqlite_db, tmp_path):
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         account = await on_account(pilot, acct)
-        # Ctrl+U, enroll (Enter), routing (9 digits: the field is full, on to the next), the bank account,
+        # Ctrl+D, enroll (Enter), routing (9 digits: the field is full, on to the next), the bank account,
         # S savings, Enter takes today as the authorization date and saves.
-        send_burst(app, expand("ctrl+u", "enter", "121042882", "55554444", "enter", "s", "enter", "enter"))
+        send_burst(app, expand("ctrl+d", "enter", "121042882", "55554444", "enter", "s", "enter", "enter"))
         await settle(pilot, lambda: enrollments() and app.screen is account)
         assert enrollments() == [(acct.id, "121042882", "55554444", "savings", "active")]
         assert db.as_date(db.AutopayEnrollment.get().authorized_on) == dt.date.today()
         # Then stopped the same way: S, a reason, Enter.
-        send_burst(app, expand("ctrl+u", "s", "enter", "member asked by phone", "enter"))
+        send_burst(app, expand("ctrl+d", "s", "enter", "member asked by phone", "enter"))
         await settle(pilot, lambda: enrollments()[0][4] == "stopped" and app.screen is account)
         assert db.AutopayEnrollment.get().stop_reason == "member asked by phone"
 
@@ -59,7 +59,7 @@ async def test_wrong_routing_digit_refused_at_the_field_and_the_keys_after_it_he
     async with app.run_test(size=(80, 24)) as pilot:
         await on_account(pilot, acct)
         # 121042883: the last digit mis-keyed. The rest of the burst must not run into the next fields.
-        send_burst(app, expand("ctrl+u", "enter", "121042883", "55554444", "enter", "c", "enter", "enter"))
+        send_burst(app, expand("ctrl+d", "enter", "121042883", "55554444", "enter", "c", "enter", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, AutopayEnrollScreen) and app.screen.form.locked)
         form = app.screen.form
         assert form.current == "routing" and form.held_keys == 8 + 1 + 1 + 1 + 1
@@ -76,7 +76,7 @@ async def test_bank_number_never_drawn_in_full_once_keyed(people, sqlite_db, tmp
     app = make_app(sqlite_db, msr, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await on_account(pilot, acct)
-        send_burst(app, expand("ctrl+u", "enter", "121042882", "55554444", "enter"))
+        send_burst(app, expand("ctrl+d", "enter", "121042882", "55554444", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, AutopayEnrollScreen)
                      and app.screen.form.current == "account_type")
         app.screen.form._redraw()
@@ -98,7 +98,7 @@ async def test_draft_run_screen_preview_commit_once(people, sqlite_db, tmp_path)
     autopay.configure(app.settings)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            send_burst(app, expand("shift+f6", "01/30/2025", "enter"))
+            send_burst(app, expand("shift+f7", "01/30/2025", "enter"))
             await settle(pilot, lambda: isinstance(app.screen, AutopayRunScreen) and app.screen.plan is not None)
             screen = app.screen
             result = str(screen.query_one("#result").render())
@@ -138,7 +138,7 @@ async def test_return_file_imported_from_the_draft_run_screen(people, sqlite_db,
         app = make_app(sqlite_db, boss, tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
             # A file whose control total is wrong: refused, nothing applied.
-            send_burst(app, expand("shift+f6", "f7", str(bad), "enter"))
+            send_burst(app, expand("shift+f7", "f7", str(bad), "enter"))
             await settle(pilot, lambda: isinstance(app.screen, AutopayRunScreen))
             await app.workers.wait_for_complete()
             await settle(pilot, lambda: "Refused" in str(app.screen.query_one("#result").render()))
@@ -162,7 +162,7 @@ async def test_a_bad_draft_date_then_make_file_in_one_burst_writes_nothing(peopl
     db.AutopayEnrollment.update(prenote_sent_on=dt.date(2024, 12, 10)).execute()
     app = make_app(sqlite_db, clerk, tmp_path, autopay_dir=str(tmp_path / "ach"))
     async with app.run_test(size=(80, 24)) as pilot:
-        send_burst(app, expand("shift+f6", "13/30/2025", "enter", "f10"))
+        send_burst(app, expand("shift+f7", "13/30/2025", "enter", "f10"))
         await settle(pilot, lambda: isinstance(app.screen, AutopayRunScreen))
         await app.workers.wait_for_complete()
         await settle(pilot)

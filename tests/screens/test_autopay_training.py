@@ -49,7 +49,7 @@ async def test_enroll_in_autopay_walkthrough_completed_with_keys(practice, tmp_p
         await burst(pilot, [*spoken.lower(), "enter"])
         await until(pilot, lambda: step(app) == 1)
         assert isinstance(app.screen, AccountScreen) and app.screen.account_id == data["account_id"]
-        await burst(pilot, ["ctrl+u"])
+        await burst(pilot, ["ctrl+d"])
         await until(pilot, lambda: step(app) == 2)
         # The last routing digit mis-keyed: refused at the field, the rest held, nothing saved.
         wrong = data["routing"][:8] + str((int(data["routing"][8]) + 1) % 10)
