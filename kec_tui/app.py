@@ -69,6 +69,11 @@ SCREENS = {
     "autopay_run": "kec_tui.screens.autopay:AutopayRunScreen",
     "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
+    "counter": "kec_tui.screens.counter:CounterScreen",
+    "drawer": "kec_tui.screens.drawer:DrawerScreen",
+    "drawer_open": "kec_tui.screens.drawer:OpenDrawerDialog",
+    "drawer_close": "kec_tui.screens.drawer:CloseDrawerDialog",
+    "price_list": "kec_tui.screens.drawer:PriceListDialog",
 }
 
 
@@ -89,6 +94,7 @@ class KecApp(App):
         bind("app.usage_report", "usage_report", "Usage report", show=False),
         bind("app.autopay", "autopay", "Autopay drafts", show=False),
         bind("app.capital_credit_runs", "capital_credit_runs", "Capital credit runs", show=False),
+        bind("app.drawer", "drawer", "Cash drawer", show=False),
         bind("app.quit", "quit", "Quit", show=False, priority=True),
         # Textual's own palette binding, under our id, so a user keymap can move it.
         bind("app.palette", "command_palette", "palette", show=False, priority=True),
@@ -437,6 +443,35 @@ class KecApp(App):
             return
         if not self.showing("usage_report"):
             self.open("usage_report")
+
+    def action_drawer(self) -> None:
+        if not self.operator.can("counter.take"):
+            self.notify(f"The cash drawer is for MSRs and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("drawer")
+
+    def open_counter(self, account_id: int | None, callback=None) -> None:
+        """A counter payment on the account (None: a cash sale), if the operator's drawer is open."""
+        from kec_tui.services import drawers
+
+        if not self.operator.can("counter.take"):
+            self.notify(f"Counter payments are taken by MSRs ({self.operator.role} may not)", severity="warning")
+            return
+        if drawers.open_drawer_of(self.operator) is None:
+            self.notify("No cash drawer is open: open yours first (Shift+F5, then F5) with its float",
+                        severity="error")
+            return
+
+        def taken(receipt) -> None:
+            if receipt is not None:
+                from kec_tui.services import counter, reports
+
+                self.notify(counter.taken_text(receipt, reports.reports_dir(self.settings)), timeout=6)
+            if callback is not None:
+                callback(receipt)
+
+        self.open("counter", account_id, callback=taken)
 
     def action_collections(self) -> None:
         self.show("collections")

@@ -125,10 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     from kec_tui.services import fees
 
     fees.configure(settings)
-    from kec_tui.services import adjustments, autopay, billing_run, capital_credits, readings, sign_in_guard
+    from kec_tui.services import adjustments, autopay, billing_run, capital_credits, products, readings, sign_in_guard
 
-    # thresholds, cycles, limits
-    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, autopay):
+    for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, autopay):  # limits ...
         area.configure(settings)
     command = args.command or "run"
     try:

@@ -74,6 +74,7 @@ class Settings:
     bill_review_limit_cents: int = 250_000   # a bill over this is listed for review in the register
     budget_settlement_month: int = 8   # budget billing's true-up month
     adjustment_limit_cents: int = 10_000     # an adjustment above this needs a supervisor
+    sales_tax_percent: str = "6"       # on taxable products sold at the counter (Idaho: 6%); text, never float
     # Password sign-ins over SSH and the web, counted across connections (services/sign_in_guard.py).
     signin_window_minutes: int = 10    # failures older than this no longer count (fail2ban's findtime)
     signin_free_failures: int = 3      # failures in the window before each further try waits, doubling
@@ -112,7 +113,8 @@ NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days"}
-DECIMALS = {"late_fee_percent", "reading_high_factor", "reading_low_factor", "capital_credit_discount_percent"}
+DECIMALS = {"late_fee_percent", "sales_tax_percent", "reading_high_factor", "reading_low_factor",
+            "capital_credit_discount_percent"}
 TYPES = {f.name: f.type for f in fields(Settings)}
 
 

@@ -985,6 +985,91 @@ class LocationGrid(BaseModel):
 MODELS += [LegacyKey, LocationGrid]
 
 
+# ---- the front counter: cash drawers, counter payments, product sales (services/drawers.py, counter.py,
+# products.py) --------------------------------------------------------------------------------------------
+
+class Product(BaseModel):
+    """An item the co-op sells at the counter (LED bulbs, surge protectors ...): its price list."""
+    code = pw.CharField(max_length=12, unique=True)
+    description = pw.CharField(max_length=60)
+    price_cents = pw.BigIntegerField()
+    taxable = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=True)
+
+
+class CashDrawer(BaseModel):
+    """One operator's cash drawer for one day: opened with its float, closed once with a count.
+    `open_for` is the operator's id while open, NULL once closed: unique, so one open drawer each."""
+    operator = pw.ForeignKeyField(Operator, backref="+")
+    day = pw.DateField(index=True)
+    float_cents = pw.BigIntegerField()
+    status = pw.CharField(max_length=8, default="open")          # open, closed
+    open_for = pw.IntegerField(null=True, unique=True)
+    opened_at = pw.DateTimeField(default=now)
+    closed_at = pw.DateTimeField(null=True)
+    closed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    accepted_by = pw.ForeignKeyField(Operator, null=True, backref="+")   # a supervisor, for a difference
+    accept_reason = pw.CharField(max_length=200, default="")
+
+
+class DrawerCount(BaseModel):
+    """What was counted at close: cash by denomination, checks and money orders one by one, the card total."""
+    drawer = pw.ForeignKeyField(CashDrawer, backref="counts", on_delete="CASCADE")
+    tender = pw.CharField(max_length=12)                          # cash, check, money_order, card
+    denomination_cents = pw.BigIntegerField(default=0)            # cash: the bill or coin
+    quantity = pw.IntegerField(default=1)
+    reference = pw.CharField(max_length=40, default="")           # check / money order no.
+    amount_cents = pw.BigIntegerField()
+
+
+class CounterTxn(BaseModel):
+    """One counter transaction: a payment on an account and/or products sold, paid by its tenders."""
+    drawer = pw.ForeignKeyField(CashDrawer, backref="txns")
+    account = pw.ForeignKeyField(Account, null=True, backref="+")
+    operator = pw.ForeignKeyField(Operator, backref="+")
+    day = pw.DateField()
+    at = pw.DateTimeField(default=now)
+    payment_cents = pw.BigIntegerField(default=0)                 # paid on the account
+    sale_cents = pw.BigIntegerField(default=0)                    # products, tax included
+    tax_cents = pw.BigIntegerField(default=0)
+    sale_to_account = pw.BooleanField(default=False)              # products charged to the ledger
+    tendered_cents = pw.BigIntegerField(default=0)
+    change_cents = pw.BigIntegerField(default=0)
+    credit_accepted = pw.BooleanField(default=False)              # the member said: the rest is a credit
+    note = pw.CharField(max_length=200, default="")
+    payment_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    sale_entry = pw.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    voided_at = pw.DateTimeField(null=True)
+    voided_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    void_reason = pw.CharField(max_length=200, default="")
+
+
+class CounterTender(BaseModel):
+    """One tender of a counter transaction. A card is its type, last four and approval code: never its number."""
+    txn = pw.ForeignKeyField(CounterTxn, backref="tenders", on_delete="CASCADE")
+    kind = pw.CharField(max_length=12)                            # cash, check, money_order, card
+    amount_cents = pw.BigIntegerField()
+    reference = pw.CharField(max_length=20, default="")           # check / money order no.
+    card_type = pw.CharField(max_length=8, default="")
+    card_last4 = pw.CharField(max_length=4, default="")
+    approval = pw.CharField(max_length=12, default="")
+
+
+class CounterSale(BaseModel):
+    """One line of products sold in a counter transaction, at the price and tax of that day."""
+    txn = pw.ForeignKeyField(CounterTxn, backref="sales", on_delete="CASCADE")
+    product = pw.ForeignKeyField(Product, backref="+")
+    description = pw.CharField(max_length=60)
+    quantity = pw.IntegerField()
+    unit_cents = pw.BigIntegerField()
+    taxable = pw.BooleanField()
+    amount_cents = pw.BigIntegerField()                           # quantity x unit
+    tax_cents = pw.BigIntegerField(default=0)
+
+
+MODELS += [Product, CashDrawer, DrawerCount, CounterTxn, CounterTender, CounterSale]
+
+
 # ---- autopay: enrollments, NACHA draft runs and entries, processor payments (services/autopay.py) ----
 
 class AutopayEnrollment(BaseModel):

@@ -500,6 +500,9 @@ def build_demo(accounts: int = 30_000, months: int = 24, seed: int = 1,
     try:
         with db.database.atomic():
             builder.run()
+            from kec_tui.services import products
+
+            products.seed_demo()            # the counter's price list (LED bulbs, surge protectors ...)
             db.set_meta("demo_seed", str(seed))
             db.set_meta("demo_today", today.isoformat())
             db.set_meta("demo_size", f"{accounts} accounts, {months} months")

@@ -89,9 +89,10 @@ class AccountScreen(Screen):
             "{account.order} creates a service order for the account, {account.move} moves the service to a new "
             "location (final read, balance carried), {account.close} closes the account. "
             "{account.bills} lists the bills (explain, compare, calculator, statement), {account.adjust} adjusts the "
-            "account (credit or debit with a reason), {account.capital_credits} shows the member's capital credits "
-            "(by year, early and estate retirement), {account.autopay} enrolls it in autopay (bank draft), changes "
-            "the bank account or stops it. {app.lookup} goes back to lookup from anywhere.")
+            "account (credit or debit with a reason), {account.counter} takes a counter payment (tenders, items, "
+            "change, receipt), {account.capital_credits} shows the member's capital credits (by year, early and "
+            "estate retirement), {account.autopay} enrolls it in autopay (bank draft), changes the bank account "
+            "or stops it. {app.lookup} goes back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
         bind("account.contacts", "contacts", "Contacts"),
@@ -109,6 +110,7 @@ class AccountScreen(Screen):
         bind("account.bills", "bills", "Bills"),
         bind("account.adjust", "adjust", "Adjust", show=False),
         bind("account.capital_credits", "capital_credits", "Capital credits", show=False),
+        bind("account.counter", "counter", "Counter payment", show=False),
         bind("account.autopay", "autopay", "Autopay", show=False),
     ]
     DEFAULT_CSS = """
@@ -313,6 +315,12 @@ class AccountScreen(Screen):
 
     def action_capital_credits(self) -> None:
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
+    def action_counter(self) -> None:
+        self.app.open_counter(self.account_id, callback=self._counter_done)
+
+    def _counter_done(self, receipt) -> None:
+        if receipt is not None:
+            self.refresh_all()
 
     def action_autopay(self) -> None:
         op = self.app.operator

@@ -22,10 +22,12 @@ class LookupScreen(Screen):
     HELP = ("Type any of: account number (check digit checked), name words in any order "
             "(prefixes are fine: 'smi joh'), phone, e-mail, service address, meter number. "
             "Results appear as you type, best matches first. Enter opens the first result; "
-            "Down moves into the list, Enter there opens the highlighted account.")
+            "Down moves into the list, Enter there opens the highlighted account. {lookup.counter} takes a counter "
+            "payment for the highlighted account (in the box: the first result).")
     BINDINGS = [
         bind("lookup.results", "results", "Results", show=False),
         bind("lookup.search", "search", "Search box", show=False),
+        bind("lookup.counter", "counter", "Counter payment", show=False),
     ]
     DEFAULT_CSS = """
     LookupScreen #search { margin: 0 0; }
@@ -141,3 +143,15 @@ class LookupScreen(Screen):
 
     def action_search(self) -> None:
         self.focus_search()
+
+    def action_counter(self) -> None:
+        table = self.query_one(DataTable)
+        if table.has_focus and table.row_count:
+            account_id = int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        else:
+            result = accounts.lookup(self._query, limit=PAGE) if self._query.strip() else None
+            if not result or not result.hits:
+                self.message("Find the account first: type its number or name")
+                return
+            account_id = result.hits[0].account_id
+        self.app.open_counter(account_id)

@@ -9,7 +9,7 @@ from peewee import JOIN, fn
 
 from kec_tui import db
 from kec_tui.checkdigit import valid_account_number
-from kec_tui.services import audit, search_index as si
+from kec_tui.services import audit, card_numbers, search_index as si
 from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -482,6 +482,7 @@ def add_note(op: OperatorInfo, account_id: int, text: str) -> None:
         raise ValidationError("A note needs some text", "note")
     if len(text) > 2000:
         raise ValidationError("A note is at most 2,000 characters", "note")
+    card_numbers.refuse(text, "note")
     with db.write_txn():
         n = db.Note.create(account=account_id, operator=op.id, text=text)
         audit.record(op, "note.add", "note", n.id, account_id=account_id, after=text[:200])

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from kec_tui import config, db, money
-from kec_tui.services import audit
+from kec_tui.services import audit, card_numbers
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -81,6 +81,7 @@ def adjust(
     if abs(amount_cents) > MAX_CENTS:
         raise ValidationError(f"An adjustment is at most {money.fmt_dollars(MAX_CENTS)}", "amount")
     note = (note or "").strip()
+    card_numbers.refuse(note, "note")
     if code == "OTHER" and not note:
         raise ValidationError("Say what the adjustment is for", "note")
     approved_by = None

@@ -28,7 +28,7 @@ from peewee import JOIN, fn
 
 from kec_tui import db, money
 from kec_tui.checkdigit import ScanError, ScanLayout, ScanLine, parse_scan_line, valid_account_number
-from kec_tui.services import audit
+from kec_tui.services import audit, card_numbers
 from kec_tui.services.accounts import balance as account_balance, display_name, flags_for
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -263,6 +263,7 @@ def clean_check_no(text: str | None) -> str:
         raise ValidationError(f"A check number is at most {MAX_CHECK_NO} characters", "check_no")
     if text and not all(ch.isalnum() or ch == "-" for ch in text):
         raise ValidationError("A check number is letters and digits only", "check_no")
+    card_numbers.refuse(text, "check_no", "Check number")
     return text
 
 
@@ -562,6 +563,7 @@ def balance_batch(op: OperatorInfo, batch_id: int) -> BatchTotals:
 def void_batch(op: OperatorInfo, batch_id: int, reason: str = "") -> BatchInfo:
     """Abandon a batch with no active lines."""
     require(op, "payment.key")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         b = locked_batch(batch_id)
         require_editable(b)
@@ -624,6 +626,7 @@ def _judge_warnings(warnings: list[LineWarning], ack: set[str], reason: str) -> 
         raise ValidationError("Give a reason to accept a payment for a closed account to unapplied cash", "reason")
     if len(reason) > 200:
         raise ValidationError("A reason is at most 200 characters", "reason")
+    card_numbers.refuse(reason, "reason")
     text = ", ".join(w.code for w in warnings)
     if text and reason:
         text += f": {reason}"
@@ -739,6 +742,7 @@ def update_line(op: OperatorInfo, line_id: int, *, account_text: str | None = No
 def void_line(op: OperatorInfo, line_id: int, reason: str = "") -> LineInfo:
     """Take a line out of an unposted batch (it stays listed as void); audited."""
     require(op, "payment.key")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         line = db.BatchLine.get_or_none(db.BatchLine.id == line_id)
         if line is None:
@@ -777,6 +781,7 @@ def post_batch(op: OperatorInfo, batch_id: int, accept_reason: str | None = None
         raise NotFound("No such batch")
     if not (op.can("payment.key") or (b0.source != "keyed" and op.can("payment.import"))):
         require(op, "payment.key")
+    card_numbers.refuse(accept_reason, "reason")
     accepted = False
     with db.write_txn():
         claimed = (db.PaymentBatch.update(status="posted", posted_at=db.now(), posted_by=op.id)

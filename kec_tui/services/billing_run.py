@@ -27,7 +27,7 @@ from decimal import Decimal
 from peewee import JOIN, Case, fn
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, bill_calc, due_dates, rates, readings, run_claim
+from kec_tui.services import audit, bill_calc, card_numbers, due_dates, rates, readings, run_claim
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError  # noqa: F401 - re-exported
@@ -902,6 +902,7 @@ def cancel_bill(op: OperatorInfo, bill_id: int, reason: str) -> BillInfo:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the bill is cancelled", "reason")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         b = _locked_bill(bill_id)
         _cancel(op, b, reason)
@@ -924,6 +925,7 @@ def rebill(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the bill is made again", "reason")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         b = _locked_bill(bill_id)
         account = db.Account.get_by_id(b.account_id)

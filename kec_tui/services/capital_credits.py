@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from peewee import IntegrityError, fn
 
 from kec_tui import config, db, money
-from kec_tui.services import audit, reports, run_claim
+from kec_tui.services import audit, card_numbers, reports, run_claim
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
@@ -618,6 +618,7 @@ def retire_estate(op: OperatorInfo, approver: OperatorInfo | None, member_id: in
     """Pay a deceased member's credits to the heirs at their present value, by check; the heirs and the
     paperwork (death certificate, letters testamentary...) are recorded. A supervisor approves."""
     heirs, paperwork = (heirs or "").strip(), (paperwork or "").strip()
+    card_numbers.refuse_all({"heirs": heirs, "paperwork": paperwork})
     if not heirs:
         raise ValidationError("Name the heirs (or the estate's representative) the check is made to", "heirs")
     if not paperwork:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from kec_tui import db
-from kec_tui.services import audit, search_index
+from kec_tui.services import audit, card_numbers, search_index
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -34,6 +34,7 @@ def clean(field: str, value: str) -> str:
     """Canonical stored form of a keyed value, or ValidationError with a message for the field."""
     value = value.strip()
     label = LABELS.get(field, field)
+    card_numbers.refuse(value, field, label)
     if field.startswith("phone"):
         if not value:
             return ""
@@ -135,6 +136,8 @@ def add_authorized(op: OperatorInfo, member_id: int, name: str, relation: str = 
     name = name.strip()
     if not name or len(name) > 80:
         raise ValidationError("Authorized person: a name up to 80 characters", "name")
+    card_numbers.refuse(name, "name", "Authorized person")
+    card_numbers.refuse(relation, "relation", "Relation")
     phone = clean("phone_home", phone) if phone.strip() else ""
     with db.write_txn():
         p = db.AuthorizedPerson.create(member=member_id, name=name, relation=relation.strip()[:30], phone=phone)

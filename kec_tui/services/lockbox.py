@@ -45,7 +45,7 @@ from peewee import JOIN, DataError, IntegrityError
 
 from kec_tui import db, money
 from kec_tui.checkdigit import valid_account_number
-from kec_tui.services import audit, batches
+from kec_tui.services import audit, batches, card_numbers
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 
@@ -876,6 +876,7 @@ def return_exception(op: OperatorInfo, exc_id: int, reason: str) -> ExceptionInf
     reason = reason.strip()
     if not reason:
         raise ValidationError("Give a reason for returning the payment", "reason")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         x = db.PaymentException.get_or_none(db.PaymentException.id == exc_id)
         if x is None:

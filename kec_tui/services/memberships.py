@@ -31,7 +31,7 @@ from peewee import Case, fn
 
 from kec_tui import db, money
 from kec_tui.checkdigit import make_account_number
-from kec_tui.services import audit, contacts, fees, orders, search_index as si
+from kec_tui.services import audit, card_numbers, contacts, fees, orders, search_index as si
 from kec_tui.services.accounts import display_name, format_phone
 from kec_tui.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -478,6 +478,7 @@ def add_location(op: OperatorInfo, street: str, city: str, zip_code: str, state:
     map_location = (map_location or "").strip()
     if len(map_location) > 40:
         raise ValidationError("Map location: at most 40 characters", "map_location")
+    card_numbers.refuse(map_location, "map_location", "Map location")
     owner_name, owner_phone = clean_landlord(owner) if owner else ("", "")
     with db.write_txn():
         dup = db.ServiceLocation.get_or_none(fn.LOWER(db.ServiceLocation.street) == street.lower(),
@@ -519,6 +520,7 @@ def clean_landlord(owner: Landlord) -> tuple[str, str]:
     name = (owner.owner_name or "").strip()
     if not name or len(name) > 80:
         raise ValidationError("Owner / landlord: a name up to 80 characters", "owner_name")
+    card_numbers.refuse(name, "owner_name", "Owner / landlord")
     phone = contacts.clean("phone_home", owner.owner_phone) if (owner.owner_phone or "").strip() else ""
     return name, phone
 
@@ -531,6 +533,7 @@ def _clean_applicant(ap: Applicant, today: dt.date) -> dict:
         raise ValidationError("Last name: at most 60 characters", "last_name")
     if len(first) > 40:
         raise ValidationError("First name: at most 40 characters", "first_name")
+    card_numbers.refuse_all({"first_name": first, "last_name": last})
     if ap.birth_date is not None:
         if ap.birth_date < dt.date(1900, 1, 1) or ap.birth_date > today:
             raise ValidationError("Date of birth: not a plausible date", "birth_date")
@@ -575,6 +578,7 @@ def _check_override(found: BadDebtAudit, acknowledged: bool, override: Override 
         raise ValidationError("The supervisor's override needs a reason", "override_reason")
     if len(reason) > 200:
         raise ValidationError("The override reason is at most 200 characters", "override_reason")
+    card_numbers.refuse(reason, "override_reason", "Override reason")
     return reason
 
 
@@ -613,6 +617,7 @@ def open_account(op: OperatorInfo, location_id: int, applicant: Applicant | None
     deposit_waiver = (deposit_waiver or "").strip()
     if len(deposit_waiver) > 200:
         raise ValidationError("The waiver reason is at most 200 characters", "deposit_waiver")
+    card_numbers.refuse(deposit_waiver, "deposit_waiver", "Waiver reason")
     notes = orders.clean_notes(notes)
     if connect_due is not None and connect_due < today:
         raise ValidationError("The connect due date is in the past", "connect_due")

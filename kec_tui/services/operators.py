@@ -5,13 +5,15 @@ import getpass
 from dataclasses import dataclass
 
 from kec_tui import db
+from kec_tui.services import card_numbers
 from kec_tui.services.errors import NotFound, PermissionDenied, ValidationError
 
 # What each role may do. Supervisors and admins inherit everything below them.
 PERMISSIONS: dict[str, set[str]] = {
     "msr": {"account.view", "contact.update", "note.add", "payment.key", "order.create", "payment.return",
             "payment.import", "membership.create", "account.move", "account.close", "order.dispatch",
-            "order.complete", "order.cancel", "protection.record", "adjustment.make", "autopay.enroll"},
+            "order.complete", "order.cancel", "protection.record", "adjustment.make",
+            "counter.take", "autopay.enroll"},
     "billing": {"account.view", "note.add", "billing.adjust", "reading.key", "payment.import",
                 "billing.run", "adjustment.make", "capital_credits.run", "autopay.run"},
     "collections": {"account.view", "contact.update", "note.add", "payment.key", "collections.act",
@@ -20,7 +22,8 @@ PERMISSIONS: dict[str, set[str]] = {
 PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve", "writeoff", "sensitive.view",
                                                                   "bad_debt.override", "audit.view",
                                                                   "billing.approve", "operator.unlock",
-                                                                  "capital_credits.approve"}
+                                                                  "capital_credits.approve", "drawer.accept",
+                                                                  "product.edit"}
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 
@@ -52,6 +55,7 @@ def create(username: str, name: str, role: str = "msr", os_user: str | None = No
         raise ValidationError("Operator names are letters, digits and _", "username")
     if role not in db.ROLES:
         raise ValidationError(f"Role must be one of {', '.join(db.ROLES)}", "role")
+    card_numbers.refuse(name, "name", "Operator name")
     row, _ = db.Operator.get_or_create(username=username, defaults={"name": name, "role": role, "os_user": os_user})
     return _info(row)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from peewee import JOIN, Case, fn
 
 from kec_tui import db, money
-from kec_tui.services import audit, fees, search_index
+from kec_tui.services import audit, card_numbers, fees, search_index
 from kec_tui.services.accounts import display_name, format_phone
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -89,6 +89,7 @@ def clean_notes(notes: str, field: str = "notes") -> str:
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES:
         raise ValidationError(f"Notes are at most {MAX_NOTES:,} characters", field)
+    card_numbers.refuse(notes, field)
     return notes
 
 
@@ -417,6 +418,7 @@ def dispatch_order(op: OperatorInfo, order_no: int, to: str = "", when: dt.datet
     to = (to or "").strip()
     if len(to) > 40:
         raise ValidationError("Dispatched to: at most 40 characters", "dispatched_to")
+    card_numbers.refuse(to, "dispatched_to", "Dispatched to")
     with db.write_txn():
         o = _order_row(order_no)
         n = (db.ServiceOrder.update(status="dispatched", dispatched_at=when or db.now(), dispatched_to=to)
@@ -436,6 +438,7 @@ def cancel_order(op: OperatorInfo, order_no: int, reason: str) -> OrderInfo:
         raise ValidationError("Give the reason for cancelling", "reason")
     if len(reason) > 200:
         raise ValidationError("The reason is at most 200 characters", "reason")
+    card_numbers.refuse(reason, "reason")
     with db.write_txn():
         o = _order_row(order_no)
         n = (db.ServiceOrder.update(status="cancelled", resolution=reason)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from kec_tui import money
 from kec_tui.checkdigit import make_scan_line
-from kec_tui.services import accounts, practice
+from kec_tui.services import accounts, counter, drawers, practice
 from kec_tui.services.accounts import format_phone
 from kec_tui.services.operators import OperatorInfo
 
@@ -1131,7 +1131,7 @@ CREDITS = Walkthrough(
     steps=(
         FIND,
         Step("Open the member's capital credits",
-             "On the account, Ctrl+K shows {name}'s capital credits.",
+             "On the account, Ctrl+U shows {name}'s capital credits.",
              "Capital credits are the member's share of the co-op's margins, allocated each year in proportion "
              "to what they paid for electricity. They belong to the member (all their accounts together) and "
              "are paid back years later, oldest years first: a bill credit while the member has service, a "
@@ -1220,8 +1220,88 @@ AUTOPAY = Walkthrough(
 )
 
 
+# ---- (l) the front counter: the drawer, a payment with a product sale, the close --------------------------
+
+COUNTER_SCREEN = "kec_tui.screens.counter:CounterScreen"
+DRAWER_SCREEN = "kec_tui.screens.drawer:DrawerScreen"
+COUNTER_ITEM, COUNTER_QTY = "LED4PK", 2
+
+
+def _setup_counter(ctx: Ctx) -> dict:
+    if not ctx.op.can("counter.take"):
+        raise NotPossible(f"Counter payments are taken by MSRs ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough counter")
+    v, = _pick(ctx, lambda v: 1_000 <= v.amount_due_cents <= v.balance_cents, what="member with a bill due")
+    due = v.amount_due_cents
+    cash = (due + 2_000) // 1_000 * 1_000 + 1_000          # whole tens above what is due, items included
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "due": money.fmt_dollars(due),
+            "due_keyed": money.fmt(due).replace(",", ""), "due_cents": due, "item": COUNTER_ITEM,
+            "qty": COUNTER_QTY, "cash": money.fmt(cash).replace(",", ""), "sup_password": practice.PRACTICE_PASSWORD,
+            "caller": f"At the counter: \"I'm {_spoken(v)}, {_street(v)}. I'd like to pay my bill, and two packs "
+                      f"of those LED bulbs.\""}
+
+
+def _drawer_open(ctx: Ctx) -> Verdict:
+    return True if drawers.open_drawer_of(ctx.op) is not None else None
+
+
+def _counter_taken(ctx: Ctx) -> Verdict:
+    taken = counter.taken_since(ctx.op.id, ctx.since, ctx.data["account_id"])
+    if not taken:
+        return None
+    r = taken[-1]
+    if (r.payment_cents == ctx.data["due_cents"] and any(s.code == COUNTER_ITEM and s.quantity == COUNTER_QTY
+                                                        for s in r.sales) and not r.sale_to_account):
+        return True
+    return (f"Receipt {r.id} is {money.fmt_dollars(r.payment_cents)} with {len(r.sales)} item line(s): the step asks "
+            f"for the amount due {ctx.data['due']} and {COUNTER_QTY} x {COUNTER_ITEM} paid here. Void it on the "
+            f"drawer (Shift+F5, F9) and take it again.")
+
+
+def _drawer_closed(ctx: Ctx) -> Verdict:
+    return True if drawers.closed_since(ctx.op.id, ctx.since) else None
+
+
+COUNTER = Walkthrough(
+    "counter", "Take a counter payment and balance the drawer",
+    "Open your cash drawer with its float, take a walk-in payment with a product sale and change, and close "
+    "the drawer with its count.",
+    steps=(
+        Step("Open your cash drawer",
+             "Shift+F5 opens your cash drawer; F5: the starting float, 100.00, Enter.",
+             "Every counter transaction belongs to the open drawer of the one who took it: at the close the "
+             "drawer's cash must be its float plus the cash taken less the change given, and a difference is "
+             "somebody's, on a day, at a drawer.",
+             _drawer_open, hints=("Esc goes back from the drawer to where you were.",)),
+        FIND,
+        Step("Take the payment and the sale",
+             "Ctrl+K: Payment {due_keyed} (Enter alone takes the amount due), Item {item}, Quantity {qty}, "
+             "Enter on the next item, Items paid: cash (Enter); Cash {cash}, Enter on the other tenders and "
+             "the note: the receipt is written and the change shown.",
+             "One receipt carries the payment and the sale: the ledger gets the payment, the drawer the cash, "
+             "and sales tax is figured on the taxable items. Only cash gives change; a card is recorded by its "
+             "type, last four digits and approval code, never its number.",
+             _counter_taken, milestone=True,
+             hints=("A check on a cash-only account is refused at the line: ask for cash, a money order or a "
+                    "card.", "A payment above the balance asks whether the rest is a credit (Y).")),
+        Step("Close the drawer",
+             "Shift+F5, F10: key the count of each bill and coin in your drawer (the system line above the form "
+             "says what the cash should be), Enter through the checks and the card total. If it is over or "
+             "short, a supervisor signs in: super, password {sup_password}, and the reason.",
+             "The count is blind to nothing: the form shows the over/short per tender against the system; a "
+             "difference is accepted only by a supervisor with a reason, and the deposit slip lists what goes "
+             "to the bank (the float stays in the drawer).",
+             _drawer_closed, milestone=True),
+    ),
+    setup=_setup_counter,
+    done="You opened a drawer with its float, took a payment and a product sale on one receipt with change, "
+         "and closed the drawer with its count; the deposit slip is in the reports folder.",
+    needs=(COUNTER_SCREEN, DRAWER_SCREEN),
+)
+
+
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, AUTOPAY)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, COUNTER, AUTOPAY)
 
 
 def by_name(name: str) -> Walkthrough | None:

@@ -1,4 +1,4 @@
-"""Capital credit runs (Shift+F5, screens/capital_credit_runs.py) keyed in bursts: an allocation
+"""Capital credit runs (Shift+F6, screens/capital_credit_runs.py) keyed in bursts: an allocation
 previewed, approved by a supervisor signing in, committed; a refused margin holds the keys typed after
 it; a general retirement paid. What is asserted is what the database holds."""
 from __future__ import annotations
@@ -32,7 +32,7 @@ def people(sqlite_db):
 
 
 async def on_runs(pilot) -> CapitalCreditRunsScreen:
-    send_burst(pilot.app, ["shift+f5"])
+    send_burst(pilot.app, ["shift+f6"])
     await settle(pilot, lambda: isinstance(pilot.app.screen, CapitalCreditRunsScreen))
     return pilot.app.screen
 

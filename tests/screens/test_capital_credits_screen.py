@@ -1,4 +1,4 @@
-"""A capital credit inquiry (Ctrl+K on the account, screens/capital_credits.py) and early and estate
+"""A capital credit inquiry (Ctrl+U on the account, screens/capital_credits.py) and early and estate
 retirement keyed in bursts; what is asserted is what the screen shows and the database holds."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def people(sqlite_db):
 async def on_credits(pilot, acct) -> CapitalCreditsScreen:
     pilot.app.open_account(acct.id)
     await settle(pilot, lambda: isinstance(pilot.app.screen, AccountScreen))
-    send_burst(pilot.app, ["ctrl+k"])
+    send_burst(pilot.app, ["ctrl+u"])
     await settle(pilot, lambda: isinstance(pilot.app.screen, CapitalCreditsScreen))
     return pilot.app.screen
 

@@ -1,5 +1,5 @@
 """The capital credit walkthrough completed with keys on the practice co-op: the account found, its
-capital credits opened with Ctrl+K, a wrong balance in the note refused, the right one accepted."""
+capital credits opened with Ctrl+U, a wrong balance in the note refused, the right one accepted."""
 from __future__ import annotations
 
 from kec_tui.screens.capital_credits import CapitalCreditsScreen
@@ -16,7 +16,7 @@ async def test_capital_credit_walkthrough_completed_with_keys(practice, tmp_path
         data = app.trainer.run.ctx.data
         app.open_account(data["account_id"])
         await until(pilot, lambda: step(app) == 1)
-        await burst(pilot, ["ctrl+k"])
+        await burst(pilot, ["ctrl+u"])
         await until(pilot, lambda: step(app) == 2)
         assert isinstance(app.screen, CapitalCreditsScreen)
         await burst(pilot, ["escape", "f7", *"credits: told $1.00", "ctrl+s"])
