@@ -43,7 +43,7 @@ from peewee import IntegrityError, fn
 
 from kec_tui import config, db, money
 from kec_tui.checkdigit import valid_routing
-from kec_tui.services import audit, batches, fees, lockbox, nacha, returns, run_claim
+from kec_tui.services import audit, batches, card_numbers, fees, lockbox, nacha, returns, run_claim
 from kec_tui.services.accounts import mask_bank
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -206,6 +206,7 @@ def stop(op: OperatorInfo, account_id: int, reason: str, *, today: dt.date | Non
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Give a reason for stopping autopay", "reason")
+    card_numbers.refuse(reason, "reason", "The reason")
     with db.write_txn():
         E = db.AutopayEnrollment
         e = E.get_or_none(E.account == account_id)

@@ -16,6 +16,7 @@ from kec_tui import db
 from kec_tui.services import (
     accounts,
     adjustments,
+    autopay,
     batches,
     billing_run,
     capital_credits,
@@ -77,6 +78,16 @@ NOT_FREE_TEXT = {
     # conversion: the former system's keys and the grid map, from the co-op's files
     "LegacyKey.kind", "LegacyKey.legacy", "LocationGrid.substation", "LocationGrid.feeder",
     "LocationGrid.transformer",
+    # autopay: digits checked by their own rules (routing by its check digit; a bank account number is
+    # digits by design, shown masked), codes and states the code sets, traces and files it writes
+    "AutopayEnrollment.routing", "AutopayEnrollment.bank_account", "AutopayEnrollment.account_type",
+    "AutopayEnrollment.status", "AutopayEnrollment.prenote_trace", "AutopayRun.status", "AutopayRun.claim",
+    "AutopayRun.file_path", "AutopayRun.file_sha256", "AutopayEntry.kind", "AutopayEntry.trace",
+    "AutopayEntry.tx_code", "AutopayEntry.routing", "AutopayEntry.account_last4", "AutopayEntry.status",
+    "AutopayEntry.return_code",
+    # a processor's settlement file (its import refuses a reference that looks like a card number:
+    # tests/services/test_autopay.py test_processor_settlement_csv)
+    "ProcessorPayment.reference", "ProcessorPayment.method",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
 }
@@ -152,6 +163,7 @@ DRIVERS = {
                                                                        heirs=f"Heir {PAN}", paperwork="will"),
     "CapitalRetirement.paperwork": lambda w: capital_credits.retire_estate(w["msr"], w["sup"], w["a"].member_id,
                                                                            heirs="Heir", paperwork=PAN),
+    "AutopayEnrollment.stop_reason": lambda w: autopay.stop(w["msr"], w["a"].id, f"member said {PAN}"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
 }
