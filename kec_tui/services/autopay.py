@@ -47,9 +47,7 @@ from kec_tui.services import audit, batches, card_numbers, fees, lockbox, nacha,
 from kec_tui.services.accounts import mask_bank
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
-from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
-
-__all__ = ["AlreadyCommitted", "RunBusy", "RunStateError"]
+from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError  # noqa: F401 - re-exported
 
 ACCOUNT_TYPES = ("checking", "savings")
 STOP_CODES = frozenset({"R02", "R03", "R04", "R07", "R10"})
@@ -821,9 +819,3 @@ def enrolled_since(account_id: int, operator_id: int, since: dt.datetime) -> Enr
                             A.action.in_(("autopay.enroll", "autopay.change"))).exists():
         return None
     return get_enrollment(account_id)
-
-
-def account_has_autopay(account_id: int) -> bool:
-    E = db.AutopayEnrollment
-    return E.select().where(E.account == account_id, E.status == "active").exists()
-
