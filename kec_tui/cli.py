@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-payments", help="import a bank lockbox file (CSV or BAI2) into a payment batch")
     imp.add_argument("file", type=Path, help="the bank's file; checked whole, refused if imported before")
     imp.add_argument("--post", action="store_true", help="post the matched payments' batch right away")
+    ap = sub.add_parser("autopay", help="autopay: the NACHA draft file of a date, the bank's return/change files")
+    ap_sub = ap.add_subparsers(dest="ap_command", required=True)
+    draft = ap_sub.add_parser("draft", help="preview the draft file of a date (YYYY-MM-DD); --commit makes it, once")
+    draft.add_argument("date", type=dt.date.fromisoformat, help="the draft date, YYYY-MM-DD")
+    draft.add_argument("--commit", action="store_true", help="make the file and post the drafts (once per date)")
+    bank = ap_sub.add_parser("bank-file", help="import the bank's NACHA return / notification-of-change file")
+    bank.add_argument("file", type=Path)
+    proc = ap_sub.add_parser("processor-file", help="import a card / e-check processor's settlement CSV")
+    proc.add_argument("file", type=Path)
     op = sub.add_parser("operator", help="add or list operators")
     op_sub = op.add_subparsers(dest="op_command", required=True)
     add = op_sub.add_parser("add", help="add an operator")
@@ -181,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     fees.configure(settings)
     from kec_tui.services import (
         adjustments,
+        autopay,
         billing_run,
         capital_credits,
         credit_rules,
@@ -193,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules,
-                 letters, notices):   # limits, tax, notice rules ...
+                 letters, notices, autopay):   # limits, tax, notice rules ...
         area.configure(settings)
     from kec_tui.services import arrangements, assistance
 
@@ -228,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_migrate(args)
     if command == "import-payments":
         return cmd_import_payments(settings, args)
+    if command == "autopay":
+        return cmd_autopay(settings, args)
     if command == "convert":
         return cmd_convert(settings, args)
     if command == "export":
@@ -378,6 +391,38 @@ def cmd_import_payments(settings, args) -> int:
     for line in lockbox.skipped_lines(r):
         print(f"  {line}")
     return 1 if posted.startswith("NOT") else 0
+
+
+def cmd_autopay(settings, args) -> int:
+    """Autopay from the command line (a scheduler's job): a refused step is exit 2 with the reason."""
+    from kec_tui.money import fmt_dollars
+    from kec_tui.services import autopay, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        if args.ap_command == "draft":
+            p = autopay.preview(op, args.date)
+            print(f"Draft date {p.draft_date:%m/%d/%Y}: {len(p.drafts):,} drafts {fmt_dollars(p.total_cents)}, "
+                  f"{len(p.prenotes):,} prenotes, {len(p.excluded):,} left out")
+            for x in p.excluded:
+                print(f"  left out {x.number} {x.name}: {fmt_dollars(x.amount_cents)} {x.reason}")
+            if args.commit:
+                info = autopay.commit(op, p.run.id)
+                print(f"File {info.file_path}: {info.entry_count:,} drafts {fmt_dollars(info.total_cents)}, "
+                      f"{info.prenote_count:,} prenotes, entry hash {info.entry_hash:010d}")
+        elif args.ap_command == "bank-file":
+            r = autopay.import_bank_file(op, args.file)
+            print(f"{r.filename}: {r.returns} returns, {r.changes} changes, {r.exceptions} to the exceptions queue")
+            for i in r.items:
+                print(f"  {i.kind} {i.code} trace {i.trace}: {i.outcome}")
+        else:
+            r = autopay.import_processor_file(op, args.file)
+            print(f"{args.file.name}: {r.count:,} payments {fmt_dollars(r.total_cents)}; batch {r.batch_number or '-'} "
+                  f"{r.matched_count:,} matched; {r.exception_count:,} exceptions")
+    except ServiceError as e:
+        return fail(" ".join(e.message.split()))
+    return 0
 
 
 def cmd_convert(settings, args) -> int:

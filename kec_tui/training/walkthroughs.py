@@ -1367,6 +1367,73 @@ OUTAGE = Walkthrough(
 )
 
 
+# ---- (m) enroll a member in autopay -----------------------------------------------------------------------
+
+AUTOPAY_SCREEN = "kec_tui.screens.autopay:AutopayEnrollScreen"
+AUTOPAY_ROUTING = "121042882"
+AUTOPAY_BANK = "4455667788"
+
+
+def _setup_autopay(ctx: Ctx) -> dict:
+    from kec_tui.services import autopay
+
+    if not ctx.op.can("autopay.enroll"):
+        raise NotPossible(f"Autopay is enrolled by MSRs and supervisors ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough autopay")
+    v, = _pick(ctx, lambda v: v.status == "active" and autopay.get_enrollment(v.id) is None, what="member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "routing": AUTOPAY_ROUTING,
+            "bank": AUTOPAY_BANK, "masked": f"****{AUTOPAY_BANK[-4:]}",
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I'd like my bill paid automatically from my "
+                      f"checking account: routing {AUTOPAY_ROUTING}, account {AUTOPAY_BANK}. I signed the form "
+                      f"today.\""}
+
+
+def _autopay_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(AUTOPAY_SCREEN) is not None else None
+
+
+def _autopay_enrolled(ctx: Ctx) -> Verdict:
+    from kec_tui.services import autopay
+
+    e = autopay.enrolled_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+    if e is None:
+        return None
+    if e.routing != ctx.data["routing"] or e.bank_masked != ctx.data["masked"]:
+        return (f"Enrolled with routing {e.routing} and account {e.bank_masked}: the member said {ctx.data['routing']} "
+                f"and {ctx.data['masked']}. F8, 7 again and key them as said (a change sends a new prenote).")
+    if e.account_type != "checking":
+        return "The member said checking: F8, 7 again, C for checking."
+    return True
+
+
+AUTOPAY = Walkthrough(
+    "autopay", "Enroll a member in autopay",
+    "A member asks to have the bill drafted from a bank account: key the routing number (checked by its check "
+    "digit), the account number, checking, and the day the member signed.",
+    steps=(
+        FIND,
+        Step("Open the autopay form",
+             "F8, 7 (the account's menu: autopay) opens Autopay. Enter keeps enroll (S would stop autopay).",
+             "The member signs an authorization first (on paper or the web): the date of it is kept, because the "
+             "bank may ask the co-op to show it for any draft the member disputes.",
+             _autopay_open),
+        Step("Key the bank details",
+             "Routing {routing} (9 digits: the cursor moves on by itself), account {bank}, Enter; C checking, "
+             "Enter; Enter takes today as the day signed and saves.",
+             "A routing number's 9th digit is a check digit (weights 3, 7, 1): a mis-keyed digit is refused at "
+             "the field and the keys you typed after it are held, so nothing lands in the wrong field. The bank "
+             "account is shown masked ({masked}) once keyed, on screen and in the log. A zero-dollar prenote goes "
+             "to the bank with the next draft run; the first draft follows its waiting period if the bank does "
+             "not return it.",
+             _autopay_enrolled, milestone=True,
+             hints=("Refused? Esc clears the routing number; key the 9 digits again.",)),
+    ),
+    setup=_setup_autopay,
+    done="You enrolled the member in autopay: the routing number passed its check digit, the account is kept "
+         "masked, and a prenote goes with the next draft run before the first draft.",
+    needs=(AUTOPAY_SCREEN,),
+)
+
 
 # ---- (l) the front counter: the drawer, a payment with a product sale, the close --------------------------
 
@@ -1585,7 +1652,7 @@ HIGH_BILL = Walkthrough(
 
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
                                     EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES,
-                                    JOURNAL)
+                                    JOURNAL, AUTOPAY)
 
 
 # The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.
