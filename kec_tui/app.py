@@ -381,15 +381,15 @@ class KecApp(App):
     # The back-office menu (Shift+F6): (action, what it opens). Runs and queues used now and then.
     OFFICE = (("capital_credit_runs", "Capital credit runs: allocation, retirement, unclaimed checks"),
               ("energy_referrals", "Energy services referrals: the consultant's queue"),
-              ("outage_board", "Outage board"),
-              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"),
+              ("outage_board", "Outage board", "app.outage_board"),
+              ("credit", "Credit lists: write-offs, collection agency, bankruptcy, deposit review"),
               ("journal", "The daily GL journal: preview, close, files for accounting"),
-              ("autopay", "Autopay drafts: the draft run, the bank's return and change files, processor files"))
+              ("autopay", "Autopay drafts: the draft run, return and change files, processor files"))
 
     def action_office(self) -> None:
-        from kec_tui.widgets.dialogs import MenuScreen
+        from kec_tui.widgets.dialogs import MenuScreen, menu_items
 
-        self.push_screen(MenuScreen("Back office", list(self.OFFICE)),
+        self.push_screen(MenuScreen("Back office", menu_items(self.OFFICE)),
                          lambda action: action and getattr(self, f"action_{action}")())
 
     def action_outage_board(self) -> None:

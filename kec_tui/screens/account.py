@@ -13,7 +13,7 @@ from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, arrangements, assistance, audit, bankruptcy, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
-from kec_tui.widgets.dialogs import MenuScreen
+from kec_tui.widgets.dialogs import MenuScreen, menu_items
 from kec_tui.widgets.prompt import reason_prompt
 from kec_tui.widgets.tables import fill_width
 
@@ -129,18 +129,18 @@ class AccountScreen(Screen):
         bind("account.portal", "portal", "Online account", show=False),
         bind("account.deposit", "deposit", "Deposit", show=False),
     ]
-    # The account's menu (F8): (action, what it does), the ones with a key of their own too.
-    MORE = (("capital_credits", "Capital credits"),
-            ("energy", "Energy use, high-bill checklist, referral"),
+    # The account's menu (F8): (action, what it does[, the binding of its own key]).
+    MORE = (("capital_credits", "Capital credits: by year, early and estate retirement"),
+            ("energy", "Energy use: this year against last, high-bill checklist, referral"),
             ("write_off", "Write off a final account (a supervisor approves)"),
             ("bankruptcy", "Bankruptcy: record the case, or close it"),
             ("arrangement", "Payment arrangement (on an active one: cancel it)"),
             ("pledge", "Energy-assistance pledge"),
             ("autopay", "Autopay: enroll, change the bank account, stop"),
-            ("outage_call", "Outage call"),
-            ("counter", "Counter payment"),
-            ("portal", "Online account: enroll, unlock, reset link, e-mail"),
-            ("deposit", "Deposit"))
+            ("outage_call", "Outage call", "account.outage"),
+            ("counter", "Counter payment", "account.counter"),
+            ("portal", "Online account", "account.portal"),
+            ("deposit", "Deposit", "account.deposit"))
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     AccountScreen #flags { height: auto; padding: 0 1; }
@@ -447,7 +447,7 @@ class AccountScreen(Screen):
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
 
     def action_more(self) -> None:
-        self.app.push_screen(MenuScreen(f"Account {self.view.number}", list(self.MORE)),
+        self.app.push_screen(MenuScreen(f"Account {self.view.number}", menu_items(self.MORE)),
                              lambda action: action and getattr(self, f"action_{action}")())
 
     def action_counter(self) -> None:

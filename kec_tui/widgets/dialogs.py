@@ -16,7 +16,7 @@ from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 
 
 class Dialog(ModalScreen[ScreenResultType]):
@@ -91,6 +91,11 @@ class MessageScreen(Dialog[None]):
 ResultScreen = MessageScreen
 
 
+def menu_items(entries) -> list[tuple[str, str]]:
+    """(action, label) pairs from (action, label[, binding id]) entries: a label names its own key."""
+    return [(e[0], f"{e[1]}  ({keys_text(e[2])})" if len(e) > 2 and keys_text(e[2]) else e[1]) for e in entries]
+
+
 class MenuScreen(Dialog[str | None]):
     """A short menu: Up/Down and Enter, or the item's number; dismissed with the chosen item's key (None: Esc).
     `items` are (key, label) pairs."""
@@ -99,7 +104,7 @@ class MenuScreen(Dialog[str | None]):
     BINDINGS = [bind("menu.cancel", "cancel", "Close")]
     DEFAULT_CSS = """
     MenuScreen { align: center middle; }
-    MenuScreen > Vertical { width: 56; max-width: 100%; height: auto; border: round $primary; background: $panel;
+    MenuScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $primary; background: $panel;
         padding: 0 1; }
     MenuScreen OptionList { height: auto; max-height: 16; }
     """
