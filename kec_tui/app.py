@@ -389,8 +389,8 @@ class KecApp(App):
     def action_office(self) -> None:
         from kec_tui.widgets.dialogs import MenuScreen, menu_items
 
-        self.push_screen(MenuScreen("Back office", menu_items(self.OFFICE)),
-                         lambda action: action and getattr(self, f"action_{action}")())
+        self.push_screen(MenuScreen("Back office", menu_items(self.OFFICE),
+                                    lambda action: getattr(self, f"action_{action}")()))
 
     def action_outage_board(self) -> None:
         self.show("outage_board")

@@ -447,8 +447,8 @@ class AccountScreen(Screen):
         self.app.open("capital_credits", self.account_id, callback=lambda changed: changed and self.refresh_all())
 
     def action_more(self) -> None:
-        self.app.push_screen(MenuScreen(f"Account {self.view.number}", menu_items(self.MORE)),
-                             lambda action: action and getattr(self, f"action_{action}")())
+        self.app.push_screen(MenuScreen(f"Account {self.view.number}", menu_items(self.MORE),
+                                        lambda action: getattr(self, f"action_{action}")()))
 
     def action_counter(self) -> None:
         self.app.open_counter(self.account_id, callback=self._counter_done)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Label, OptionList, Static
@@ -96,12 +97,15 @@ def menu_items(entries) -> list[tuple[str, str]]:
     return [(e[0], f"{e[1]}  ({keys_text(e[2])})" if len(e) > 2 and keys_text(e[2]) else e[1]) for e in entries]
 
 
-class MenuScreen(Dialog[str | None]):
-    """A short menu: Up/Down and Enter, or the item's number; dismissed with the chosen item's key (None: Esc).
-    `items` are (key, label) pairs."""
+class MenuScreen(Dialog[None]):
+    """A short menu: Up/Down and Enter, or the item's number; `on_choice` is called with the chosen item's
+    key once the menu is off the stack (Esc: not called). `items` are (key, label) pairs. The numbers are
+    bindings, so the App holds the keys typed behind the choice until the menu has gone; the screen the
+    choice opens is pushed before that (in the same step), so those keys are for it, not the menu."""
 
     HELP = "Up/Down and Enter choose, or the item's number; {menu.cancel} closes the menu."
-    BINDINGS = [bind("menu.cancel", "cancel", "Close")]
+    BINDINGS = [bind("menu.cancel", "cancel", "Close"),
+                *(Binding(str(n), f"choose({n})", str(n), show=False) for n in range(1, 10))]
     DEFAULT_CSS = """
     MenuScreen { align: center middle; }
     MenuScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $primary; background: $panel;
@@ -109,10 +113,12 @@ class MenuScreen(Dialog[str | None]):
     MenuScreen OptionList { height: auto; max-height: 16; }
     """
 
-    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, items: list[tuple[str, str]], on_choice) -> None:
         super().__init__()
         self.title_text = title
         self.items = items
+        self.on_choice = on_choice
+        self.chosen = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -120,15 +126,30 @@ class MenuScreen(Dialog[str | None]):
             yield OptionList(*(Option(f"{i}  {label}", id=key) for i, (key, label) in enumerate(self.items, start=1)))
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        self.options = self.query_one(OptionList)
+        self.options.focus()
 
-    def on_option_list_option_selected(self, event) -> None:
-        self.dismiss(event.option.id)
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._close(event.option.id)
 
-    def on_key(self, event) -> None:
-        if event.character and event.character.isdigit() and 1 <= int(event.character) <= len(self.items):
-            event.stop()
-            self.dismiss(self.items[int(event.character) - 1][0])
+    def action_choose(self, n: int) -> None:
+        if 1 <= n <= len(self.items):
+            self._close(self.items[n - 1][0])
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._close(None)
+
+    def _close(self, key: str | None) -> None:
+        if self.chosen:                     # once: a second Enter queued behind the first is not a second choice
+            return
+        self.chosen = True
+        self.app.pop_screen()
+        if key is not None:
+            self.on_choice(key)
+
+    def on_unmount(self) -> None:
+        # The keys the App held behind the choice go on to what the choice opened.
+        gone = getattr(self.app, "input_target_gone", None)
+        if gone is not None:
+            gone(self.options)
+            gone(self)
