@@ -119,6 +119,8 @@ class Settings:
     disconnect_on_weekends: bool = False
     disconnect_on_holidays: bool = False     # US and Idaho holidays (the holidays package) and `holidays`
     disconnect_friday_until_hour: int = 12   # no disconnection on a Friday from this hour on (24: none)
+    # Damage claims (services/damage_claims.py).
+    damage_claim_overhead_percent: str = "15"   # overhead on a damage claim's cost lines (kept on the claim)
 
     @property
     def db_url(self) -> str:
@@ -143,6 +145,7 @@ TYPES = {f.name: f.type for f in fields(Settings)}
 # Payment arrangements and energy assistance.
 NOT_NEGATIVE |= {"arrangement_limit_12m", "arrangement_grace_days"}
 AT_LEAST_ONE |= {"arrangement_max_months", "pledge_hold_days"}
+DECIMALS |= {"damage_claim_overhead_percent"}
 
 
 def _date(key: str, value) -> dt.date:
