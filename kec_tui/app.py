@@ -93,6 +93,12 @@ SCREENS = {
     "pledge": "kec_tui.screens.assistance:PledgeScreen",
     "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
     "assistance_payment": "kec_tui.screens.assistance:AgencyPaymentScreen",
+    "damage_claims": "kec_tui.screens.damage_claims:DamageClaimsScreen",
+    "damage_claim": "kec_tui.screens.damage_claims:ClaimScreen",
+    "damage_claim_new": "kec_tui.screens.damage_claims:NewClaimDialog",
+    "damage_claim_line": "kec_tui.screens.damage_claims:CostLineDialog",
+    "damage_claim_money": "kec_tui.screens.damage_claims:ClaimMoneyDialog",
+    "damage_claim_letter": "kec_tui.screens.damage_claims:ClaimLetterDialog",
 }
 
 
@@ -379,7 +385,8 @@ class KecApp(App):
     OFFICE = (("capital_credit_runs", "Capital credit runs: allocation, retirement, unclaimed checks"),
               ("energy_referrals", "Energy services referrals: the consultant's queue"),
               ("outage_board", "Outage board"),
-              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"))
+              ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"),
+              ("damage_claims", "Damage claims: invoices to third parties, members' claims, aging"))
 
     def action_office(self) -> None:
         from kec_tui.widgets.dialogs import MenuScreen
@@ -392,6 +399,9 @@ class KecApp(App):
 
     def action_energy_referrals(self) -> None:
         self.show("energy_referrals")
+
+    def action_damage_claims(self) -> None:
+        self.show("damage_claims")
 
     def flush_keystats(self) -> None:
         """The keys counted since the last time, to the KeyStats table in a thread worker."""
