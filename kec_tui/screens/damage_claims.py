@@ -137,8 +137,8 @@ class DamageClaimsScreen(Screen):
 class NewClaimDialog(FormDialog["dc.Claim | None"]):
     """A new claim: the incident, the party (or claimant) and their insurer."""
 
-    HELP = ("A new damage claim. The incident date (MMDDYY), where it happened, what was damaged (space cycles, the "
-            "first letter selects), the responsible party (a member's claim: the member), their address and phone, "
+    HELP = ("A new damage claim. The incident date (MM/DD/YYYY), where it happened, what was damaged (space cycles, "
+            "the first letter selects), the responsible party (a member's claim: the member), their address and phone, "
             "their insurer, the insurer's claim number and the adjuster's name and phone; a member's claim also "
             "the amount claimed. Enter on the last field opens the claim. {entry_form.clear_record} leaves.")
     FIELD_OF = {"incident_on": "incident_on", "place": "place", "damaged": "damaged", "party_name": "party_name",
@@ -183,7 +183,7 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
         try:
             day = parse_date(value)
         except ValueError:
-            return "Incident date: MMDDYY"
+            return "Incident date: MM/DD/YYYY"
         return "The incident date is in the future" if day > dt.date.today() else None
 
     @staticmethod

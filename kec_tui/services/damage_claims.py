@@ -708,3 +708,10 @@ def aging(as_of: dt.date | None = None) -> Aging:
             days = c.age_days(as_of) or 0
             rows.append((c, days, bucket(days)))
     return Aging(as_of, tuple(rows))
+
+
+@db.connected
+def opened_by(op: OperatorInfo, since: dt.datetime) -> list[Claim]:
+    """The claims this operator opened since then, newest first (training checks what was keyed)."""
+    C = db.DamageClaim
+    return [_claim(r) for r in C.select().where(C.operator == op.id, C.created_at >= since).order_by(C.id.desc())]
