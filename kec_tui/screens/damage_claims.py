@@ -24,8 +24,6 @@ from kec_tui.widgets.step_form import StepForm
 from kec_tui.widgets.supervisor import SupervisorSignIn
 from kec_tui.widgets.tables import fill_width
 
-DIRECTION_WORDS = {"against": "co-op", "member": "member"}
-
 
 def _failed(e: Exception) -> str:
     return e.message if isinstance(e, ServiceError) else f"The database did not answer: {first_line(e)}"
@@ -48,8 +46,8 @@ class DamageClaimsScreen(Screen):
 
     HELP = ("Damage claims. Against a third party (co-op): someone damaged the co-op's pole, transformer, line or "
             "meter; the co-op bills them or their insurer for the repair. Member: a member claims the co-op damaged "
-            "their property (a surge). Each row: the claim number, whose claim, the incident date, what was "
-            "damaged, the party, the status, the total, the balance and the days since the invoice. Above, the "
+            "their property (a surge). Each row: the claim number, the incident date, what was damaged, the "
+            "status, the balance, the days since the invoice and the party (member: a member's claim). Above, the "
             "balances by age (days since the invoice). Enter opens the highlighted claim; {claims.new} opens a "
             "claim against a third party, {claims.member} a member's claim; {claims.all} shows the closed and "
             "written-off claims too (again: only the open ones). {claims.back} goes back.")
@@ -82,8 +80,8 @@ class DamageClaimsScreen(Screen):
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)
-        for label, width in (("Claim", 5), ("For", 6), ("Incident", 10), ("Damaged", 11), ("Status", 11),
-                             ("Total", 10), ("Balance", 10), ("Age", 3), ("Party", 16)):
+        for label, width in (("Claim", 5), ("Incident", 8), ("Damaged", 11), ("Status", 11), ("Balance", 10),
+                             ("Age", 3), ("Party", 16)):
             t.add_column(label, width=width, key=label.lower())
         self.load()
         t.focus()
@@ -94,16 +92,14 @@ class DamageClaimsScreen(Screen):
         t.clear()
         for c in self.items:
             age = c.age_days(self.today)
-            t.add_row(str(c.claim_no), DIRECTION_WORDS[c.direction], f"{c.incident_on:%m/%d/%Y}", c.damaged,
-                      dc.STATUS_LABELS[c.status], Text(money.fmt(c.total_cents), justify="right"),
+            t.add_row(str(c.claim_no), f"{c.incident_on:%m/%d/%y}", c.damaged, dc.STATUS_LABELS[c.status],
                       Text(money.fmt(c.balance_cents), justify="right"),
-                      Text("" if age is None or c.balance_cents == 0 else str(age), justify="right"), c.party_name,
-                      key=str(c.id))
+                      Text("" if age is None or c.balance_cents == 0 else str(age), justify="right"),
+                      c.party_name if c.direction == "against" else f"member {c.party_name}", key=str(c.id))
         fill_width(t, "party", self.size.width, minimum=10)
         totals = dc.aging(self.today).totals
         self.query_one("#aging", Static).update(Text(
-            "Billed, by days since the invoice:  " + "  ".join(f"{b} {money.fmt_dollars(c)}"
-                                                               for b, c in totals.items())))
+            "Days since invoice: " + "  ".join(f"{b} {money.fmt_dollars(c)}" for b, c in totals.items())))
         self.query_one("#title", Static).update(
             f"Damage claims: {len(self.items)} {'in all' if self.all else 'open'}")
 
