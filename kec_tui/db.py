@@ -1548,3 +1548,4 @@ class ClaimLetter(BaseModel):
 
 
 MODELS += [DamageClaim, ClaimCostLine, ClaimTransaction, ClaimLetter]
+NUMBERINGS += (Numbering(DamageClaim.claim_no, 26001),)     # a sequence on PostgreSQL: no two alike

@@ -28,7 +28,6 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
-from peewee import fn
 
 from kec_tui import config, db, money
 from kec_tui.services import audit, card_numbers
@@ -279,8 +278,7 @@ def open_claim(op: OperatorInfo, *, incident_on: dt.date, place: str, damaged: s
     elif claimed_cents:
         raise ValidationError("A claim against a third party is billed from its cost lines", "claimed_cents")
     with db.write_txn():
-        last = db.DamageClaim.select(fn.MAX(db.DamageClaim.claim_no)).scalar()
-        row = db.DamageClaim.create(claim_no=(last or FIRST_CLAIM_NO - 1) + 1, direction=direction,
+        row = db.DamageClaim.create(claim_no=db.next_number(db.DamageClaim.claim_no), direction=direction,
                                     incident_on=incident_on, damaged=damaged, party_phone=phone,
                                     adjuster_phone=adj_phone, account=account_id,
                                     overhead_percent=_rules.overhead_percent if direction == "against" else 0,

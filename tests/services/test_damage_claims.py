@@ -4,6 +4,7 @@ approves (refused without one, nothing written), a member's claim decided and pa
 SQLite and PostgreSQL."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
@@ -269,3 +270,31 @@ def test_who_may_handle_claims(database, msr):
     c = dc.update_party(msr, c.id, insurer_claim_no="GS-26-0043", adjuster_phone="2085550100")
     assert (c.insurer_claim_no, c.adjuster_phone) == ("GS-26-0043", "2085550100")
     assert db.AuditLog.select().where(db.AuditLog.action == "claim.update").count() == 2
+
+
+def test_two_sessions_paying_at_once_never_pay_more_than_the_balance(database, msr, tmp_path):
+    c = dc.open_claim(msr, incident_on=INCIDENT, place="Seltice Way", damaged="line", party_name="Dig Co",
+                      today=INVOICED)
+    dc.add_line(msr, c.id, "labor", "Splice crew", 10, 50_00)            # 575.00
+    dc.invoice(msr, c.id, today=INVOICED, directory=tmp_path / "out")
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def session():
+        with db.database.connection_context():
+            barrier.wait()
+            try:
+                dc.pay(msr, c.id, 400_00)
+                results.append("paid")
+            except ValidationError as e:
+                results.append("refused" if "more than the balance" in e.message else e.message)
+            except Exception as e:  # noqa: BLE001 - any other outcome fails the test
+                results.append(repr(e))
+
+    threads = [threading.Thread(target=session) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["paid", "refused"]
+    assert dc.get(c.id).balance_cents == 175_00
