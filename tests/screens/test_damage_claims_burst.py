@@ -153,3 +153,32 @@ async def test_f1_lists_the_keys_of_each_claims_screen(people, sqlite_db, tmp_pa
         assert set(KEY_IN_TEXT.findall(text)) <= working, text
         send_burst(app, ["escape"])
         await settle(pilot, lambda: app.screen is under)
+
+
+async def test_a_future_incident_date_is_refused_and_no_claim_is_opened(people, sqlite_db, tmp_path):
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open("damage_claim_new", "against")
+        await settle(pilot, lambda: type(app.screen).__name__ == "NewClaimDialog")
+        later = dt.date.today() + dt.timedelta(days=3)
+        send_burst(app, expand(f"{later:%m/%d/%Y}", "enter", "Hwy 95", "enter", "p", "enter", "enter", "Dale",
+                               "enter"))
+        await settle(pilot)
+        form = app.screen.query_one("#form")
+        assert form.locked and form.current == "incident_on" and "in the future" in form.error
+        assert form.held_keys == 15
+        assert db.DamageClaim.select().count() == 0
+
+
+async def test_a_bad_quantity_is_refused_and_no_cost_line_is_added(people, sqlite_db, tmp_path):
+    c = dc.open_claim(people, incident_on=INCIDENT, place="Seltice Way", damaged="line", party_name="Dig Co")
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.open("damage_claim", c.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, expand("f6", "l", "enter", "Crew", "enter", "6,5", "enter", "85", "enter"))
+        await settle(pilot, lambda: type(app.screen).__name__ == "CostLineDialog")
+        form = app.screen.query_one("#form")
+        assert form.locked and form.current == "quantity" and "a number" in form.error
+        assert form.held_keys == 3
+        assert db.ClaimCostLine.select().count() == 0
