@@ -136,11 +136,13 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
     HELP = ("A new damage claim. The incident date (MM/DD/YYYY), where it happened, what was damaged (space cycles, "
             "the first letter selects), the responsible party (a member's claim: the member), their address and phone, "
             "their insurer, the insurer's claim number and the adjuster's name and phone; a member's claim also "
-            "the amount claimed. Enter on the last field opens the claim. {entry_form.clear_record} leaves.")
+            "the member's account number (if the claim is about one) and the amount claimed. Enter on the last field "
+            "opens the claim. {entry_form.clear_record} leaves.")
     FIELD_OF = {"incident_on": "incident_on", "place": "place", "damaged": "damaged", "party_name": "party_name",
                 "party_address": "party_address", "party_phone": "party_phone", "insurer": "insurer",
                 "insurer_claim_no": "insurer_claim_no", "adjuster_name": "adjuster_name",
-                "adjuster_phone": "adjuster_phone", "description": "description", "claimed_cents": "claimed"}
+                "adjuster_phone": "adjuster_phone", "description": "description", "claimed_cents": "claimed",
+                "account_number": "account"}
 
     def __init__(self, direction: str = "against") -> None:
         super().__init__()
@@ -169,6 +171,7 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
             FieldSpec("adjuster_phone", "Adjuster phone", "digits", 10, validate=self._phone),
         ]
         if member:
+            fields.append(FieldSpec("account", "Account no. (if any)", "digits", 10))
             fields.append(FieldSpec("claimed", "Amount claimed", "money", 10, mandatory_entry=True,
                                     validate=_amount))
         fields = [replace(f, dup=False) for f in fields]
@@ -195,6 +198,7 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
                 party_phone=record["party_phone"], insurer=record["insurer"],
                 insurer_claim_no=record["insurer_claim_no"], adjuster_name=record["adjuster_name"],
                 adjuster_phone=record["adjuster_phone"],
+                account_number=int(record["account"]) if record.get("account") else None,
                 claimed_cents=money.parse(record["claimed"]) if self.direction == "member" else 0)
         except Exception as e:  # noqa: BLE001 - a refusal or a database that does not answer: a message
             return SubmitResult(self.FIELD_OF.get(getattr(e, "field", None) or ""), _failed(e))
@@ -214,7 +218,8 @@ class ClaimScreen(Screen):
             "{claim.settle} settles the claim for an amount in all, or decides a member's claim (a supervisor "
             "signs in); {claim.reduce} takes an amount off (a supervisor signs in); {claim.write_off} writes off "
             "the balance (a supervisor signs in); {claim.letter} sends a letter from a template (a reminder, the "
-            "decision). {claim.back} goes back.")
+            "decision); {claim.negotiate} marks an invoiced claim negotiating (what is disputed). "
+            "{claim.back} goes back.")
     BINDINGS = [
         bind("claim.back", "back", "Back"),
         bind("claim.line", "line", "Cost line"),
@@ -224,6 +229,7 @@ class ClaimScreen(Screen):
         bind("claim.reduce", "money('reduce')", "Reduce"),
         bind("claim.write_off", "money('write_off')", "Write off"),
         bind("claim.letter", "letter", "Letter"),
+        bind("claim.negotiate", "negotiate", "Negotiating"),
     ]
     DEFAULT_CSS = """
     ClaimScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -341,6 +347,26 @@ class ClaimScreen(Screen):
                       callback=self._after(lambda c: f"{ClaimMoneyDialog.TITLES[kind]}: balance "
                                                      f"{money.fmt_dollars(c.balance_cents)} "
                                                      f"[{dc.STATUS_LABELS[c.status]}]"))
+
+    def action_negotiate(self) -> None:
+        from kec_tui.widgets.prompt import reason_prompt
+
+        if self.claim.status != "invoiced":
+            self.say(f"Claim {self.claim.claim_no} is {dc.STATUS_LABELS[self.claim.status]}: only an invoiced claim "
+                     "goes to negotiating", error=True)
+            return
+
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            try:
+                dc.negotiate(self.app.operator, self.claim_id, note)
+            except ServiceError as e:
+                self.say(e.message, error=True)
+                return
+            self.load()
+            self.say(f"Claim {self.claim.claim_no} is negotiating")
+        self.app.push_screen(reason_prompt("Negotiating", "What does the insurer or party dispute?"), done)
 
     def action_letter(self) -> None:
         self.app.open("damage_claim_letter", self.claim_id,

@@ -249,9 +249,16 @@ TEXT_LIMITS = {"place": 120, "description": 200, "party_name": 80, "party_addres
 def open_claim(op: OperatorInfo, *, incident_on: dt.date, place: str, damaged: str, party_name: str,
                direction: str = "against", description: str = "", party_address: str = "", party_phone: str = "",
                insurer: str = "", insurer_claim_no: str = "", adjuster_name: str = "", adjuster_phone: str = "",
-               account_id: int | None = None, claimed_cents: int = 0, today: dt.date | None = None) -> Claim:
-    """A new claim (status open) with the overhead percentage of the settings."""
+               account_id: int | None = None, account_number: int | None = None, claimed_cents: int = 0,
+               today: dt.date | None = None) -> Claim:
+    """A new claim (status open) with the overhead percentage of the settings; a member's claim may name
+    the member's account (by id, or by its number as keyed)."""
     require(op, HANDLE)
+    if account_number is not None:
+        acct = db.Account.get_or_none(db.Account.number == account_number)
+        if acct is None:
+            raise ValidationError(f"No account {account_number}", "account_number")
+        account_id = acct.id
     today = today or dt.date.today()
     if direction not in DIRECTIONS:
         raise ValidationError(f"Direction: {' or '.join(DIRECTIONS)}", "direction")

@@ -182,3 +182,37 @@ async def test_a_bad_quantity_is_refused_and_no_cost_line_is_added(people, sqlit
         assert form.locked and form.current == "quantity" and "a number" in form.error
         assert form.held_keys == 3
         assert db.ClaimCostLine.select().count() == 0
+
+
+async def test_a_members_claim_on_their_account_decided_and_paid_in_bursts(people, sqlite_db, tmp_path):
+    from tests import factories
+
+    a = factories.account()
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        send_burst(app, ["shift+f6", "5"])
+        await settle(pilot, lambda: isinstance(app.screen, DamageClaimsScreen))
+        send_burst(app, expand("f7", "01/03/2026", "enter", "1234 N Government Way", "enter", "a", "enter",
+                               "Surge burned the furnace board", "enter", "Ada Lovelace", "enter", "enter", "enter",
+                               "enter", "enter", "enter", "enter", str(a.number), "enter", "800", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, ClaimScreen))
+        screen = app.screen
+        c = db.DamageClaim.get()
+        assert (c.direction, c.damaged, c.account_id, c.claimed_cents) == ("member", "appliance", a.id, 800_00)
+        send_burst(app, expand("f9", "500", "enter", "Board covered, labor not", "enter", "super", "enter",
+                               "sup3rpass-long", "enter", "f8", "500", "enter", "check 7001", "enter", "enter"))
+        await settle(pilot, lambda: db.DamageClaim.get().status == "closed" and app.screen is screen)
+        c = db.DamageClaim.get()
+        assert (c.approved_cents, txns(c.id)) == (500_00, [("payment", 500_00)])
+
+
+async def test_an_invoiced_claim_marked_negotiating(people, sqlite_db, tmp_path):
+    c = invoiced_claim(people, tmp_path)
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.open("damage_claim", c.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, expand("f5", "Insurer disputes the crew hours", "enter"))
+        await settle(pilot, lambda: db.DamageClaim.get().status == "negotiating" and app.screen is screen)
+        assert db.AuditLog.select().where(db.AuditLog.action == "claim.negotiate",
+                                          db.AuditLog.after.contains("crew hours")).exists()

@@ -298,3 +298,14 @@ def test_two_sessions_paying_at_once_never_pay_more_than_the_balance(database, m
         t.join(30)
     assert sorted(results) == ["paid", "refused"]
     assert dc.get(c.id).balance_cents == 175_00
+
+
+def test_a_members_claim_names_their_account_by_number(database, msr):
+    a = factories.account()
+    c = dc.open_claim(msr, direction="member", incident_on=INCIDENT, place="Hayden", damaged="wiring",
+                      party_name="Ada Lovelace", account_number=a.number, claimed_cents=100_00, today=INVOICED)
+    assert c.account_id == a.id
+    with pytest.raises(ValidationError, match="No account 999") as e:
+        dc.open_claim(msr, direction="member", incident_on=INCIDENT, place="Hayden", damaged="wiring",
+                      party_name="Ada Lovelace", account_number=999, claimed_cents=100_00, today=INVOICED)
+    assert e.value.field == "account_number" and db.DamageClaim.select().count() == 1
