@@ -424,11 +424,12 @@ def render(template: str, c: Claim, today: dt.date) -> tuple[str, str]:
 
 
 def _write(path: Path, title: str, text: str) -> Path:
-    from kec_tui.services import letters
+    """The letter as a PDF in Courier (reports.text_pdf), so the invoice's columns line up."""
+    from kec_tui.services import reports
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(letters.pdf_bytes(text, title))
+        path.write_bytes(reports.text_pdf(text, font_size=10, lines_per_page=58))
     except OSError as exc:
         raise ServiceError(f"Cannot write to {path.parent}: {exc.strerror or exc}") from exc
     return path
