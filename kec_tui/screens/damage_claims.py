@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui import money
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.services import damage_claims as dc, reports
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.entry_form import FieldSpec, Record, SubmitResult, parse_date
@@ -218,7 +219,8 @@ class ClaimScreen(Screen):
             "{claim.settle} settles the claim for an amount in all, or decides a member's claim (a supervisor "
             "signs in); {claim.reduce} takes an amount off (a supervisor signs in); {claim.write_off} writes off "
             "the balance (a supervisor signs in); {claim.letter} sends a letter from a template (a reminder, the "
-            "decision); {claim.negotiate} marks an invoiced claim negotiating (what is disputed). "
+            "decision); {claim.negotiate} marks an invoiced claim negotiating (what is disputed); the print key "
+            "prints the invoice. "
             "{claim.back} goes back.")
     BINDINGS = [
         bind("claim.back", "back", "Back"),
@@ -347,6 +349,13 @@ class ClaimScreen(Screen):
                       callback=self._after(lambda c: f"{ClaimMoneyDialog.TITLES[kind]}: balance "
                                                      f"{money.fmt_dollars(c.balance_cents)} "
                                                      f"[{dc.STATUS_LABELS[c.status]}]"))
+
+    def pdf_to_print(self):
+        """The print key (app.print): the claim's invoice PDF, as written."""
+        if not self.claim.invoice_path:
+            raise ServiceError(f"Claim {self.claim.claim_no} has no invoice yet: {keys_text('claim.invoice')} "
+                               "writes it")
+        return Path(self.claim.invoice_path)
 
     def action_negotiate(self) -> None:
         from kec_tui.widgets.prompt import reason_prompt

@@ -216,3 +216,31 @@ async def test_an_invoiced_claim_marked_negotiating(people, sqlite_db, tmp_path)
         await settle(pilot, lambda: db.DamageClaim.get().status == "negotiating" and app.screen is screen)
         assert db.AuditLog.select().where(db.AuditLog.action == "claim.negotiate",
                                           db.AuditLog.after.contains("crew hours")).exists()
+
+
+async def test_the_print_key_prints_the_invoice_or_says_there_is_none(people, sqlite_db, tmp_path, monkeypatch):
+    import dataclasses
+
+    from tests.screens.test_print_key import fake_lp
+    from tests.support.orders import notices
+
+    log = fake_lp(tmp_path, monkeypatch)
+    c = invoiced_claim(people, tmp_path)
+    other = dc.open_claim(people, incident_on=INCIDENT, place="Prairie Ave", damaged="meter", party_name="Van Co")
+    app = make_app(sqlite_db, people, tmp_path)
+    app.settings = dataclasses.replace(app.settings, printer="claims-desk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.open("damage_claim", other.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, ["shift+f7"])
+        await settle(pilot)
+        assert "has no invoice yet: F7 writes it" in notices(app)
+        assert not log.exists()
+        send_burst(app, ["escape"])
+        await settle(pilot, lambda: app.screen is not screen)
+        screen = app.open("damage_claim", c.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, ["shift+f7"])
+        await app.workers.wait_for_complete()
+        await settle(pilot, lambda: log.exists())
+        assert log.read_text().splitlines() == ["-d", "claims-desk", str(Path(c.invoice_path).resolve())]
