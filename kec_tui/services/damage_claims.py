@@ -174,25 +174,35 @@ class Claim:
         return (as_of - self.invoiced_on).days if self.invoiced_on else None
 
 
-def _name(operator_id: int | None) -> str:
-    if not operator_id:
-        return ""
-    row = db.Operator.get_or_none(db.Operator.id == operator_id)
-    return row.username if row else ""
+def _claims(rows: list[db.DamageClaim]) -> list[Claim]:
+    """The claims of these rows with their lines, money and letters: four queries for any number of claims
+    (in chunks of 900 ids, under SQLite's limit of bound parameters)."""
+    ids = [r.id for r in rows]
+    lines: dict[int, list[Line]] = {i: [] for i in ids}
+    txns: dict[int, list[Txn]] = {i: [] for i in ids}
+    letters: dict[int, list[LetterRow]] = {i: [] for i in ids}
+    names = {i: u for i, u in db.Operator.select(db.Operator.id, db.Operator.username).tuples()}
+    L, T, W = db.ClaimCostLine, db.ClaimTransaction, db.ClaimLetter
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        for r in L.select().where(L.claim.in_(part)).order_by(L.id):
+            lines[r.claim_id].append(Line(r.id, r.kind, r.description, Decimal(r.quantity), r.rate_cents,
+                                          r.amount_cents))
+        for r in T.select().where(T.claim.in_(part)).order_by(T.id):
+            txns[r.claim_id].append(Txn(r.id, r.kind, r.amount_cents, r.on, r.reference, r.note,
+                                        names.get(r.approver_id, ""), names.get(r.operator_id, "")))
+        for r in W.select(W.id, W.claim, W.template, W.title, W.pdf_path, W.created_at).where(
+                W.claim.in_(part)).order_by(W.id):
+            letters[r.claim_id].append(LetterRow(r.id, r.template, r.title, r.pdf_path, r.created_at))
+    return [Claim(row.id, row.claim_no, row.direction, row.incident_on, row.place, row.damaged, row.description,
+                  row.party_name, row.party_address, row.party_phone, row.insurer, row.insurer_claim_no,
+                  row.adjuster_name, row.adjuster_phone, row.account_id, Decimal(row.overhead_percent),
+                  row.claimed_cents, row.approved_cents, row.status, row.invoiced_on, row.invoice_path,
+                  tuple(lines[row.id]), tuple(txns[row.id]), tuple(letters[row.id])) for row in rows]
 
 
 def _claim(row: db.DamageClaim) -> Claim:
-    lines = tuple(Line(r.id, r.kind, r.description, Decimal(r.quantity), r.rate_cents, r.amount_cents)
-                  for r in row.lines.order_by(db.ClaimCostLine.id))
-    txns = tuple(Txn(r.id, r.kind, r.amount_cents, r.on, r.reference, r.note, _name(r.approver_id),
-                     _name(r.operator_id)) for r in row.transactions.order_by(db.ClaimTransaction.id))
-    letters = tuple(LetterRow(r.id, r.template, r.title, r.pdf_path, r.created_at)
-                    for r in row.letters.order_by(db.ClaimLetter.id))
-    return Claim(row.id, row.claim_no, row.direction, row.incident_on, row.place, row.damaged, row.description,
-                 row.party_name, row.party_address, row.party_phone, row.insurer, row.insurer_claim_no,
-                 row.adjuster_name, row.adjuster_phone, row.account_id, Decimal(row.overhead_percent),
-                 row.claimed_cents, row.approved_cents, row.status, row.invoiced_on, row.invoice_path, lines, txns,
-                 letters)
+    return _claims([row])[0]
 
 
 @db.connected
@@ -220,7 +230,7 @@ def claims(status: str | None = None, *, include_closed: bool = False) -> list[C
         q = q.where(C.status == status)
     elif not include_closed:
         q = q.where(C.status.not_in(("closed", "written_off")))
-    return [_claim(r) for r in q.order_by(C.id.desc())]
+    return _claims(list(q.order_by(C.id.desc())))
 
 
 # ---- opening a claim ---------------------------------------------------------------------------------------
@@ -707,9 +717,9 @@ def aging(as_of: dt.date | None = None) -> Aging:
     as_of = as_of or dt.date.today()
     C = db.DamageClaim
     rows = []
-    for r in C.select().where(C.direction == "against", C.invoiced_on.is_null(False),
-                              C.status.in_(("invoiced", "negotiating", "settled"))).order_by(C.invoiced_on, C.id):
-        c = _claim(r)
+    for c in _claims(list(C.select().where(C.direction == "against", C.invoiced_on.is_null(False),
+                                           C.status.in_(("invoiced", "negotiating", "settled")))
+                          .order_by(C.invoiced_on, C.id))):
         if c.balance_cents > 0:
             days = c.age_days(as_of) or 0
             rows.append((c, days, bucket(days)))
@@ -720,4 +730,4 @@ def aging(as_of: dt.date | None = None) -> Aging:
 def opened_by(op: OperatorInfo, since: dt.datetime) -> list[Claim]:
     """The claims this operator opened since then, newest first (training checks what was keyed)."""
     C = db.DamageClaim
-    return [_claim(r) for r in C.select().where(C.operator == op.id, C.created_at >= since).order_by(C.id.desc())]
+    return _claims(list(C.select().where(C.operator == op.id, C.created_at >= since).order_by(C.id.desc())))
