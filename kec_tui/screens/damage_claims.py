@@ -219,7 +219,8 @@ class ClaimScreen(Screen):
             "{claim.settle} settles the claim for an amount in all, or decides a member's claim (a supervisor "
             "signs in); {claim.reduce} takes an amount off (a supervisor signs in); {claim.write_off} writes off "
             "the balance (a supervisor signs in); {claim.letter} sends a letter from a template (a reminder, the "
-            "decision); {claim.negotiate} marks an invoiced claim negotiating (what is disputed); the print key "
+            "decision); {claim.remove_line} removes the highlighted cost line (before the invoice; Y confirms); "
+            "{claim.negotiate} marks an invoiced claim negotiating (what is disputed); the print key "
             "prints the invoice. "
             "{claim.back} goes back.")
     BINDINGS = [
@@ -232,6 +233,7 @@ class ClaimScreen(Screen):
         bind("claim.write_off", "money('write_off')", "Write off"),
         bind("claim.letter", "letter", "Letter"),
         bind("claim.negotiate", "negotiate", "Negotiating"),
+        bind("claim.remove_line", "remove_line", "Remove line"),
     ]
     DEFAULT_CSS = """
     ClaimScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -349,6 +351,30 @@ class ClaimScreen(Screen):
                       callback=self._after(lambda c: f"{ClaimMoneyDialog.TITLES[kind]}: balance "
                                                      f"{money.fmt_dollars(c.balance_cents)} "
                                                      f"[{dc.STATUS_LABELS[c.status]}]"))
+
+    def action_remove_line(self) -> None:
+        from kec_tui.widgets.dialogs import AskScreen
+
+        table = self.query_one("#lines", DataTable)
+        c = self.claim
+        if not c.lines or c.status != "open" or not 0 <= table.cursor_row < len(c.lines):
+            self.say("Only a cost line of a claim not yet invoiced is removed", error=True)
+            return
+        line = c.lines[table.cursor_row]
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                dc.remove_line(self.app.operator, self.claim_id, line.id)
+            except ServiceError as e:
+                self.say(e.message, error=True)
+                return
+            self.load()
+            self.say(f"Cost line removed: {line.description}")
+        self.app.push_screen(AskScreen(f"Remove the cost line {line.description}?",
+                                       f"{line.kind} {line.quantity} x {money.fmt(line.rate_cents)} = "
+                                       f"{money.fmt(line.amount_cents)}"), done)
 
     def pdf_to_print(self):
         """The print key (app.print): the claim's invoice PDF, as written."""

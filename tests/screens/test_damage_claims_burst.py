@@ -244,3 +244,20 @@ async def test_the_print_key_prints_the_invoice_or_says_there_is_none(people, sq
         await app.workers.wait_for_complete()
         await settle(pilot, lambda: log.exists())
         assert log.read_text().splitlines() == ["-d", "claims-desk", str(Path(c.invoice_path).resolve())]
+
+
+async def test_a_cost_line_removed_before_the_invoice(people, sqlite_db, tmp_path):
+    c = dc.open_claim(people, incident_on=INCIDENT, place="Seltice Way", damaged="line", party_name="Dig Co")
+    dc.add_line(people, c.id, "labor", "Splice crew", 10, 50_00)
+    dc.add_line(people, c.id, "labor", "Typo line", 1, 9_999_00)
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.open("damage_claim", c.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, ["down", "delete", "enter"])           # Enter does not say yes: the line stays
+        await settle(pilot)
+        assert db.ClaimCostLine.select().count() == 2
+        send_burst(app, ["escape", "delete", "y"])
+        await settle(pilot, lambda: db.ClaimCostLine.select().count() == 1 and app.screen is screen)
+        assert [ln.description for ln in dc.get(c.id).lines] == ["Splice crew"]
+        assert db.AuditLog.select().where(db.AuditLog.action == "claim.line_remove").count() == 1
