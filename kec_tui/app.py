@@ -65,6 +65,7 @@ SCREENS = {
     "rebill": "kec_tui.widgets.rebill:RebillDialog",
     "adjust": "kec_tui.screens.adjustment:AdjustmentScreen",
     "usage_report": "kec_tui.screens.usage_report:UsageReportScreen",
+    "journal": "kec_tui.screens.journal:JournalScreen",
     "collections": "kec_tui.screens.collections:CollectionsScreen",
     "reference": "kec_tui.screens.reference:ReferenceScreen",
     "portal": "kec_tui.screens.portal:PortalScreen",
@@ -78,6 +79,8 @@ SCREENS = {
     "notice_run": "kec_tui.screens.notices:NoticeRunScreen",
     "notice_contact": "kec_tui.screens.notices:ContactDialog",
     "notice_disconnect": "kec_tui.screens.notices:DisconnectDialog",
+    "autopay_enroll": "kec_tui.screens.autopay:AutopayEnrollScreen",
+    "autopay_run": "kec_tui.screens.autopay:AutopayRunScreen",
     "capital_credits": "kec_tui.screens.capital_credits:CapitalCreditsScreen",
     "capital_credit_runs": "kec_tui.screens.capital_credit_runs:CapitalCreditRunsScreen",
     "outage_call": "kec_tui.screens.outages:OutageCallDialog",
@@ -386,6 +389,8 @@ class KecApp(App):
               ("energy_referrals", "Energy services referrals: the consultant's queue"),
               ("outage_board", "Outage board"),
               ("credit", "Credit lists: write-offs, the collection agency, bankruptcy cases, the deposit review"),
+              ("journal", "The daily GL journal: preview, close, files for accounting"),
+              ("autopay", "Autopay drafts: the draft run, the bank's return and change files, processor files"),
               ("damage_claims", "Damage claims: invoices to third parties, members' claims, aging"))
 
     def action_office(self) -> None:
@@ -551,6 +556,13 @@ class KecApp(App):
                 callback(receipt)
 
         self.open("counter", account_id, callback=taken)
+    def action_journal(self) -> None:
+        if not self.operator.can("journal.view"):
+            self.notify(f"The GL journal is for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        if not self.showing("journal"):
+            self.open("journal")
 
     def action_collections(self) -> None:
         self.show("collections")
@@ -606,6 +618,12 @@ class KecApp(App):
     def action_credit(self) -> None:
         self.show("credit")
 
+    def action_autopay(self) -> None:
+        if not (self.operator.can("autopay.run") or self.operator.can("payment.return")):
+            self.notify(f"Autopay draft runs are for billing clerks and supervisors ({self.operator.role} may not)",
+                        severity="warning")
+            return
+        self.show("autopay_run")
     def action_capital_credit_runs(self) -> None:
         if not self.operator.can("capital_credits.run"):
             self.notify(f"Capital credit runs are for billing staff and supervisors ({self.operator.role} may not)",

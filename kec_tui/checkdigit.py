@@ -96,3 +96,15 @@ def parse_scan_line(text: str, layout: ScanLayout = ScanLayout()) -> ScanLine:
     if not valid_account_number(account.lstrip("0") or "0"):
         raise ScanError("Scan line account number fails its check digit")
     return ScanLine(int(account), int(body[layout.account_width:]))
+
+
+def aba_check_digit(first8: str) -> int:
+    """The 9th digit of an ABA routing number: 3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) is a multiple of 10."""
+    weights = (3, 7, 1, 3, 7, 1, 3, 7)
+    total = sum(int(ch) * w for ch, w in zip(first8, weights, strict=True))
+    return (10 - total % 10) % 10
+
+
+def valid_routing(text: str) -> bool:
+    """A 9-digit ABA routing number whose check digit (weights 3, 7, 1) is right."""
+    return len(text) == 9 and text.isdigit() and aba_check_digit(text[:8]) == int(text[8])

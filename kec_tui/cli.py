@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-payments", help="import a bank lockbox file (CSV or BAI2) into a payment batch")
     imp.add_argument("file", type=Path, help="the bank's file; checked whole, refused if imported before")
     imp.add_argument("--post", action="store_true", help="post the matched payments' batch right away")
+    ap = sub.add_parser("autopay", help="autopay: the NACHA draft file of a date, the bank's return/change files")
+    ap_sub = ap.add_subparsers(dest="ap_command", required=True)
+    draft = ap_sub.add_parser("draft", help="preview the draft file of a date (YYYY-MM-DD); --commit makes it, once")
+    draft.add_argument("date", type=dt.date.fromisoformat, help="the draft date, YYYY-MM-DD")
+    draft.add_argument("--commit", action="store_true", help="make the file and post the drafts (once per date)")
+    bank = ap_sub.add_parser("bank-file", help="import the bank's NACHA return / notification-of-change file")
+    bank.add_argument("file", type=Path)
+    proc = ap_sub.add_parser("processor-file", help="import a card / e-check processor's settlement CSV")
+    proc.add_argument("file", type=Path)
     op = sub.add_parser("operator", help="add or list operators")
     op_sub = op.add_subparsers(dest="op_command", required=True)
     add = op_sub.add_parser("add", help="add an operator")
@@ -80,6 +90,29 @@ def parser() -> argparse.ArgumentParser:
                     "into its letters directory (setting letters_dir; default letters/ in the data dir)")
     lt.add_argument("--check", nargs="*", metavar="NAME", help="render these templates (none named: all) with sample "
                     "fields: exit 1 naming a field a letter does not have, or a line that does not parse")
+    bk = sub.add_parser("backup", help="copy the live SQLite database while sessions keep keying, then check the copy "
+                        "(integrity check; the seals where a seal key exists)")
+    bk.add_argument("file", type=Path, help="the copy to make (must not exist), or a directory: "
+                    "kec-tui-YYYYMMDD-HHMMSS.db in it")
+    bk.add_argument("--keep", type=int, help="with a directory: keep the newest N backups there, remove older ones")
+    bk.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    rs = sub.add_parser("restore", help="check a backup, then copy it to a new database file (never the live one, "
+                        "never one in use)")
+    rs.add_argument("file", type=Path, help="the backup file")
+    rs.add_argument("--to", dest="to", type=Path, required=True, help="the database file to make")
+    rs.add_argument("--force", action="store_true", help="replace an existing file at --to (refused if in use)")
+    rs.add_argument("--key", type=Path, help="the seal key file (default seal.key in the data dir)")
+    jr = sub.add_parser("journal", help="the day's general-ledger journal: debits and credits by GL account "
+                        "(billing clerks, supervisors)", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="Files (reports directory): gl-journal-DAY.csv, gl-journal-DAY.txt (fixed width), "
+                        "gl-journal-DAY-detail.csv\n\nThe fixed-width layout:\n" + _journal_layout())
+    jr.add_argument("day", nargs="?", default="", help="YYYY-MM-DD or MM/DD/YYYY, today or yesterday "
+                    "(default: the next day to close)")
+    jr.add_argument("--close", action="store_true", help="close the day: its journal is kept and written, once")
+    jr.add_argument("--write", action="store_true", help="write the files (an open day's as -PREVIEW)")
+    jr.add_argument("--chart", type=Path, help="the chart of accounts (default gl_accounts.toml in the data dir "
+                    "over the shipped one)")
+    jr.add_argument("--out", type=Path, help="where to write the files (default the reports directory)")
     from kec_tui.services.conversion_layouts import LAYOUT_HELP
 
     conv = sub.add_parser("convert", help="bring a co-op's data in from its former system (CSV files)",
@@ -134,6 +167,10 @@ def cmd_letters(args) -> int:
                 bad += 1
         print(line)
     return 1 if bad else 0
+def _journal_layout() -> str:
+    from kec_tui.services.gl_journal import layout_text
+
+    return layout_text()
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -154,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     fees.configure(settings)
     from kec_tui.services import (
         adjustments,
+        autopay,
         billing_run,
         capital_credits,
         credit_rules,
@@ -166,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     for area in (readings, billing_run, adjustments, sign_in_guard, capital_credits, products, portal, credit_rules,
-                 letters, notices):   # limits, tax, notice rules ...
+                 letters, notices, autopay):   # limits, tax, notice rules ...
         area.configure(settings)
     from kec_tui.services import arrangements, assistance
 
@@ -185,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_verify(settings, args)
         if command == "letters":
             return cmd_letters(args)
+        if command in ("backup", "restore"):  # the live file is read (or left alone), never migrated
+            return cmd_backup(settings, args) if command == "backup" else cmd_restore(settings, args)
         if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
                 ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
@@ -202,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_migrate(args)
     if command == "import-payments":
         return cmd_import_payments(settings, args)
+    if command == "autopay":
+        return cmd_autopay(settings, args)
     if command == "convert":
         return cmd_convert(settings, args)
     if command == "export":
@@ -214,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_portal_outbox(settings, args)
     if command == "review-arrangements":
         return cmd_review_arrangements(settings, args)
+    if command == "journal":
+        return cmd_journal(settings, args)
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
@@ -350,6 +394,38 @@ def cmd_import_payments(settings, args) -> int:
     for line in lockbox.skipped_lines(r):
         print(f"  {line}")
     return 1 if posted.startswith("NOT") else 0
+
+
+def cmd_autopay(settings, args) -> int:
+    """Autopay from the command line (a scheduler's job): a refused step is exit 2 with the reason."""
+    from kec_tui.money import fmt_dollars
+    from kec_tui.services import autopay, operators
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        if args.ap_command == "draft":
+            p = autopay.preview(op, args.date)
+            print(f"Draft date {p.draft_date:%m/%d/%Y}: {len(p.drafts):,} drafts {fmt_dollars(p.total_cents)}, "
+                  f"{len(p.prenotes):,} prenotes, {len(p.excluded):,} left out")
+            for x in p.excluded:
+                print(f"  left out {x.number} {x.name}: {fmt_dollars(x.amount_cents)} {x.reason}")
+            if args.commit:
+                info = autopay.commit(op, p.run.id)
+                print(f"File {info.file_path}: {info.entry_count:,} drafts {fmt_dollars(info.total_cents)}, "
+                      f"{info.prenote_count:,} prenotes, entry hash {info.entry_hash:010d}")
+        elif args.ap_command == "bank-file":
+            r = autopay.import_bank_file(op, args.file)
+            print(f"{r.filename}: {r.returns} returns, {r.changes} changes, {r.exceptions} to the exceptions queue")
+            for i in r.items:
+                print(f"  {i.kind} {i.code} trace {i.trace}: {i.outcome}")
+        else:
+            r = autopay.import_processor_file(op, args.file)
+            print(f"{args.file.name}: {r.count:,} payments {fmt_dollars(r.total_cents)}; batch {r.batch_number or '-'} "
+                  f"{r.matched_count:,} matched; {r.exception_count:,} exceptions")
+    except ServiceError as e:
+        return fail(" ".join(e.message.split()))
+    return 0
 
 
 def cmd_convert(settings, args) -> int:
@@ -509,6 +585,78 @@ def cmd_verify(settings, args) -> int:
     for problem in report.problems:
         print(f"  {problem}")
     return 1
+
+
+def cmd_backup(settings, args) -> int:
+    """`kec-tui backup FILE`: the copy, its checks, what was pruned; exit 2 with the reason if anything fails."""
+    import os
+
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    try:
+        os.nice(10)            # the sessions keying come first for the CPU (the copy and its checks wait)
+    except OSError:
+        pass
+    try:
+        source = backup.sqlite_path(settings.db_url)
+        result = backup.backup(source, args.file, keep=args.keep,
+                               key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"backup: {e}; no backup made")
+    print(f"Backed up {result.source} to {result.path}: {result.bytes / 1e6:,.1f} MB in {result.seconds:.1f} s "
+          f"({result.steps} steps; {result.check.ledger_rows:,} ledger rows)")
+    for line in result.check.lines():
+        print(f"  {line}")
+    for p in result.pruned:
+        print(f"  Removed the older backup {p.name}")
+    print("OK: the copy passed its checks.")
+    return 0
+
+
+def cmd_restore(settings, args) -> int:
+    """`kec-tui restore FILE --to PATH`: checked first; never onto the live database or one in use."""
+    from kec_tui.config import default_data_dir
+    from kec_tui.services import backup, seals
+
+    live = None
+    if not settings.db_url.startswith(("postgres://", "postgresql://")):
+        live = backup.sqlite_path(settings.db_url)
+    try:
+        result = backup.restore(args.file, args.to, live=live, force=args.force,
+                                key_path=args.key or seals.key_file(default_data_dir()))
+    except backup.BackupError as e:
+        return fail(f"restore: {e}")
+    print(f"Restored {result.source} to {result.path} ({result.bytes / 1e6:,.1f} MB"
+          + (", replacing the file there" if result.replaced else "") + ")")
+    for line in result.check.lines():
+        print(f"  {line}")
+    print(f"Open it with: kec-tui --db {result.path}")
+    return 0
+
+
+def cmd_journal(settings, args) -> int:
+    """`kec-tui journal [DAY] [--close] [--write]`: the listing on stdout; refusals exit 2 with the reason."""
+    from kec_tui.services import gl_journal, operators, reports
+    from kec_tui.services.errors import ServiceError
+
+    try:
+        op = operators.resolve(settings.operator or None)
+        day = gl_journal.parse_day(args.day) if args.day else gl_journal.next_open_day()
+        chart = gl_journal.load_chart(args.chart) if args.chart else None
+        if args.close:
+            j = gl_journal.close_day(op, day, chart=chart)
+        else:
+            j = gl_journal.journal(op, day, chart=chart)
+    except ServiceError as e:
+        return fail(f"journal: {e.message}; nothing closed")
+    print(gl_journal.journal_text(j), end="")
+    if args.close or args.write:
+        files = gl_journal.write_files(j, args.out or reports.reports_dir(settings))
+        print(f"Written: {files.csv}\n         {files.fixed}\n         {files.detail}")
+    if args.close:
+        print(f"Closed {j.day:%m/%d/%Y}: entries posted for it from now on go to the next day's journal.")
+    return 0 if j.tie.ok and j.balanced else 1
 
 
 def cmd_unlock(settings, username: str) -> int:

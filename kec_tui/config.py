@@ -119,6 +119,17 @@ class Settings:
     disconnect_on_weekends: bool = False
     disconnect_on_holidays: bool = False     # US and Idaho holidays (the holidays package) and `holidays`
     disconnect_friday_until_hour: int = 12   # no disconnection on a Friday from this hour on (24: none)
+    # Autopay: NACHA PPD debit files (services/autopay.py). The bank's and the co-op's identities.
+    autopay_days_before_due: int = 0   # the draft date is the due date less this many days
+    autopay_prenote_wait_days: int = 6  # drafting starts this long after the prenote's file, if not returned
+    autopay_dir: str = ""              # draft files; empty = ach/ in the data dir
+    ach_immediate_destination: str = "091000019"   # the co-op's bank (ODFI) routing number
+    ach_destination_name: str = "FIRST BANK"
+    ach_immediate_origin: str = "1820000000"       # as the bank assigned it (often 1 + the tax ID)
+    ach_origin_name: str = "KOOTENAI ELECTRIC"
+    ach_company_name: str = "KOOTENAI ELEC"
+    ach_company_id: str = "1820000000"
+    ach_entry_description: str = "AUTOPAY"
     # Damage claims (services/damage_claims.py).
     damage_claim_overhead_percent: str = "15"   # overhead on a damage claim's cost lines (kept on the claim)
 
@@ -133,7 +144,8 @@ NOT_NEGATIVE = {"idle_lock_minutes", "late_fee_minimum_cents", "returned_payment
                 "deposit_months", "deposit_late_bills", "deposit_returned_payments", "write_off_after_days",
                 "bill_review_limit_cents", "adjustment_limit_cents", "signin_free_failures",
                 "signin_max_delay_seconds", "late_fee_grace_days", "capital_credit_minimum_check_cents",
-                "notice_min_past_due_cents", "notice_after_days", "disconnect_friday_until_hour"}
+                "notice_min_past_due_cents", "notice_after_days", "disconnect_friday_until_hour",
+                "autopay_days_before_due", "autopay_prenote_wait_days"}
 AT_LEAST_ONE = {"scan_account_width", "scan_amount_width", "meter_dials", "read_window_days", "estimate_months",
                 "budget_settlement_month", "signin_window_minutes", "signin_lock_failures", "signin_address_operators",
                 "signin_ban_minutes", "capital_credit_rotation_years", "capital_credit_unclaimed_days",

@@ -1480,6 +1480,145 @@ class ContactAttempt(BaseModel):
 MODELS += [Letter, NoticeRun, DisconnectNotice, ContactAttempt]
 
 
+# ---- general-ledger journal (services/gl_journal.py) ----------------------------------------------------
+
+class GlChart(BaseModel):
+    """A chart-of-accounts mapping (the co-op's gl_accounts.toml over the shipped one, as JSON) as
+    used to close a day: a closed day's journal is explained with the mapping of its day."""
+
+    sha256 = pw.CharField(max_length=64, unique=True)
+    body = pw.TextField()
+    source = pw.CharField(max_length=255, default="")
+    first_used = pw.DateTimeField(default=now)
+
+
+class GlDay(BaseModel):
+    """A day whose journal is closed: once (unique day); its lines are kept as they were exported."""
+
+    day = pw.DateField(unique=True)
+    closed_at = pw.DateTimeField(default=now)
+    closed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    chart = pw.ForeignKeyField(GlChart, backref="days")
+    entry_count = pw.IntegerField(default=0)
+    late_count = pw.IntegerField(default=0)
+    debit_cents = pw.BigIntegerField(default=0)
+    credit_cents = pw.BigIntegerField(default=0)
+    ledger_net_cents = pw.BigIntegerField(default=0)
+    digest = pw.CharField(max_length=64, default="")
+    notes = pw.TextField(default="")
+
+
+class GlLine(BaseModel):
+    day = pw.ForeignKeyField(GlDay, backref="lines", on_delete="CASCADE", index=False)   # (day, seq) leads
+    seq = pw.SmallIntegerField()
+    gl_account = pw.CharField(max_length=20)
+    gl_name = pw.CharField(max_length=60, default="")
+    debit_cents = pw.BigIntegerField(default=0)
+    credit_cents = pw.BigIntegerField(default=0)
+    entries = pw.IntegerField(default=0)
+    memo = pw.CharField(max_length=120, default="")
+
+    class Meta:
+        indexes = ((("day", "seq"), True),)
+
+
+class GlJournaled(BaseModel):
+    """A ledger entry in a closed day's journal. Unique on the entry: the database's guard that no
+    entry is journaled twice, whatever days or sessions try."""
+
+    ledger_entry = pw.ForeignKeyField(LedgerEntry, unique=True, backref="+")
+    day = pw.ForeignKeyField(GlDay, backref="journaled", on_delete="CASCADE")
+    debit_account = pw.CharField(max_length=20)
+    credit_account = pw.CharField(max_length=20)
+    late = pw.BooleanField(default=False)
+    note = pw.CharField(max_length=160, default="")
+
+
+# The day's entries are found by their date, and those posted late by when they were posted.
+LedgerEntry.add_index(LedgerEntry.effective)
+LedgerEntry.add_index(LedgerEntry.posted_at)
+
+MODELS += [GlChart, GlDay, GlLine, GlJournaled]
+
+
+# ---- autopay: enrollments, NACHA draft runs and entries, processor payments (services/autopay.py) ----
+
+class AutopayEnrollment(BaseModel):
+    """An account's authorization to draft its bank account (the numbers are also the member's bank
+    account on file, shown masked). A prenote goes out with the next draft run; drafting starts after
+    its waiting period without a return. Stopped: by the member, or by a return (R02, R03 ...)."""
+
+    account = pw.ForeignKeyField(Account, unique=True, backref="+")
+    routing = pw.CharField(max_length=9)
+    bank_account = pw.CharField(max_length=17)
+    account_type = pw.CharField(max_length=8, default="checking")      # checking, savings
+    authorized_on = pw.DateField()
+    status = pw.CharField(max_length=8, default="active", index=True)   # active, stopped
+    prenote_sent_on = pw.DateField(null=True)                           # the draft date of the prenote's file
+    prenote_trace = pw.CharField(max_length=15, default="")
+    stop_reason = pw.CharField(max_length=120, default="")
+    stopped_on = pw.DateField(null=True)
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    updated_at = pw.DateTimeField(default=now)
+
+
+class AutopayRun(BaseModel):
+    """The draft file of one draft date: previewed, then made exactly once (run_claim.py)."""
+
+    draft_date = pw.DateField(unique=True)
+    status = pw.CharField(max_length=12, default="previewed")     # previewed, committing, committed
+    created_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+    preview_count = pw.IntegerField(default=0)                   # drafts (prenotes apart)
+    preview_total_cents = pw.BigIntegerField(default=0)
+    preview_prenotes = pw.IntegerField(default=0)
+    claim = pw.CharField(max_length=40, default="")
+    heartbeat_at = pw.DateTimeField(null=True)
+    committed_by = pw.ForeignKeyField(Operator, null=True, backref="+")
+    committed_at = pw.DateTimeField(null=True)
+    first_seq = pw.BigIntegerField(default=0)                    # trace numbers' sequence from here
+    entry_count = pw.IntegerField(default=0)
+    total_cents = pw.BigIntegerField(default=0)
+    prenote_count = pw.IntegerField(default=0)
+    entry_hash = pw.BigIntegerField(default=0)
+    file_path = pw.CharField(max_length=500, default="")
+    file_sha256 = pw.CharField(max_length=64, default="")
+
+
+class AutopayEntry(BaseModel):
+    """One entry of a draft file: a debit (posted as a payment) or a prenote. Its trace number is how
+    a return or a change from the bank finds it."""
+
+    run = pw.ForeignKeyField(AutopayRun, backref="entries", index=False)
+    account = pw.ForeignKeyField(Account, backref="+")
+    enrollment = pw.ForeignKeyField(AutopayEnrollment, backref="entries", index=False)
+    kind = pw.CharField(max_length=8)                             # draft, prenote
+    seq = pw.IntegerField()                                       # in the file
+    trace = pw.CharField(max_length=15, index=True)
+    tx_code = pw.CharField(max_length=2)
+    routing = pw.CharField(max_length=9)
+    account_last4 = pw.CharField(max_length=4)
+    amount_cents = pw.BigIntegerField()
+    payment = pw.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)
+    status = pw.CharField(max_length=10, default="sent")          # sent, returned
+    return_code = pw.CharField(max_length=4, default="")
+
+    class Meta:
+        indexes = ((("run", "seq"), True), (("run", "account", "kind"), True))
+
+
+class ProcessorPayment(BaseModel):
+    """A card or e-check payment from the web/phone processor's settlement file: its reference kept."""
+
+    batch_line = pw.ForeignKeyField(BatchLine, unique=True, backref="+", on_delete="CASCADE")
+    reference = pw.CharField(max_length=64, index=True)
+    method = pw.CharField(max_length=12, default="")              # card, echeck
+
+
+MODELS += [AutopayEnrollment, AutopayRun, AutopayEntry, ProcessorPayment]
+
+
 # ---- damage claims (services/damage_claims.py) ----
 
 class DamageClaim(BaseModel):

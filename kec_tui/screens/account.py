@@ -104,7 +104,8 @@ class AccountScreen(Screen):
             "bankruptcy, a payment arrangement (down payment, installments, the agreement printed; on an active "
             "one: cancel it), an energy-assistance pledge (agency, amount, expiry) and more. "
             "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail), "
-            "{account.deposit} bills a deposit; write-offs and bankruptcy cases are in the menu. {app.lookup} goes "
+            "{account.deposit} bills a deposit; write-offs, bankruptcy cases and autopay (enroll, change the bank "
+            "account, stop; the bank number masked) are in the menu. {app.lookup} goes "
             "back to lookup from anywhere.")
     BINDINGS = [
         bind("account.back", "back", "Back"),
@@ -135,6 +136,7 @@ class AccountScreen(Screen):
             ("bankruptcy", "Bankruptcy: record the case, or close it"),
             ("arrangement", "Payment arrangement (on an active one: cancel it)"),
             ("pledge", "Energy-assistance pledge"),
+            ("autopay", "Autopay: enroll, change the bank account, stop"),
             ("outage_call", "Outage call"),
             ("counter", "Counter payment"),
             ("portal", "Online account: enroll, unlock, reset link, e-mail"),
@@ -454,3 +456,10 @@ class AccountScreen(Screen):
     def _counter_done(self, receipt) -> None:
         if receipt is not None:
             self.refresh_all()
+
+    def action_autopay(self) -> None:
+        op = self.app.operator
+        if not op.can("autopay.enroll"):
+            self.notify(f"Autopay is enrolled by MSRs and supervisors ({op.role} may not)", severity="warning")
+            return
+        self.app.open("autopay_enroll", self.account_id, callback=lambda done: done and self.refresh_all())

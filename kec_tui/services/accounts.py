@@ -333,6 +333,9 @@ def flags_for(a: db.Account, today: dt.date) -> list[str]:
                         ("budget_billing", "BUDGET BILLING"), ("collections", "COLLECTIONS")):
         if getattr(a, attr):
             flags.append(label)
+    ap = db.AutopayEnrollment.get_or_none(db.AutopayEnrollment.account == a.id)
+    if ap is not None and ap.status == "active":
+        flags.append(f"AUTOPAY {ap.account_type} {mask_bank(ap.bank_account)}")
     return flags
 
 

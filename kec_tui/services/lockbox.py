@@ -845,6 +845,9 @@ def resolve_exception(op: OperatorInfo, exc_id: int, account_text: str, *, batch
         x = db.PaymentException.get_or_none(db.PaymentException.id == exc_id)
         if x is None:
             raise NotFound("No such exception")
+        if db.PaymentImport.get_by_id(x.payment_import_id).format == "ach":
+            raise ValidationError("This is an ACH return or change from the bank, not a payment: work it by hand "
+                                  "and return it from the queue with what was done", "exception")
         batches.check_amount(x.amount_cents)
         target = batch_id or open_exceptions_batch(op)
         b = batches.locked_batch(target)

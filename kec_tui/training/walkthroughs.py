@@ -1182,6 +1182,68 @@ ONLINE = Walkthrough(
 )
 
 
+# ---- the daily GL journal ---------------------------------------------------------------------------------
+
+JOURNAL_SCREEN = "kec_tui.screens.journal:JournalScreen"
+
+
+def _setup_journal(ctx: Ctx) -> dict:
+    from kec_tui.services import gl_journal
+
+    if not ctx.op.can("journal.close"):
+        raise NotPossible("The GL journal is closed by billing clerks: start training as one "
+                          "(kec-tui train --role billing)")
+    today = practice.clock().date()
+    day = gl_journal.next_open_day(today)
+    if not gl_journal.any_closed():
+        day = today - dt.timedelta(days=7)     # a practice co-op starts its journal a week back
+    if gl_journal.is_closed(day):
+        raise NotPossible("Every day to today is closed in the practice database: rebuild it (kec-tui train --reset)")
+    return {"day": f"{day:%m/%d/%Y}", "iso": day.isoformat()}
+
+
+def _journal_previewed(ctx: Ctx) -> Verdict:
+    screen = ctx.open(JOURNAL_SCREEN)
+    j = getattr(screen, "journal", None) if screen is not None else None
+    if j is None:
+        return None
+    if j.day.isoformat() == ctx.data["iso"]:
+        return True
+    return f"That is {j.day:%m/%d/%Y}: key {ctx.data['day']} in Day (Ctrl+E erases it), Enter."
+
+
+def _journal_closed(ctx: Ctx) -> Verdict:
+    from kec_tui.services import gl_journal
+
+    return True if gl_journal.is_closed(dt.date.fromisoformat(ctx.data["iso"])) else None
+
+
+JOURNAL = Walkthrough(
+    "journal", "Close the day's GL journal",
+    "Preview a day's general-ledger journal, check that it ties, and close it (billing clerks).",
+    steps=(
+        Step("Preview the journal of {day}",
+             "Shift+F6, 5 (the back-office menu) opens the GL journal. Day: {day}, Enter.",
+             "Every day's money goes to the general ledger as one journal: each ledger entry of the day "
+             "summarised into debits and credits by GL account. The lines must balance, the receivable and "
+             "unapplied cash must tie to the ledger, and the cash of each posted batch to its deposit.",
+             _journal_previewed,
+             hints=("Below the lines: the ledger's own sum against the journal, then the batch deposits; a note "
+                    "names any late entry (dated a closed day, posted after it) journaled here.",)),
+        Step("Close {day}",
+             "F10 asks to close the day, F10 again closes it: the journal is kept and written to the reports "
+             "folder as CSV, fixed width and detail.",
+             "A day is closed once and in order: accounting imports each day's journal once. An entry posted "
+             "later for a closed day (a return keyed next morning) goes to the next open day with a note, "
+             "never into a journal already imported.",
+             _journal_closed, milestone=True),
+    ),
+    setup=_setup_journal,
+    done="You previewed a day's GL journal, checked its ties and closed it once.",
+    needs=(JOURNAL_SCREEN,),
+)
+
+
 # ---- (l) a capital credit inquiry ------------------------------------------------------------------------
 
 CAPITAL_CREDITS = "kec_tui.screens.capital_credits:CapitalCreditsScreen"
@@ -1305,6 +1367,73 @@ OUTAGE = Walkthrough(
     needs=(OUTAGE_BOARD,),
 )
 
+
+# ---- (m) enroll a member in autopay -----------------------------------------------------------------------
+
+AUTOPAY_SCREEN = "kec_tui.screens.autopay:AutopayEnrollScreen"
+AUTOPAY_ROUTING = "121042882"
+AUTOPAY_BANK = "4455667788"
+
+
+def _setup_autopay(ctx: Ctx) -> dict:
+    from kec_tui.services import autopay
+
+    if not ctx.op.can("autopay.enroll"):
+        raise NotPossible(f"Autopay is enrolled by MSRs and supervisors ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough autopay")
+    v, = _pick(ctx, lambda v: v.status == "active" and autopay.get_enrollment(v.id) is None, what="member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "routing": AUTOPAY_ROUTING,
+            "bank": AUTOPAY_BANK, "masked": f"****{AUTOPAY_BANK[-4:]}",
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I'd like my bill paid automatically from my "
+                      f"checking account: routing {AUTOPAY_ROUTING}, account {AUTOPAY_BANK}. I signed the form "
+                      f"today.\""}
+
+
+def _autopay_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(AUTOPAY_SCREEN) is not None else None
+
+
+def _autopay_enrolled(ctx: Ctx) -> Verdict:
+    from kec_tui.services import autopay
+
+    e = autopay.enrolled_since(ctx.data["account_id"], ctx.op.id, ctx.since)
+    if e is None:
+        return None
+    if e.routing != ctx.data["routing"] or e.bank_masked != ctx.data["masked"]:
+        return (f"Enrolled with routing {e.routing} and account {e.bank_masked}: the member said {ctx.data['routing']} "
+                f"and {ctx.data['masked']}. F8, 7 again and key them as said (a change sends a new prenote).")
+    if e.account_type != "checking":
+        return "The member said checking: F8, 7 again, C for checking."
+    return True
+
+
+AUTOPAY = Walkthrough(
+    "autopay", "Enroll a member in autopay",
+    "A member asks to have the bill drafted from a bank account: key the routing number (checked by its check "
+    "digit), the account number, checking, and the day the member signed.",
+    steps=(
+        FIND,
+        Step("Open the autopay form",
+             "F8, 7 (the account's menu: autopay) opens Autopay. Enter keeps enroll (S would stop autopay).",
+             "The member signs an authorization first (on paper or the web): the date of it is kept, because the "
+             "bank may ask the co-op to show it for any draft the member disputes.",
+             _autopay_open),
+        Step("Key the bank details",
+             "Routing {routing} (9 digits: the cursor moves on by itself), account {bank}, Enter; C checking, "
+             "Enter; Enter takes today as the day signed and saves.",
+             "A routing number's 9th digit is a check digit (weights 3, 7, 1): a mis-keyed digit is refused at "
+             "the field and the keys you typed after it are held, so nothing lands in the wrong field. The bank "
+             "account is shown masked ({masked}) once keyed, on screen and in the log. A zero-dollar prenote goes "
+             "to the bank with the next draft run; the first draft follows its waiting period if the bank does "
+             "not return it.",
+             _autopay_enrolled, milestone=True,
+             hints=("Refused? Esc clears the routing number; key the 9 digits again.",)),
+    ),
+    setup=_setup_autopay,
+    done="You enrolled the member in autopay: the routing number passed its check digit, the account is kept "
+         "masked, and a prenote goes with the next draft run before the first draft.",
+    needs=(AUTOPAY_SCREEN,),
+)
 
 
 # ---- (l) the front counter: the drawer, a payment with a product sale, the close --------------------------
@@ -1523,7 +1652,8 @@ HIGH_BILL = Walkthrough(
 )
 
 CATALOG: tuple[Walkthrough, ...] = (BILLING, CONTACT, BATCH, ORDER, MEMBERSHIP, EXPLAIN, ADJUST, READINGS,
-                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES)
+                                    EXCEPTIONS, BILLRUN, WORKLIST, CREDITS, OUTAGE, HIGH_BILL, COUNTER, ONLINE, NOTICES,
+                                    JOURNAL, AUTOPAY)
 
 
 # The credit walkthroughs (deposit, write-off list, bankruptcy) build on this module's steps and checks.
@@ -1738,7 +1868,7 @@ DAMAGE_CLAIM = Walkthrough(
     "send the invoice.",
     steps=(
         Step("Open the damage claims",
-             "Shift+F6 opens the back-office menu: 5 lists the damage claims.",
+             "Shift+F6 opens the back-office menu: 7 lists the damage claims.",
              "Damage to co-op property by someone else is billed to them or their insurer: the claim keeps the "
              "incident, the party, the insurer's claim number and every payment until it is closed.",
              _claims_open),

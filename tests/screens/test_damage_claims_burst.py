@@ -45,8 +45,8 @@ def txns(claim_id: int) -> list[tuple]:
 async def test_a_claim_with_its_cost_lines_and_the_invoice_keyed_in_bursts(people, sqlite_db, tmp_path):
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        # The back-office menu (Shift+F6), Damage claims (5); F6 new claim: every field in one burst.
-        send_burst(app, ["shift+f6", "5"])
+        # The back-office menu (Shift+F6), Damage claims (7); F6 new claim: every field in one burst.
+        send_burst(app, ["shift+f6", "7"])
         await settle(pilot, lambda: isinstance(app.screen, DamageClaimsScreen))
         send_burst(app, expand("f6", "010326", "enter", "Hwy 95 at Lancaster Rd", "enter", "p",
                                "enter", "Pickup slid into the pole", "enter", "Dale Driver", "enter", "enter",
@@ -124,7 +124,7 @@ async def test_a_wrong_supervisor_password_settles_nothing(people, sqlite_db, tm
 
 
 OPENERS = {
-    "DamageClaimsScreen": lambda app, c: send_burst(app, ["shift+f6", "5"]),
+    "DamageClaimsScreen": lambda app, c: send_burst(app, ["shift+f6", "7"]),
     "ClaimScreen": lambda app, c: app.open("damage_claim", c.id),
     "NewClaimDialog": lambda app, c: app.open("damage_claim_new", "member"),
     "CostLineDialog": lambda app, c: app.open("damage_claim_line", c.id),
@@ -190,7 +190,7 @@ async def test_a_members_claim_on_their_account_decided_and_paid_in_bursts(peopl
     a = factories.account()
     app = make_app(sqlite_db, people, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        send_burst(app, ["shift+f6", "5"])
+        send_burst(app, ["shift+f6", "7"])
         await settle(pilot, lambda: isinstance(app.screen, DamageClaimsScreen))
         send_burst(app, expand("f7", "01/03/2026", "enter", "1234 N Government Way", "enter", "a", "enter",
                                "Surge burned the furnace board", "enter", "Ada Lovelace", "enter", "enter", "enter",

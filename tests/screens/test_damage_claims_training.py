@@ -23,7 +23,7 @@ async def test_damage_claim_walkthrough_completed_with_keys(practice, tmp_path):
         await settle(pilot)
         data = app.trainer.run.ctx.data
         assert step(app) == 0
-        await burst(pilot, ["shift+f6", "5"])
+        await burst(pilot, ["shift+f6", "7"])
         await until(pilot, lambda: step(app) == 1)
         claims = app.screen
         assert isinstance(claims, DamageClaimsScreen)

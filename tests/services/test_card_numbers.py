@@ -18,6 +18,7 @@ from kec_tui.services import (
     adjustments,
     arrangements,
     assistance,
+    autopay,
     bankruptcy,
     batches,
     billing_run,
@@ -103,6 +104,18 @@ NOT_FREE_TEXT = {
     "AssistanceAgency.phone", "Deposit.basis", "Deposit.reason", "Deposit.status", "DepositInstallment.status",
     "AgencyReferral.file_name", "AgencyReferral.agency", "AgencyReferral.status", "AgencyPayment.status",
     "CreditRun.kind", "CreditRun.status", "CreditRun.claim", "Pledge.status", "BankruptcyCase.status",
+
+
+    # autopay: digits checked by their own rules (routing by its check digit; a bank account number is
+    # digits by design, shown masked), codes and states the code sets, traces and files it writes
+    "AutopayEnrollment.routing", "AutopayEnrollment.bank_account", "AutopayEnrollment.account_type",
+    "AutopayEnrollment.status", "AutopayEnrollment.prenote_trace", "AutopayRun.status", "AutopayRun.claim",
+    "AutopayRun.file_path", "AutopayRun.file_sha256", "AutopayEntry.kind", "AutopayEntry.trace",
+    "AutopayEntry.tx_code", "AutopayEntry.routing", "AutopayEntry.account_last4", "AutopayEntry.status",
+    "AutopayEntry.return_code",
+    # a processor's settlement file (its import refuses a reference that looks like a card number:
+    # tests/services/test_autopay.py test_processor_settlement_csv)
+    "ProcessorPayment.reference", "ProcessorPayment.method",
     # no service writes it yet (statements read it)
     "StatementPreference.email",
     # letters and notices: the co-op's template and fields checked where keyed (letters.send), names, paths,
@@ -110,6 +123,10 @@ NOT_FREE_TEXT = {
     "Letter.template", "Letter.title", "Letter.text", "Letter.pdf_path", "Letter.reference", "NoticeRun.status",
     "NoticeRun.claim", "NoticeRun.directory", "NoticeRun.vendor_file", "DisconnectNotice.status",
     "DisconnectNotice.closed_reason", "ContactAttempt.phone", "ContactAttempt.result",
+    # the GL journal: the chart from the co-op's file, accounts, memos and notes composed by the code from the
+    # ledger (services/gl_journal.py: nothing keyed)
+    "GlChart.source", "GlChart.sha256", "GlChart.body", "GlDay.notes", "GlDay.digest", "GlLine.gl_account",
+    "GlLine.gl_name", "GlLine.memo", "GlJournaled.debit_account", "GlJournaled.credit_account", "GlJournaled.note",
     # damage claims: choices and states the code sets, phones checked as 10 digits, the letters' template
     # names, text and files composed from the claim's checked fields
     "DamageClaim.direction", "DamageClaim.damaged", "DamageClaim.status", "DamageClaim.party_phone",
@@ -218,6 +235,7 @@ DRIVERS = {
     "BankruptcyCase.case_no": lambda w: bankruptcy.record_case(w["sup"], w["a"].id, 7, PAN_PLAIN, TODAY,
                                                                "D. Idaho"),
     "BankruptcyCase.court": lambda w: bankruptcy.record_case(w["sup"], w["a"].id, 7, "26-10001", TODAY, PAN),
+    "AutopayEnrollment.stop_reason": lambda w: autopay.stop(w["msr"], w["a"].id, f"member said {PAN}"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
     "DamageClaim.place": lambda w: claim_with(w, place=f"Hwy 95 {PAN}"),
