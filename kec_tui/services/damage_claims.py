@@ -328,7 +328,8 @@ def update_party(op: OperatorInfo, claim_id: int, **changes: str) -> Claim:
             if before != v:
                 audit.record(op, "claim.update", "damage_claim", claim_id, account_id=row.account_id, field=k,
                              before=str(before)[:200], after=v[:200])
-        db.DamageClaim.update(**text).where(db.DamageClaim.id == claim_id).execute()
+        if text:
+            db.DamageClaim.update(**text).where(db.DamageClaim.id == claim_id).execute()
     return get(claim_id)
 
 
@@ -596,7 +597,8 @@ def reduce(op: OperatorInfo, approver: OperatorInfo | None, claim_id: int, amoun
         if amount_cents > c.balance_cents:
             raise ValidationError(f"Reduction {money.fmt_dollars(amount_cents)} is more than the balance, "
                                   f"{money.fmt_dollars(c.balance_cents)}", "amount")
-        status = "closed" if amount_cents == c.balance_cents else "negotiating"
+        status = "closed" if amount_cents == c.balance_cents else "settled" if row.status == "settled" else \
+            "negotiating"
         _txn(op, row, "reduction", amount_cents, on, note=note, approver=approver, status=status)
     return get(claim_id)
 

@@ -309,3 +309,11 @@ def test_a_members_claim_names_their_account_by_number(database, msr):
         dc.open_claim(msr, direction="member", incident_on=INCIDENT, place="Hayden", damaged="wiring",
                       party_name="Ada Lovelace", account_number=999, claimed_cents=100_00, today=INVOICED)
     assert e.value.field == "account_number" and db.DamageClaim.select().count() == 1
+
+
+def test_a_reduction_after_a_settlement_keeps_it_settled(database, msr, supervisor, tmp_path):
+    c = invoiced(msr, tmp_path)
+    dc.settle(msr, supervisor, c.id, 2_500_00, "agreed")
+    c = dc.reduce(msr, supervisor, c.id, 100_00, "goodwill")
+    assert (c.balance_cents, c.status) == (2_400_00, "settled")
+    assert dc.update_party(msr, c.id).status == "settled"           # nothing to change: nothing written
