@@ -261,3 +261,16 @@ async def test_a_cost_line_removed_before_the_invoice(people, sqlite_db, tmp_pat
         await settle(pilot, lambda: db.ClaimCostLine.select().count() == 1 and app.screen is screen)
         assert [ln.description for ln in dc.get(c.id).lines] == ["Splice crew"]
         assert db.AuditLog.select().where(db.AuditLog.action == "claim.line_remove").count() == 1
+
+
+async def test_a_write_off_with_a_supervisor_after_a_partial_payment(people, sqlite_db, tmp_path):
+    c = invoiced_claim(people, tmp_path)
+    dc.pay(people, c.id, 200_00)
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.open("damage_claim", c.id)
+        await settle(pilot, lambda: app.screen is screen)
+        send_burst(app, expand("f11", "Company dissolved", "enter", "super", "enter", "sup3rpass-long", "enter"))
+        await settle(pilot, lambda: db.DamageClaim.get_by_id(c.id).status == "written_off" and app.screen is screen)
+        assert txns(c.id) == [("payment", 200_00), ("write_off", 375_00)]
+        assert db.ClaimTransaction.get(db.ClaimTransaction.kind == "write_off").approver.username == "super"
