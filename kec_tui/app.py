@@ -96,6 +96,12 @@ SCREENS = {
     "pledge": "kec_tui.screens.assistance:PledgeScreen",
     "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
     "assistance_payment": "kec_tui.screens.assistance:AgencyPaymentScreen",
+    "damage_claims": "kec_tui.screens.damage_claims:DamageClaimsScreen",
+    "damage_claim": "kec_tui.screens.damage_claims:ClaimScreen",
+    "damage_claim_new": "kec_tui.screens.damage_claims:NewClaimDialog",
+    "damage_claim_line": "kec_tui.screens.damage_claims:CostLineDialog",
+    "damage_claim_money": "kec_tui.screens.damage_claims:ClaimMoneyDialog",
+    "damage_claim_letter": "kec_tui.screens.damage_claims:ClaimLetterDialog",
 }
 
 
@@ -384,7 +390,8 @@ class KecApp(App):
               ("outage_board", "Outage board", "app.outage_board"),
               ("credit", "Credit lists: write-offs, collection agency, bankruptcy, deposit review"),
               ("journal", "The daily GL journal: preview, close, files for accounting"),
-              ("autopay", "Autopay drafts: the draft run, return and change files, processor files"))
+              ("autopay", "Autopay drafts: the draft run, return and change files, processor files"),
+              ("damage_claims", "Damage claims: invoices to third parties, members' claims, aging"))
 
     def action_office(self) -> None:
         from kec_tui.widgets.dialogs import MenuScreen, menu_items
@@ -397,6 +404,9 @@ class KecApp(App):
 
     def action_energy_referrals(self) -> None:
         self.show("energy_referrals")
+
+    def action_damage_claims(self) -> None:
+        self.show("damage_claims")
 
     def flush_keystats(self) -> None:
         """The keys counted since the last time, to the KeyStats table in a thread worker."""

@@ -210,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for area in (arrangements, assistance):     # arrangement limits, the pledge hold
         area.configure(settings)
+    from kec_tui.services import damage_claims
+
+    damage_claims.configure(settings)           # the overhead percentage
     command = args.command or "run"
     try:
         if command == "train":  # its own practice database, never the one of --db / KEC_TUI_DB

@@ -130,6 +130,8 @@ class Settings:
     ach_company_name: str = "KOOTENAI ELEC"
     ach_company_id: str = "1820000000"
     ach_entry_description: str = "AUTOPAY"
+    # Damage claims (services/damage_claims.py).
+    damage_claim_overhead_percent: str = "15"   # overhead on a damage claim's cost lines (kept on the claim)
 
     @property
     def db_url(self) -> str:
@@ -155,6 +157,7 @@ TYPES = {f.name: f.type for f in fields(Settings)}
 # Payment arrangements and energy assistance.
 NOT_NEGATIVE |= {"arrangement_limit_12m", "arrangement_grace_days"}
 AT_LEAST_ONE |= {"arrangement_max_months", "pledge_hold_days"}
+DECIMALS |= {"damage_claim_overhead_percent"}
 
 
 def _date(key: str, value) -> dt.date:

@@ -1617,3 +1617,74 @@ class ProcessorPayment(BaseModel):
 
 
 MODELS += [AutopayEnrollment, AutopayRun, AutopayEntry, ProcessorPayment]
+
+
+# ---- damage claims (services/damage_claims.py) ----
+
+class DamageClaim(BaseModel):
+    """A claim for damage: to the co-op's property by a third party ("against": the co-op bills them),
+    or to a member's property they blame on the co-op ("member": the co-op decides and pays)."""
+    claim_no = pw.IntegerField(unique=True)
+    direction = pw.CharField(max_length=8, default="against")     # against, member
+    incident_on = pw.DateField()
+    place = pw.CharField(max_length=120)
+    damaged = pw.CharField(max_length=12)                         # pole, transformer, line, meter, other ...
+    description = pw.CharField(max_length=200, default="")
+    party_name = pw.CharField(max_length=80)                      # the responsible party, or the claimant
+    party_address = pw.CharField(max_length=120, default="")
+    party_phone = pw.CharField(max_length=10, default="")
+    insurer = pw.CharField(max_length=80, default="")
+    insurer_claim_no = pw.CharField(max_length=40, default="")
+    adjuster_name = pw.CharField(max_length=80, default="")
+    adjuster_phone = pw.CharField(max_length=10, default="")
+    account = pw.ForeignKeyField(Account, null=True, backref="+")  # the member's account (member claims)
+    overhead_percent = pw.DecimalField(max_digits=6, decimal_places=2, default=0)
+    claimed_cents = pw.BigIntegerField(default=0)                 # what a member claims
+    approved_cents = pw.BigIntegerField(default=0)                # what the co-op decided to pay
+    status = pw.CharField(max_length=12, default="open", index=True)  # open, invoiced, negotiating, settled,
+    #                                                                   written_off, closed
+    invoiced_on = pw.DateField(null=True)
+    invoice_cents = pw.BigIntegerField(default=0)
+    invoice_path = pw.CharField(max_length=400, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class ClaimCostLine(BaseModel):
+    """A cost line from operations: labor (hours x rate), material, equipment (hours x rate)."""
+    claim = pw.ForeignKeyField(DamageClaim, backref="lines", on_delete="CASCADE")
+    kind = pw.CharField(max_length=10)                            # labor, material, equipment
+    description = pw.CharField(max_length=80)
+    quantity = pw.DecimalField(max_digits=10, decimal_places=2)
+    rate_cents = pw.BigIntegerField()
+    amount_cents = pw.BigIntegerField()
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class ClaimTransaction(BaseModel):
+    """Money on a claim: a payment, a reduction, a settlement, a write-off (approver: the supervisor)."""
+    claim = pw.ForeignKeyField(DamageClaim, backref="transactions", on_delete="CASCADE")
+    kind = pw.CharField(max_length=12)                            # payment, reduction, settlement, write_off
+    amount_cents = pw.BigIntegerField()
+    on = pw.DateField()
+    reference = pw.CharField(max_length=40, default="")
+    note = pw.CharField(max_length=200, default="")
+    approver = pw.ForeignKeyField(Operator, null=True, backref="+")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+class ClaimLetter(BaseModel):
+    """Correspondence on a claim from a template, as sent."""
+    claim = pw.ForeignKeyField(DamageClaim, backref="letters", on_delete="CASCADE")
+    template = pw.CharField(max_length=60)
+    title = pw.CharField(max_length=120, default="")
+    text = pw.TextField()
+    pdf_path = pw.CharField(max_length=400, default="")
+    operator = pw.ForeignKeyField(Operator, null=True, backref="+")
+    created_at = pw.DateTimeField(default=now)
+
+
+MODELS += [DamageClaim, ClaimCostLine, ClaimTransaction, ClaimLetter]
+NUMBERINGS += (Numbering(DamageClaim.claim_no, 26001),)     # a sequence on PostgreSQL: no two alike

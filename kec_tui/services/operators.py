@@ -31,6 +31,9 @@ PERMISSIONS["supervisor"] = set().union(*PERMISSIONS.values()) | {"batch.approve
                                                                   "billing.approve", "operator.unlock",
                                                                   "capital_credits.approve", "drawer.accept",
                                                                   "product.edit", "arrangement.approve"}
+for _role in ("msr", "billing", "collections"):     # damage claims: open, cost lines, invoice, payments
+    PERMISSIONS[_role].add("claims.handle")
+PERMISSIONS["supervisor"] |= {"claims.handle", "claims.approve"}    # reductions, settlements, write-offs
 PERMISSIONS["admin"] = PERMISSIONS["supervisor"] | {"operator.manage"}
 
 

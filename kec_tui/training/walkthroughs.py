@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from kec_tui import money
 from kec_tui.checkdigit import make_scan_line
@@ -1799,3 +1800,97 @@ PLEDGE = Walkthrough(
 
 
 CATALOG += (ARRANGE, PLEDGE)
+
+
+# ---- a damage claim: a car hit a pole ---------------------------------------------------------------------
+
+CLAIMS_SCREEN = "kec_tui.screens.damage_claims:DamageClaimsScreen"
+CLAIM_PARTY = "Dale Driver"
+CLAIM_LINES = (("labor", "Line crew", "6.5", 85_00), ("material", "Class 4 pole, 40 ft", "1", 1_234_56))
+
+
+def _setup_claim(ctx: Ctx) -> dict:
+    from kec_tui.services import damage_claims
+
+    if not ctx.op.can(damage_claims.HANDLE):
+        raise NotPossible(f"Damage claims are kept by MSRs, billing and collections staff ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough damage_claim")
+    day = dt.date.today() - dt.timedelta(days=2)
+    direct = sum(damage_claims.line_amount(Decimal(q), rate) for _, _, q, rate in CLAIM_LINES)
+    percent = damage_claims.rules().overhead_percent
+    total = direct + damage_claims.overhead(direct, percent)
+    return {"incident": f"{day:%m/%d/%Y}", "incident_on": day, "party": CLAIM_PARTY, "total_cents": total,
+            "total": money.fmt_dollars(total), "overhead": f"{percent.normalize():f}",
+            "caller": f"\"Line crew here: on {day:%m/%d} a pickup slid off Hwy 95 at Lancaster Rd and broke a pole. "
+                      f"The driver is {CLAIM_PARTY}, insured with Gem State Mutual, their claim GS-26-0042. We "
+                      f"worked 6.5 crew hours at $85.00 and set a new Class 4 pole, 40 ft, $1,234.56.\""}
+
+
+def _claims_open(ctx: Ctx) -> Verdict:
+    return True if ctx.open(CLAIMS_SCREEN) else None
+
+
+def _mine(ctx: Ctx):
+    from kec_tui.services import damage_claims
+
+    return [c for c in damage_claims.opened_by(ctx.op, ctx.since) if c.direction == "against"]
+
+
+def _claim_opened(ctx: Ctx) -> Verdict:
+    mine = _mine(ctx)
+    if not mine:
+        return None
+    c = mine[0]
+    if c.damaged != "pole":
+        return f"Claim {c.claim_no} says a {c.damaged} was damaged: the crew said a pole (Esc, F6 for a new claim)."
+    if c.incident_on != ctx.data["incident_on"]:
+        return f"Claim {c.claim_no} has the incident on {c.incident_on:%m/%d/%Y}: the crew said {ctx.data['incident']}."
+    return True
+
+
+def _claim_invoiced(ctx: Ctx) -> Verdict:
+    mine = [c for c in _mine(ctx) if c.invoiced_on]
+    if not mine:
+        return None
+    c = mine[0]
+    if c.total_cents != ctx.data["total_cents"]:
+        from kec_tui.services import damage_claims
+
+        return (f"Claim {c.claim_no} was invoiced for {money.fmt_dollars(c.total_cents)}, not {ctx.data['total']}: "
+                f"check the lines (6.5 hours x $85.00, 1 pole x $1,234.56). Open a new claim to try again "
+                f"(this one: {damage_claims.STATUS_LABELS[c.status]}).")
+    return True
+
+
+DAMAGE_CLAIM = Walkthrough(
+    "damage_claim", "Bill a third party for a damaged pole",
+    "A driver broke a pole: open a damage claim with the driver's insurer, key the crew's cost lines and "
+    "send the invoice.",
+    steps=(
+        Step("Open the damage claims",
+             "Shift+F6 opens the back-office menu: 7 lists the damage claims.",
+             "Damage to co-op property by someone else is billed to them or their insurer: the claim keeps the "
+             "incident, the party, the insurer's claim number and every payment until it is closed.",
+             _claims_open),
+        Step("Open the claim",
+             "F6: the incident date {incident}, Enter; Hwy 95 at Lancaster Rd; P (pole); what happened; {party}; "
+             "Enter past the address and phone; Gem State Mutual; GS-26-0042; Enter past the adjuster and "
+             "their phone: the claim opens.",
+             "The insurer's claim number goes on every letter: the adjuster finds the file by it.",
+             _claim_opened, milestone=True),
+        Step("Key the costs and invoice",
+             "F6: L (labor), Line crew, 6.5, 85.00; F6: M (material), Class 4 pole, 40 ft, 1, 1234.56; then F7 "
+             "writes the invoice ({total} with the {overhead}% overhead).",
+             "The overhead percentage covers what the lines do not show (supervision, stores, vehicles): it is "
+             "the co-op's setting, kept on the claim when it is opened. The invoice is a PDF, its path shown; "
+             "the claim ages from today.",
+             _claim_invoiced, milestone=True,
+             hints=("A wrong line cannot be changed after the invoice: check the total before F7.",)),
+    ),
+    setup=_setup_claim,
+    done="You opened a damage claim against the driver with their insurer's claim number, keyed the crew's "
+         "costs and sent the invoice; payments and a settlement go on the same claim.",
+    needs=(CLAIMS_SCREEN,),
+)
+
+CATALOG += (DAMAGE_CLAIM,)

@@ -26,6 +26,7 @@ from kec_tui.services import (
     card_numbers,
     contacts,
     counter,
+    damage_claims,
     drawers,
     energy,
     letters,
@@ -122,6 +123,15 @@ NOT_FREE_TEXT = {
     "Letter.template", "Letter.title", "Letter.text", "Letter.pdf_path", "Letter.reference", "NoticeRun.status",
     "NoticeRun.claim", "NoticeRun.directory", "NoticeRun.vendor_file", "DisconnectNotice.status",
     "DisconnectNotice.closed_reason", "ContactAttempt.phone", "ContactAttempt.result",
+    # the GL journal: the chart from the co-op's file, accounts, memos and notes composed by the code from the
+    # ledger (services/gl_journal.py: nothing keyed)
+    "GlChart.source", "GlChart.sha256", "GlChart.body", "GlDay.notes", "GlDay.digest", "GlLine.gl_account",
+    "GlLine.gl_name", "GlLine.memo", "GlJournaled.debit_account", "GlJournaled.credit_account", "GlJournaled.note",
+    # damage claims: choices and states the code sets, phones checked as 10 digits, the letters' template
+    # names, text and files composed from the claim's checked fields
+    "DamageClaim.direction", "DamageClaim.damaged", "DamageClaim.status", "DamageClaim.party_phone",
+    "DamageClaim.adjuster_phone", "DamageClaim.invoice_path", "ClaimCostLine.kind", "ClaimTransaction.kind",
+    "ClaimLetter.template", "ClaimLetter.title", "ClaimLetter.text", "ClaimLetter.pdf_path",
 }
 
 
@@ -149,8 +159,14 @@ def world(database, msr, supervisor):
     referral = energy.refer(msr, a.id, "high bills")
     n = notice(a, TODAY - dt.timedelta(days=8))
     assistance.add_demo_agencies()
+    claim = damage_claims.open_claim(msr, incident_on=TODAY, place="Hwy 95", damaged="pole", party_name="Dale")
     return dict(a=a, loc=loc, order=o, batch=b, receipt=r, drawer=d, msr=msr, sup=supervisor, outage=outage,
-                referral=referral, notice=n)
+                referral=referral, notice=n, claim=claim)
+
+
+def claim_with(w, **kw):
+    base = dict(incident_on=TODAY, place="Hwy 95", damaged="pole", party_name="Dale Driver")
+    return damage_claims.open_claim(w["msr"], **(base | kw))
 
 
 def applicant(**kw) -> memberships.Applicant:
@@ -222,6 +238,16 @@ DRIVERS = {
     "AutopayEnrollment.stop_reason": lambda w: autopay.stop(w["msr"], w["a"].id, f"member said {PAN}"),
     "CounterTender.approval": lambda w: counter.take(w["msr"], w["a"].number, 100, [
         Tender("card", 100, card_type="VISA", card_last4="1111", approval=PAN_PLAIN)]),
+    "DamageClaim.place": lambda w: claim_with(w, place=f"Hwy 95 {PAN}"),
+    "DamageClaim.description": lambda w: claim_with(w, description=f"card {PAN}"),
+    "DamageClaim.party_name": lambda w: claim_with(w, party_name=f"Dale {PAN}"),
+    "DamageClaim.party_address": lambda w: claim_with(w, party_address=PAN),
+    "DamageClaim.insurer": lambda w: claim_with(w, insurer=f"Gem {PAN}"),
+    "DamageClaim.insurer_claim_no": lambda w: claim_with(w, insurer_claim_no=PAN_PLAIN),
+    "DamageClaim.adjuster_name": lambda w: claim_with(w, adjuster_name=f"Ann {PAN}"),
+    "ClaimCostLine.description": lambda w: damage_claims.add_line(w["msr"], w["claim"].id, "labor", PAN, 1, 100),
+    "ClaimTransaction.reference": lambda w: damage_claims.pay(w["msr"], w["claim"].id, 100, reference=PAN_PLAIN),
+    "ClaimTransaction.note": lambda w: damage_claims.pay(w["msr"], w["claim"].id, 100, note=f"paid by {PAN}"),
 }
 # Free text that lands in a column composed from it (the ledger's or the audit log's text).
 EXTRA_DRIVERS = {
@@ -231,6 +257,11 @@ EXTRA_DRIVERS = {
     "batch void reason": lambda w: batches.void_batch(w["msr"], w["batch"].id, PAN),
     "rebill reason": lambda w: billing_run.rebill(w["sup"], 1, PAN),
     "a letter's field": lambda w: letters.send(w["msr"], w["a"].id, "collection_letter", {"past_due": PAN}),
+    "a claim's party changed": lambda w: damage_claims.update_party(w["msr"], w["claim"].id, insurer=PAN),
+    "a settlement's note": lambda w: damage_claims.settle(w["msr"], w["sup"], w["claim"].id, 0, note=PAN),
+    "a reduction's note": lambda w: damage_claims.reduce(w["msr"], w["sup"], w["claim"].id, 100, note=PAN),
+    "a write-off's note": lambda w: damage_claims.write_off(w["msr"], w["sup"], w["claim"].id, note=PAN),
+    "a decision's note": lambda w: damage_claims.decide(w["msr"], w["sup"], w["claim"].id, 0, note=PAN),
 }
 
 
