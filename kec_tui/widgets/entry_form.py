@@ -127,8 +127,14 @@ def parse_date(text: str) -> date:
         ValueError: if the text is not a date.
     """
     text = text.strip()
-    if text.isdigit() and len(text) not in (6, 8):  # "1125" could be 1/1/25 or 11/2/5
-        raise ValueError(f"not a date: {text!r}")
+    if text.isdigit():
+        if len(text) not in (6, 8):  # "1125" could be 1/1/25 or 11/2/5
+            raise ValueError(f"not a date: {text!r}")
+        # By its length: strptime's %Y also takes two digits ("121525" would be 1/2/1525).
+        try:
+            return datetime.strptime(text, "%m%d%y" if len(text) == 6 else "%m%d%Y").date()
+        except ValueError:
+            raise ValueError(f"not a date: {text!r}") from None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()

@@ -7,13 +7,15 @@ the way Textual's driver delivers a burst read from the terminal;
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import pytest
 from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
-from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult
+from kec_tui.widgets.entry_form import SUBMIT, FieldSpec, Record, SubmitResult, parse_date
 from tests.support.entry_form import FormApp, account_no, amount_due, payment_fields, press
 from tests.support.keys import send_burst, settle
 
@@ -368,3 +370,18 @@ def test_snapshot_error_at_80x24(snap_compare):
 
     app = FormApp()
     assert snap_compare(app, terminal_size=(80, 24), run_before=key_a_bad_account)
+
+
+@pytest.mark.parametrize("text,day", [
+    ("121525", date(2025, 12, 15)), ("112826", date(2026, 11, 28)), ("01022026", date(2026, 1, 2)),
+    ("12/15/25", date(2025, 12, 15)), ("2026-11-30", date(2026, 11, 30)),
+])
+def test_six_and_eight_digit_dates_are_read_by_their_length(text, day):
+    # strptime's %Y takes two digits too: "121525" must not be 1/2/1525.
+    assert parse_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["1125", "1315 25", "133125", "00000000"])
+def test_what_is_not_a_date(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
