@@ -1,36 +1,15 @@
 """Many MSRs at once: real simultaneous connections (threads, each with its own
 connection), on SQLite and PostgreSQL. Nothing an MSR saved is lost or doubled."""
 import datetime as dt
-import threading
 
 from kec_tui import db
 from kec_tui.checkdigit import valid_account_number
 from kec_tui.services import accounts, batches, contacts, lockbox, memberships as ms, operators, orders
 from kec_tui.services.errors import ServiceError
 from tests import factories
+from tests.support.concurrency import at_once  # noqa: F401 - other tests import it from here
 
 TODAY = dt.date(2025, 6, 2)
-
-
-def at_once(*jobs) -> list:
-    """Run each job in its own thread and connection, released together; return what each gave or raised."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        with db.database.connection_context():
-            barrier.wait()
-            try:
-                results[i] = job()
-            except Exception as exc:  # noqa: BLE001 - the test looks at what happened
-                results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_two_msrs_edit_one_members_contacts(database, msr):
