@@ -11,7 +11,6 @@ from typing import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Label, OptionList, Static
@@ -105,7 +104,7 @@ class MenuScreen(Dialog[None]):
 
     HELP = "Up/Down and Enter choose, or the item's number; {menu.cancel} closes the menu."
     BINDINGS = [bind("menu.cancel", "cancel", "Close"),
-                *(Binding(str(n), f"choose({n})", str(n), show=False) for n in range(1, 10))]
+                *(bind(f"menu.item_{n}", f"choose({n})", str(n), show=False) for n in range(1, 10))]
     DEFAULT_CSS = """
     MenuScreen { align: center middle; }
     MenuScreen > Vertical { width: 78; max-width: 100%; height: auto; border: round $primary; background: $panel;
