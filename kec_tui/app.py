@@ -593,9 +593,9 @@ class KecApp(App):
             return
         if pdf is None:
             return                                # the screen said why
-        self.run_worker(lambda: self._print(pdf), thread=True, group="print", exclusive=False)
+        self.run_worker(lambda: self._send_to_printer(pdf), thread=True, group="print", exclusive=False)
 
-    def _print(self, pdf) -> None:
+    def _send_to_printer(self, pdf) -> None:
         from kec_tui.services import printing
         from kec_tui.services.errors import ServiceError
 
