@@ -16,7 +16,8 @@ The next action, the first that applies:
   a disconnect notice pending  -> (notices.py; unless a medical certificate or winter protection holds it)
                                   the final contact call, due the day before the disconnection may be;
                                   once logged, the disconnect order from that day
-  final or closed              -> collect the final bill; write-off review 90 days past due
+  final or closed              -> collect the final bill; write-off review once the final bill is
+                                  `write_off_after_days` old (the day the write-off list takes it)
   up to NOTICE_AFTER_DAYS      -> the late fee, when the next late-fee run charges one (late_fees.py);
                                   else a disconnect notice if still unpaid, on that day
   a medical certificate        -> no disconnection until it runs out
@@ -36,12 +37,11 @@ from dateutil.relativedelta import relativedelta
 from peewee import fn
 
 from kec_tui import config, db
-from kec_tui.services import aging, arrangements, assistance, billing_run, late_fees, notices
+from kec_tui.services import aging, arrangements, assistance, billing_run, credit_rules, late_fees, notices, write_offs
 from kec_tui.services.aging import Aged
 from kec_tui.services.operators import OperatorInfo, require
 
 NOTICE_AFTER_DAYS = 30          # past due longer than this (a second bill unpaid): a disconnect notice
-WRITE_OFF_REVIEW_DAYS = 90      # a final bill past due longer than this: write-off review
 DISCONNECT_KINDS = ("disconnect_nonpay", "remote_disconnect")
 FLAG_NAMES = {
     "bankruptcy": "Bankruptcy", "medical": "Medical certificate", "winter": "Winter protection",
@@ -127,9 +127,11 @@ GROUP BY a""", (*params, *[db.sql_date(d) for d in (as_of, as_of, as_of, year_ag
 def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_past_due: int, as_of: dt.date, *,
                 order: tuple[int, dt.date | None] | None = None, medical_until: dt.date | None = None,
                 late_fee_on: dt.date | None = None,
-                notice: tuple[int, str, dt.date, dt.date, bool] | None = None) -> NextAction:
+                notice: tuple[int, str, dt.date, dt.date, bool] | None = None,
+                final_bill_on: dt.date | None = None) -> NextAction:
     """The next step for a past-due account (the ladder in the module's doc); `notice` is the
-    account's pending notice (notices.live_notices)."""
+    account's pending notice (notices.live_notices); `final_bill_on` a final account's last bill
+    (write_offs.final_bill_days), from which its write-off review is counted as the write-off list counts it."""
     if "bankruptcy" in flags:
         return NextAction("Hold: bankruptcy, no collection", short="Hold (BK)")
     if order is not None:
@@ -141,10 +143,10 @@ def next_action(status: str, flags: tuple[str, ...], oldest_due: dt.date, days_p
     if "pledge" in flags and days_past_due > NOTICE_AFTER_DAYS:
         return NextAction("Pledge pending: disconnection held", short="Pledge hold")
     if status in ("final", "closed"):
-        if days_past_due > WRITE_OFF_REVIEW_DAYS:
+        review = (final_bill_on or oldest_due) + dt.timedelta(days=credit_rules.rules().write_off_after_days)
+        if as_of >= review:
             return NextAction("Write-off review", as_of, "Write-off")
-        return NextAction("Collect the final bill", oldest_due + dt.timedelta(days=WRITE_OFF_REVIEW_DAYS + 1),
-                          "Final bill")
+        return NextAction("Collect the final bill", review, "Final bill")
     protected = "medical" in flags or ("winter" in flags and in_winter(as_of))
     if notice is not None and notice[1] == "sent" and not protected:
         _nid, _status, first, until, called = notice
@@ -177,6 +179,7 @@ def worklist(op: OperatorInfo | None, cycle: int | None = None, as_of: dt.date |
         late = late_counts(as_of, cycle)
         fee_due = late_fees.pending(as_of, cycle)
     facts = _account_facts([r.account_id for r in aged], as_of)
+    finals = write_offs.final_bill_days([r.account_id for r in aged if r.status in write_offs.FINAL])
     pending = notices.live_notices([r.account_id for r in aged], as_of)
     items = []
     for r in aged:
@@ -184,7 +187,7 @@ def worklist(op: OperatorInfo | None, cycle: int | None = None, as_of: dt.date |
         flags = tuple(k for k in FLAG_NAMES if f["flags"].get(k))
         action = next_action(r.status, flags, r.oldest_due, r.days_past_due, as_of, order=f["order"],
                              medical_until=f["medical_until"], late_fee_on=fee_due.get(r.account_id),
-                             notice=pending.get(r.account_id))
+                             notice=pending.get(r.account_id), final_bill_on=finals.get(r.account_id))
         items.append(WorkItem(r.account_id, r.number, r.name, f["phone"], r.cycle, r.status, r.aged, r.oldest_due,
                               r.days_past_due, late.get(r.account_id, 0), f["returns"], f["last_payment"], flags,
                               action, (pending.get(r.account_id) or (None,))[0]))

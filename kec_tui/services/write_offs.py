@@ -143,10 +143,13 @@ def _balance(account_id: int) -> int:
     return int(L.select(fn.COALESCE(fn.SUM(L.amount_cents), 0)).where(L.account == account_id).scalar())
 
 
-def _final_bill_days(account_ids: list[int]) -> dict[int, dt.date | None]:
-    L = db.LedgerEntry
+def final_bill_days(account_ids: list[int]) -> dict[int, dt.date | None]:
+    """The day each account's write-off clock starts: its last bill, else the day it closed (None: neither)."""
+    L, A = db.LedgerEntry, db.Account
     out: dict[int, dt.date | None] = {}
     for part in _chunks(list(account_ids)):
+        for aid, closed in A.select(A.id, A.closed).where(A.id.in_(part)).tuples():
+            out[aid] = db.as_date(closed)
         for aid, d in (L.select(L.account, fn.MAX(L.effective)).where(L.account.in_(part), L.kind == "bill")
                        .group_by(L.account).tuples()):
             out[aid] = db.as_date(d)
@@ -164,10 +167,10 @@ def candidates(as_of: dt.date) -> list[Candidate]:
                 .where(A.status.in_(FINAL), A.bankruptcy == False,                       # noqa: E712
                        ~fn.EXISTS(W.select(W.id).where(W.account == A.id)))
                 .tuples())
-    finals = _final_bill_days([r[0] for r in rows])
+    finals = final_bill_days([r[0] for r in rows])
     out = []
-    for aid, number, status, closed, first, last, b in rows:
-        day = finals.get(aid) or db.as_date(closed)
+    for aid, number, status, _closed, first, last, b in rows:
+        day = finals.get(aid)
         if day is None or (as_of - day).days < after:
             continue
         out.append(Candidate(aid, number, display_name(first, last), status, int(b), day, (as_of - day).days))
@@ -338,7 +341,7 @@ def write_off_account(op: OperatorInfo, account_id: int, *, supervisor: Operator
         if why:
             raise ValidationError(why, "account")
         owed = _balance(a.id)
-        final = _final_bill_days([a.id]).get(a.id)
+        final = final_bill_days([a.id]).get(a.id)
         entry = _write_off(op, approver, a, owed, today, final, note, None)
         if approver.id != op.id:
             audit.record(approver, "writeoff.approve", "account", a.id, account_id=a.id, field="writeoff",
@@ -399,7 +402,7 @@ def referral_candidates(as_of: dt.date | None = None) -> list[Candidate]:
                        ~fn.EXISTS(AR.select(AR.id).where(AR.account == A.id, AR.status == "open"))).tuples())
     as_of = as_of or dt.date.today()
     owed = owed_to_collect([r[0] for r in rows])
-    finals = _final_bill_days([r[0] for r in rows])
+    finals = final_bill_days([r[0] for r in rows])
     out = []
     for aid, number, status, closed, first, last in rows:
         if owed.get(aid, 0) <= 0:
@@ -423,7 +426,7 @@ def agency_csv(referrals: list[Referral]) -> str:
         loc = db.ServiceLocation.get_by_id(a.location_id)
         wo = db.WriteOff.get_or_none(db.WriteOff.account == a.id)
         last_pay = L.select(fn.MAX(L.effective)).where(L.account == a.id, L.kind == "payment").scalar()
-        final = _final_bill_days([a.id]).get(a.id)
+        final = final_bill_days([a.id]).get(a.id)
         w.writerow([a.number, m.member_no, m.last_name, m.first_name, m.tax_id_last4 or "",
                     m.birth_date.isoformat() if m.birth_date else "", m.phone_mobile or m.phone_home or "",
                     m.mail_street, m.mail_city, m.mail_state, m.mail_zip, f"{loc.street}, {loc.city}",

@@ -69,8 +69,11 @@ def test_next_action_ladder():
     assert na("active", (), due, 75, day, order=(500123, D(2026, 1, 20))) == \
         collections.NextAction("Disconnect order 500123", D(2026, 1, 20))
     assert na("disconnected", (), due, 75, day).what == "Reconnect when paid"
-    assert na("final", (), due, 75, day) == collections.NextAction("Collect the final bill", D(2026, 1, 31))
-    assert na("final", (), due, 91, day) == collections.NextAction("Write-off review", day)
+    # A final account: the write-off review write_off_after_days (90) after the final bill, as the write-off list.
+    assert na("final", (), due, 75, day, final_bill_on=D(2025, 10, 18)) == \
+        collections.NextAction("Collect the final bill", D(2026, 1, 16))
+    assert na("final", (), due, 75, day, final_bill_on=D(2025, 10, 17)) == \
+        collections.NextAction("Write-off review", day)
     assert na("active", (), D(2026, 1, 1), 14, day) == \
         collections.NextAction("Disconnect notice if unpaid", D(2026, 2, 1))
     assert na("active", ("medical",), due, 75, day, medical_until=D(2026, 2, 1)).on == D(2026, 2, 1)

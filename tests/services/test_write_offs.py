@@ -57,6 +57,23 @@ def test_the_list_is_final_accounts_unpaid_90_days_after_the_final_bill(database
     assert [(c.number, c.balance_cents, c.days) for c in found.items] == [(old.number, 15_000, 90)]
 
 
+def test_the_collections_worklist_asks_for_the_write_off_review_the_day_the_list_takes_the_account(database,
+                                                                                                  people):
+    from kec_tui.services import collections
+
+    collector, _ = people
+    acct = final_account()
+    for day, on_list in ((D(2025, 4, 9), False), (D(2025, 4, 10), True)):        # 89 and 90 days after the bill
+        listed = [c.account_id for c in write_offs.candidates(day)] == [acct.id]
+        action = collections.worklist(collector, None, day).items[0].next_action
+        assert listed == on_list
+        assert action == (collections.NextAction("Write-off review", day) if on_list else
+                          collections.NextAction("Collect the final bill", D(2025, 4, 10)))
+    credit_rules.use(credit_rules.Rules(write_off_after_days=120))              # the co-op's own setting: both
+    assert write_offs.candidates(D(2025, 4, 10)) == []
+    assert collections.worklist(collector, None, D(2025, 4, 10)).items[0].next_action.what == "Collect the final bill"
+
+
 def test_a_supervisor_approves_the_list_once_and_the_bad_debt_audit_finds_the_member(database, people):
     collector, boss = people
     a = final_account()
