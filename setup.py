@@ -6,8 +6,7 @@ setup(
     packages=find_packages(include=["kec_tui*"]) + ["kec_tui.keymaps"],
     package_dir={"kec_tui.keymaps": "keymaps"},
     package_data={"kec_tui": ["*.tcss", "**/*.tcss", "data/*.toml", "data/*.gz", "data/*.NOTICE",
-                              "data/policies/*.md", "data/policies/training/*.md", "data/letters/*.j2",
-                              "data/claim_letters/*.j2"],
+                              "data/policies/*.md", "data/policies/training/*.md", "data/letters/*.j2"],
                   "kec_tui.keymaps": ["*.toml"],
                   "kec_tui.remote": ["templates/*.html"]},
 )

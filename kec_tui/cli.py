@@ -152,7 +152,6 @@ def cmd_letters(args) -> int:
         copied = letters.install_defaults()
         print(f"Copied {len(copied)} template{'s' * (len(copied) != 1)} to {where}" if copied
               else f"The co-op has its own copy of every shipped template in {where}")
-    extra = {"past_due": "$80.00", "disconnect_from": "01/22/2026", "expires": "02/05/2026"}   # the notices' own
     bad = 0
     names = letters.template_names() if not args.check else args.check
     for name in names:
@@ -160,7 +159,7 @@ def cmd_letters(args) -> int:
         line = f"{name:<24} {'the co-op' + chr(39) + 's' if own else 'shipped':<10}"
         if args.check is not None:
             try:
-                r = letters.check(name, extra)
+                r = letters.check(name)
                 line += f" ok: {r.title}"
             except letters.LetterError as e:
                 line += f" REFUSED: {e.message}"

@@ -16,18 +16,16 @@ cent); overhead = direct x percent / 100 rounded half up; total = direct + overh
 what is owed (the invoice, or the approved amount) less payments, reductions, the settlement's
 reduction and a write-off. Statuses: open -> invoiced -> negotiating -> settled / written_off -> closed
 (a paid-up balance closes the claim). Aging: days since the invoice, in buckets. Every change audited;
-every free-text field refuses a card number. Correspondence comes from the shipped templates in
-kec_tui/data/claim_letters (Jinja2, strict), written as a PDF and logged on the claim.
+every free-text field refuses a card number. Correspondence comes from the letter templates
+(letters.py: the co-op's own in its letters directory first, else the shipped claim_*.txt.j2; Jinja2,
+strict), written as a PDF and logged on the claim.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
-
-import jinja2
 
 from kec_tui import config, db, money
 from kec_tui.services import audit, card_numbers
@@ -396,14 +394,6 @@ def remove_line(op: OperatorInfo, claim_id: int, line_id: int) -> Claim:
 
 # ---- the invoice and letters --------------------------------------------------------------------------------
 
-def shipped_dir() -> Path:
-    return Path(str(resources.files("kec_tui") / "data" / "claim_letters"))
-
-
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(shipped_dir())), undefined=jinja2.StrictUndefined,
-                          autoescape=False, keep_trailing_newline=True)
-
-
 def fields(c: Claim, today: dt.date) -> dict:
     """What a claim's letter may name."""
     from kec_tui.services import letters
@@ -424,14 +414,26 @@ def fields(c: Claim, today: dt.date) -> dict:
 
 def render(template: str, c: Claim, today: dt.date) -> tuple[str, str]:
     """(title, text) of the claim's letter; ValidationError for an unknown template or field."""
+    from kec_tui.services import letters
+
     if template not in TEMPLATES:
         raise ValidationError(f"No claim letter {template!r} (one of {', '.join(TEMPLATES)})", "template")
-    try:
-        text = _env.get_template(template + ".txt.j2").render(**fields(c, today))
-    except jinja2.TemplateError as e:
-        raise ValidationError(f"Claim letter {template}: {e}; nothing was sent", "template") from None
-    text = text.strip("\n") + "\n"
-    return text.split("\n", 1)[0].strip()[:120], text
+    r = letters.render(template, fields(c, today))
+    return r.title, r.text
+
+
+def sample_fields() -> dict:
+    """A claim's letter fields for a made-up claim: `kec-tui letters --check` renders the co-op's edits with them."""
+    day = dt.date(2026, 1, 15)
+    lines = (Line(0, "labor", "Lineman, 4 hours", Decimal("4"), 9_500, 38_000),
+             Line(0, "material", "Pole, 40 ft class 3", Decimal("1"), 112_000, 112_000))
+    c = Claim(id=0, claim_no=FIRST_CLAIM_NO, direction="against", incident_on=dt.date(2026, 1, 2),
+              place="Pole 1147, Hwy 95 at Dakota Ave", damaged="Pole", description="A pickup struck the pole",
+              party_name="Sam Driver", party_address="12 Elm St, Hayden, ID 83835", party_phone="",
+              insurer="Northwest Mutual", insurer_claim_no="NM-55123", adjuster_name="Lee Adjuster",
+              adjuster_phone="", account_id=None, overhead_percent=Decimal("15"), claimed_cents=0, approved_cents=0,
+              status="invoiced", invoiced_on=day, invoice_path="", lines=lines, transactions=(), letters=())
+    return fields(c, day)
 
 
 def _write(path: Path, title: str, text: str) -> Path:

@@ -183,8 +183,19 @@ def render(template: str, fields: dict) -> Rendered:
     return Rendered(template, title, text)
 
 
+def sample_extra_fields() -> dict:
+    """Sample values of the fields the letters' callers add to the standard ones: the notices' own
+    (notices.py) and a claim's (damage_claims.py)."""
+    from kec_tui.services import damage_claims
+
+    return {"past_due": "$80.00", "disconnect_from": "01/22/2026", "expires": "02/05/2026",
+            **damage_claims.sample_fields()}
+
+
 def check(template: str, extra: dict | None = None) -> Rendered:
-    """Render the template with sample standard fields (and `extra`): the co-op's check of an edit."""
+    """Render the template with sample standard fields and `extra` (default: every caller's sample
+    fields, sample_extra_fields): the co-op's check of an edit."""
+    extra = sample_extra_fields() if extra is None else extra
     sample = {"coop": COOP_NAME, "coop_phone": COOP_PHONE, "coop_address": COOP_ADDRESS, "today": "01/15/2026",
               "account_number": "1000007", "member_name": "Ada Lovelace", "mail_street": "1234 N Government Way",
               "mail_city": "Coeur d'Alene", "mail_state": "ID", "mail_zip": "83814",

@@ -230,6 +230,25 @@ def test_correspondence_from_templates_is_logged(database, msr, tmp_path):
     assert len(dc.get(c.id).letters) == 2
 
 
+def test_the_coops_own_claim_letter_is_used_and_a_bad_edit_refused_with_nothing_logged(database, msr, tmp_path):
+    from kec_tui.services import letters
+
+    saved = letters.places()
+    own = letters.use(tmp_path / "own", tmp_path / "letters").templates
+    try:
+        c = invoiced(msr, tmp_path)
+        own.mkdir()
+        (own / "claim_reminder.txt.j2").write_text("SECOND NOTICE: CLAIM {{ claim_no }}\n{{ balance }} is past due.\n")
+        letter = dc.send_letter(msr, c.id, "claim_reminder", today=D(2026, 2, 20), directory=tmp_path / "out")
+        assert letter.title == f"SECOND NOTICE: CLAIM {c.claim_no}"
+        (own / "claim_reminder.txt.j2").write_text("SECOND NOTICE\n{{ balanse }}\n")
+        with pytest.raises(ValidationError, match="'balanse'"):
+            dc.send_letter(msr, c.id, "claim_reminder", today=D(2026, 2, 21), directory=tmp_path / "out")
+        assert [x.title for x in dc.get(c.id).letters][1:] == [f"SECOND NOTICE: CLAIM {c.claim_no}"]
+    finally:
+        letters.use(saved.templates, saved.output)
+
+
 def test_aging_by_days_since_the_invoice(database, msr, supervisor, tmp_path):
     old = invoiced(msr, tmp_path)                                       # 01/10, 2,630.02
     newer = dc.open_claim(msr, incident_on=INCIDENT, place="Prairie Ave", damaged="meter", party_name="Van Co",

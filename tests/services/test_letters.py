@@ -83,8 +83,7 @@ def test_a_missing_template_or_a_bad_name_is_refused(database, places, collector
 
 def test_every_shipped_template_renders_with_its_documented_fields(places):
     for name in letters.template_names():
-        extra = {"past_due": "$80.00", "disconnect_from": "01/22/2026", "expires": "02/05/2026"}
-        r = letters.check(name, extra)
+        r = letters.check(name)
         assert r.title and r.text.endswith("\n")
         assert letters.pdf_bytes(r.text, r.title).startswith(b"%PDF")
 
@@ -100,7 +99,7 @@ def test_the_letters_command_lists_installs_and_checks_the_templates(tmp_path, c
     try:
         assert cli.main(["--config", str(conf), "letters", "--install", "--check"]) == 0
         out = capsys.readouterr().out
-        assert f"Copied 2 templates to {own}" in out
+        assert f"Copied 5 templates to {own}" in out      # the claims' three and the notices' two
         assert "disconnect_notice        the co-op's ok: NOTICE OF DISCONNECTION FOR NON-PAYMENT" in out
         (own / "collection_letter.txt.j2").write_text("REMINDER\n{{ member_name }} {{ balanse }}\n")
         assert cli.main(["--config", str(conf), "letters", "--check", "collection_letter"]) == 1
