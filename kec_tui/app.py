@@ -102,6 +102,7 @@ SCREENS = {
     "damage_claim_line": "kec_tui.screens.damage_claims:CostLineDialog",
     "damage_claim_money": "kec_tui.screens.damage_claims:ClaimMoneyDialog",
     "damage_claim_letter": "kec_tui.screens.damage_claims:ClaimLetterDialog",
+    "damage_claim_party": "kec_tui.screens.damage_claims:PartyDialog",
 }
 
 

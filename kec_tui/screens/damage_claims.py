@@ -131,6 +131,28 @@ class DamageClaimsScreen(Screen):
         self.dismiss(None)
 
 
+def _phone(value: str, record: Record) -> str | None:
+    return None if not value or len(value) == 10 else "Phone: 10 digits (area code first)"
+
+
+PARTY = ("description", "party_name", "party_address", "party_phone", "insurer", "insurer_claim_no",
+         "adjuster_name", "adjuster_phone")
+
+
+def party_fields(member: bool) -> list[FieldSpec]:
+    """What happened, the party (a member's claim: the member) and their insurer: a new claim's and a change's."""
+    return [
+        FieldSpec("description", "What happened", "text", 48),
+        FieldSpec("party_name", "Member" if member else "Responsible party", "text", 40, mandatory_entry=True),
+        FieldSpec("party_address", "Address", "text", 48),
+        FieldSpec("party_phone", "Phone", "digits", 10, validate=_phone),
+        FieldSpec("insurer", "Insurer", "text", 40),
+        FieldSpec("insurer_claim_no", "Insurer's claim no.", "text", 20),
+        FieldSpec("adjuster_name", "Adjuster", "text", 40),
+        FieldSpec("adjuster_phone", "Adjuster phone", "digits", 10, validate=_phone),
+    ]
+
+
 class NewClaimDialog(FormDialog["dc.Claim | None"]):
     """A new claim: the incident, the party (or claimant) and their insurer."""
 
@@ -162,14 +184,7 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
             FieldSpec("incident_on", "Incident date", "date", 10, mandatory_entry=True, validate=self._date),
             FieldSpec("place", "Place", "text", 48, mandatory_entry=True),
             FieldSpec("damaged", "Damaged", "choice", 11, choices=dc.MEMBER_DAMAGED if member else dc.DAMAGED),
-            FieldSpec("description", "What happened", "text", 48),
-            FieldSpec("party_name", "Member" if member else "Responsible party", "text", 40, mandatory_entry=True),
-            FieldSpec("party_address", "Address", "text", 48),
-            FieldSpec("party_phone", "Phone", "digits", 10, validate=self._phone),
-            FieldSpec("insurer", "Insurer", "text", 40),
-            FieldSpec("insurer_claim_no", "Insurer's claim no.", "text", 20),
-            FieldSpec("adjuster_name", "Adjuster", "text", 40),
-            FieldSpec("adjuster_phone", "Adjuster phone", "digits", 10, validate=self._phone),
+            *party_fields(member),
         ]
         if member:
             fields.append(FieldSpec("account", "Account no. (if any)", "digits", 10))
@@ -185,10 +200,6 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
         except ValueError:
             return "Incident date: MM/DD/YYYY"
         return "The incident date is in the future" if day > dt.date.today() else None
-
-    @staticmethod
-    def _phone(value: str, record: Record) -> str | None:
-        return None if not value or len(value) == 10 else "Phone: 10 digits (area code first)"
 
     def _open(self, record: Record) -> SubmitResult | None:
         try:
@@ -220,7 +231,8 @@ class ClaimScreen(Screen):
             "signs in); {claim.reduce} takes an amount off (a supervisor signs in); {claim.write_off} writes off "
             "the balance (a supervisor signs in); {claim.letter} sends a letter from a template (a reminder, the "
             "decision); {claim.remove_line} removes the highlighted cost line (before the invoice; Y confirms); "
-            "{claim.negotiate} marks an invoiced claim negotiating (what is disputed); the print key "
+            "{claim.negotiate} marks an invoiced claim negotiating (what is disputed); {claim.party} changes the "
+            "party's or insurer's details (a new address, the insurer's claim number, another adjuster); the print key "
             "prints the invoice. "
             "{claim.back} goes back.")
     BINDINGS = [
@@ -234,6 +246,7 @@ class ClaimScreen(Screen):
         bind("claim.letter", "letter", "Letter"),
         bind("claim.negotiate", "negotiate", "Negotiating"),
         bind("claim.remove_line", "remove_line", "Remove line"),
+        bind("claim.party", "party", "Party/insurer"),
     ]
     DEFAULT_CSS = """
     ClaimScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
@@ -403,12 +416,60 @@ class ClaimScreen(Screen):
             self.say(f"Claim {self.claim.claim_no} is negotiating")
         self.app.push_screen(reason_prompt("Negotiating", "What does the insurer or party dispute?"), done)
 
+    def action_party(self) -> None:
+        self.app.open("damage_claim_party", self.claim_id,
+                      callback=self._after("The party and insurer saved"))
+
     def action_letter(self) -> None:
         self.app.open("damage_claim_letter", self.claim_id,
                       callback=self._after(lambda row: f"Letter sent: {row.pdf_path}"))
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+class PartyDialog(FormDialog["dc.Claim | None"]):
+    """The party and insurer of a claim as they are, to change what changed."""
+
+    HELP = ("The party and insurer of the claim as recorded: what happened, the party (a member's claim: the "
+            "member), their address and phone, the insurer, the insurer's claim number, the adjuster and their "
+            "phone. Change what changed (a new address, the insurer's claim number, another adjuster); Enter moves "
+            "on, Enter on the last field saves the changes (each audited, before and after). "
+            "{entry_form.clear_record} leaves without saving.")
+
+    def __init__(self, claim_id: int) -> None:
+        super().__init__()
+        self.claim = dc.get(claim_id)
+
+    @property
+    def form(self) -> StepForm:
+        return self.query_one(StepForm)
+
+    def title_text(self) -> str:
+        return f"Claim {self.claim.claim_no}: the party and insurer"
+
+    def make_form(self) -> StepForm:
+        fields = [replace(f, dup=False) for f in party_fields(self.claim.direction == "member")]
+        return StepForm(fields, steps=dict.fromkeys(PARTY, ""), on_submit=self._save, id="form")
+
+    def on_mount(self) -> None:
+        for name in PARTY:
+            self.form.set_value(name, getattr(self.claim, name))
+        super().on_mount()
+
+    def _save(self, record: Record) -> SubmitResult | None:
+        changes = {k: record[k] for k in PARTY if record[k] != getattr(self.claim, k)}
+        if not changes:
+            self.app.notify("Nothing changed")
+            self.dismiss(None)
+            return None
+        try:
+            claim = dc.update_party(self.app.operator, self.claim.id, **changes)
+        except Exception as e:  # noqa: BLE001 - a refusal or a database that does not answer: a message
+            field = getattr(e, "field", None)
+            return SubmitResult(field if field in PARTY else None, _failed(e))
+        self.dismiss(claim)
+        return None
 
 
 class CostLineDialog(FormDialog["dc.Claim | None"]):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kec_tui import db
-from kec_tui.screens.damage_claims import ClaimMoneyDialog, ClaimScreen, DamageClaimsScreen
+from kec_tui.screens.damage_claims import ClaimMoneyDialog, ClaimScreen, DamageClaimsScreen, PartyDialog
 from kec_tui.screens.help import HelpScreen
 from kec_tui.services import damage_claims as dc, operators, passwords
 from tests.screens.test_help import KEY_IN_TEXT, bound_keys
@@ -130,6 +130,7 @@ OPENERS = {
     "CostLineDialog": lambda app, c: app.open("damage_claim_line", c.id),
     "ClaimMoneyDialog": lambda app, c: app.open("damage_claim_money", c.id, "settle"),
     "ClaimLetterDialog": lambda app, c: app.open("damage_claim_letter", c.id),
+    "PartyDialog": lambda app, c: app.open("damage_claim_party", c.id),
 }
 
 
@@ -274,3 +275,50 @@ async def test_a_write_off_with_a_supervisor_after_a_partial_payment(people, sql
         await settle(pilot, lambda: db.DamageClaim.get_by_id(c.id).status == "written_off" and app.screen is screen)
         assert txns(c.id) == [("payment", 200_00), ("write_off", 375_00)]
         assert db.ClaimTransaction.get(db.ClaimTransaction.kind == "write_off").approver.username == "super"
+
+
+def audited_changes(claim_id: int) -> list[tuple[str, str, str]]:
+    A = db.AuditLog
+    return [(a.field, a.before, a.after) for a in A.select().where(A.action == "claim.update", A.entity_id == claim_id)
+            .order_by(A.id)]
+
+
+async def test_the_party_and_insurer_changed_in_one_burst(people, sqlite_db, tmp_path):
+    c = invoiced_claim(people, tmp_path)
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open("damage_claim", c.id)
+        await settle(pilot, lambda: isinstance(app.screen, ClaimScreen))
+        screen = app.screen
+        # Ctrl+E: the details as recorded; Enter keeps a field as it is, what is keyed into an empty one is added.
+        send_burst(app, expand("ctrl+e", "enter", "enter", "44 Oak St, Post Falls ID", "enter", "enter", "enter",
+                               "GS-26-0099", "enter", "Bo Adjuster", "enter", "2085550111", "enter"))
+        await settle(pilot, lambda: app.screen is screen and audited_changes(c.id))
+        row = db.DamageClaim.get_by_id(c.id)
+        assert (row.party_name, row.party_address, row.insurer, row.insurer_claim_no, row.adjuster_name,
+                row.adjuster_phone) == ("Dig Co", "44 Oak St, Post Falls ID", "Gem State Mutual", "GS-26-0099",
+                                        "Bo Adjuster", "2085550111")
+        assert audited_changes(c.id) == [("party_address", "", "44 Oak St, Post Falls ID"),
+                                         ("insurer_claim_no", "", "GS-26-0099"), ("adjuster_name", "", "Bo Adjuster"),
+                                         ("adjuster_phone", "", "2085550111")]
+        assert "The party and insurer saved" in str(screen.query_one("#message").render())
+        assert "GS-26-0099" in str(screen.query_one("#about").render())
+
+
+async def test_an_emptied_party_name_is_refused_and_the_keys_typed_after_it_held(people, sqlite_db, tmp_path):
+    c = invoiced_claim(people, tmp_path)
+    app = make_app(sqlite_db, people, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open("damage_claim", c.id)
+        await settle(pilot, lambda: isinstance(app.screen, ClaimScreen))
+        send_burst(app, expand("ctrl+e", "enter", "ctrl+e", "enter", "Somebody Else", "enter", "2085550111", "enter",
+                               "enter", "enter", "enter", "enter", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, PartyDialog) and app.screen.form.locked)
+        form = app.screen.form
+        assert form.current == "party_name" and "Responsible party is required" in form.error
+        assert form.held_keys > 0
+        # Esc unlocks, the old name is keyed back, a 9-digit phone is refused the same way.
+        send_burst(app, expand("escape", "Dig Co", "enter", "enter", "208555011", "enter", "enter"))
+        await settle(pilot, lambda: form.locked and form.current == "party_phone")
+        assert "10 digits" in form.error
+        assert db.DamageClaim.get_by_id(c.id).party_name == "Dig Co" and audited_changes(c.id) == []
