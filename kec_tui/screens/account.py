@@ -8,9 +8,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
 
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.money import fmt, fmt_dollars
-from kec_tui.services import accounts, arrangements, assistance, audit, bankruptcy, moves, outages, returns
+from kec_tui.services import accounts, arrangements, assistance, audit, bankruptcy, deposits, moves, outages, returns
 from kec_tui.services.accounts import AccountView, format_phone
 from kec_tui.services.errors import ServiceError
 from kec_tui.widgets.dialogs import MenuScreen, menu_items
@@ -346,8 +346,11 @@ class AccountScreen(Screen):
     def action_new_order(self) -> None:
         def created(o) -> None:
             if o is not None:
+                deposit = deposits.before_reconnect(o.account_id, o.kind)
                 self.notify(f"Order {o.order_no} created: {o.kind_label}"
-                            + (f", due {o.due_date:%m/%d/%Y}" if o.due_date else ""))
+                            + (f", due {o.due_date:%m/%d/%Y}" if o.due_date else "")
+                            + (f". {deposit} ({keys_text('account.deposit')} bills it)" if deposit else ""),
+                            severity="warning" if deposit else "information", timeout=20 if deposit else 5)
                 self.refresh_all()
         self.app.open("new_order", self.account_id, callback=created)
 

@@ -12,9 +12,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kec_tui.config import default_data_dir
-from kec_tui.keymap import bind
+from kec_tui.keymap import bind, keys_text
 from kec_tui.money import fmt_dollars
-from kec_tui.services import accounts, moves, orders
+from kec_tui.services import accounts, deposits, moves, orders
 from kec_tui.services.errors import ServiceError
 from kec_tui.services.orders import OrderInfo
 from kec_tui.widgets.entry_form import EditForm, EntryForm, FieldSpec, ListFilters, Record, SubmitResult, parse_date
@@ -273,8 +273,11 @@ class OrderQueueScreen(Screen):
 
     def created(self, o: OrderInfo | None) -> None:
         if o is not None:
+            deposit = deposits.before_reconnect(o.account_id, o.kind)
             self.message(f"Order {o.order_no} created: {o.kind_label} for {o.name} (account {o.account_number}), "
-                         f"due {_date(o.due_date) or '-'}")
+                         f"due {_date(o.due_date) or '-'}"
+                         + (f". {deposit} ({keys_text('account.deposit')} on the account bills it)" if deposit else ""),
+                         "warning" if deposit else "information")
             self.reload(self.query_one(DataTable).cursor_row)
 
     def action_complete(self) -> None:

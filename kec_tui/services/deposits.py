@@ -40,7 +40,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import IntegrityError, fn
 
 from kec_tui import db, money
-from kec_tui.services import aging, audit, credit_rules, due_dates, fees, memberships, run_claim
+from kec_tui.services import aging, audit, credit_rules, due_dates, fees, memberships, orders, run_claim
 from kec_tui.services.accounts import display_name
 from kec_tui.services.errors import NotFound, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
@@ -240,6 +240,19 @@ def assess(account_id: int, as_of: dt.date | None = None) -> Assessment:
         reasons.append("reconnect")
     amount, basis = amount_rule(account_id, as_of)
     return Assessment(a.id, a.number, tuple(reasons), h, amount, basis, a.deposit_cents, _billing_cents(a.id))
+
+
+@db.connected
+def before_reconnect(account_id: int, order_kind: str, as_of: dt.date | None = None) -> str:
+    """After an order is made: for a reconnect, the deposit the rules call for and that is neither held
+    nor being billed, as the MSR is to ask for it before the crew goes out; else ""."""
+    if order_kind not in orders.RECONNECT_KINDS:
+        return ""
+    a = assess(account_id, as_of)
+    if not a.reasons or a.due_cents <= 0:
+        return ""
+    why = "; ".join(REASONS[r] for r in a.reasons)
+    return f"Ask for a deposit of {money.fmt_dollars(a.due_cents)} before the crew goes out ({why}; {a.basis})"
 
 
 # ---- billing a deposit ------------------------------------------------------------------------------------

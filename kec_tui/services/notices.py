@@ -40,7 +40,7 @@ import holidays as holiday_calendar
 from peewee import JOIN, IntegrityError, fn
 
 from kec_tui import config, db, money
-from kec_tui.services import aging, audit, card_numbers, collection_holds, letters, orders, run_claim
+from kec_tui.services import aging, audit, card_numbers, collection_holds, deposits, letters, orders, run_claim
 from kec_tui.services.errors import NotFound, ServiceError, ValidationError
 from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError
@@ -698,8 +698,10 @@ def settle(op: OperatorInfo | None, day: dt.date | None = None, account_ids: lis
                 if a.status != "disconnected":
                     _close(op, n, "reconnect", f"account {a.status}")
                 elif _past_due(a.id, day) < r.min_past_due_cents:
+                    deposit = deposits.before_reconnect(a.id, "reconnect", day)       # for the MSR who calls
                     o = orders.new_order(op, a, "reconnect", priority=1, due_date=day, today=day, check=False,
-                                         notes=f"Reconnect after payment (disconnect notice {n.id})") \
+                                         notes=f"Reconnect after payment (disconnect notice {n.id})"
+                                               + (f". {deposit}" if deposit else "")) \
                         if not O.select().where(O.account == a.id, O.kind.in_(orders.RECONNECT_KINDS),
                                                 O.status.in_(orders.ACTIVE)).exists() else None
                     if o is not None:

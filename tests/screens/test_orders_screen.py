@@ -13,7 +13,7 @@ from kec_tui.services import operators, orders
 from kec_tui.widgets.entry_form import EditForm
 from kec_tui.widgets.step_form import StepForm
 from tests.screens.conftest import settle
-from tests.support.keys import burst
+from tests.support.keys import burst, settle as until
 from tests.support.orders import highlight, notices, table_orders
 
 
@@ -276,3 +276,16 @@ async def test_the_queue_is_paged(app, coop, msr_op, monkeypatch):
         assert sorted(table_orders(app)) == sorted(str(n) for n in made)        # the next page came in
         await burst(pilot, "end")
         assert len(table_orders(app)) == 8
+
+
+async def test_a_reconnect_order_asks_for_the_deposit_the_rules_call_for(app, coop):
+    """A disconnected account: the reconnect order's message asks for the deposit the rules call for, first."""
+    db.Account.update(status="disconnected").where(db.Account.id == coop["smith"].id).execute()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_account(coop["smith"].id)
+        await until(pilot, lambda: isinstance(app.screen, AccountScreen))
+        await burst(pilot, "ctrl+n", "r", "enter", "enter", "enter", "enter")
+        await until(pilot, lambda: isinstance(app.screen, AccountScreen) and db.ServiceOrder.select().count())
+        assert db.ServiceOrder.get().kind == "reconnect"
+        said = notices(app)
+        assert "Ask for a deposit of $" in said and "before the crew goes out" in said and "Ctrl+D bills it" in said

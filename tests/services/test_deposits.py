@@ -68,6 +68,21 @@ def test_returned_payments_and_a_disconnection_call_for_one(database, collector)
     assert found.amount_cents == 20_000 and "flat" in found.basis       # no bills: the flat deposit
 
 
+def test_a_reconnect_order_asks_for_the_deposit_not_yet_held(database, collector):
+    a = late_account(status="disconnected")
+    day = D(2024, 4, 15)
+    note = deposits.before_reconnect(a.id, "reconnect", day)
+    assert note.startswith("Ask for a deposit of $200.00 before the crew goes out (Bills paid late; Reconnect after "
+                           "disconnection for non-payment; 2x the average bill $100.00")
+    assert deposits.before_reconnect(a.id, "remote_reconnect", day) == note
+    assert deposits.before_reconnect(a.id, "reread", day) == ""              # only a reconnect asks
+    deposits.bill(collector, a.id, "reconnect", today=day)
+    assert deposits.before_reconnect(a.id, "reconnect", day) == ""           # held now: nothing more to ask
+    prompt = factories.account(first="Prompt", last="Payer")
+    prompt_year(prompt, D(2023, 4, 1), months=12)
+    assert deposits.before_reconnect(prompt.id, "reconnect", day) == ""      # the rules call for none
+
+
 def test_no_deposit_when_the_rules_do_not_call_for_one_and_nothing_is_written(database, collector):
     a = factories.account()
     prompt_year(a, D(2024, 1, 1), months=4)

@@ -277,6 +277,7 @@ def test_a_payment_cancels_the_pending_disconnect_and_the_reconnect_follows_paym
     recon = orders.get_order(s.reconnects[0])
     assert (recon.kind, recon.status, recon.account_id, recon.due_date) == ("reconnect", "open", c.id, D(2026, 3, 26))
     assert notice_of(c).status == "reconnect" and notice_of(c).reconnect_order_id == recon.id
+    assert "Ask for a deposit of $" in recon.notes       # the rules call for one after a disconnection for non-pay
     assert notices.settle(collector, D(2026, 3, 27)).reconnects == []       # once
 
 
