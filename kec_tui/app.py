@@ -94,6 +94,7 @@ SCREENS = {
     "price_list": "kec_tui.screens.drawer:PriceListDialog",
     "arrangement": "kec_tui.screens.arrangement:ArrangementScreen",
     "pledge": "kec_tui.screens.assistance:PledgeScreen",
+    "assistance_application": "kec_tui.screens.assistance:ApplicationScreen",
     "agency_check": "kec_tui.screens.assistance:AgencyCheckScreen",
     "assistance_payment": "kec_tui.screens.assistance:AgencyPaymentScreen",
     "damage_claims": "kec_tui.screens.damage_claims:DamageClaimsScreen",

@@ -102,7 +102,8 @@ class AccountScreen(Screen):
             "and Enter): the member's capital credits (by year, early and estate retirement), energy use (this "
             "year against last, tips, the high-bill checklist, a referral to the energy consultant), write-offs, "
             "bankruptcy, a payment arrangement (down payment, installments, the agreement printed; on an active "
-            "one: cancel it), an energy-assistance pledge (agency, amount, expiry) and more. "
+            "one: cancel it), an energy-assistance pledge (agency, amount, expiry), an energy-assistance application "
+            "helped (the last item: Up/Down and Enter) and more. "
             "{account.portal} opens the member's online account (enroll, unlock, reset link, e-mail), "
             "{account.deposit} bills a deposit; write-offs, bankruptcy cases and autopay (enroll, change the bank "
             "account, stop; the bank number masked) are in the menu. {app.lookup} goes "
@@ -140,7 +141,8 @@ class AccountScreen(Screen):
             ("outage_call", "Outage call", "account.outage"),
             ("counter", "Counter payment", "account.counter"),
             ("portal", "Online account", "account.portal"),
-            ("deposit", "Deposit", "account.deposit"))
+            ("deposit", "Deposit", "account.deposit"),
+            ("assistance_application", "Energy-assistance application helped (agency, date, note)"))
     DEFAULT_CSS = """
     AccountScreen #title { height: 1; padding: 0 1; background: $primary-background; text-style: bold; }
     AccountScreen #flags { height: auto; padding: 0 1; }
@@ -315,6 +317,19 @@ class AccountScreen(Screen):
                             f"until {done.holds_until:%m/%d/%Y}", timeout=6)
                 self.refresh_all()
         self.app.open("pledge", self.account_id, callback=recorded)
+
+    def action_assistance_application(self) -> None:
+        op = self.app.operator
+        if not op.can("assistance.record"):
+            self.notify(f"Applications are recorded by MSRs, collections staff and supervisors ({op.role} may not)",
+                        severity="warning")
+            return
+
+        def recorded(done) -> None:
+            if done is not None:
+                self.notify("Application recorded (a note on the account)", timeout=6)
+                self.refresh_all()
+        self.app.open("assistance_application", self.account_id, callback=recorded)
 
     def action_reveal(self) -> None:
         """Supervisors only; the showing goes in the audit log. Shown briefly, never kept on screen."""

@@ -1,5 +1,5 @@
-"""Energy assistance (services/assistance.py): a pledge on the account, and an agency's check keyed
-as a batch of its members and matched to their pledges."""
+"""Energy assistance (services/assistance.py): an application helped and a pledge on the account, and an
+agency's check keyed as a batch of its members and matched to their pledges."""
 from __future__ import annotations
 
 import datetime as dt
@@ -131,6 +131,62 @@ class PledgeScreen(FormDialog[PledgeInfo | None]):
                                      expires_on=parse_date(record["expires_on"]), reference=record["reference"])
         except ServiceError as e:
             return SubmitResult(PLEDGE_FIELDS.get(e.field or ""), e.message)
+        self.dismiss(done)
+        return None
+
+
+class ApplicationScreen(FormDialog["int | None"]):
+    """Record an application for energy assistance the MSR helped the member with."""
+
+    HELP = ("An application for energy assistance the MSR helped the member with: the agency's code (listed below), "
+            "the day it was made (Enter: today) and a note (what was applied for, what the agency still needs). "
+            "Enter on the last field records it (audited, a note on the account). When the agency commits money it "
+            "sends a pledge: record that from the account's menu. {entry_form.clear_record} leaves without recording.")
+    DEFAULT_CSS = """
+    ApplicationScreen #who { padding: 0 1; height: auto; }
+    ApplicationScreen #agencies { padding: 0 1; height: auto; }
+    """
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.view = accounts.view(account_id)
+        self.agency = _AgencyField()
+
+    def title_text(self) -> str:
+        return f"Energy assistance application, account {self.view.number}"
+
+    def compose_about(self) -> ComposeResult:
+        v = self.view
+        yield Static(Text(f"{v.number}  {v.name}  balance {fmt_dollars(v.balance_cents)}, past due "
+                          f"{fmt_dollars(v.past_due_cents)}"), id="who")
+
+    def compose_below(self) -> ComposeResult:
+        yield Static(self.agency.legend(), id="agencies")
+
+    def make_form(self) -> StepForm:
+        today = dt.date.today()
+        fields = [
+            FieldSpec("agency", "Agency", "text", 12, validate=self.agency.check),
+            FieldSpec("applied_on", "Applied on", "date", 10, validate=self._applied,
+                      default=lambda r: f"{today:%m/%d/%Y}"),
+            FieldSpec("note", "Note", "text", 60),
+        ]
+        return StepForm(fields, steps=dict.fromkeys((f.name for f in fields), ""), on_submit=self.record, id="form")
+
+    @staticmethod
+    def _applied(value: str, record: Record) -> str | None:
+        bad = _date(value)
+        if bad is None and parse_date(value) > dt.date.today():
+            return "The application date is today or earlier"
+        return bad
+
+    def record(self, record: Record) -> SubmitResult | None:
+        try:
+            done = assistance.record_application(self.app.operator, self.account_id, record["agency"].strip().upper(),
+                                                 parse_date(record["applied_on"]), record["note"])
+        except ServiceError as e:
+            return SubmitResult({"agency": "agency", "note": "note"}.get(e.field or "", "agency"), e.message)
         self.dismiss(done)
         return None
 

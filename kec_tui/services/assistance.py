@@ -226,6 +226,24 @@ def record_application(op: OperatorInfo, account_id: int, agency_code: str, appl
     return row.id
 
 
+@dataclass(frozen=True)
+class ApplicationInfo:
+    id: int
+    agency: str                 # the agency's code
+    applied_on: dt.date
+    operator: str               # who helped
+    note: str
+
+
+@db.connected
+def applications_for(account_id: int) -> list[ApplicationInfo]:
+    """The applications helped on the account, oldest first."""
+    A = db.AssistanceApplication
+    return [ApplicationInfo(a.id, a.agency.code, db.as_date(a.applied_on), a.operator.username if a.operator else "",
+                            a.note)
+            for a in A.select().where(A.account == account_id).order_by(A.id)]
+
+
 # ---- pledges ----------------------------------------------------------------------------------------
 
 def holds_until(pledged_on: dt.date, expires_on: dt.date) -> dt.date:

@@ -1799,7 +1799,59 @@ PLEDGE = Walkthrough(
 )
 
 
-CATALOG += (ARRANGE, PLEDGE)
+APPLICATION_SCREEN = "kec_tui.screens.assistance:ApplicationScreen"
+APPLICATION_NOTE = "LIHEAP winter, pay stubs to follow"
+
+
+def _setup_application(ctx: Ctx) -> dict:
+    from kec_tui.services import assistance
+
+    if not ctx.op.can("assistance.record"):
+        raise NotPossible(f"Applications are recorded by MSRs and collections staff ({ctx.op.role} may not): "
+                          "train as one: kec-tui train --role msr --walkthrough assistance_application")
+    if "CAP" not in {a.code for a in assistance.agencies()}:
+        raise NotPossible("The practice database has no assistance agencies: rebuild it (kec-tui train --reset)")
+    v = _past_due_member(ctx, "past-due member")
+    return {"account_id": v.id, "name": v.name, "street": _street(v), "note": APPLICATION_NOTE,
+            "caller": f"\"This is {_spoken(v)}, {_street(v)}. I'm behind on the bill; can you help me apply for "
+                      f"LIHEAP with the Community Action Partnership? I'll bring my pay stubs.\""}
+
+
+def _applied(ctx: Ctx) -> Verdict:
+    from kec_tui.services import assistance
+
+    mine = [a for a in assistance.applications_for(ctx.data["account_id"]) if a.operator == ctx.op.username]
+    if not mine:
+        return None
+    if mine[-1].agency != "CAP":
+        return (f"That application is with {mine[-1].agency}: the member asked for LIHEAP with the Community "
+                "Action Partnership (CAP).")
+    return True
+
+
+APPLICATION = Walkthrough(
+    "assistance_application", "Help a member apply for energy assistance",
+    "A member behind on the bill asks for help applying for LIHEAP: record the application you helped with, so "
+    "collections sees help is on the way and the agency's pledge can follow.",
+    steps=(
+        FIND,
+        Step("Record the application",
+             "F8, then the menu's last item (End, Enter: energy-assistance application): agency CAP, Enter; Enter "
+             "(today); the note \"{note}\"; Enter records it.",
+             "LIHEAP runs through the community action agency: the member applies with them, the MSR helps and "
+             "records it (a note on the account says so). When the agency commits money it calls with a pledge, "
+             "which holds disconnection.",
+             _applied, milestone=True,
+             hints=("An agency code not on file is refused: Esc, key one from the list under the form.",)),
+    ),
+    setup=_setup_application,
+    done="You recorded an energy-assistance application you helped with: a note on the account says so, and the "
+         "agency's pledge can follow.",
+    needs=(APPLICATION_SCREEN,),
+)
+
+
+CATALOG += (ARRANGE, PLEDGE, APPLICATION)
 
 
 # ---- a damage claim: a car hit a pole ---------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The payment arrangement and pledge walkthroughs completed by driving the real screens with keys."""
+"""The payment arrangement, pledge and assistance-application walkthroughs completed by driving the real
+screens with keys."""
 from __future__ import annotations
 
 from kec_tui import db
@@ -44,3 +45,18 @@ async def test_pledge_walkthrough_completed_with_keys(practice, tmp_path):  # no
         await burst(pilot, ["f8", "6", *literal("CAP\r150\r\r\rL-PRACTICE\r")])
         await until(pilot, lambda: app.trainer.run.complete)
         assert db.Pledge.select().where(db.Pledge.account == data["account_id"]).count() == 2
+
+
+async def test_assistance_application_walkthrough_completed_with_keys(practice, tmp_path):  # noqa: F811
+    assert walkthroughs.by_name("assistance_application").coming() is None
+    app = make_app(practice, tmp_path, training="assistance_application")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = await find_caller(pilot, app)
+        await burst(pilot, ["f8", "end", "enter", *literal("SVDP\r\rLIHEAP winter, pay stubs to follow\r")])
+        await until(pilot, lambda: "(CAP)" in app.trainer.feedback)
+        assert step(app) == 1
+        await burst(pilot, ["f8", "end", "enter", *literal("CAP\r\rLIHEAP winter, pay stubs to follow\r")])
+        await until(pilot, lambda: app.trainer.run.complete)
+        A = db.AssistanceApplication
+        assert A.select().where(A.account == data["account_id"]).count() == 2

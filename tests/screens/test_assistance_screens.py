@@ -1,4 +1,5 @@
-"""Energy assistance on screen: the pledge form (F8, 6 on the account) and the agency's check keyed
+"""Energy assistance on screen: the pledge form (F8, 6 on the account), an application helped (F8, the
+menu's last item) and the agency's check keyed
 as a batch and matched to the pledges (F12 on the worklist), in bursts; what is asserted is what the
 database holds."""
 from __future__ import annotations
@@ -146,3 +147,39 @@ async def test_keying_the_same_check_again_goes_on_where_it_was_left(people, sql
         await settle(pilot, lambda: app.screen.report is not None)
         assert [p[3] for p in pledges()] == ["paid", "paid"]
         assert db.AgencyPayment.select().count() == 1
+
+
+def applications() -> list[tuple]:
+    A = db.AssistanceApplication
+    return [(a.account_id, a.agency.code, db.as_date(a.applied_on), a.note) for a in A.select().order_by(A.id)]
+
+
+async def test_an_application_helped_keyed_in_one_burst_is_recorded(people, sqlite_db, tmp_path):
+    msr, ada, _ = people
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        account = await on_account(pilot, ada)
+        # F8, the menu's last item (End, Enter), agency cap, Enter today, the note.
+        send_burst(app, expand("f8", "end", "enter", "cap", "enter", "enter", "LIHEAP winter, pay stubs to follow",
+                               "enter"))
+        await settle(pilot, lambda: len(applications()) == 1 and app.screen is account)
+        assert applications() == [(ada.id, "CAP", dt.date.today(), "LIHEAP winter, pay stubs to follow")]
+        assert "Helped apply for energy assistance with Community Action Partnership" in \
+            db.Note.select().order_by(db.Note.id.desc()).get().text
+
+
+async def test_an_unknown_agency_is_refused_and_the_keys_typed_after_it_held(people, sqlite_db, tmp_path):
+    from kec_tui.screens.assistance import ApplicationScreen
+
+    msr, ada, _ = people
+    app = make_app(sqlite_db, msr, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_account(pilot, ada)
+        send_burst(app, expand("f8", "end", "enter", "xyz", "enter", "enter", "a note", "enter"))
+        await settle(pilot, lambda: isinstance(app.screen, ApplicationScreen) and app.screen.query_one("#form").locked)
+        form = app.screen.query_one("#form")
+        assert form.current == "agency" and "No agency XYZ" in form.error and form.held_keys > 0
+        assert applications() == []
+        send_burst(app, expand("escape", "escape"))          # Reset, then leave: nothing recorded
+        await settle(pilot, lambda: isinstance(app.screen, AccountScreen))
+        assert applications() == []

@@ -103,6 +103,8 @@ def test_an_application_is_recorded_with_a_note(msr):
     assert (row.account_id, row.applied_on, row.note) == (acct.id, D(2026, 1, 28), "LIHEAP winter application")
     with pytest.raises(ValidationError, match="needs the agency"):
         assistance.record_application(msr, acct.id, "")
+    assert [(a.agency, a.applied_on, a.operator, a.note) for a in assistance.applications_for(acct.id)] == \
+        [("CAP", D(2026, 1, 28), msr.username, "LIHEAP winter application")]
 
 
 def test_the_agency_check_is_keyed_as_a_batch_and_matched_to_the_pledges(msr, tmp_path):
