@@ -1324,9 +1324,11 @@ def _sqlite_fast_begin(empty: bool) -> dict[str, object]:
     accounts (a first conversion) the load is not synced to disk as it goes (synchronous=OFF, a
     rollback journal): a crash leaves a file to make again. A database with accounts stays durable."""
     conn = db.database
-    saved = {n: conn.execute_sql(f"PRAGMA {n}").fetchone()[0] for n in ("synchronous", "cache_size", "foreign_keys")}
+    saved = {n: conn.execute_sql(f"PRAGMA {n}").fetchone()[0]
+             for n in ("synchronous", "cache_size", "foreign_keys", "temp_store")}
     conn.execute_sql("PRAGMA foreign_keys=OFF")     # the files' references are checked here
     conn.execute_sql("PRAGMA cache_size=-262144")   # 256 MiB while loading
+    conn.execute_sql("PRAGMA temp_store=MEMORY")    # the search index's rows are sorted in temp tables
     saved["journal_mode"] = conn.execute_sql("PRAGMA journal_mode").fetchone()[0]
     if not empty:
         saved["journal_mode"] = ""
@@ -1352,6 +1354,7 @@ def _sqlite_fast_end(saved: dict[str, object]) -> None:
     conn.execute_sql(f"PRAGMA cache_size={int(saved['cache_size'])}")
     conn.execute_sql(f"PRAGMA foreign_keys={int(saved['foreign_keys'])}")
     conn.execute_sql(f"PRAGMA synchronous={int(saved['synchronous'])}")
+    conn.execute_sql(f"PRAGMA temp_store={int(saved['temp_store'])}")
 
 
 # ---- the entry points ------------------------------------------------------------------------------------
