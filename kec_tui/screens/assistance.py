@@ -13,7 +13,7 @@ from kec_tui import money
 from kec_tui.keymap import bind
 from kec_tui.money import fmt, fmt_dollars
 from kec_tui.services import accounts, assistance, reports
-from kec_tui.services.assistance import MatchReport, PaymentInfo, PledgeInfo
+from kec_tui.services.assistance import MatchReport, PaymentInfo
 from kec_tui.services.errors import ServiceError, first_line
 from kec_tui.widgets.entry_form import QUIET_KEYS, EntryForm, FieldSpec, Record, SubmitResult, parse_date
 from kec_tui.widgets.form_dialog import FormDialog
@@ -61,7 +61,30 @@ class _AgencyField:
         return Text("Agencies: " + ", ".join(f"{a.code} {a.name}" for a in self.agencies), style="dim")
 
 
-class PledgeScreen(FormDialog[PledgeInfo | None]):
+class _AgencyForm(FormDialog):
+    """A form on the account naming an agency: the account above it, the agencies on file below."""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.view = accounts.view(account_id)
+        self.agency = _AgencyField()
+
+    def about(self) -> str:
+        """A line under the account's (none: "")."""
+        return ""
+
+    def compose_about(self) -> ComposeResult:
+        v = self.view
+        extra = self.about()
+        yield Static(Text(f"{v.number}  {v.name}  balance {fmt_dollars(v.balance_cents)}, past due "
+                          f"{fmt_dollars(v.past_due_cents)}" + (f"\n{extra}" if extra else "")), id="who")
+
+    def compose_below(self) -> ComposeResult:
+        yield Static(self.agency.legend(), id="agencies")
+
+
+class PledgeScreen(_AgencyForm):
     """Record an energy-assistance pledge: agency, amount, date, expiry, the agency's reference."""
 
     HELP = ("The agency's code (listed below: LIHEAP through the community action agency, churches, local funds; "
@@ -75,23 +98,11 @@ class PledgeScreen(FormDialog[PledgeInfo | None]):
     PledgeScreen #agencies { padding: 0 1; height: auto; }
     """
 
-    def __init__(self, account_id: int) -> None:
-        super().__init__()
-        self.account_id = account_id
-        self.view = accounts.view(account_id)
-        self.agency = _AgencyField()
-
     def title_text(self) -> str:
         return f"Energy assistance pledge, account {self.view.number}"
 
-    def compose_about(self) -> ComposeResult:
-        v = self.view
-        yield Static(Text(f"{v.number}  {v.name}  balance {fmt_dollars(v.balance_cents)}, past due "
-                          f"{fmt_dollars(v.past_due_cents)}\nA pending pledge holds disconnection "
-                          f"{assistance.hold_days()} days"), id="who")
-
-    def compose_below(self) -> ComposeResult:
-        yield Static(self.agency.legend(), id="agencies")
+    def about(self) -> str:
+        return f"A pending pledge holds disconnection {assistance.hold_days()} days"
 
     def make_form(self) -> StepForm:
         today = dt.date.today()
@@ -135,7 +146,7 @@ class PledgeScreen(FormDialog[PledgeInfo | None]):
         return None
 
 
-class ApplicationScreen(FormDialog["int | None"]):
+class ApplicationScreen(_AgencyForm):
     """Record an application for energy assistance the MSR helped the member with."""
 
     HELP = ("An application for energy assistance the MSR helped the member with: the agency's code (listed below), "
@@ -147,22 +158,8 @@ class ApplicationScreen(FormDialog["int | None"]):
     ApplicationScreen #agencies { padding: 0 1; height: auto; }
     """
 
-    def __init__(self, account_id: int) -> None:
-        super().__init__()
-        self.account_id = account_id
-        self.view = accounts.view(account_id)
-        self.agency = _AgencyField()
-
     def title_text(self) -> str:
         return f"Energy assistance application, account {self.view.number}"
-
-    def compose_about(self) -> ComposeResult:
-        v = self.view
-        yield Static(Text(f"{v.number}  {v.name}  balance {fmt_dollars(v.balance_cents)}, past due "
-                          f"{fmt_dollars(v.past_due_cents)}"), id="who")
-
-    def compose_below(self) -> ComposeResult:
-        yield Static(self.agency.legend(), id="agencies")
 
     def make_form(self) -> StepForm:
         today = dt.date.today()
