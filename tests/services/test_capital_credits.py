@@ -84,6 +84,10 @@ def test_revenue_is_by_member_across_accounts_without_cancelled_bills(database, 
     db.LedgerEntry.create(account=cancelled.account, effective=D(2025, 4, 1), kind="reversal",
                           amount_cents=-99_999, description="cancelled", reverses=cancelled)
     bill(db.Account.get(db.Account.member == other), 7_000, day=D(2024, 12, 31))    # another year
+    gone = member_with([], last="Lamarr")                                           # only a cancelled bill
+    only = bill(db.Account.get(db.Account.member == gone), 4_000)
+    db.LedgerEntry.create(account=only.account, effective=D(2025, 5, 1), kind="reversal", amount_cents=-4_000,
+                          description="cancelled", reverses=only)
     assert cc.revenue(2025) == {m.id: 15_000, other.id: 2_500}
 
 
