@@ -365,7 +365,7 @@ class AccountScreen(Screen):
                 self.notify(f"Order {o.order_no} created: {o.kind_label}"
                             + (f", due {o.due_date:%m/%d/%Y}" if o.due_date else "")
                             + (f". {deposit} ({keys_text('account.deposit')} bills it)" if deposit else ""),
-                            severity="warning" if deposit else "information", timeout=20 if deposit else 5)
+                            severity="warning" if deposit else "information", timeout=12 if deposit else 5)
                 self.refresh_all()
         self.app.open("new_order", self.account_id, callback=created)
 

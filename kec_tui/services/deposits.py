@@ -251,8 +251,8 @@ def before_reconnect(account_id: int, order_kind: str, as_of: dt.date | None = N
     a = assess(account_id, as_of)
     if not a.reasons or a.due_cents <= 0:
         return ""
-    why = "; ".join(REASONS[r] for r in a.reasons)
-    return f"Ask for a deposit of {money.fmt_dollars(a.due_cents)} before the crew goes out ({why}; {a.basis})"
+    why = "; ".join(REASONS[r].lower() for r in a.reasons)
+    return f"Ask for a deposit of {money.fmt_dollars(a.due_cents)} before the crew goes out ({why})"
 
 
 # ---- billing a deposit ------------------------------------------------------------------------------------

@@ -72,8 +72,8 @@ def test_a_reconnect_order_asks_for_the_deposit_not_yet_held(database, collector
     a = late_account(status="disconnected")
     day = D(2024, 4, 15)
     note = deposits.before_reconnect(a.id, "reconnect", day)
-    assert note.startswith("Ask for a deposit of $200.00 before the crew goes out (Bills paid late; Reconnect after "
-                           "disconnection for non-payment; 2x the average bill $100.00")
+    assert note == ("Ask for a deposit of $200.00 before the crew goes out (bills paid late; reconnect after "
+                    "disconnection for non-payment)")
     assert deposits.before_reconnect(a.id, "remote_reconnect", day) == note
     assert deposits.before_reconnect(a.id, "reread", day) == ""              # only a reconnect asks
     deposits.bill(collector, a.id, "reconnect", today=day)
