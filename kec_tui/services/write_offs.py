@@ -404,10 +404,10 @@ def referral_candidates(as_of: dt.date | None = None) -> list[Candidate]:
     owed = owed_to_collect([r[0] for r in rows])
     finals = final_bill_days([r[0] for r in rows])
     out = []
-    for aid, number, status, closed, first, last in rows:
+    for aid, number, status, _closed, first, last in rows:
         if owed.get(aid, 0) <= 0:
             continue
-        day = finals.get(aid) or db.as_date(closed)
+        day = finals.get(aid)
         out.append(Candidate(aid, number, display_name(first, last), status, owed[aid], day,
                              (as_of - day).days if day else 0))
     out.sort(key=lambda c: (c.final_bill_on or dt.date.min, c.number))
