@@ -314,6 +314,8 @@ def update_party(op: OperatorInfo, claim_id: int, **changes: str) -> Claim:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}", sorted(unknown)[0])
     text = _text({k: v for k, v in changes.items() if not k.endswith("phone")},
                  {k: TEXT_LIMITS[k] for k in changes if not k.endswith("phone")})
+    if "party_name" in text and not text["party_name"]:
+        raise ValidationError("The party's name (a member's claim: the member's) is required", "party_name")
     for k in ("party_phone", "adjuster_phone"):
         if k in changes:
             text[k] = _phone(changes[k], k, "Phone" if k == "party_phone" else "Adjuster phone")

@@ -249,6 +249,16 @@ def test_the_coops_own_claim_letter_is_used_and_a_bad_edit_refused_with_nothing_
         letters.use(saved.templates, saved.output)
 
 
+def test_a_party_change_keeps_a_name_and_refuses_a_card_number(database, msr):
+    c = car_hits_pole(msr)
+    with pytest.raises(ValidationError, match="name .* is required"):
+        dc.update_party(msr, c.id, party_name="  ", insurer="Other Mutual")
+    with pytest.raises(ValidationError, match="[Cc]ard number"):
+        dc.update_party(msr, c.id, party_address="4111 1111 1111 1111")
+    assert (dc.get(c.id).party_name, dc.get(c.id).insurer) == ("Dale Driver", "Gem State Mutual")
+    assert dc.update_party(msr, c.id, insurer="Other Mutual").insurer == "Other Mutual"
+
+
 def test_aging_by_days_since_the_invoice(database, msr, supervisor, tmp_path):
     old = invoiced(msr, tmp_path)                                       # 01/10, 2,630.02
     newer = dc.open_claim(msr, incident_on=INCIDENT, place="Prairie Ave", damaged="meter", party_name="Van Co",
