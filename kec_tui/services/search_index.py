@@ -123,9 +123,12 @@ def pairs_for(terms: dict[str, int]) -> dict[str, int]:
     for b, _ in ws:
         if len(b) < PAIR_HEAD:
             continue
+        head = pair_key(b, "")          # the key's prefix, made once: a conversion makes millions of keys
         for a, kind in ws:
             if a != b:
-                out.setdefault(pair_key(b, a), kind)
+                key = head + a
+                if key not in out:
+                    out[key] = kind
     return out
 
 
