@@ -16,3 +16,4 @@ def test_bench_convert_runs_and_reports_json():
     assert "convert_30000_s" in figures and "convert_1000000_s" in figures
     assert figures["convert_40_s"] >= 0 and figures["dry_run_40_s"] >= 0 and figures["export_40_s"] >= 0
     assert figures["readings_40"] == 120 and figures["bills_40"] == 120
+    assert figures["backup_40_s"] >= 0 and figures["backup_integrity"] == "ok" and "backup_longest_wait_ms" in figures
