@@ -49,9 +49,6 @@ class AdjustmentScreen(FormDialog[AdjustmentInfo | None]):
                         f"may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"Adjust account {self.view.number}"

@@ -53,9 +53,6 @@ class ArrangementScreen(FormDialog[ArrangementInfo | None]):
                         f"may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"Payment arrangement, account {self.view.number}"

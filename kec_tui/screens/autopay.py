@@ -55,9 +55,6 @@ class AutopayEnrollScreen(FormDialog[EnrollmentInfo | None]):
         self.view = accounts.view(account_id)
         self.current = autopay.get_enrollment(account_id)
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"Autopay for account {self.view.number}"
@@ -282,16 +279,21 @@ class AutopayRunScreen(Screen):
     def action_processor(self) -> None:
         self._ask_path("The processor's settlement file (CSV)", self.run_processor)
 
-    @work(thread=True, exclusive=True, group="autopay")
-    def run_returns(self, path: Path) -> None:
+    def _import(self, do):
+        """Run an import (in the worker's thread): its result, or None with the refusal said on screen."""
         try:
-            r = autopay.import_bank_file(self.app.operator, path)
+            return do()
         except ServiceError as e:
             self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
-            return
         except Exception as e:  # noqa: BLE001
             self.app.call_from_thread(self.result, f"Not imported (the database did not answer: {first_line(e)})",
                                       True)
+        return None
+
+    @work(thread=True, exclusive=True, group="autopay")
+    def run_returns(self, path: Path) -> None:
+        r = self._import(lambda: autopay.import_bank_file(self.app.operator, path))
+        if r is None:
             return
         lines = [f"{i.kind} {i.code} trace {i.trace}" + (f" account {i.account_number}" if i.account_number else "")
                  + f": {i.outcome}" + ("" if i.matched else " (exceptions queue)") for i in r.items]
@@ -302,14 +304,8 @@ class AutopayRunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="autopay")
     def run_processor(self, path: Path) -> None:
-        try:
-            r = autopay.import_processor_file(self.app.operator, path)
-        except ServiceError as e:
-            self.app.call_from_thread(self.result, f"Refused, nothing applied: {e.message}", True)
-            return
-        except Exception as e:  # noqa: BLE001
-            self.app.call_from_thread(self.result, f"Not imported (the database did not answer: {first_line(e)})",
-                                      True)
+        r = self._import(lambda: autopay.import_processor_file(self.app.operator, path))
+        if r is None:
             return
         text = (f"{path.name}: {r.count:,} payments {money.fmt_dollars(r.total_cents)}. "
                 + (f"Batch {r.batch_number}: {r.matched_count:,} matched {money.fmt_dollars(r.matched_total_cents)}, "

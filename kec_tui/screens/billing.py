@@ -70,9 +70,6 @@ class NewRunDialog(FormDialog[billing_run.Register | None]):
         form.closes_on_submit = True
         return form
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     @staticmethod
     def _cycle(value: str, record: Record) -> str | None:

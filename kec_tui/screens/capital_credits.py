@@ -153,9 +153,6 @@ class RetireDialog(FormDialog[int | None]):
             lambda who: f"Only a supervisor approves a retirement; {who.username} ({who.role}) may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return "Early retirement" if self.kind == "early" else "Estate retirement"

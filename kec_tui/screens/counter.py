@@ -59,9 +59,6 @@ class CounterScreen(FormDialog[Receipt | None]):
         self.view = accounts.view(account_id) if account_id is not None else None
         self.price_list = products.price_list()
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"Counter payment  {self.view.number}" if self.view else "Counter sale (no account)"

@@ -44,9 +44,6 @@ class CreditForm(FormDialog):
         super().__init__()
         self.account_id = account_id
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def fields(self) -> list[FieldSpec]:
         raise NotImplementedError

@@ -171,9 +171,6 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
         super().__init__()
         self.direction = direction
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return "New claim against a third party" if self.direction == "against" else "New member's claim"
@@ -441,9 +438,6 @@ class PartyDialog(FormDialog["dc.Claim | None"]):
         super().__init__()
         self.claim = dc.get(claim_id)
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"Claim {self.claim.claim_no}: the party and insurer"
@@ -538,9 +532,6 @@ class ClaimMoneyDialog(FormDialog["dc.Claim | None"]):
                                     f"({who.role}) may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-    @property
-    def form(self) -> StepForm:
-        return self.query_one(StepForm)
 
     def title_text(self) -> str:
         return f"{self.TITLES[self.kind]} on claim {self.claim.claim_no}"

@@ -20,6 +20,10 @@ class FormDialog(Dialog[ScreenResultType]):
     FormDialog .modal-title { padding: 0 1; text-style: bold; background: $primary-background; }
     """
 
+    @property
+    def form(self) -> StepForm:
+        return self.query_one(StepForm)
+
     def title_text(self) -> str:
         raise NotImplementedError
 
@@ -43,7 +47,7 @@ class FormDialog(Dialog[ScreenResultType]):
         yield Footer()
 
     def on_mount(self) -> None:
-        form = self.query_one(StepForm)
+        form = self.form
         form.closes_on_submit = True      # the keys typed behind the Enter that closes it are the next screen's
         form.focus()
 
