@@ -22,7 +22,7 @@ database = pw.DatabaseProxy()
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -767,6 +767,42 @@ def schema_version() -> int:
 # Each migration takes the schema from version N-1 to N. Version 1 is the base
 # schema; later versions append functions here, never edit old ones.
 MIGRATIONS: dict[int, callable] = {}
+
+# Readings and ledger entries are only ever added by the application, so a new one shows as a higher
+# id. What changes one in place or deletes it (a conversion's delta, a hand correction in SQL) counts
+# here, by the database itself: the billing run's commit trusts its preview only while this holds still.
+CHANGE_COUNTED = ("reading", "ledger_entry")
+
+
+def _count_in_place_changes() -> None:
+    if is_postgres():
+        # A sequence: counting takes no lock, so writers of readings never wait on one another.
+        database.execute_sql("CREATE SEQUENCE IF NOT EXISTS kec_in_place_changes")
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION kec_count_in_place_change() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM nextval('kec_in_place_changes'); RETURN NULL; END $$")
+        for table in CHANGE_COUNTED:
+            database.execute_sql(f"DROP TRIGGER IF EXISTS {table}_changed ON {table}")
+            database.execute_sql(f"CREATE TRIGGER {table}_changed AFTER UPDATE OR DELETE OR TRUNCATE ON {table} "
+                                 f"FOR EACH STATEMENT EXECUTE FUNCTION kec_count_in_place_change()")
+        return
+    Meta_.insert(key="in_place_changes", value="0").on_conflict_ignore().execute()
+    bump = "UPDATE kec_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'in_place_changes'"
+    for table in CHANGE_COUNTED:
+        for event in ("UPDATE", "DELETE"):
+            database.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}d AFTER {event} ON {table} "
+                                 f"BEGIN {bump}; END")
+
+
+MIGRATIONS[2] = _count_in_place_changes
+
+
+def in_place_changes() -> int:
+    """How many times a reading or ledger entry has been changed in place or deleted (see CHANGE_COUNTED)."""
+    if is_postgres():
+        value, called = database.execute_sql("SELECT last_value, is_called FROM kec_in_place_changes").fetchone()
+        return value if called else 0
+    return int(get_meta("in_place_changes", "0"))
 
 
 def migrate() -> None:

@@ -210,17 +210,51 @@ def plan(
     accounts already billed in `run_id` are left out. Bulk queries: a handful for the cycle.
     Without `usage_checks` the high/low exceptions are not looked for (a commit needs
     the bills, not the register's review list)."""
-    settings = settings or _settings
-    bill_date = bill_date_of(cycle, period, settings)
-    window_start = bill_date - dt.timedelta(days=settings.read_window_days)
-    A, L, R, M, S = db.Account, db.LedgerEntry, db.Reading, db.Member, db.ServiceLocation
+    return _plan(cycle, period, run_id=run_id, settings=settings, usage_checks=usage_checks)[:2]
+
+
+def _cycle_accounts(cycle: int, bill_date: dt.date):
+    A = db.Account
+    return A.select(A.id).where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a plan reads that can change, in a form that is cheap to read again. The commit reads
+    it again and, when it is as the preview found it, bills the plan the supervisor approved
+    instead of planning the cycle a second time (about half of a commit's time)."""
+
+    database: object
+    versions: dict
+    settings: RunSettings
+    bill_date: dt.date
+    in_place_changes: int    # to readings and ledger entries (db.CHANGE_COUNTED); else they are only
+    newest_reading: int      # added, and a new one has a higher id
+    newest_bill_entry: int
+    accounts: list           # the cycle's accounts as billed: names, cities, meters, rate classes, budget
+    budget: dict
+
+    def same_as(self, other: _Inputs) -> bool:
+        return (
+            self.database is other.database
+            and self.versions is other.versions
+            and self.settings == other.settings
+            and self.bill_date == other.bill_date
+            and self.in_place_changes == other.in_place_changes
+            and self.newest_reading == other.newest_reading
+            and self.newest_bill_entry == other.newest_bill_entry
+            and self.accounts == other.accounts
+            and self.budget == other.budget
+        )
+
+
+def _read_inputs(cycle: int, bill_date: dt.date, settings: RunSettings) -> _Inputs:
+    A, L, M, S = db.Account, db.LedgerEntry, db.Member, db.ServiceLocation
     rates.ensure_loaded()
-    by_code = rates.all_versions()
-    class_code: dict[str, str] = {}
-    for code, vs in by_code.items():
-        for k in vs[-1].classes:
-            class_code[k] = code
-    cyc = A.select(A.id).where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
+    # these first: a reading or bill changed while the rest is read makes the next look differ
+    in_place_changes = db.in_place_changes()
+    newest_reading = db.Reading.select(fn.MAX(db.Reading.id)).scalar() or 0
+    newest_bill_entry = L.select(L.id).where(L.kind == "bill").order_by(L.id.desc()).limit(1).scalar() or 0
     accounts = _rows(
         A.select(
             A.id,
@@ -243,6 +277,44 @@ def plan(
         .where(A.bill_cycle == cycle, A.status.in_(BILLED_STATUSES), A.opened <= bill_date)
         .order_by(A.id)
     )
+    window_start = bill_date - dt.timedelta(days=settings.read_window_days)
+    budget = (
+        _budget_facts(_cycle_accounts(cycle, bill_date), bill_date, window_start, settings)
+        if any(r[10] for r in accounts)
+        else {}
+    )
+    return _Inputs(
+        db.database.obj,
+        rates.all_versions(),
+        settings,
+        bill_date,
+        in_place_changes,
+        newest_reading,
+        newest_bill_entry,
+        accounts,
+        budget,
+    )
+
+
+def _plan(
+    cycle: int,
+    period: str,
+    *,
+    run_id: int | None = None,
+    settings: RunSettings | None = None,
+    usage_checks: bool = True,
+) -> tuple[list[PlannedBill], list[tuple[int, str]], _Inputs]:
+    settings = settings or _settings
+    bill_date = bill_date_of(cycle, period, settings)
+    window_start = bill_date - dt.timedelta(days=settings.read_window_days)
+    L, R = db.LedgerEntry, db.Reading
+    inputs = _read_inputs(cycle, bill_date, settings)
+    by_code, accounts = inputs.versions, inputs.accounts
+    class_code: dict[str, str] = {}
+    for code, vs in by_code.items():
+        for k in vs[-1].classes:
+            class_code[k] = code
+    cyc = _cycle_accounts(cycle, bill_date)
     done: set[int] = set()
     if run_id is not None:
         done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
@@ -302,7 +374,7 @@ def plan(
                 hist_avg[aid] = avg
             if most is not None:
                 last_year[aid] = most
-    budget = _budget_facts(cyc, bill_date, window_start, settings) if any(r[10] for r in accounts) else {}
+    budget = inputs.budget
     planned: list[PlannedBill] = []
     skipped: list[tuple[int, str]] = []
     versions_cache: dict[tuple, tuple] = {}
@@ -402,7 +474,7 @@ def plan(
                 plan_kind,
             )
         )
-    return planned, skipped
+    return planned, skipped, inputs
 
 
 def _budget_facts(cyc, bill_date: dt.date, window_start: dt.date, settings: RunSettings) -> dict[int, tuple[int, int]]:
@@ -463,7 +535,7 @@ def preview(op: OperatorInfo, cycle: int, period: str) -> Register:
     require(op, "billing.run")
     bill_date = bill_date_of(cycle, period)
     rates.ensure_loaded(op)
-    bills, skipped = plan(cycle, period)
+    bills, skipped, inputs = _plan(cycle, period)
     total = sum(b.charged_cents for b in bills)
     BR = db.BillingRun
     with db.write_txn():
@@ -505,7 +577,25 @@ def preview(op: OperatorInfo, cycle: int, period: str) -> Register:
             field=f"cycle {cycle} {period}",
             after=f"{len(bills)} bills {money.fmt(total)}; {len(skipped)} not billed",
         )
+    _previewed.clear()
+    _previewed[run_id] = (inputs, bills)
     return Register(_run_info(BR.get_by_id(run_id)), bills, skipped)
+
+
+# The last preview's plan in this process (one run), for its commit: see _Inputs.
+_previewed: dict[int, tuple[_Inputs, list[PlannedBill]]] = {}
+
+
+def _bills_to_commit(run: db.BillingRun) -> list[PlannedBill]:
+    """The bills the run has still to write: the previewed plan when nothing it read has changed
+    since, else the cycle planned again."""
+    previewed = _previewed.pop(run.id, None)
+    if previewed is not None:
+        inputs, bills = previewed
+        if _read_inputs(run.cycle, bill_date_of(run.cycle, run.period), _settings).same_as(inputs):
+            done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run.id))}
+            return [b for b in bills if b.account_id not in done]
+    return plan(run.cycle, run.period, run_id=run.id, usage_checks=False)[0]
 
 
 @db.connected
@@ -575,7 +665,7 @@ def commit(
             field=f"cycle {run.cycle} {run.period}",
             after=f"claim {token[:8]}",
         )
-    bills, _ = plan(run.cycle, run.period, run_id=run_id, usage_checks=False)
+    bills = _bills_to_commit(run)
     B = db.Bill
     have_count, have_total = (
         B.select(fn.COUNT(B.id), fn.COALESCE(fn.SUM(B.charged_cents), 0)).where(B.run == run_id).tuples()[0]

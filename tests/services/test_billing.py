@@ -128,6 +128,79 @@ def test_readings_changed_after_approval_are_not_billed_unseen(cycle_db, biller,
     assert billing_run.commit(biller, reg.run.id).total_cents == 2700 + 9025 + 380
 
 
+def spy_on_plan(monkeypatch) -> list:
+    calls = []
+    real = billing_run.plan
+    monkeypatch.setattr(billing_run, "plan", lambda *a, **k: calls.append(a) or real(*a, **k))
+    return calls
+
+
+def test_the_commit_bills_the_previewed_plan_without_planning_the_cycle_again(
+    cycle_db, biller, supervisor, monkeypatch
+):
+    data.cycle(4)
+    data.account(kwh=None)  # estimated: its reading is stored by the commit
+    data.account(kwh=800, budget_billing=True)
+    reg = approved_run(biller, supervisor)
+    calls = spy_on_plan(monkeypatch)
+    run = billing_run.commit(biller, reg.run.id)
+    assert calls == []
+    assert (run.bill_count, run.total_cents) == (6, reg.total_cents)
+    for b in reg.bills:
+        (bill,) = bills_of(b.account_id)
+        assert (bill.kwh, bill.total_cents, bill.charged_cents, bill.estimated, bill.budget) == (
+            b.kwh,
+            b.total_cents,
+            b.charged_cents,
+            b.estimated,
+            b.budget,
+        )
+        assert [(ln.code, ln.amount_cents) for ln in bill.lines] == [(ln.code, ln.amount_cents) for ln in b.lines]
+
+
+AFTER_APPROVAL = {
+    "a reading keyed": lambda a: db.Reading.create(
+        account=a, meter=a.meter, read_date=data.THIS_READ + dt.timedelta(days=1), reading=99_999, kwh=950
+    ),
+    "a reading corrected in SQL": lambda a: db.Reading.update(kwh=950)
+    .where(db.Reading.account == a.id, db.Reading.read_date == data.THIS_READ)
+    .execute(),
+    "a reading deleted": lambda a: db.Reading.delete()
+    .where(db.Reading.account == a.id, db.Reading.read_date == data.THIS_READ)
+    .execute(),
+    "a bill charged": lambda a: db.LedgerEntry.create(
+        account=a, effective=data.THIS_READ, kind="bill", amount_cents=500, description="Final bill"
+    ),
+    "the account's rate class": lambda a: db.Account.update(rate_class="SGS").where(db.Account.id == a.id).execute(),
+    "budget billing": lambda a: db.Account.update(budget_billing=True).where(db.Account.id == a.id).execute(),
+    "the city": lambda a: db.ServiceLocation.update(city="Orange")
+    .where(db.ServiceLocation.id == a.location_id)
+    .execute(),
+    "the meter's multiplier": lambda a: db.Meter.update(multiplier=2).where(db.Meter.id == a.meter_id).execute(),
+}
+
+
+@pytest.mark.parametrize("change", AFTER_APPROVAL)
+def test_a_change_after_the_preview_makes_the_commit_plan_again(cycle_db, biller, supervisor, monkeypatch, change):
+    a = data.account(kwh=800)
+    data.account(kwh=700)
+    reg = approved_run(biller, supervisor)
+    AFTER_APPROVAL[change](db.Account.get_by_id(a.id))
+    calls = spy_on_plan(monkeypatch)
+    fresh = billing_run.plan(1, data.PERIOD)[0]
+    calls.clear()
+    if sum(b.charged_cents for b in fresh) != reg.total_cents or len(fresh) != len(reg.bills):
+        with pytest.raises(billing_run.NotApproved, match="changed since the register was approved"):
+            billing_run.commit(biller, reg.run.id)
+        assert db.Bill.select().count() == 0
+    else:
+        billing_run.commit(biller, reg.run.id)
+        assert {b.account_id: b.total_cents for b in fresh} == {
+            b.account_id: b.total_cents for b in db.Bill.select()
+        }
+    assert len(calls) == 1  # the commit planned the cycle again
+
+
 def test_a_cycle_with_no_readings_bills_nobody_and_says_why(cycle_db, biller, supervisor):
     a = data.account(kwh=None, months=0, cycle=3)
     reg = billing_run.preview(biller, 3, data.PERIOD)

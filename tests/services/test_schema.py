@@ -41,3 +41,39 @@ def test_new_column_with_an_index_is_added_before_its_index(database):
     db.database.execute_sql('ALTER TABLE account DROP COLUMN "transferred_to_id"')
     db.migrate()
     assert "transferred_to_id" in {c.name for c in db.database.get_columns("account")}
+
+
+def test_in_place_changes_to_readings_and_ledger_entries_are_counted(database):
+    """The billing run's commit trusts its preview only while this count holds still."""
+    from tests.services import billing_data as data
+
+    a = data.account(kwh=800)
+    n = db.in_place_changes()
+    db.Reading.create(account=a, meter=a.meter, read_date=data.THIS_READ, reading=1, kwh=1)  # an addition
+    db.LedgerEntry.create(account=a, effective=data.THIS_READ, kind="payment", amount_cents=-1, description="x")
+    assert db.in_place_changes() == n
+    db.Reading.update(kwh=2).where(db.Reading.account == a.id).execute()
+    assert db.in_place_changes() > n
+    n = db.in_place_changes()
+    db.LedgerEntry.delete().where(db.LedgerEntry.account == a.id, db.LedgerEntry.kind == "payment").execute()
+    assert db.in_place_changes() > n
+
+
+def test_a_version_1_database_gets_the_change_count_on_migrate(database):
+    from tests.services import billing_data as data
+
+    data.account(kwh=800)
+    if db.is_postgres():
+        for table in db.CHANGE_COUNTED:
+            db.database.execute_sql(f"DROP TRIGGER {table}_changed ON {table}")
+    else:
+        for table in db.CHANGE_COUNTED:
+            db.database.execute_sql(f"DROP TRIGGER {table}_updated")
+            db.database.execute_sql(f"DROP TRIGGER {table}_deleted")
+        db.database.execute_sql("DELETE FROM kec_meta WHERE key = 'in_place_changes'")
+    db.set_meta("schema_version", "1")
+    n = db.in_place_changes()
+    db.migrate()
+    assert db.schema_version() == 2
+    db.database.execute_sql("UPDATE reading SET kwh = kwh")
+    assert db.in_place_changes() > n
