@@ -776,11 +776,17 @@ CHANGE_COUNTED = ("reading", "ledger_entry")
 
 def _count_in_place_changes() -> None:
     if is_postgres():
-        # A sequence: counting takes no lock, so writers of readings never wait on one another.
+        # A sequence: counting takes no lock, so writers of readings never wait on one another. The
+        # functions run as the owner: an application role granted before this sequence existed counts too.
         database.execute_sql("CREATE SEQUENCE IF NOT EXISTS kec_in_place_changes")
         database.execute_sql(
-            "CREATE OR REPLACE FUNCTION kec_count_in_place_change() RETURNS trigger LANGUAGE plpgsql AS "
+            "CREATE OR REPLACE FUNCTION kec_count_in_place_change() RETURNS trigger LANGUAGE plpgsql "
+            "SECURITY DEFINER SET search_path = public AS "
             "$$ BEGIN PERFORM nextval('kec_in_place_changes'); RETURN NULL; END $$")
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION kec_in_place_change_count() RETURNS bigint LANGUAGE sql "
+            "SECURITY DEFINER SET search_path = public AS "
+            "$$ SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM kec_in_place_changes $$")
         for table in CHANGE_COUNTED:
             database.execute_sql(f"DROP TRIGGER IF EXISTS {table}_changed ON {table}")
             database.execute_sql(f"CREATE TRIGGER {table}_changed AFTER UPDATE OR DELETE OR TRUNCATE ON {table} "
@@ -800,8 +806,7 @@ MIGRATIONS[2] = _count_in_place_changes
 def in_place_changes() -> int:
     """How many times a reading or ledger entry has been changed in place or deleted (see CHANGE_COUNTED)."""
     if is_postgres():
-        value, called = database.execute_sql("SELECT last_value, is_called FROM kec_in_place_changes").fetchone()
-        return value if called else 0
+        return database.execute_sql("SELECT kec_in_place_change_count()").fetchone()[0]
     return int(get_meta("in_place_changes", "0"))
 
 

@@ -36,6 +36,18 @@ def roles(request):
         _admin(f"DROP ROLE IF EXISTS {role}")
 
 
+def _admin_in(roles, sql: str) -> None:
+    """Run `sql` as the database's owner, beside the application's connection."""
+    import psycopg2
+
+    conn = psycopg2.connect(roles[0])
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
 def refused(sql: str) -> str:
     with pytest.raises(Exception) as err:
         with db.database.atomic():
@@ -62,6 +74,14 @@ def test_the_application_runs_with_insert_and_select_only_on_the_books(roles):
     assert db.AuditLog.select().count() >= 2
     seals.seal(bytes(32), now=dt.datetime.now() + dt.timedelta(hours=1))
     assert seals.verify(bytes(32)).ok
+
+    # readings changed in place are counted (the billing commit's check), also by a role granted
+    # before the counter existed
+    _admin_in(roles, f"REVOKE ALL ON SEQUENCE kec_in_place_changes FROM {app_role}")
+    n = db.in_place_changes()
+    db.Reading.create(account=acct, meter=acct.meter, read_date=dt.date(2026, 1, 2), reading=10, kwh=10)
+    db.Reading.update(kwh=11).where(db.Reading.account == acct.id).execute()
+    assert db.in_place_changes() > n
 
     assert "permission denied" in refused("UPDATE ledger_entry SET amount_cents = 1")
     assert "permission denied" in refused("DELETE FROM ledger_entry")
