@@ -13,6 +13,10 @@ Which reading is billed: the latest reading of the account dated in the read win
 before the bill date and after its last bill; the period runs from the reading before it.
 No reading: an estimate (the average use of the last months), billed and marked
 estimated, and an estimated reading is stored so the next actual read bills the rest.
+
+What is billed is what was approved: the commit plans the cycle again and refuses when the
+count or total differ from the approved register; in the process that previewed it, it bills
+the previewed plan instead when nothing the plan read has changed since (_Inputs).
 """
 
 from __future__ import annotations
