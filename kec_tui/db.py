@@ -149,7 +149,7 @@ LEDGER_KINDS = ("bill", "payment", "adjustment", "reversal", "fee", "deposit", "
 class LedgerEntry(BaseModel):
     """Append-only. Charges are positive cents, payments and credits negative."""
 
-    account = pw.ForeignKeyField(Account, backref="ledger")
+    account = pw.ForeignKeyField(Account, backref="ledger", index=False)  # (account, effective) leads with it
     posted_at = pw.DateTimeField(default=now)
     effective = pw.DateField()
     kind = pw.CharField(max_length=12)
@@ -165,7 +165,7 @@ class LedgerEntry(BaseModel):
 
 
 class Reading(BaseModel):
-    account = pw.ForeignKeyField(Account, backref="readings")
+    account = pw.ForeignKeyField(Account, backref="readings", index=False)  # (account, read_date) leads with it
     meter = pw.ForeignKeyField(Meter, null=True)
     read_date = pw.DateField()
     reading = pw.IntegerField()
@@ -775,6 +775,10 @@ CHANGE_COUNTED = ("reading", "ledger_entry")
 
 
 def _count_in_place_changes() -> None:
+    # Version 2 also drops two indexes that the composite ones made redundant: one less to
+    # keep up on every payment, reading and bill, and to build in a conversion.
+    for index in ("ledger_entry_account_id", "reading_account_id"):
+        database.execute_sql(f"DROP INDEX IF EXISTS {index}")
     if is_postgres():
         # A sequence: counting takes no lock, so writers of readings never wait on one another. The
         # functions run as the owner: an application role granted before this sequence existed counts too.

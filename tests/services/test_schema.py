@@ -77,3 +77,28 @@ def test_a_version_1_database_gets_the_change_count_on_migrate(database):
     assert db.schema_version() == 2
     db.database.execute_sql("UPDATE reading SET kwh = kwh")
     assert db.in_place_changes() > n
+
+
+def test_the_ledger_and_readings_are_found_by_account_through_their_composite_indexes(database):
+    """No single-column account index beside (account, effective) and (account, read_date): the
+    composite ones serve every look-up by account, and one index less is kept up on each write."""
+    indexes = {t: {i.name for i in db.database.get_indexes(t)} for t in ("ledger_entry", "reading")}
+    assert "ledger_entry_account_id" not in indexes["ledger_entry"]
+    assert "ledger_entry_account_id_effective" in indexes["ledger_entry"]
+    assert "reading_account_id" not in indexes["reading"] and "reading_account_id_read_date" in indexes["reading"]
+    if not db.is_postgres():
+        for sql, index in (("SELECT SUM(amount_cents) FROM ledger_entry WHERE account_id = 1",
+                            "ledger_entry_account_id_effective"),
+                           ("SELECT * FROM reading WHERE account_id = 1 ORDER BY read_date DESC LIMIT 1",
+                            "reading_account_id_read_date")):
+            plan = " ".join(str(r) for r in db.database.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall())
+            assert index in plan, plan
+
+
+def test_a_version_1_database_loses_the_redundant_account_indexes_on_migrate(database):
+    db.database.execute_sql("CREATE INDEX ledger_entry_account_id ON ledger_entry (account_id)")
+    db.database.execute_sql("CREATE INDEX reading_account_id ON reading (account_id)")
+    db.set_meta("schema_version", "1")
+    db.migrate()
+    assert "ledger_entry_account_id" not in {i.name for i in db.database.get_indexes("ledger_entry")}
+    assert "reading_account_id" not in {i.name for i in db.database.get_indexes("reading")}
