@@ -226,7 +226,7 @@ def _cycle_accounts(cycle: int, bill_date: dt.date):
 class _Inputs:
     """What a plan reads that can change, in a form that is cheap to read again. The commit reads
     it again and, when it is as the preview found it, bills the plan the supervisor approved
-    instead of planning the cycle a second time (about half of a commit's time)."""
+    instead of planning the cycle a second time (a fifth of a commit's time at 30,000 accounts)."""
 
     database: object
     versions: dict
