@@ -85,6 +85,58 @@ def season_day(end: dt.date) -> dt.date:
     return end - dt.timedelta(days=1) if end.day == 1 else end
 
 
+@dataclass(frozen=True)
+class _Part:
+    """What a part of a period bills whatever its kWh: the customer and lamp lines, the energy
+    blocks (kWh limit for the part, label, rate, printed rate), the PCA's words, the minimum."""
+
+    fixed: tuple[Line, ...]
+    blocks: tuple[tuple[int | None, str, Decimal, str], ...]
+    pca_description: str
+    pca_rate: str
+    minimum: Decimal
+
+
+# By version (its id, the version kept beside it so the id is not reused), month share, dates,
+# season and lamps: a billing run's bills share a handful.
+_parts: dict[tuple, tuple[RateVersion, _Part]] = {}
+
+
+def _part(v: RateVersion, month: Decimal, when: str, share: str, season: str, lamps: int) -> _Part:
+    key = (id(v), month, when, share, season, lamps)
+    got = _parts.get(key)
+    if got is not None and got[0] is v:
+        return got[1]
+    fixed: list[Line] = []
+    if v.customer_charge:
+        months = f"{month:.4f} mo" if month != 1 else "1 mo"
+        fixed.append(_line("customer", f"Service availability charge{when}", months,
+                           _rate(v.customer_charge, "mo") + share, to_cents(v.customer_charge * month)))
+    if v.lamp_charge:
+        s = "s" if lamps != 1 else ""
+        fixed.append(_line("lamp", f"Security light{s}{when}", f"{lamps} lamp{s}",
+                           _rate(v.lamp_charge, "lamp") + share, to_cents(v.lamp_charge * lamps * month)))
+    blocks = v.energy.get(season, ())
+    seasonal = v.energy.get("winter") != v.energy.get("summer")
+    in_season = f" ({season})" if seasonal else ""
+    table = []
+    for i, blk in enumerate(blocks):
+        limit = None if blk.up_to is None else int((Decimal(blk.up_to) * month).quantize(Decimal(1), ROUND_HALF_UP))
+        if len(blocks) == 1:
+            label = "Energy"
+        elif blk.up_to is not None:
+            label = f"Energy, first {blk.up_to:,} kWh" if i == 0 else f"Energy, next kWh to {blk.up_to:,}"
+        else:
+            label = f"Energy, over {blocks[i - 1].up_to:,} kWh"
+        table.append((limit, f"{label}{in_season}{when}"[:120], blk.rate, _rate(blk.rate, "kWh")[:30]))
+    part = _Part(tuple(fixed), tuple(table), f"Power cost adjustment{when}"[:120],
+                 _rate(v.pca_per_kwh, "kWh")[:30], v.minimum_charge * month)
+    if len(_parts) > 10_000:
+        _parts.clear()
+    _parts[key] = (v, part)
+    return part
+
+
 def period_key(versions: list[RateVersion], start: dt.date, end: dt.date) -> tuple:
     """What a bill's lines take from its period: a whole period (FULL_PERIOD_DAYS or more) on one
     version bills a whole month on it, and its dates print nowhere, so only the version and the
@@ -126,45 +178,28 @@ def calculate(versions: list[RateVersion], start: dt.date, end: dt.date, kwh: in
         month = Decimal(pdays) / (days if days >= FULL_PERIOD_DAYS else MONTH_DAYS)
         when = f" ({a:%m/%d}-{b:%m/%d})" if split else ""
         share = f", {pdays} of {days} days" if split else (f", {days} days" if days < FULL_PERIOD_DAYS else "")
-        if v.customer_charge:
-            months = f"{month:.4f} mo" if month != 1 else "1 mo"
-            lines.append(_line("customer", f"Service availability charge{when}", months,
-                              _rate(v.customer_charge, "mo") + share, to_cents(v.customer_charge * month)))
-        if v.lamp_charge:
-            s = "s" if lamps != 1 else ""
-            lines.append(_line("lamp", f"Security light{s}{when}", f"{lamps} lamp{s}",
-                              _rate(v.lamp_charge, "lamp") + share, to_cents(v.lamp_charge * lamps * month)))
-        blocks = v.energy.get(v.season(read_day), ())
+        part = _part(v, month, when, share, v.season(read_day), lamps)
+        lines += part.fixed
         left, low = pkwh, 0
-        for i, blk in enumerate(blocks):
-            if blk.up_to is None:
+        for i, (limit, label, rate, rate_text) in enumerate(part.blocks):
+            if limit is None:
                 qty = left
             else:
-                limit = int((Decimal(blk.up_to) * month).quantize(Decimal(1), ROUND_HALF_UP))
                 qty = min(left, max(0, limit - low))
                 low = limit
             left -= qty
-            if len(blocks) == 1:
-                label = "Energy"
-            elif blk.up_to is not None:
-                label = f"Energy, first {blk.up_to:,} kWh" if i == 0 else f"Energy, next kWh to {blk.up_to:,}"
-            else:
-                label = f"Energy, over {blocks[i - 1].up_to:,} kWh"
             if qty or i == 0:
-                seasonal = v.energy.get("winter") != v.energy.get("summer")
-                season = f" ({v.season(read_day)})" if seasonal else ""
-                lines.append(_line("energy", f"{label}{season}{when}", f"{qty:,} kWh", _rate(blk.rate, "kWh"),
-                                  to_cents(blk.rate * qty)))
+                lines.append(Line("energy", label, f"{qty:,} kWh"[:30], rate_text, to_cents(rate * qty)))
         if v.demand and demand_kw is not None and demand_kw > v.demand.threshold_kw:
             over = demand_kw - v.demand.threshold_kw
-            part = Decimal(pdays) / days
+            dshare = Decimal(pdays) / days
             desc = f"Demand, {demand_kw} kW" + (f" over {v.demand.threshold_kw} kW" if v.demand.threshold_kw else "")
             lines.append(_line("demand", desc + when, f"{over} kW", _rate(v.demand.rate, "kW") + share,
-                              to_cents(over * v.demand.rate * part)))
+                              to_cents(over * v.demand.rate * dshare)))
         if v.pca_per_kwh and pkwh:
-            lines.append(_line("pca", f"Power cost adjustment{when}", f"{pkwh:,} kWh", _rate(v.pca_per_kwh, "kWh"),
+            lines.append(Line("pca", part.pca_description, f"{pkwh:,} kWh"[:30], part.pca_rate,
                               to_cents(v.pca_per_kwh * pkwh)))
-        minimum += v.minimum_charge * month
+        minimum += part.minimum
     subtotal = sum(line.amount_cents for line in lines)
     min_cents = to_cents(minimum)
     if subtotal < min_cents:

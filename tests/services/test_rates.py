@@ -150,6 +150,30 @@ def test_bills_with_the_same_period_key_have_the_same_lines(code, kwh, demand, r
     assert bill(code, start_a, end_a, kwh, **kw).lines == bill(code, start_b, end_b, kwh, **kw).lines
 
 
+SHARED = {v.code: [] for v in rates.parse(RATES)}
+for _v in rates.parse(RATES):
+    SHARED[_v.code].append(_v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(code=st.sampled_from(["RES", "SGS", "LGS", "IRR", "SL"]), kwh=st.integers(0, 40_000),
+       demand=st.none() | st.decimals(0, 500, places=1), reverse=st.integers(0, 2_000),
+       city=st.sampled_from(["", "Athol"]), lamps=st.integers(1, 4),
+       start=st.dates(D(2025, 1, 1), D(2026, 12, 1)), days=st.integers(1, 45))
+def test_a_bill_is_the_same_worked_afresh_as_from_the_parts_already_worked(code, kwh, demand, reverse, city, lamps,
+                                                                            start, days):
+    """bill_calc keeps each part's kWh-free lines (_part) for the bills after it: they bill alike."""
+    end = start + dt.timedelta(days=days)
+    try:
+        vs = rates.versions_for(code, start, end, SHARED)
+    except NotFound:
+        return
+    kw = dict(demand_kw=demand, reverse_kwh=reverse, city=city, lamps=lamps)
+    warm = bill_calc.calculate(vs, start, end, kwh, **kw)
+    bill_calc._parts.clear()
+    assert bill_calc.calculate(vs, start, end, kwh, **kw) == warm
+
+
 def test_a_whole_month_on_one_version_keys_by_version_and_season_only():
     jan = versions("RES", D(2025, 1, 3), D(2025, 2, 2))
     also_jan = versions("RES", D(2025, 1, 1), D(2025, 1, 31))
