@@ -775,10 +775,6 @@ CHANGE_COUNTED = ("reading", "ledger_entry")
 
 
 def _count_in_place_changes() -> None:
-    # Version 2 also drops two indexes that the composite ones made redundant: one less to
-    # keep up on every payment, reading and bill, and to build in a conversion.
-    for index in ("ledger_entry_account_id", "reading_account_id"):
-        database.execute_sql(f"DROP INDEX IF EXISTS {index}")
     if is_postgres():
         # A sequence: counting takes no lock, so writers of readings never wait on one another. The
         # functions run as the owner: an application role granted before this sequence existed counts too.
@@ -804,7 +800,15 @@ def _count_in_place_changes() -> None:
                                  f"BEGIN {bump}; END")
 
 
-MIGRATIONS[2] = _count_in_place_changes
+def _schema_2() -> None:
+    _count_in_place_changes()
+    # Two indexes the composite ones made redundant: one less to keep up on every payment,
+    # reading and bill, and to build in a conversion.
+    for index in ("ledger_entry_account_id", "reading_account_id"):
+        database.execute_sql(f"DROP INDEX IF EXISTS {index}")
+
+
+MIGRATIONS[2] = _schema_2
 
 
 def in_place_changes() -> int:

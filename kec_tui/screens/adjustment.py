@@ -49,7 +49,6 @@ class AdjustmentScreen(FormDialog[AdjustmentInfo | None]):
                         f"may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-
     def title_text(self) -> str:
         return f"Adjust account {self.view.number}"
 

@@ -53,7 +53,6 @@ class ArrangementScreen(FormDialog[ArrangementInfo | None]):
                         f"may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-
     def title_text(self) -> str:
         return f"Payment arrangement, account {self.view.number}"
 

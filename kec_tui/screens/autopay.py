@@ -55,7 +55,6 @@ class AutopayEnrollScreen(FormDialog[EnrollmentInfo | None]):
         self.view = accounts.view(account_id)
         self.current = autopay.get_enrollment(account_id)
 
-
     def title_text(self) -> str:
         return f"Autopay for account {self.view.number}"
 

@@ -70,7 +70,6 @@ class NewRunDialog(FormDialog[billing_run.Register | None]):
         form.closes_on_submit = True
         return form
 
-
     @staticmethod
     def _cycle(value: str, record: Record) -> str | None:
         try:

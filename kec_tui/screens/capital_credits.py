@@ -153,7 +153,6 @@ class RetireDialog(FormDialog[int | None]):
             lambda who: f"Only a supervisor approves a retirement; {who.username} ({who.role}) may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-
     def title_text(self) -> str:
         return "Early retirement" if self.kind == "early" else "Estate retirement"
 

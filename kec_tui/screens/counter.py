@@ -59,7 +59,6 @@ class CounterScreen(FormDialog[Receipt | None]):
         self.view = accounts.view(account_id) if account_id is not None else None
         self.price_list = products.price_list()
 
-
     def title_text(self) -> str:
         return f"Counter payment  {self.view.number}" if self.view else "Counter sale (no account)"
 

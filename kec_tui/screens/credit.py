@@ -44,7 +44,6 @@ class CreditForm(FormDialog):
         super().__init__()
         self.account_id = account_id
 
-
     def fields(self) -> list[FieldSpec]:
         raise NotImplementedError
 

@@ -171,7 +171,6 @@ class NewClaimDialog(FormDialog["dc.Claim | None"]):
         super().__init__()
         self.direction = direction
 
-
     def title_text(self) -> str:
         return "New claim against a third party" if self.direction == "against" else "New member's claim"
 
@@ -438,7 +437,6 @@ class PartyDialog(FormDialog["dc.Claim | None"]):
         super().__init__()
         self.claim = dc.get(claim_id)
 
-
     def title_text(self) -> str:
         return f"Claim {self.claim.claim_no}: the party and insurer"
 
@@ -531,7 +529,6 @@ class ClaimMoneyDialog(FormDialog["dc.Claim | None"]):
             dc.APPROVE, lambda who: f"Only a supervisor approves a {kind.replace('_', '-')}; {who.username} "
                                     f"({who.role}) may not",
             clear=lambda name: self.form.set_value(name, ""))
-
 
     def title_text(self) -> str:
         return f"{self.TITLES[self.kind]} on claim {self.claim.claim_no}"

@@ -292,7 +292,6 @@ class CloseDrawerDialog(FormDialog[DrawerSummary | None]):
                                          f"({who.role}) may not",
             clear=lambda name: self.form.set_value(name, ""))
 
-
     def title_text(self) -> str:
         return f"Close cash drawer {self.drawer_id}"
 

@@ -48,7 +48,6 @@ class OutageCallDialog(FormDialog["outages.CallInfo | None"]):
         self.location_id = outages.location_of_account(account_id)
         self.current = outages.open_event_at(self.location_id)
 
-
     def title_text(self) -> str:
         return f"Outage call: {self.view.number} {self.view.name}"
 

@@ -219,7 +219,6 @@ class PortalEmailScreen(FormDialog[portal.PortalView | None]):
         self.view = portal.view(account_id)
         self.HELP = self.HELP.replace("{n}", str(portal.questions_needed()))
 
-
     def title_text(self) -> str:
         return f"Change the sign-in e-mail of {self.view.account_number}"
 

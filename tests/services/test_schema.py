@@ -1,6 +1,7 @@
 import peewee as pw
 
 from kec_tui import db
+from tests.services import billing_data as data
 
 
 def test_migrate_adds_a_column_added_to_a_model(database):
@@ -45,8 +46,6 @@ def test_new_column_with_an_index_is_added_before_its_index(database):
 
 def test_in_place_changes_to_readings_and_ledger_entries_are_counted(database):
     """The billing run's commit trusts its preview only while this count holds still."""
-    from tests.services import billing_data as data
-
     a = data.account(kwh=800)
     n = db.in_place_changes()
     db.Reading.create(account=a, meter=a.meter, read_date=data.THIS_READ, reading=1, kwh=1)  # an addition
@@ -60,8 +59,6 @@ def test_in_place_changes_to_readings_and_ledger_entries_are_counted(database):
 
 
 def test_a_version_1_database_gets_the_change_count_on_migrate(database):
-    from tests.services import billing_data as data
-
     data.account(kwh=800)
     if db.is_postgres():
         for table in db.CHANGE_COUNTED:
