@@ -58,7 +58,7 @@ class CopyCheck:
     def lines(self) -> list[str]:
         out = [f"Integrity check: {self.integrity}"]
         if self.seals_checked is None:
-            out.append(f"Seals: not checked ({self.seal_note})")
+            out.append(f"Seals: not checked ({self.seal_note or 'the copy failed its integrity check'})")
         elif self.seal_problems:
             out.append(f"Seals: TAMPERED: {len(self.seal_problems)} problem(s): {self.seal_problems[0]}")
         else:
