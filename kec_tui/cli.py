@@ -224,10 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_letters(args)
         if command in ("backup", "restore"):  # the live file is read (or left alone), never migrated
             return cmd_backup(settings, args) if command == "backup" else cmd_restore(settings, args)
-        if command in ("serve-ssh", "serve-web", "login") and not settings.db_url.startswith(
-                ("postgres://", "postgresql://")) and not Path(settings.db_url.removeprefix("sqlite:///")).exists():
+        if command in ("serve-ssh", "serve-web", "login") and not _database_exists(settings.db_url):
             return fail(f"no database at {settings.db_url}: build one with `kec-tui demo` or pass --db")
-        if command != "run" or settings.db or Path(settings.db_url).exists():
+        if command == "convert" and args.dry_run and not _database_exists(settings.db_url):
+            db.connect(":memory:")          # a dry run checks against an empty database, creates none
+        elif command != "run" or settings.db or Path(settings.db_url).exists():
             db.connect(settings.db_url)
         else:
             print(f"First run: building the demo co-op at {settings.db_url} (once).")
@@ -260,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("serve-ssh", "serve-web", "login"):
         return cmd_remote(settings, args, command)
     return cmd_run(settings, getattr(args, "account", None))
+
+
+def _database_exists(url: str) -> bool:
+    """A PostgreSQL URL, or a SQLite file that is there."""
+    return url.startswith(("postgres://", "postgresql://")) or Path(url.removeprefix("sqlite:///")).expanduser().exists()
 
 
 def cmd_run(settings, account_number: int | None) -> int:

@@ -24,10 +24,12 @@ PostgreSQL other sessions' inserts wait for the load and the id sequences move p
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -172,10 +174,12 @@ class _File:
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         conv = self.conv
         try:
-            f = self.path.open(encoding="utf-8-sig", newline="")
+            f = self.path.open(encoding="utf-8-sig", errors=_NOT_UTF8, newline="")
         except OSError as exc:
             conv.problem(self.name, 0, "", f"cannot be read: {exc.strerror or exc}")
+            conv.unread.add(self.name)
             return
+        _not_utf8.seen = False
         with f:
             conv.reading = f.buffer              # its position is the progress within the file
             reader = csv.reader(f)
@@ -183,12 +187,14 @@ class _File:
                 header = next(reader, None)
                 if header is None:
                     conv.problem(self.name, 1, "", "is empty: a header row is needed")
+                    conv.unread.add(self.name)
                     return
                 have = {h.strip().lower(): i for i, h in enumerate(header)}
                 missing = [c for c in self.required if c not in have]
                 for c in missing:
                     conv.problem(self.name, 1, c, f"missing column {c!r} (the header has: {', '.join(header)[:200]})")
                 if missing:
+                    conv.unread.add(self.name)
                     return
                 width = len(header)
                 # Columns the file lacks read as the "" appended to each row.
@@ -203,33 +209,41 @@ class _File:
                         conv.problem(self.name, reader.line_num, "",
                                      f"has {len(row)} fields, the header {width}")
                         continue
+                    if _not_utf8.seen:           # the decoder met a byte that is not UTF-8: find its row
+                        self._not_utf8(row, header, reader.line_num)
                     row.append("")
                     yield reader.line_num, list(map(strip, get(row)))
-            except UnicodeDecodeError:
-                line, column = _where_not_utf8(self.path)
-                conv.problem(self.name, line, column, "is not UTF-8 text (the former system wrote another "
-                             "encoding, e.g. Windows-1252): save it as UTF-8 and run again")
             except csv.Error as exc:
                 conv.problem(self.name, reader.line_num, "", f"is not valid CSV: {exc}")
+                conv.unread.add(self.name)
             finally:
                 conv.done_bytes += self.path.stat().st_size
                 conv.reading = None
 
+    def _not_utf8(self, row: list[str], header: list[str], line: int) -> None:
+        """Each field of the row holding bytes that are not UTF-8: a problem at its line and
+        column; the field reads on with U+FFFD so the rest of the file is still checked."""
+        for i, value in enumerate(row):
+            if _SURROGATES.search(value):
+                column = header[i].strip() if i < len(header) else f"field {i + 1}"
+                self.conv.problem(self.name, line, column, "is not UTF-8 text (the former system wrote another "
+                                  "encoding, e.g. Windows-1252): save it as UTF-8 and run again")
+                row[i] = _SURROGATES.sub("\ufffd", value)
 
-def _where_not_utf8(path: Path) -> tuple[int, str]:
-    """The line and column (header name) of the first byte that is not UTF-8."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-        return 0, ""
-    except UnicodeDecodeError as exc:
-        pos = exc.start
-    line = data.count(b"\n", 0, pos) + 1
-    start = data.rfind(b"\n", 0, pos) + 1
-    field_no = data[start:pos].count(b",")
-    header = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").split(",")
-    column = header[field_no].strip() if field_no < len(header) else f"field {field_no + 1}"
-    return line, column
+
+# Bytes that are not UTF-8 decode as lone surrogates (as surrogateescape does) and mark that the file
+# has some: only then is each row searched for them, so a clean file costs nothing more.
+_not_utf8 = threading.local()
+_NOT_UTF8 = "kec-convert-not-utf8"
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
+def _mark_not_utf8(exc: UnicodeDecodeError) -> tuple[str, int]:
+    _not_utf8.seen = True
+    return codecs.lookup_error("surrogateescape")(exc)
+
+
+codecs.register_error(_NOT_UTF8, _mark_not_utf8)
 
 
 # ---- writing in bulk --------------------------------------------------------------------------------
@@ -313,6 +327,8 @@ class _Converter:
         self.keys: dict[str, dict[str, int]] = {}       # kind -> legacy -> id (database and this run)
         self.new_keys: list[tuple[str, str, int]] = []
         self.seen: dict[str, dict[str, int]] = {}       # kind -> legacy keys read in this run -> line
+        self.unread: set[str] = set()                   # files not read through (a problem says why)
+        self.unchecked: dict[tuple[str, str, str], int] = {}   # (file, column, kind) -> references left
         self.today = dt.date.today()
         self.dates = _Dates()
 
@@ -360,6 +376,7 @@ class _Converter:
         self._readings()
         self._bills()
         self._notes()
+        self._report_unchecked()
         if self.writing:
             self._finish()
 
@@ -410,8 +427,22 @@ class _Converter:
         if eid is None and legacy in self.seen.get(kind, ()):
             return None                 # a record refused for its own problem, reported there
         if eid is None:
-            self.problem(name, line, column, f"no {kind} {legacy!r} (not in {kind}s.csv nor converted before)")
+            self._missing(kind, legacy, name, line, column)
         return eid
+
+    def _missing(self, kind: str, legacy: str, name: str, line: int, column: str) -> None:
+        """A reference to a record neither in its file nor converted before; when that file could not
+        be read, one problem counts them all (each would only repeat the file's own)."""
+        if f"{kind}s.csv" in self.unread:
+            where = (name, column, kind)
+            self.unchecked[where] = self.unchecked.get(where, 0) + 1
+        else:
+            self.problem(name, line, column, f"no {kind} {legacy!r} (not in {kind}s.csv nor converted before)")
+
+    def _report_unchecked(self) -> None:
+        for (name, column, kind), n in self.unchecked.items():
+            self.problem(name, 0, column, f"{n:,} {kind} reference(s) not checked: {kind}s.csv could not be "
+                         "read (its problem is above)")
 
     # -- members ---------------------------------------------------------------------------------
     def _members(self) -> None:
@@ -827,8 +858,7 @@ class _Converter:
                                    ("deposits.csv", deposits, getattr(self, "deposit_lines", {}))):
             for key in keyed or {}:
                 if key not in seen and key not in self.existing["account"]:
-                    self.problem(what, lines.get(key, 0), "account", f"no account {key!r} (not in accounts.csv "
-                                 "nor converted before)")
+                    self._missing("account", key, what, lines.get(key, 0), "account")
         self._update(db.Account, ACCOUNT_FIELDS, updates, "accounts", account_of=lambda i: i)
         for eid, to, line in transfers:
             to_id = self._ref("account", to, name, line, "transferred_to")

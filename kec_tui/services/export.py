@@ -245,6 +245,9 @@ def _balance_rows(as_of: dt.date) -> Iterator[tuple]:
     assert len(BUCKETS) == 5
 
 
+_FINAL = re.compile(r"Final bill: ([\d,]+) kWh, (\d+) days")     # as moves and the demo describe it
+
+
 def _bill_rows() -> Iterator[tuple]:
     """The bills (Bill rows), and the bill entries of the ledger that have none (history
     posted without a billing run: a demo co-op, a converted one)."""
@@ -262,13 +265,19 @@ def _bill_rows() -> Iterator[tuple]:
     # before), found by walking the readings beside the bills, both in account order.
     readings = _stream('SELECT account_id, read_date, kwh FROM "reading" ORDER BY account_id, read_date')
     pending: tuple | None = next(readings, None)
-    for i, aid, number, day, due, cents, rate in _stream(
-            'SELECT e.id, e.account_id, a.number, e.effective, e.due_date, e.amount_cents, a.rate_class '
-            'FROM "ledger_entry" e JOIN "account" a ON a.id = e.account_id WHERE e.kind = \'bill\' '
-            'ORDER BY e.account_id, e.effective, e.id'):
+    for i, aid, number, day, due, cents, rate, ref, desc in _stream(
+            'SELECT e.id, e.account_id, a.number, e.effective, e.due_date, e.amount_cents, a.rate_class, '
+            'e.reference, e.description FROM "ledger_entry" e JOIN "account" a ON a.id = e.account_id '
+            'WHERE e.kind = \'bill\' ORDER BY e.account_id, e.effective, e.id'):
         if i in linked:
             continue
         day = db.as_date(day)
+        final = ref == "FINAL" and _FINAL.match(desc or "")
+        if final:       # a move's final bill (often the day of a regular one): its own kWh and days
+            kwh, start = final.group(1).replace(",", ""), day - dt.timedelta(days=int(final.group(2)))
+            yield (number, day.isoformat(), _s(due or day), _dollars(cents), start.isoformat(), day.isoformat(), rate,
+                   kwh, "", "final", "billed")
+            continue
         while pending is not None and (pending[0] < aid or (pending[0] == aid and db.as_date(pending[1]) < day
                                                             - dt.timedelta(days=6))):
             pending = next(readings, None)

@@ -235,6 +235,68 @@ def test_dry_run_reports_every_problem_by_file_line_and_column_and_writes_nothin
     assert not db.AuditLog.select().where(db.AuditLog.action == "conversion.load").exists()
 
 
+def test_a_file_that_cannot_be_read_is_one_problem_not_one_per_reference(database, admin, tmp_path):
+    """A file not UTF-8 is reported at each line and column holding such bytes and still read (its
+    records are known to the files after it); a file without a required column is reported once,
+    and the references into it are counted in one problem, not reported one by one."""
+    d = tmp_path / "in"
+    good_files(d)
+    write(d, "members.csv", [["member", "first_name", "last_name"], ["100001", "René", "Lovelace"],
+                             ["100002", "Grace", "Muñoz"]], encoding="cp1252")
+    write(d, "locations.csv", [["location", "city", "zip"], ["1", "Coeur d'Alene", "83814"],
+                               ["2", "Coeur d'Alene", "83814"]])
+    before = counts()
+    r = conversion.check(d)
+    assert [(p.file, p.line, p.column) for p in r.problems] == [
+        ("members.csv", 2, "first_name"), ("members.csv", 3, "last_name"), ("locations.csv", 1, "street"),
+        ("meters.csv", 0, "location"), ("accounts.csv", 0, "location")]
+    assert "not UTF-8" in r.problems[0].message
+    assert r.problems[4].message == ("2 location reference(s) not checked: locations.csv could not be read "
+                                     "(its problem is above)")
+    assert not any("no member" in p.message for p in r.problems)
+    with pytest.raises(conversion.ConversionFailed):
+        conversion.load(admin, d)
+    assert counts() == before
+
+
+def test_a_final_bill_on_the_day_of_a_regular_one_exports_and_converts_back(database, tmp_path):
+    """A move's final bill posted the day of the account's regular bill (the demo makes such days)
+    exports as a final bill with its own kWh and days, so the export converts back."""
+    a = factories.account(bills=(10340,), status="closed")
+    regular = db.LedgerEntry.get(db.LedgerEntry.account == a.id)
+    db.LedgerEntry.create(account=a, effective=regular.effective, kind="bill", amount_cents=1769,
+                          description="Final bill: 1,138 kWh, 5 days", reference="FINAL",
+                          due_date=regular.due_date)
+    out = tmp_path / "export"
+    export.export_all(operators.create("sup", "Sue Pervisor", "supervisor"), out, TODAY)
+    bills = list(csv.DictReader((out / "bills.csv").open()))
+    assert [(b["kind"], b["amount"], b["kwh"]) for b in bills] == [("regular", "103.40", "800"),
+                                                                    ("final", "17.69", "1138")]
+    final = bills[1]
+    day = regular.effective
+    assert (final["period_start"], final["period_end"]) == ((day - dt.timedelta(days=5)).isoformat(),
+                                                            day.isoformat())
+    db.drop_all()
+    db.migrate()
+    checked = conversion.check(out)
+    assert checked.ok, checked.problems[:3]
+    conversion.load(operators.create("admin", "Ada Admin", "admin"), out)
+    assert sorted((b.kind, b.total_cents, b.kwh) for b in db.Bill.select()) == [("final", 1769, 1138),
+                                                                             ("regular", 10340, 800)]
+
+
+def test_a_dry_run_on_a_database_not_yet_made_does_not_make_it(tmp_path, capsys):
+    from kec_tui import cli
+
+    good = tmp_path / "good"
+    good_files(good)
+    target = tmp_path / "coop.db"
+    assert cli.main(["--db", str(target), "convert", str(good), "--dry-run"]) == 0
+    assert "No problems" in capsys.readouterr().out
+    assert not target.exists()
+    db.database.close()
+
+
 def test_account_numbers_kept_need_their_check_digit_renumber_gives_new_ones(database, admin, tmp_path):
     d = tmp_path / "in"
     good_files(d)
