@@ -96,7 +96,7 @@ class NewRunDialog(FormDialog[billing_run.Register | None]):
             return SubmitResult("cycle", f"The preview did not finish: {first_line(e)}")
         if not reg.bills:
             why = "; ".join(sorted({reason for _, reason in reg.not_billed})) or "no account of the cycle is billed"
-            return SubmitResult("cycle", f"Cycle {cycle} {period}: nothing to bill ({len(reg.not_billed):,} "
+            return SubmitResult("period", f"Cycle {cycle} {period}: nothing to bill ({len(reg.not_billed):,} "
                                          f"accounts not billed: {why})")
         self.dismiss(reg)
         return None

@@ -37,6 +37,7 @@ from kec_tui.services.operators import OperatorInfo, require
 from kec_tui.services.run_claim import AlreadyCommitted, RunBusy, RunStateError  # noqa: F401 - re-exported
 
 BILLED_STATUSES = ("active", "disconnected", "final")
+SAME_PERIOD_DAYS = 15   # a bill this many days or fewer before a period's bill date is that period's
 
 
 @dataclass(frozen=True)
@@ -306,24 +307,39 @@ def plan(
     if run_id is not None:
         done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
     # The last bill: among the recent ones (an index range per account); an account with none
-    # recent is asked once more whether it was ever billed (a first bill or not).
+    # recent is asked once more whether it was ever billed (a first bill or not). A bill is a
+    # ledger charge, or a bill of the former system (converted: a Bill row with no run and no
+    # charge); a rebill is not (it bills an old period again, no reading of its own).
+    B = db.Bill
     recent_bills = bill_date - dt.timedelta(days=2 * settings.read_window_days)
-    last_bill = dict(
-        _rows(
-            L.select(L.account, fn.MAX(L.effective))
-            .where(L.account.in_(cyc), L.effective > recent_bills, L.kind == "bill")
-            .group_by(L.account)
-        )
-    )
+
+    def last_bills(accounts, since: bool) -> list[tuple]:
+        when = (L.effective > recent_bills) if since else (L.effective <= recent_bills)
+        bill_when = (B.bill_date > recent_bills) if since else (B.bill_date <= recent_bills)
+        charged = (L.select(L.account, fn.MAX(L.effective))
+                   .where(L.account.in_(accounts), when, L.kind == "bill", ~L.reference.startswith("Rebill"))
+                   .group_by(L.account))
+        converted = (B.select(B.account, fn.MAX(B.bill_date))
+                     .where(B.account.in_(accounts), bill_when, B.run.is_null(), B.ledger_entry.is_null(),
+                            B.status == "billed")
+                     .group_by(B.account))
+        return _rows(charged) + _rows(converted)
+
+    last_bill: dict[int, object] = {}
+    for a, d in last_bills(cyc, True):
+        if a not in last_bill or d > last_bill[a]:
+            last_bill[a] = d
     missing = [r[0] for r in accounts if r[0] not in last_bill and r[0] not in done]
     for i in range(0, len(missing), 500):  # an index range per account, never the cycle's whole history
-        older = (
-            L.select(L.account, fn.MAX(L.effective))
-            .where(L.account.in_(missing[i : i + 500]), L.effective <= recent_bills, L.kind == "bill")
-            .group_by(L.account)
-        )
-        for a, d in _rows(older):
-            last_bill.setdefault(a, d)
+        for a, d in last_bills(missing[i : i + 500], False):
+            if a not in last_bill or d > last_bill[a]:
+                last_bill[a] = d
+    # A bill dated less than half a month before this period's bill date, or after it, is this
+    # period's (or a later one's): made outside a run (the demo's, the former system's), it is not
+    # made again.
+    billed_since = bill_date - dt.timedelta(days=SAME_PERIOD_DAYS)
+    billed_since_raw = db.sql_date(billed_since)
+    billed_already = f"billed already this period: a bill dated {billed_since:%m/%d/%Y} or later"
     recent: dict[int, list[tuple]] = defaultdict(list)
     for row in _rows(
         R.select(R.account, R.id, R.read_date, R.reading, R.kwh, R.demand_kw, R.reverse_kwh, R.meter)
@@ -376,6 +392,9 @@ def plan(
         exceptions: list[str] = []
         if status == "final" and not fresh:
             continue  # closed out, nothing read since: its final bill is made
+        if billed_to is not None and billed_to >= billed_since_raw:
+            skipped.append((number, billed_already))
+            continue
         code = class_code.get(rate_class)
         if code is None:
             skipped.append((number, f"no rate schedule bills rate class {rate_class}"))

@@ -57,8 +57,8 @@ class LineInput(EntryForm, inherit_bindings=False):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = EntryForm.COMPONENT_CLASSES | {"line-input--placeholder"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        bind("line_input.submit", "field_exit", "Enter", show=False),
-        bind("line_input.erase", "erase_input", "Erase", show=False),
+        bind("line_input.submit", "field_exit", "Accept what is typed", show=False),
+        bind("line_input.erase", "erase_input", "Erase the box", show=False),
     ]
 
     class Changed(Message):

@@ -122,6 +122,7 @@ async def test_a_cycle_with_nothing_to_bill_gives_the_services_reason(cycle, cle
         send_burst(app, expand("ctrl+w", "f5", "3", "enter", PERIOD, "enter", "f8", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, NewRunDialog) and app.screen.form.locked)
         assert "Cycle 3 2025-05: nothing to bill" in app.screen.form.error
+        assert app.screen.form.current == "period"           # Esc, then the month is keyed again
         assert db.Bill.select().count() == 0 and db.BillingRun.select().where(
             db.BillingRun.status != "previewed").count() == 0
 

@@ -211,6 +211,49 @@ def test_a_cycle_with_no_readings_bills_nobody_and_says_why(cycle_db, biller, su
         billing_run.preview(biller, 1, "2025-13")
 
 
+def former_bill(a: db.Account, day: dt.date) -> None:
+    """A bill of the former system, as a conversion writes it: history, no run, no ledger charge."""
+    db.Bill.create(account=a, bill_date=day, due_date=day + dt.timedelta(days=20), period_start=day - dt.timedelta(
+        days=30), period_end=day - dt.timedelta(days=2), schedule="RES", kwh=800, total_cents=10620, charged_cents=10620)
+
+
+def test_a_period_billed_outside_a_run_is_not_billed_again(cycle_db, biller, supervisor):
+    """The demo's history and a converted co-op's bills are made outside any run: a run of a
+    period they already billed (or of an older one) leaves those accounts out and says why."""
+    plain = data.account(kwh=800)
+    demo = data.account(kwh=800)            # its 05/03 bill is a ledger charge with no run (the demo's)
+    db.LedgerEntry.create(account=demo, effective=data.BILL_DATE, kind="bill", amount_cents=10620,
+                          description="Electric service", reference="Cycle 1", due_date=D(2025, 5, 23))
+    converted = data.account(kwh=800)       # its 05/03 bill came over from the former system
+    former_bill(converted, data.BILL_DATE)
+    reg = billing_run.preview(biller, 1, data.PERIOD)
+    why = "billed already this period: a bill dated 04/18/2025 or later"
+    assert [b.account_number for b in reg.bills] == [plain.number]
+    assert sorted(reg.not_billed) == sorted([(demo.number, why), (converted.number, why)])
+    older = billing_run.preview(biller, 1, "2025-04")      # every account billed since
+    assert older.bills == [] and {w for _, w in older.not_billed} == {
+        "billed already this period: a bill dated 03/19/2025 or later"}
+
+
+def test_a_converted_account_is_billed_as_regular_and_a_rebill_is_not_this_periods_bill(cycle_db, biller, supervisor):
+    """A converted account's last bill is its former system's (a regular bill follows, not a first);
+    a rebill bills an old period again, so the period it is dated in is still billed."""
+    converted = data.account(kwh=800)
+    db.LedgerEntry.delete().where(db.LedgerEntry.account == converted.id, db.LedgerEntry.kind == "bill").execute()
+    former_bill(converted, D(2025, 4, 3))
+    plain = data.account(kwh=800)
+    reg = approved_run(biller, supervisor)
+    assert {b.account_number: b.kind for b in reg.bills} == {converted.number: "regular", plain.number: "regular"}
+    billing_run.commit(biller, reg.run.id)
+    bill_id = next(b.id for b in bills_of(plain.id))
+    billing_run.rebill(biller, bill_id, "meter re-read", kwh=780)          # dated today: after any period here
+    db.Reading.create(account=plain, meter=plain.meter, read_date=D(2025, 6, 1), reading=20000, kwh=820,
+                      source="keyed")
+    june = billing_run.preview(biller, 1, "2025-06")
+    assert [(b.account_number, b.kwh, b.estimated) for b in june.bills if b.account_number == plain.number] == [
+        (plain.number, 820, False)]
+
+
 def test_two_sessions_commit_at_once_and_each_account_is_billed_once(cycle_db, biller, supervisor):
     accts = data.cycle(12)
     reg = approved_run(biller, supervisor)
