@@ -213,8 +213,9 @@ def test_a_cycle_with_no_readings_bills_nobody_and_says_why(cycle_db, biller, su
 
 def former_bill(a: db.Account, day: dt.date) -> None:
     """A bill of the former system, as a conversion writes it: history, no run, no ledger charge."""
-    db.Bill.create(account=a, bill_date=day, due_date=day + dt.timedelta(days=20), period_start=day - dt.timedelta(
-        days=30), period_end=day - dt.timedelta(days=2), schedule="RES", kwh=800, total_cents=10620, charged_cents=10620)
+    db.Bill.create(account=a, bill_date=day, due_date=day + dt.timedelta(days=20),
+                   period_start=day - dt.timedelta(days=30), period_end=day - dt.timedelta(days=2), schedule="RES",
+                   kwh=800, total_cents=10620, charged_cents=10620)
 
 
 def test_a_period_billed_outside_a_run_is_not_billed_again(cycle_db, biller, supervisor):
