@@ -269,6 +269,7 @@ class EntryForm(Widget, can_focus=True):
         self._negative: dict[str, bool] = {spec.name: False for spec in self._specs}
         self._index = 0  # current field
         self._pos = 0  # cursor position inside the current field's buffer
+        self._choice_typed = ""  # the letters keyed into the current choice field (see _choose)
         self.previous: Record | None = None
         """The last record committed (for Dup, and shown under the fields)."""
         self.error: str | None = None
@@ -452,6 +453,7 @@ class EntryForm(Widget, can_focus=True):
 
     def _go(self, index: int) -> None:
         self._index = index
+        self._choice_typed = ""
         self._pos = len(self._buf[self._specs[index].name])
 
     def _fail(self, message: str) -> None:
@@ -712,12 +714,22 @@ class EntryForm(Widget, can_focus=True):
         return None
 
     def _choose(self, spec: FieldSpec, ch: str) -> str | None:
-        """Choice field: space cycles; a letter selects the (next) choice starting with it."""
+        """Choice field: space cycles; a letter selects the (next) choice starting with it, and the
+        letters keyed after it spell the choice on ("SL" is SL, "RES" is RES: a code keyed whole
+        is taken, never a refusal or another code)."""
         current = self._buf[spec.name]
+        typed = self._choice_typed if current.lower().startswith(self._choice_typed.lower()) else ""
         if ch == " ":
-            candidates = list(spec.choices)
+            candidates, typed = list(spec.choices), ""
         else:
-            candidates = [c for c in spec.choices if c[:1].lower() == ch.lower()]
+            spelled = [c for c in spec.choices if c.lower().startswith((typed + ch).lower())]
+            if typed and spelled:
+                chosen = current if current in spelled else spelled[0]
+                self._buf[spec.name], self._pos = chosen, len(chosen)
+                self._choice_typed = typed + ch
+                self.error = None
+                return None
+            candidates, typed = [c for c in spec.choices if c[:1].lower() == ch.lower()], ch
             if not candidates:
                 return f"{spec.label}: one of {', '.join(spec.choices)}"
         if current in candidates:
@@ -726,6 +738,7 @@ class EntryForm(Widget, can_focus=True):
             chosen = candidates[0]
         self._buf[spec.name] = chosen
         self._pos = len(chosen)
+        self._choice_typed = typed
         self.error = None
         return None
 

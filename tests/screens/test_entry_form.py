@@ -339,6 +339,25 @@ async def test_choice_and_date_fields():
         assert app.committed == [{"method": "Money order", "paid_on": "01/31/2025"}]
 
 
+async def test_a_choice_keyed_whole_is_taken_letter_by_letter():
+    """The codes a prompt lists are keyed whole: "SL" is SL (its L once selected LGS), "RES" is RES
+    (its E was refused); a first letter again still cycles, a letter no choice takes is refused."""
+    fields = [FieldSpec("schedule", "Rate schedule", "choice", 8, choices=("IRR", "LGS", "RES", "SGS", "SL")),
+              FieldSpec("kwh", "kWh", "digits", 8, mandatory_entry=True)]
+    app = FormApp(fields=fields)
+    async with app.run_test() as pilot:
+        for keyed, chosen in (("sl", "SL"), ("res", "RES"), ("sgs", "SGS"), ("s", "SGS"), ("ss", "SL"),
+                              ("lg", "LGS"), ("ca", None)):
+            await press(pilot, "backspace", *keyed)
+            assert app.form.values["schedule"] == (chosen or "")
+            if chosen is None:
+                assert app.form.error == "Rate schedule: one of IRR, LGS, RES, SGS, SL"
+                await press(pilot, "escape")
+        send_burst(app, [*"RES", "enter", *"800", "enter", *"SL", "enter", *"1", "enter"])
+        await settle(pilot, lambda: len(app.committed) >= 2)
+        assert app.committed == [{"schedule": "RES", "kwh": "800"}, {"schedule": "SL", "kwh": "1"}]
+
+
 async def test_clear_record_and_public_api():
     app = FormApp()
     async with app.run_test() as pilot:
