@@ -262,6 +262,9 @@ def key_reading(
     if isinstance(reverse_kwh, bool) or not isinstance(reverse_kwh, int) or reverse_kwh < 0:
         raise ValidationError("Reverse kWh is a whole number, 0 or more", "reverse")
     read_date = read_date or dt.date.today()
+    if read_date > dt.date.today() + dt.timedelta(days=1):     # a day's slack: a head-end's clock in UTC
+        raise ValidationError(f"Read date {read_date:%m/%d/%Y} is in the future: a meter is read on or before "
+                              "today", "date")
     ack = set(ack)
     with db.write_txn():
         account, meter, last, reading, kwh, issues = check(

@@ -101,3 +101,17 @@ def test_the_import_reports_progress_and_a_bad_header_changes_nothing(meters, bi
         readings.import_ami_csv(biller, f"meter,read_at,reading\n{rows[0]}\n{'9' * 200_000},1,2\n", "huge.csv")
     assert (db.Reading.select().count(), db.ReadingException.select().count(),
             db.AuditLog.select().count()) == before
+
+
+def test_a_read_dated_in_the_future_is_refused_keyed_or_imported(meters, biller):
+    """A typo in the year (2027 for 2026) would make the read every later one is checked against."""
+    a, b, _ = meters
+    later = dt.date.today() + dt.timedelta(days=2)
+    with pytest.raises(ValidationError, match="is in the future"):
+        readings.key_reading(biller, a.meter.meter_no, "3500", read_date=later)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)      # a head-end's clock in UTC: taken
+    readings.key_reading(biller, a.meter.meter_no, "3500", read_date=tomorrow)
+    r = readings.import_ami_csv(biller, ami(meters, f"{b.meter.meter_no},{later.isoformat()}T06:00,3600"), "ami.csv")
+    assert (r.saved, r.exceptions) == (0, 1) and r.lines[0].codes == ("date",)
+    assert "is in the future" in r.lines[0].message
+    assert not db.Reading.select().where(db.Reading.meter == b.meter.id, db.Reading.read_date == later).exists()
