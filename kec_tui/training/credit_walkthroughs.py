@@ -140,7 +140,7 @@ BANKRUPTCY = Walkthrough(
     steps=(
         FIND,
         Step("Record the case",
-             "F8, 4 (the account's menu: bankruptcy): chapter 13 (1, then 1 again: 11, 12, 13, or space), "
+             "F8, 4 (the account's menu: bankruptcy): chapter 13 (key 13, or space until 13), "
              "Enter; case {case_no}, Enter; filed {filed_keys}, Enter; court: Enter (D. Idaho); adequate "
              "assurance: Enter (yes).",
              "From the filing, the co-op may not collect what was owed before it (11 U.S.C. 366): no notices, "

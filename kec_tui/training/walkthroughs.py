@@ -509,7 +509,8 @@ ORDER = Walkthrough(
              "disputed reading before any bill is adjusted; when the member asked for it and the reading "
              "was right, the trip fee is charged on completion.",
              _order_made, milestone=True,
-             hints=("Choice fields: the first letter selects (again: the next with that letter), space cycles.",
+             hints=("Choice fields: key the choice (its first letters are enough), or its first letter again for "
+                    "the next with that letter; space cycles.",
                     "A second open order of the same kind on one account is refused: look in the Orders tab "
                     "(F10) first.")),
         Step("Find it in the queue",

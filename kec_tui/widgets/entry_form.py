@@ -77,7 +77,7 @@ class FieldSpec:
     validate: Callable[[str, Record], str | None] | None = None
     # Value accepted when Field Exit is pressed on an empty field (amount due ...).
     default: Callable[[Record], str] | None = None
-    choices: tuple[str, ...] = ()  # kind="choice": space cycles, first letter selects
+    choices: tuple[str, ...] = ()  # kind="choice": space cycles, letters select (_choose)
     dup: bool = True  # Dup copies this field from the previous record
 
 

@@ -52,7 +52,7 @@ async def test_bankruptcy_walkthrough_completed_with_keys(practice, tmp_path):  
         await settle(pilot)
         data = app.trainer.run.ctx.data
         await find(pilot, app, data["name"])
-        await burst(pilot, ["f8", "4", "1", "1", "1", "enter", *literal(data["case_no"] + "\r"),
+        await burst(pilot, ["f8", "4", "1", "3", "enter", *literal(data["case_no"] + "\r"),
                             *literal(data["filed_keys"] + "\r"), "enter", "enter"])
         await until(pilot, lambda: app.trainer.run.complete)
         c = db.BankruptcyCase.get(db.BankruptcyCase.account == data["account_id"])
