@@ -401,8 +401,13 @@ def plan(
             continue
         if fresh:
             cur = fresh[-1]
-            before = [r for r in rows if (r[2], r[1]) < (cur[2], cur[1])]
+            before = [r for r in rows if (r[2], r[1]) < (fresh[0][2], fresh[0][1])]
             reading_id, end, reading, kwh, demand, reverse = cur[1], day(cur[2]), cur[3], cur[4], cur[5], cur[6]
+            if len(fresh) > 1:      # read more than once since the last bill (a check read, keyed twice):
+                kwh = sum(r[4] for r in fresh)              # each reading's kWh is its use since the one before
+                reverse = sum(r[6] or 0 for r in fresh)
+                demands = [r[5] for r in fresh if r[5] is not None]
+                demand = max(demands, key=lambda d: Decimal(str(d))) if demands else None
             prev_reading = before[-1][3] if before else None
             start = day(before[-1][2]) if before else None
             estimated = False
@@ -658,7 +663,7 @@ def commit(
             what = f"Cycle {run.cycle} {run.period}"
             if run.status == "committed":
                 raise AlreadyCommitted(
-                    f"{what} is already billed ({run.bill_count} bills, {money.fmt(run.total_cents)})"
+                    f"{what} is already billed ({run.bill_count:,} bills, {money.fmt_dollars(run.total_cents)})"
                 )
             if run.status == "committing":
                 raise RunBusy(f"{what} is being committed by another session (last step {run.heartbeat_at:%H:%M:%S})")

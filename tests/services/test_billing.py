@@ -255,6 +255,19 @@ def test_a_converted_account_is_billed_as_regular_and_a_rebill_is_not_this_perio
         (plain.number, 820, False)]
 
 
+def test_a_meter_read_twice_since_the_last_bill_is_billed_for_all_its_use(cycle_db, biller, supervisor):
+    """Keyed twice (a check read, or the route keyed again the same day): the bill is the use since
+    the last billed reading, not the last reading's own few kWh."""
+    a = data.account(kwh=800)
+    first = db.Reading.get(db.Reading.account == a.id, db.Reading.read_date == data.THIS_READ)
+    db.Reading.create(account=a, meter=a.meter, read_date=data.THIS_READ, reading=first.reading + 50, kwh=50,
+                      source="keyed")
+    reg = billing_run.preview(biller, 1, data.PERIOD)
+    (b,) = reg.bills
+    assert (b.kwh, b.reading, b.prev_reading, b.period_start) == (850, first.reading + 50, first.reading - 800,
+                                                                  data.LAST_READ)
+
+
 def test_two_sessions_commit_at_once_and_each_account_is_billed_once(cycle_db, biller, supervisor):
     accts = data.cycle(12)
     reg = approved_run(biller, supervisor)
