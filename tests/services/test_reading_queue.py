@@ -115,3 +115,14 @@ def test_a_read_dated_in_the_future_is_refused_keyed_or_imported(meters, biller)
     assert (r.saved, r.exceptions) == (0, 1) and r.lines[0].codes == ("date",)
     assert "is in the future" in r.lines[0].message
     assert not db.Reading.select().where(db.Reading.meter == b.meter.id, db.Reading.read_date == later).exists()
+
+
+def test_a_reading_with_more_digits_than_the_dials_is_refused_not_acknowledged(meters, biller):
+    """999,999,999 on a 5-dial meter is a mis-key, not high use one key accepts."""
+    a, b, _ = meters
+    with pytest.raises(ValidationError, match="has 9 digits: meter .* shows 5"):
+        readings.key_reading(biller, a.meter.meter_no, "999999999", ack=["high"])
+    r = readings.import_ami_csv(biller, ami(meters, f"{b.meter.meter_no},{DAY.isoformat()},999999999"), "ami.csv")
+    assert (r.saved, r.exceptions) == (0, 1) and r.lines[0].codes == ("reading",)
+    assert readings.acknowledgement(r.lines[0].codes) is None
+    readings.key_reading(biller, a.meter.meter_no, "3900")          # five digits: read as ever
