@@ -270,6 +270,7 @@ class EntryForm(Widget, can_focus=True):
         self._index = 0  # current field
         self._pos = 0  # cursor position inside the current field's buffer
         self._choice_typed = ""  # the letters keyed into the current choice field (see _choose)
+        self._message_shown: str | None = None  # a subclass drawn whole: the message last laid out (_redraw)
         self.previous: Record | None = None
         """The last record committed (for Dup, and shown under the fields)."""
         self.error: str | None = None
@@ -1036,7 +1037,11 @@ class EntryForm(Widget, can_focus=True):
         """Ask for the changed lines to be refreshed: once the form's keys are handled (_on_idle),
         not per key: in a burst the lines are compared once a frame, not once a key."""
         if self._draws_whole or not self.is_mounted:
-            self.refresh()
+            # A subclass drawn whole (LineInput) shows its message on a line under the text: the
+            # widget grows for it and shrinks after (a layout only then, not per key).
+            message = self.error_text
+            self.refresh(layout=message != self._message_shown)
+            self._message_shown = message
             return
         self._redraw_due = True
         self.check_idle()  # idle comes after the keys queued behind this one, or now if there are none

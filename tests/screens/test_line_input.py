@@ -24,7 +24,7 @@ from kec_tui.screens.lockbox import LockboxScreen
 from kec_tui.screens.lookup import LookupScreen
 from kec_tui.services import accounts, batches, operators, passwords
 from kec_tui.widgets.line_input import LineInput
-from kec_tui.widgets.prompt import PromptScreen
+from kec_tui.widgets.prompt import PromptScreen, reason_prompt
 from tests.support.batch import accounts as make_accounts, entry_screen, make_app, open_batch, press
 
 RETYPE = ["backspace"] * 5 + list("smith")   # over "jones": "smith", never "josmi" or "jsmit"
@@ -178,6 +178,30 @@ async def test_given_text_is_replaced_by_typing_and_erased_by_backspace():
         app.query_one(LineInput).focus()
         await press(pilot, "backspace", "9")
         assert app.query_one(LineInput).value == "9"
+
+
+class ReasonApp(App):
+    def on_mount(self) -> None:
+        self.result = "unanswered"
+        self.push_screen(reason_prompt("Cancel bill", "Why the bill is cancelled"), self.answered)
+
+    def answered(self, value: str | None) -> None:
+        self.result = value
+
+
+async def test_an_empty_reason_is_refused_where_it_is_seen_and_the_box_shrinks_after():
+    """The refusal is drawn under the box (it grew a line for it; the box was one line high and the
+    refusal was there but not seen: the keys after it were held with no word why)."""
+    app = ReasonApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "enter", "xyz")
+        box = app.screen.line_input
+        assert box.locked and box.held_keys == 3 and app.result == "unanswered"
+        assert box.size.height >= 2 and "A reason is required" in str(box.render())
+        await press(pilot, "escape")
+        assert box.size.height == 1 and not box.locked
+        await press(pilot, "meter misread", "enter")
+        assert app.result == "meter misread"
 
 
 class Quiet(Screen):
