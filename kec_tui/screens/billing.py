@@ -157,8 +157,8 @@ class BillingScreen(Screen):
             return
         for r in runs:
             table.add_row(*run_row(r), key=str(r.id))
-        if not runs:
-            self.message(f"No billing runs yet: {keys_text('billing.new')} previews one.")
+        self.message(f"No billing runs yet: {keys_text('billing.new')} previews one." if not runs else
+                     f"Enter opens the highlighted run; {keys_text('billing.new')} previews a new one.")
         table.focus()
 
     def message(self, text: str) -> None:
