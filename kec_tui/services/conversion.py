@@ -54,6 +54,7 @@ OPEN_STATUSES = ("pending", "active", "disconnected")
 READING_SOURCES = ("keyed", "ami", "estimated")
 CONTACTS = ("phone", "email", "text", "mail")
 MAX_PROBLEMS = 10_000
+_SSN = re.compile(r"\b\d{3}-\d{2}-(\d{4})\b")
 CHUNK = 5000
 
 
@@ -116,16 +117,20 @@ class _Bad(ValueError):
 
 
 def _date(text: str) -> str:
-    """ISO text of a date written YYYY-MM-DD or MM/DD/YYYY."""
+    """ISO text of a date written YYYY-MM-DD or MM/DD/YYYY, of the years 1900 to 2100."""
     try:
         if len(text) == 10 and text[4] == "-":
-            return dt.date.fromisoformat(text).isoformat()
-        m, d, y = text.split("/")
-        if len(y) != 4:
-            raise ValueError
-        return dt.date(int(y), int(m), int(d)).isoformat()
+            day = dt.date.fromisoformat(text)
+        else:
+            m, d, y = text.split("/")
+            if len(y) != 4:
+                raise ValueError
+            day = dt.date(int(y), int(m), int(d))
     except ValueError:
         raise _Bad(f"not a date: {text[:30]!r} (YYYY-MM-DD or MM/DD/YYYY)") from None
+    if not 1900 <= day.year <= 2100:
+        raise _Bad(f"not a date of this co-op: {text[:30]!r} (the years 1900 to 2100)")
+    return day.isoformat()
 
 
 def _datetime(text: str) -> str:
@@ -137,11 +142,19 @@ def _datetime(text: str) -> str:
         raise _Bad(f"not a date and time: {text[:30]!r} (YYYY-MM-DD HH:MM:SS)") from None
 
 
+MAX_CENTS = 10**13     # $100 billion: more is a mis-key, and beyond what a database integer holds
+
+
 def _cents(text: str) -> int:
     try:
-        return parse_money(text)
+        if not text.isascii():
+            raise MoneyError(text)
+        cents = parse_money(text)
     except MoneyError:
         raise _Bad(f"not an amount: {text[:30]!r} (dollars: 123.45)") from None
+    if abs(cents) >= MAX_CENTS:
+        raise _Bad(f"not an amount: {text[:30]!r} (more than $100 billion)")
+    return cents
 
 
 def _int(text: str, what: str = "a whole number") -> int:
@@ -334,6 +347,7 @@ class _Converter:
 
     # -- problems ------------------------------------------------------------------------------
     def problem(self, file: str, line: int, column: str, message: str) -> None:
+        message = _SSN.sub(lambda m: "***-**-" + m.group(1), message)   # a tax ID in the wrong column
         r = self.result
         if len(r.problems) < MAX_PROBLEMS:
             r.problems.append(Problem(file, line, column, message))
@@ -476,12 +490,19 @@ class _Converter:
                     hash_ = KEEP
                     if len(tax_d) == 9 and salt:
                         hash_ = memberships.hash_tax_id(salt, tax_d)
-                values = [first[:40], last[:60], last4 or None, hash_,
+                for column, value, most in (("first_name", first, 40), ("last_name", last, 60), ("email", email, 120),
+                                            ("mail_street", street, 80), ("mail_city", city, 40),
+                                            ("mail_zip", zip_, 10)):
+                    if len(value) > most:
+                        raise _Bad(column, f"longer than {most} characters ({len(value)})")
+                if state and not (len(state) == 2 and state.isascii() and state.isalpha()):
+                    raise _Bad("mail_state", f"a state is its two letters (ID, WA, MT ...), not {state[:20]!r}")
+                values = [first, last, last4 or None, hash_,
                           _col(name, "birth_date", _date, birth), _phone(ph, "phone_home"),
-                          _phone(pm, "phone_mobile"), _phone(pw_, "phone_work"), email[:120], street[:80], city[:40],
-                          (state or "ID")[:2].upper(), zip_[:10], pref.lower() or "phone",
+                          _phone(pm, "phone_mobile"), _phone(pw_, "phone_work"), email, street, city,
+                          (state or "ID").upper(), zip_, pref.lower() or "phone",
                           _col(name, "joined", _date, joined) or self.today.isoformat(),
-                          KEEP if "*" in routing else _digits(routing)[:9], ""]
+                          KEEP if "*" in routing else _digits(routing), ""]
                 if "*" in bank:
                     masked += 1
                     values[-1] = KEEP
@@ -923,6 +944,9 @@ class _Converter:
             except _ColBad as exc:
                 self.problem(name, line, exc.column, exc.message)
                 continue
+            if day > self.today.isoformat():
+                self.problem(name, line, "as_of", f"{day} is in the future: a balance is as of a day that has been")
+                continue
             if not any(buckets):
                 amounts[0] = total          # no aging given: all current
             if sum(amounts) != total:
@@ -1232,7 +1256,7 @@ class _Dates(dict):
 
 def _fast_cents(text: str) -> int:
     whole, dot, frac = text.partition(".")
-    if dot and len(frac) == 2 and whole.isdigit() and frac.isdigit():
+    if dot and len(frac) == 2 and len(whole) <= 11 and whole.isascii() and whole.isdigit() and frac.isdigit():
         return int(whole) * 100 + int(frac)
     return _cents(text)
 

@@ -230,14 +230,21 @@ def _flag_rows() -> Iterator[tuple]:
 
 
 def _balance_rows(as_of: dt.date) -> Iterator[tuple]:
-    """Every account with a balance, aged as of the day (services/aging.py), with the due date
-    of its oldest current charge."""
+    """Every account: its balance aged as of the day (services/aging.py), with the due date of its
+    oldest current charge; an account owing nothing a row of zeros, so a conversion run again
+    brings a balance paid off since to zero too."""
     owed, params = aging.owed_sql(as_of)
     p = db.database.param
     due_current = {a: db.as_date(d) for a, d in db.database.execute_sql(
         f"{owed} SELECT a, MIN(due) FROM unpaid WHERE due >= {p} GROUP BY a",
         (*params, db.sql_date(as_of))).fetchall()}
-    for r in aging.aged_rows(as_of):
+    aged = {r.number: r for r in aging.aged_rows(as_of)}
+    zero = (as_of.isoformat(), _dollars(0), *(_dollars(0) for _ in BUCKETS), "")
+    for (number,) in _stream('SELECT "number" FROM "account" ORDER BY "number"'):
+        r = aged.get(number)
+        if r is None:
+            yield (number, *zero)
+            continue
         buckets = r.aged.buckets()
         due = due_current.get(r.account_id)
         yield (r.number, as_of.isoformat(), _dollars(r.aged.total), *(_dollars(c) for c in buckets),

@@ -259,6 +259,59 @@ def test_a_file_that_cannot_be_read_is_one_problem_not_one_per_reference(databas
     assert counts() == before
 
 
+def test_values_cut_short_or_changed_are_refused_and_a_tax_id_is_never_echoed(database, admin, tmp_path):
+    """A routing number of 11 digits (once cut to 9: another bank drafted), a state written out
+    (Montana once stored as MO), a name longer than its field (once cut), an amount or a date no
+    database holds (the dry run passed, the load failed), a balance as of a day to come: each a
+    problem with file, line and column. A tax ID in the wrong column is echoed masked."""
+    d = tmp_path / "in"
+    good_files(d)
+    write(d, "members.csv", [["member", "first_name", "last_name", "mail_state", "birth_date", "bank_routing"],
+                             ["100001", "Ada", "Lovelace", "ID", "", ""], ["100002", "Grace", "Hopper", "", "", ""],
+                             ["100003", "Mon", "Tana", "Montana", "", ""],
+                             ["100004", "Shifted", "Columns", "ID", "123-45-6789", ""],
+                             ["100005", "Long", "H" * 61, "ID", "", ""]])
+    write(d, "balances.csv", [["account", "as_of", "balance"], ["123457", "2026-02-28", "99999999999999999999.00"],
+                              ["100007", "0001-01-01", "5.00"]])
+    write(d, "deposits.csv", [["account", "amount"], ["123457", "١٧٨.00"]])
+    r = conversion.check(d)
+    found = {(p.file, p.line, p.column): p.message for p in r.problems}
+    assert {("members.csv", 4, "mail_state"), ("members.csv", 5, "birth_date"), ("members.csv", 6, "last_name"),
+            ("balances.csv", 2, "balance"), ("balances.csv", 3, "as_of"), ("deposits.csv", 2, "amount")} <= set(found)
+    assert "***-**-6789" in found[("members.csv", 5, "birth_date")]
+    assert not any("123-45-6789" in str(p) for p in r.problems)
+    good_files(d)
+    write(d, "members.csv", [["member", "last_name", "bank_routing"], ["100001", "Lovelace", "12413402799"],
+                             ["100002", "Hopper", ""]])
+    write(d, "balances.csv", [["account", "as_of", "balance"], ["100007", (dt.date.today() + dt.timedelta(days=3))
+                                                                 .isoformat(), "5.00"]])
+    found = {(p.file, p.line, p.column) for p in conversion.check(d).problems}
+    assert found == {("members.csv", 2, "bank_routing"), ("balances.csv", 2, "as_of")}
+
+
+def test_an_account_paid_off_since_is_at_zero_after_the_conversion_runs_again(database, admin, tmp_path):
+    """The export writes every account's balance, a zero too; a zero row brings a converted balance
+    back to zero (an account left out of balances.csv is not touched)."""
+    d = tmp_path / "in"
+    good_files(d)
+    conversion.load(admin, d)
+    a = db.Account.get(db.Account.number == 123457)
+    assert accounts_balance(a.id) == 35000
+    write(d, "balances.csv", [["account", "as_of", "balance"], ["123457", "2026-02-28", "0.00"],
+                              ["100007", "2026-02-28", "-25.00"]])
+    conversion.load(admin, d)
+    assert accounts_balance(a.id) == 0
+    out = tmp_path / "out"
+    export.export_all(operators.create("sup", "Sue Pervisor", "supervisor"), out, TODAY)
+    rows = {r["account"]: r["balance"] for r in csv.DictReader((out / "balances.csv").open())}
+    assert rows == {"100007": "-25.00", "123457": "0.00"}
+
+
+def accounts_balance(account_id: int) -> int:
+    L = db.LedgerEntry
+    return int(L.select(db.pw.fn.COALESCE(db.pw.fn.SUM(L.amount_cents), 0)).where(L.account == account_id).scalar())
+
+
 def test_a_final_bill_on_the_day_of_a_regular_one_exports_and_converts_back(database, tmp_path):
     """A move's final bill posted the day of the account's regular bill (the demo makes such days)
     exports as a final bill with its own kWh and days, so the export converts back."""
@@ -379,6 +432,17 @@ def test_the_command_line_dry_run_load_and_export(sqlite_db, tmp_path, capsys):
     assert "Exported" in capsys.readouterr().out
     rows = list(csv.DictReader((tmp_path / "out" / "balances.csv").open()))
     assert {r["account"]: r["balance"] for r in rows} == {"123457": "350.00", "100007": "-25.00"}
+
+
+def test_renumbering_refused_before_anything_is_written_when_its_mapping_cannot_be(sqlite_db, tmp_path, capsys):
+    from kec_tui import cli
+
+    operators.create("admin", "Ada Admin", "admin")
+    d = tmp_path / "in"
+    good_files(d)
+    (d / "renumbered_accounts.csv").mkdir()
+    assert cli.main(["--db", sqlite_db, "--operator", "admin", "convert", str(d), "--renumber"]) == 2
+    assert "cannot be written" in capsys.readouterr().err and db.Account.select().count() == 0
 
 
 def test_numbers_already_in_use_in_this_database_are_refused(database, admin, tmp_path):
