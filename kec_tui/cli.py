@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -442,6 +444,10 @@ def cmd_convert(settings, args) -> int:
 
     if not args.dir.is_dir():
         return fail(f"{args.dir} is not a directory")
+    mapping = args.dir / "renumbered_accounts.csv"
+    if args.renumber and not args.dry_run and (mapping.is_dir() or not os.access(args.dir, os.W_OK)
+                                               or (mapping.exists() and not os.access(mapping, os.W_OK))):
+        return fail(f"{mapping} cannot be written (the former and new account numbers go there); nothing converted")
     op = None
     if not args.dry_run:
         try:
@@ -483,9 +489,8 @@ def cmd_convert(settings, args) -> int:
               "Nothing was written.")
         return 0
     if result.renumbered:
-        path = args.dir / "renumbered_accounts.csv"
-        conversion.write_renumbered(result, path)
-        print(f"Former and new account numbers: {path}")
+        conversion.write_renumbered(result, mapping)
+        print(f"Former and new account numbers: {mapping}")
     print(f"Converted {args.dir} in {result.seconds:.1f} s: {result.summary()}; search index built.")
     return 0
 
@@ -636,7 +641,7 @@ def cmd_restore(settings, args) -> int:
           + (", replacing the file there" if result.replaced else "") + ")")
     for line in result.check.lines():
         print(f"  {line}")
-    print(f"Open it with: kec-tui --db {result.path}")
+    print(f"Open it with: kec-tui --db {shlex.quote(str(result.path))}")
     return 0
 
 
@@ -654,7 +659,7 @@ def cmd_journal(settings, args) -> int:
         else:
             j = gl_journal.journal(op, day, chart=chart)
     except ServiceError as e:
-        return fail(f"journal: {e.message}; nothing closed")
+        return fail(f"journal: {e.message}" + ("; nothing closed" if args.close else ""))
     print(gl_journal.journal_text(j), end="")
     if args.close or args.write:
         files = gl_journal.write_files(j, args.out or reports.reports_dir(settings))

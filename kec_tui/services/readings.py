@@ -436,6 +436,8 @@ def import_ami_csv(
     lines: list[ImportLine] = []
     for done, (n, raw) in enumerate(records, start=1):
         rec = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
+        if not any(rec.values()):
+            continue                        # a row of empty cells (,,,): no read, nothing to queue
         rows += 1
         if progress and done % step == 0 and done < total:
             progress(done, total)

@@ -126,3 +126,10 @@ def test_a_reading_with_more_digits_than_the_dials_is_refused_not_acknowledged(m
     assert (r.saved, r.exceptions) == (0, 1) and r.lines[0].codes == ("reading",)
     assert readings.acknowledgement(r.lines[0].codes) is None
     readings.key_reading(biller, a.meter.meter_no, "3900")          # five digits: read as ever
+
+
+def test_a_row_of_empty_cells_in_an_ami_file_is_no_read(meters, biller):
+    a, _, _ = meters
+    r = readings.import_ami_csv(biller, ami(meters, ",,", f"{a.meter.meter_no},{DAY.isoformat()},3400", " , , "),
+                                "ami.csv")
+    assert (r.rows, r.saved, r.exceptions) == (1, 1, 0) and readings.open_exception_count() == 0
