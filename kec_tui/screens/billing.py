@@ -305,6 +305,14 @@ class RegisterScreen(Screen):
         self.query_one("#summary", Static).update(self.summary(len(lines)))
         self.refresh_bindings()
 
+    def exceptions_note(self) -> str:
+        """The exceptions, said where a run is approved or committed (not only in the register's foot)."""
+        v = self.view
+        counts = [f"{len(v.with_exception(code)):,} {br.SHORT[code]}" for code in br.EXCEPTIONS
+                  if v.with_exception(code)]
+        return (f" Exceptions: {', '.join(counts)} ({keys_text('billing_register.exceptions')} lists them)." if counts
+                else " No exceptions.")
+
     def summary(self, shown: int) -> Text:
         v = self.view
         t = Text()
@@ -366,7 +374,7 @@ class RegisterScreen(Screen):
             self.message("Nothing to approve: the register has no bills", error=True)
             return
         about = (f"Cycle {v.run.cycle} {v.run.period}: {len(v.lines):,} bills, {money.fmt_dollars(v.total_cents)}, "
-                 f"dated {v.run.bill_date:%m/%d/%Y}, due {v.run.due_date:%m/%d/%Y}.")
+                 f"dated {v.run.bill_date:%m/%d/%Y}, due {v.run.due_date:%m/%d/%Y}.{self.exceptions_note()}")
         if op.can("billing.approve"):
             self.app.push_screen(ConfirmScreen("Approve the billing register?", about),
                                  lambda yes: yes and self.approve(op))
@@ -400,7 +408,8 @@ class RegisterScreen(Screen):
             return
         v = self.view
         text = (f"{v.run.preview_count:,} bills, {money.fmt_dollars(v.run.preview_total_cents)}, to the ledger dated "
-                f"{v.run.bill_date:%m/%d/%Y}. A run is committed once and cannot be undone; the statements follow.")
+                f"{v.run.bill_date:%m/%d/%Y}.{self.exceptions_note()} A run is committed once and cannot be undone; "
+                "the statements follow.")
         self.app.push_screen(ConfirmScreen(f"Commit cycle {v.run.cycle} {v.run.period}?", text),
                              lambda yes: yes and self.commit())
 

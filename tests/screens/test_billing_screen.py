@@ -135,6 +135,8 @@ async def test_a_clerk_approves_only_with_a_supervisor_signing_in(cycle, clerk, 
                                "boss", "enter", "wrong-one", "enter", "f10", "enter"))
         await settle(pilot, lambda: isinstance(app.screen, SupervisorDialog) and app.screen.form.locked)
         dialog = app.screen
+        # what is approved says its exceptions, not only the register's foot (cycle(): one of each)
+        assert "Exceptions: " in dialog.about and "high" in dialog.about and "F4 lists them" in dialog.about
         # F10 typed behind is not the form's (no commit from here); the Enter behind it is held
         assert "Supervisor sign-in refused" in dialog.form.error and dialog.form.held_keys == 1
         assert runs() == [(1, PERIOD, "previewed", 0)]             # nothing approved, nothing billed
