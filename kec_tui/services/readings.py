@@ -215,10 +215,12 @@ def check(
     ack = set(ack)
     kwh = 0
     if last is not None:
-        shows = max(_rules.dials, len(str(last.reading)))       # the meter's dials (its register so far)
-        if reading >= 10**shows:
-            raise ValidationError(f"Reading {reading:,} has {len(str(reading))} digits: meter {meter.meter_no} "
-                                  f"shows {shows} (a mis-key)", "reading")
+        # Digits beyond the meter's dials (or its register so far) and one more (a register going past
+        # 99,999 on a meter with more dials than the setting says) are a mis-key, never high use.
+        shows = max(_rules.dials, len(str(last.reading)))
+        if len(str(reading)) > shows + 1:
+            raise ValidationError(f"Reading {reading:,} has {len(str(reading))} digits, meter {meter.meter_no} "
+                                  f"{shows} (last {last.reading:,}): a mis-key", "reading")
         if read_date < last.read_date:
             raise ValidationError(
                 f"The last reading is dated {last.read_date:%m/%d/%Y}, after {read_date:%m/%d/%Y}", "date"

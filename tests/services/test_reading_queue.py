@@ -120,12 +120,17 @@ def test_a_read_dated_in_the_future_is_refused_keyed_or_imported(meters, biller)
 def test_a_reading_with_more_digits_than_the_dials_is_refused_not_acknowledged(meters, biller):
     """999,999,999 on a 5-dial meter is a mis-key, not high use one key accepts."""
     a, b, _ = meters
-    with pytest.raises(ValidationError, match="has 9 digits: meter .* shows 5"):
+    with pytest.raises(ValidationError, match=r"has 9 digits, meter \d+ 5 \(last 3,000\): a mis-key"):
         readings.key_reading(biller, a.meter.meter_no, "999999999", ack=["high"])
+    with pytest.raises(ValidationError, match="has 7 digits"):
+        readings.key_reading(biller, a.meter.meter_no, "1000000", ack=["high"])
     r = readings.import_ami_csv(biller, ami(meters, f"{b.meter.meter_no},{DAY.isoformat()},999999999"), "ami.csv")
     assert (r.saved, r.exceptions) == (0, 1) and r.lines[0].codes == ("reading",)
     assert readings.acknowledgement(r.lines[0].codes) is None
-    readings.key_reading(biller, a.meter.meter_no, "3900")          # five digits: read as ever
+    readings.key_reading(biller, a.meter.meter_no, "3900")          # read as ever
+    # A register going past 99,999 (a meter with more dials than the setting): one digit more is read.
+    db.Reading.update(reading=99_500).where(db.Reading.meter == b.meter.id).execute()
+    assert readings.key_reading(biller, b.meter.meter_no, "100880").kwh == 1380
 
 
 def test_a_row_of_empty_cells_in_an_ami_file_is_no_read(meters, biller):
