@@ -44,7 +44,13 @@ class Terminal:
         while time.monotonic() < deadline:
             shown = self.screen()
             if text in shown:
-                return shown
+                # The same screen twice: a frame is written in pieces, and a capture between two
+                # pieces shows the new screen's top over the last one's rest (a dialog just closed).
+                time.sleep(0.05)
+                again = self.screen()
+                if again == shown:
+                    return shown
+                continue
             time.sleep(0.1)
         raise AssertionError(f"{text!r} did not appear within {timeout}s; the screen shows:\n{shown}")
 
