@@ -102,8 +102,9 @@ class EventDialog(FormDialog["outages.EventInfo | None"]):
     """The cause, the crew's status and the estimated restoration of an outage."""
 
     HELP = ("The cause as the crew reports it (Enter keeps it), the crew's status (space cycles: not assigned, "
-            "dispatched, on site, repairing) and the estimated restoration as HH:MM today (or MM/DD HH:MM), which "
-            "every MSR reads back to callers. Enter on the last field saves. {entry_form.clear_record} leaves.")
+            "dispatched, on site, repairing) and the estimated restoration as HH:MM (the next such time: 01:30 "
+            "keyed at 23:00 is tomorrow's) or MM/DD HH:MM, which every MSR reads back to callers. Enter on the "
+            "last field saves. {entry_form.clear_record} leaves.")
 
     def __init__(self, event: outages.EventInfo) -> None:
         super().__init__()
@@ -123,20 +124,23 @@ class EventDialog(FormDialog["outages.EventInfo | None"]):
         return form
 
     @staticmethod
-    def parse_eta(value: str, today: dt.date | None = None) -> dt.datetime | None:
+    def parse_eta(value: str, now: dt.datetime | None = None) -> dt.datetime | None:
+        """HH:MM is the next such time (an estimate is never in the past: 01:30 keyed at 23:00 is
+        tomorrow's); MM/DD HH:MM of this year."""
         value = value.strip()
         if not value:
             return None
-        today = today or dt.date.today()
+        now = now or dt.datetime.now()
         for fmt in ("%H:%M", "%m/%d %H:%M"):
             try:
                 t = dt.datetime.strptime(value, fmt)
             except ValueError:
                 continue
             if fmt == "%H:%M":
-                return dt.datetime.combine(today, t.time())
-            return t.replace(year=today.year)
-        raise ValueError("Restoration: HH:MM (24-hour) today, or MM/DD HH:MM")
+                at = dt.datetime.combine(now.date(), t.time())
+                return at if at >= now.replace(second=0, microsecond=0) else at + dt.timedelta(days=1)
+            return t.replace(year=now.year)
+        raise ValueError("Restoration: HH:MM (24-hour: the next such time), or MM/DD HH:MM")
 
     def _eta(self, value: str, record: Record) -> str | None:
         try:

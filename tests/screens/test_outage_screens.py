@@ -4,11 +4,13 @@ typed after it; the board sets the estimate and restores with the callbacks. Wha
 the database holds and the screen shows."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from kec_tui import db
 from kec_tui.screens.account import AccountScreen
-from kec_tui.screens.outages import OutageBoardScreen, OutageCallDialog
+from kec_tui.screens.outages import EventDialog, OutageBoardScreen, OutageCallDialog
 from kec_tui.services import operators, outages
 from tests import factories
 from tests.support.batch import expand, make_app
@@ -72,6 +74,17 @@ async def test_a_wrong_condition_holds_the_keys_typed_after_it(people, sqlite_db
         send_burst(app, expand("escape", "1", "enter", "enter", "enter", "enter", "enter"))
         await settle(pilot, lambda: db.OutageCall.select().count() == 1)
         assert db.OutageCall.get().condition == "out"
+
+
+def test_an_estimate_keyed_as_a_time_is_the_next_such_time():
+    """15:30 keyed at 15:40 is tomorrow's (it was today's, before the outage began: refused, and the
+    board's test failed every afternoon after 15:30)."""
+    at = dt.datetime(2026, 11, 30, 15, 40, 12)
+    assert EventDialog.parse_eta("15:30", at) == dt.datetime(2026, 12, 1, 15, 30)
+    assert EventDialog.parse_eta("16:05", at) == dt.datetime(2026, 11, 30, 16, 5)
+    assert EventDialog.parse_eta("15:40", at) == dt.datetime(2026, 11, 30, 15, 40)
+    assert EventDialog.parse_eta("12/02 08:00", at) == dt.datetime(2026, 12, 2, 8, 0)
+    assert EventDialog.parse_eta("", at) is None
 
 
 async def test_the_board_sets_the_estimate_and_restores_with_the_callbacks(people, sqlite_db, tmp_path):
