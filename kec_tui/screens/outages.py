@@ -138,7 +138,7 @@ class EventDialog(FormDialog["outages.EventInfo | None"]):
                 continue
             if fmt == "%H:%M":
                 at = dt.datetime.combine(now.date(), t.time())
-                return at if at >= now.replace(second=0, microsecond=0) else at + dt.timedelta(days=1)
+                return at if at > now else at + dt.timedelta(days=1)
             return t.replace(year=now.year)
         raise ValueError("Restoration: HH:MM (24-hour: the next such time), or MM/DD HH:MM")
 

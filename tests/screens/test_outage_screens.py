@@ -82,7 +82,7 @@ def test_an_estimate_keyed_as_a_time_is_the_next_such_time():
     at = dt.datetime(2026, 11, 30, 15, 40, 12)
     assert EventDialog.parse_eta("15:30", at) == dt.datetime(2026, 12, 1, 15, 30)
     assert EventDialog.parse_eta("16:05", at) == dt.datetime(2026, 11, 30, 16, 5)
-    assert EventDialog.parse_eta("15:40", at) == dt.datetime(2026, 11, 30, 15, 40)
+    assert EventDialog.parse_eta("15:40", at) == dt.datetime(2026, 12, 1, 15, 40)      # 15:40:00 has gone by
     assert EventDialog.parse_eta("12/02 08:00", at) == dt.datetime(2026, 12, 2, 8, 0)
     assert EventDialog.parse_eta("", at) is None
 
