@@ -305,19 +305,22 @@ class RegisterScreen(Screen):
         self.query_one("#summary", Static).update(self.summary(len(lines)))
         self.refresh_bindings()
 
+    def exception_counts(self) -> list[str]:
+        """ "2 high", "1 limit" ...: each exception the register's bills have."""
+        v = self.view
+        return [f"{len(v.with_exception(code)):,} {br.SHORT[code]}" for code in br.EXCEPTIONS
+                if v.with_exception(code)]
+
     def exceptions_note(self) -> str:
         """The exceptions, said where a run is approved or committed (not only in the register's foot)."""
-        v = self.view
-        counts = [f"{len(v.with_exception(code)):,} {br.SHORT[code]}" for code in br.EXCEPTIONS
-                  if v.with_exception(code)]
+        counts = self.exception_counts()
         return (f" Exceptions: {', '.join(counts)} ({keys_text('billing_register.exceptions')} lists them)." if counts
                 else " No exceptions.")
 
     def summary(self, shown: int) -> Text:
         v = self.view
         t = Text()
-        counts = [f"{len(v.with_exception(code)):,} {br.SHORT[code]}" for code in br.EXCEPTIONS
-                  if v.with_exception(code)]
+        counts = self.exception_counts()
         t.append("Exceptions ", style="bold")
         t.append(", ".join(counts) if counts else "none")
         if v.not_billed:

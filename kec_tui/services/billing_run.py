@@ -301,8 +301,6 @@ def plan(
         for k in vs[-1].classes:
             class_code[k] = code
     cyc = db.Account.select(db.Account.id).where(_in_cycle(cycle, bill_date))
-
-
     done: set[int] = set()
     if run_id is not None:
         done = {a for (a,) in _rows(db.Bill.select(db.Bill.account).where(db.Bill.run == run_id))}
@@ -313,7 +311,9 @@ def plan(
     B = db.Bill
     recent_bills = bill_date - dt.timedelta(days=2 * settings.read_window_days)
 
-    def last_bills(accounts, since: bool) -> list[tuple]:
+    last_bill: dict[int, object] = {}
+
+    def find_last_bills(accounts, since: bool) -> None:
         when = (L.effective > recent_bills) if since else (L.effective <= recent_bills)
         bill_when = (B.bill_date > recent_bills) if since else (B.bill_date <= recent_bills)
         charged = (L.select(L.account, fn.MAX(L.effective))
@@ -323,17 +323,14 @@ def plan(
                      .where(B.account.in_(accounts), bill_when, B.run.is_null(), B.ledger_entry.is_null(),
                             B.status == "billed")
                      .group_by(B.account))
-        return _rows(charged) + _rows(converted)
-
-    last_bill: dict[int, object] = {}
-    for a, d in last_bills(cyc, True):
-        if a not in last_bill or d > last_bill[a]:
-            last_bill[a] = d
-    missing = [r[0] for r in accounts if r[0] not in last_bill and r[0] not in done]
-    for i in range(0, len(missing), 500):  # an index range per account, never the cycle's whole history
-        for a, d in last_bills(missing[i : i + 500], False):
+        for a, d in _rows(charged) + _rows(converted):
             if a not in last_bill or d > last_bill[a]:
                 last_bill[a] = d
+
+    find_last_bills(cyc, True)
+    missing = [r[0] for r in accounts if r[0] not in last_bill and r[0] not in done]
+    for i in range(0, len(missing), 500):  # an index range per account, never the cycle's whole history
+        find_last_bills(missing[i : i + 500], False)
     # A bill dated less than half a month before this period's bill date, or after it, is this
     # period's (or a later one's): made outside a run (the demo's, the former system's), it is not
     # made again.

@@ -189,8 +189,7 @@ class _File:
         try:
             f = self.path.open(encoding="utf-8-sig", errors=_NOT_UTF8, newline="")
         except OSError as exc:
-            conv.problem(self.name, 0, "", f"cannot be read: {exc.strerror or exc}")
-            conv.unread.add(self.name)
+            self._unread(0, "", f"cannot be read: {exc.strerror or exc}")
             return
         _not_utf8.seen = False
         with f:
@@ -199,15 +198,13 @@ class _File:
             try:
                 header = next(reader, None)
                 if header is None:
-                    conv.problem(self.name, 1, "", "is empty: a header row is needed")
-                    conv.unread.add(self.name)
+                    self._unread(1, "", "is empty: a header row is needed")
                     return
                 have = {h.strip().lower(): i for i, h in enumerate(header)}
                 missing = [c for c in self.required if c not in have]
                 for c in missing:
-                    conv.problem(self.name, 1, c, f"missing column {c!r} (the header has: {', '.join(header)[:200]})")
+                    self._unread(1, c, f"missing column {c!r} (the header has: {', '.join(header)[:200]})")
                 if missing:
-                    conv.unread.add(self.name)
                     return
                 width = len(header)
                 # Columns the file lacks read as the "" appended to each row.
@@ -227,11 +224,15 @@ class _File:
                     row.append("")
                     yield reader.line_num, list(map(strip, get(row)))
             except csv.Error as exc:
-                conv.problem(self.name, reader.line_num, "", f"is not valid CSV: {exc}")
-                conv.unread.add(self.name)
+                self._unread(reader.line_num, "", f"is not valid CSV: {exc}")
             finally:
                 conv.done_bytes += self.path.stat().st_size
                 conv.reading = None
+
+    def _unread(self, line: int, column: str, message: str) -> None:
+        """A problem that stops the file being read through: references into it are only counted."""
+        self.conv.problem(self.name, line, column, message)
+        self.conv.unread.add(self.name)
 
     def _not_utf8(self, row: list[str], header: list[str], line: int) -> None:
         """Each field of the row holding bytes that are not UTF-8: a problem at its line and

@@ -720,23 +720,19 @@ class EntryForm(Widget, can_focus=True):
         is taken, never a refusal or another code)."""
         current = self._buf[spec.name]
         typed = self._choice_typed if current.lower().startswith(self._choice_typed.lower()) else ""
-        if ch == " ":
-            candidates, typed = list(spec.choices), ""
+        spelled = ([c for c in spec.choices if c.lower().startswith((typed + ch).lower())]
+                   if typed and ch != " " else [])   # space always cycles
+        if spelled:
+            chosen, typed = (current if current in spelled else spelled[0]), typed + ch
         else:
-            spelled = [c for c in spec.choices if c.lower().startswith((typed + ch).lower())]
-            if typed and spelled:
-                chosen = current if current in spelled else spelled[0]
-                self._buf[spec.name], self._pos = chosen, len(chosen)
-                self._choice_typed = typed + ch
-                self.error = None
-                return None
-            candidates, typed = [c for c in spec.choices if c[:1].lower() == ch.lower()], ch
+            if ch == " ":
+                candidates, typed = list(spec.choices), ""
+            else:
+                candidates, typed = [c for c in spec.choices if c[:1].lower() == ch.lower()], ch
             if not candidates:
                 return f"{spec.label}: one of {', '.join(spec.choices)}"
-        if current in candidates:
-            chosen = candidates[(candidates.index(current) + 1) % len(candidates)]
-        else:
-            chosen = candidates[0]
+            chosen = (candidates[(candidates.index(current) + 1) % len(candidates)] if current in candidates
+                      else candidates[0])
         self._buf[spec.name] = chosen
         self._pos = len(chosen)
         self._choice_typed = typed
