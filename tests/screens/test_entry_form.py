@@ -356,6 +356,11 @@ async def test_a_choice_keyed_whole_is_taken_letter_by_letter():
         send_burst(app, [*"RES", "enter", *"800", "enter", *"SL", "enter", *"1", "enter"])
         await settle(pilot, lambda: len(app.committed) >= 2)
         assert app.committed == [{"schedule": "RES", "kwh": "800"}, {"schedule": "SL", "kwh": "1"}]
+        # A code no choice spells, in a burst: refused at its X, the keys behind it held, nothing committed.
+        send_burst(app, [*"SX", "enter", *"900", "enter"])
+        await settle(pilot)
+        assert app.form.locked and app.form.held_keys == 5 and len(app.committed) == 2
+        assert "5 keys typed after it were not used" in app.form.error_text
 
 
 async def test_clear_record_and_public_api():

@@ -101,6 +101,22 @@ async def test_a_lower_reading_locks_and_the_keys_typed_after_it_are_held(route,
         assert not form.locked and form.values == {"cycle": str(CYCLE), "reading": ""}
 
 
+async def test_a_mis_keyed_reading_is_refused_and_the_keys_behind_it_are_held(route, clerk, sqlite_db, tmp_path):
+    """999,999,999 after 3,000 is a mis-key (more digits than the dials), not high use: F8 behind it
+    accepts nothing, and the next reading typed ahead is held, not written."""
+    app = make_app(sqlite_db, clerk, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await reading_screen(pilot, CYCLE)
+        send_burst(app, expand("999999999", "enter", "f8", "3900", "enter"))
+        await settle(pilot)
+        form = screen.form
+        assert form.locked and "a mis-key" in form.error and keyed(route) == []
+        assert form.held_keys >= 5 and "typed after it were not used" in form.error_text
+        send_burst(app, expand("escape", "3900", "enter"))
+        await settle(pilot)
+        assert keyed(route) == [(route[0].meter.meter_no, 3900, 900)]
+
+
 async def test_accept_and_reread_keys_on_a_held_reading(route, clerk, sqlite_db, tmp_path):
     app = make_app(sqlite_db, clerk, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
